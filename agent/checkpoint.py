@@ -1,0 +1,50 @@
+"""LangGraph checkpointers: SQLite file by default, PostgreSQL when the database URL says so."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.errors import DatabaseUnavailable
+
+
+@contextmanager
+def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpointSaver[str]]:
+    """Yield a ready checkpointer; its connection closes when the context ends."""
+    if db_url.startswith(("postgresql", "postgres:")):
+        yield from _postgres(db_url)
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(sqlite_path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    try:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    url = db_url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL for checkpoints ({exc}); check TILLER_DATABASE_URL"
+        ) from None
+    with conn:
+        saver = PostgresSaver(conn)  # type: ignore[arg-type]
+        saver.setup()
+        yield saver

@@ -1,0 +1,56 @@
+"""Typed configuration, read once from the environment (``TILLER_*``) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KB_DIR = PROJECT_ROOT / "scenarios" / "commerce" / "kb"
+
+
+class Limits(BaseSettings):
+    """Bounds of one run. Reaching any of them ends the run with ``limit_reached``."""
+
+    model_config = SettingsConfigDict(env_prefix="TILLER_", frozen=True, extra="ignore")
+
+    max_steps: int = Field(8, ge=1, description="model turns per run")
+    max_tool_calls: int = Field(12, ge=0, description="tool calls per run, all tools")
+    max_calls_per_tool: int = Field(6, ge=0, description="calls of any one tool per run")
+    max_tokens: int = Field(60_000, ge=1, description="input + output tokens per run")
+    deadline_s: float = Field(120.0, gt=0, description="wall-clock seconds per run segment")
+    max_invalid_args: int = Field(2, ge=0, description="invalid tool arguments tolerated per run")
+
+
+class Settings(BaseSettings):
+    """Where Tiller keeps its data, which model it uses, who acts by default."""
+
+    model_config = SettingsConfigDict(env_prefix="TILLER_", frozen=True, extra="ignore")
+
+    home: Path = Field(Path(".tiller"), description="data directory (SQLite files, index)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in home")
+    model: str = Field("offline", description="model spec: offline | openai:<name> | replay:<file>; a,b = fallback")
+    kb_dir: Path = Field(DEFAULT_KB_DIR, description="Markdown knowledge base to index")
+    tenant: str = Field("acme", description="default tenant for the CLI")
+    user: str = Field("agent.demo", description="default acting user for the CLI")
+    approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
+    policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    model_retries: int = Field(2, ge=0, description="retries of transient model errors")
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'tiller.db'}"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.db_url.startswith(("postgresql", "postgres:"))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.home / "checkpoints.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"

@@ -1,0 +1,63 @@
+"""Errors of the agent layer.
+
+    TillerError                 base of everything the runtime raises on purpose
+    ├── ConfigError             bad configuration (unknown model spec, missing key, bad URL)
+    ├── DatabaseUnavailable     the database cannot be reached or has no schema (says what to run)
+    ├── ThreadNotFound          no such thread for this tenant (another tenant's look the same)
+    ├── ThreadBusy              another process is running this thread right now
+    └── ApprovalError           a reviewer action that cannot be done
+        ├── ApprovalNotFound    no such approval for this tenant
+        ├── ApprovalConflict    already decided / executed (HTTP 409)
+        ├── ApprovalExpired     past its expiry
+        ├── SelfApproval        the decider is the requester (separation of duties)
+        └── InvalidEdit         edited arguments fail the tool's schema
+
+Failures of a run itself (model down, limits) are not exceptions: they end the run with a
+status (see ``agent.state.RunStatus``) and keep the trajectory.
+"""
+
+from __future__ import annotations
+
+
+class TillerError(Exception):
+    """Base error; ``str()`` is a message for a person, saying what to do."""
+
+
+class ConfigError(TillerError):
+    pass
+
+
+class DatabaseUnavailable(TillerError):
+    pass
+
+
+class ThreadNotFound(TillerError):
+    pass
+
+
+class ThreadBusy(TillerError):
+    pass
+
+
+class ApprovalError(TillerError):
+    pass
+
+
+class ApprovalNotFound(ApprovalError):
+    pass
+
+
+class ApprovalConflict(ApprovalError):
+    pass
+
+
+class ApprovalExpired(ApprovalError):
+    pass
+
+
+class SelfApproval(ApprovalError):
+    pass
+
+
+class InvalidEdit(ApprovalError):
+    pass

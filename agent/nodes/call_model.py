@@ -1,0 +1,79 @@
+"""call_model: one model turn with the tools bound, inside the run's limits.
+
+When a limit is reached the model is called once more with tools off for a best-effort answer;
+when the model keeps failing (after retries and fallbacks) the run ends ``failed`` with a
+graceful answer — never a stack trace.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent.nodes.deps import LIMIT_PROMPT, AgentDeps, RunContext
+from agent.state import AgentState, RunStatus
+
+FAILED_ANSWER = (
+    "Sorry, I could not complete this request because the language model is unavailable right now. "
+    "Nothing was changed by this failed step; please try again in a few minutes."
+)
+
+
+def exceeded_limit(state: AgentState, ctx: RunContext) -> str | None:
+    """The name of the first limit this run has reached, if any."""
+    if state.get("stop_reason"):
+        return state["stop_reason"]
+    if state.get("steps", 0) >= ctx.limits.max_steps:
+        return "max_steps"
+    if state.get("input_tokens", 0) + state.get("output_tokens", 0) >= ctx.limits.max_tokens:
+        return "max_tokens"
+    if time.monotonic() >= ctx.deadline:
+        return "deadline"
+    return None
+
+
+def _usage(message: BaseMessage) -> tuple[int, int]:
+    meta = getattr(message, "usage_metadata", None) or {}
+    return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+
+
+def make_call_model(deps: AgentDeps):
+    def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+        limit = exceeded_limit(state, runtime.context)
+        prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *state["messages"]]
+        if limit:
+            prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
+        model = deps.model_without_tools if limit else deps.model_with_tools
+        try:
+            reply = model.invoke(prompt)
+        except Exception as exc:  # the model boundary: any provider failure becomes a status
+            runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
+            answer = AIMessage(content=FAILED_ANSWER)
+            status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
+            error = {"kind": "model_unavailable", "type": type(exc).__name__, "message": str(exc)[:500]}
+            return Command(
+                goto="finalize",
+                update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
+            )
+        if limit and getattr(reply, "tool_calls", None):
+            reply = AIMessage(content=reply.text or "I had to stop before finishing this request.", id=reply.id)
+        input_tokens, output_tokens = _usage(reply)
+        update: dict[str, Any] = {
+            "messages": [reply],
+            "steps": state.get("steps", 0) + 1,
+            "input_tokens": state.get("input_tokens", 0) + input_tokens,
+            "output_tokens": state.get("output_tokens", 0) + output_tokens,
+        }
+        calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
+        runtime.stream_writer({"type": "model", "content": reply.text, "tool_calls": calls, "limit": limit})
+        if limit:
+            update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
+            return Command(goto="finalize", update=update)
+        has_calls = bool(getattr(reply, "tool_calls", None) or getattr(reply, "invalid_tool_calls", None))
+        return Command(goto="plan_tools" if has_calls else "finalize", update=update)
+
+    return call_model

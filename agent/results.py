@@ -1,0 +1,58 @@
+"""Turning a thread's checkpoint into the typed ``RunResult`` callers get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.types import StateSnapshot
+
+from agent.state import CallStatus, PendingApproval, RunResult, RunStatus, ToolCallRecord, Usage
+
+
+def _awaiting_answer(pending: list[PendingApproval]) -> str:
+    lines = ["This request needs a reviewer's approval before it can run:"]
+    for a in pending:
+        args = ", ".join(f"{k}={v}" for k, v in a.args.items())
+        lines.append(f"- {a.tool}({args}) — approval {a.id}, expires {a.expires_at:%Y-%m-%d %H:%M} UTC")
+    lines.append(
+        "A reviewer decides with `tiller approvals approve ID --as NAME` (or reject/edit); "
+        "the conversation then continues where it stopped."
+    )
+    return "\n".join(lines)
+
+
+def build_result(
+    thread_id: str,
+    snapshot: StateSnapshot,
+    pending: list[PendingApproval],
+    elapsed_s: float,
+    forced: RunStatus | None = None,
+) -> RunResult:
+    values: dict[str, Any] = snapshot.values or {}
+    turn = values.get("turn", 0)
+    records = [ToolCallRecord.model_validate(c) for c in values.get("trajectory", []) if c.get("turn") == turn]
+    if snapshot.interrupts:
+        status, answer = RunStatus.AWAITING_APPROVAL, _awaiting_answer(pending)
+    else:
+        status = forced or RunStatus(values.get("status") or RunStatus.FAILED.value)
+        last = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage)), None)
+        answer = last.text if last is not None else ""
+    attempted = {CallStatus.EXECUTED, CallStatus.REPLAYED, CallStatus.ERROR}
+    usage = Usage(
+        steps=values.get("steps", 0),
+        tool_calls=sum(1 for r in records if r.status in attempted),
+        input_tokens=values.get("input_tokens", 0),
+        output_tokens=values.get("output_tokens", 0),
+        elapsed_s=round(elapsed_s, 4),
+    )
+    return RunResult(
+        thread_id=thread_id,
+        status=status,
+        answer=answer,
+        trajectory=records,
+        pending_approvals=pending,
+        usage=usage,
+        stop_reason=values.get("stop_reason") or ("recursion_limit" if forced else None),
+        error=values.get("error"),
+    )

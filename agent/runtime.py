@@ -1,0 +1,269 @@
+"""The public Python API: ``Tiller`` runs requests, resumes threads and records decisions.
+
+    with Tiller(Settings()) as tiller:
+        result = tiller.ask("where is my order W1000002?")
+        if result.status is RunStatus.AWAITING_APPROVAL:
+            tiller.decide(result.pending_approvals[0].id, decision="approve", decided_by="rita")
+            result = tiller.resume(result.thread_id)
+
+Every call acts for a tenant and a user (defaults from settings). Every run returns a
+``RunResult``; failures of the run are statuses, not exceptions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AnyMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+
+from agent.approvals import ApprovalStore, Decision
+from agent.checkpoint import open_checkpointer
+from agent.config import Limits, Settings
+from agent.errors import InvalidEdit
+from agent.execution import ToolExecutor
+from agent.graph import build_graph
+from agent.models.factory import ModelChain, make_model
+from agent.nodes.deps import AgentDeps, RunContext
+from agent.results import build_result
+from agent.state import PendingApproval, RunResult, RunStatus
+from agent.storage import open_database
+from agent.threads import ThreadStore
+from tools.errors import ArgumentsInvalid
+from tools.policy import ApprovalPolicy
+from tools.registry import ToolRegistry
+from tools.validation import validate_args
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+def new_thread_id() -> str:
+    return "t_" + uuid.uuid4().hex[:12]
+
+
+class Tiller:
+    """One runtime per process: shared model, tools, stores and checkpointer; many threads."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        registry: ToolRegistry | None = None,
+        model: ModelChain | BaseChatModel | None = None,
+        policy: ApprovalPolicy | None = None,
+        limits: Limits | None = None,
+        checkpointer: BaseCheckpointSaver[str] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.limits = limits or Limits()
+        self._stack = ExitStack()
+        try:
+            self._open(registry, model, policy, checkpointer)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open(
+        self,
+        registry: ToolRegistry | None,
+        model: ModelChain | BaseChatModel | None,
+        policy: ApprovalPolicy | None,
+        checkpointer: BaseCheckpointSaver[str] | None,
+    ) -> None:
+        s = self.settings
+        self.engine, self.sessions = open_database(s.db_url, require_demo_schema=registry is None)
+        self._stack.callback(self.engine.dispose)
+        if registry is None:
+            from agent.toolset import demo_registry
+
+            registry = demo_registry(s)
+        self.registry = registry
+        self.approvals = ApprovalStore(self.sessions, ttl_s=s.approval_ttl_s)
+        self.threads = ThreadStore(self.sessions)
+        executor = ToolExecutor(self.sessions, self.approvals)
+        self._stack.callback(executor.close)
+        if checkpointer is None:
+            checkpointer = self._stack.enter_context(open_checkpointer(s.db_url, s.checkpoint_path))
+        if policy is None:
+            policy = ApprovalPolicy.from_file(s.policy_file) if s.policy_file else ApprovalPolicy()
+        chain = _as_chain(model, s)
+        schemas = registry.model_schemas()
+        self.deps = AgentDeps(
+            registry=registry,
+            policy=policy,
+            approvals=self.approvals,
+            executor=executor,
+            model_with_tools=chain.bind(schemas),
+            model_without_tools=chain.bind(None),
+        )
+        self.graph = build_graph(self.deps, checkpointer)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Tiller:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- running -------------------------------------------------------------------------
+
+    def ask(
+        self,
+        text: str,
+        *,
+        thread_id: str | None = None,
+        tenant: str | None = None,
+        user: str | None = None,
+        role: str = "support_agent",
+        limits: Limits | None = None,
+        on_event: EventHandler | None = None,
+    ) -> RunResult:
+        """Run one user message to completion, a pause for approval, or a limit."""
+        tenant = tenant or self.settings.tenant
+        user = user or self.settings.user
+        thread_id = thread_id or new_thread_id()
+        row = self.threads.open(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
+        snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
+        if snapshot.interrupts:
+            return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+        payload = {
+            "messages": [HumanMessage(content=text)],
+            "turn": snapshot.values.get("turn", 0) + 1,
+            **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},
+            **{"stop_reason": None, "status": None, "error": None},
+        }
+        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits)
+        return self._invoke(payload, ctx, on_event)
+
+    def resume(self, thread_id: str, *, tenant: str | None = None, on_event: EventHandler | None = None) -> RunResult:
+        """Continue a paused or interrupted thread; a no-op returning its state if nothing is due."""
+        tenant = tenant or self.settings.tenant
+        row = self.threads.get(tenant, thread_id)
+        snapshot = self.graph.get_state(_config(thread_id, self.limits))
+        ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None)
+        if snapshot.interrupts:
+            ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
+            decisions = self._decisions(tenant, ids)
+            if decisions is None:
+                return self._result(thread_id, tenant, 0.0)
+            return self._invoke(Command(resume=decisions), ctx, on_event)
+        if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+            return self._invoke(None, ctx, on_event)
+        return self._result(thread_id, tenant, 0.0)
+
+    def decide(
+        self,
+        approval_id: str,
+        *,
+        decision: Decision,
+        decided_by: str,
+        tenant: str | None = None,
+        reason: str | None = None,
+        edits: dict[str, Any] | None = None,
+    ) -> PendingApproval:
+        """Record a reviewer's decision; edited arguments are validated against the tool schema."""
+        tenant = tenant or self.settings.tenant
+        edited = None
+        if decision == "edit":
+            current = self.approvals.get(tenant, approval_id)
+            spec = self.registry.get(current.tool)
+            if spec is None:
+                raise InvalidEdit(f"tool {current.tool} is not registered in this runtime")
+            try:
+                from tools.canonical import to_jsonable
+
+                edited = to_jsonable(validate_args(spec, {**current.args, **(edits or {})}))
+            except ArgumentsInvalid as exc:
+                raise InvalidEdit(exc.message) from None
+        return self.approvals.decide(
+            tenant, approval_id, decision=decision, decided_by=decided_by, reason=reason, edited_args=edited
+        )
+
+    def result(self, thread_id: str, *, tenant: str | None = None) -> RunResult:
+        """The thread's latest run as a result (status, answer, trajectory)."""
+        tenant = tenant or self.settings.tenant
+        self.threads.get(tenant, thread_id)
+        return self._result(thread_id, tenant, 0.0)
+
+    def messages(self, thread_id: str, *, tenant: str | None = None) -> list[AnyMessage]:
+        tenant = tenant or self.settings.tenant
+        self.threads.get(tenant, thread_id)
+        return list(self.graph.get_state(_config(thread_id, self.limits)).values.get("messages", []))
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _context(self, thread_id: str, tenant: str, user: str, role: str, limits: Limits | None) -> RunContext:
+        limits = limits or self.limits
+        return RunContext(
+            tenant_id=tenant,
+            user_id=user,
+            thread_id=thread_id,
+            limits=limits,
+            role=role,
+            deadline=time.monotonic() + limits.deadline_s,
+        )
+
+    def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None) -> RunResult:
+        started = time.monotonic()
+        self.threads.claim(ctx.thread_id)
+        status = RunStatus.FAILED.value
+        try:
+            try:
+                for event in self.graph.stream(
+                    payload, _config(ctx.thread_id, ctx.limits), context=ctx, stream_mode="custom", durability="sync"
+                ):
+                    if on_event is not None:
+                        on_event(event)
+            except GraphRecursionError:
+                return self._result(ctx.thread_id, ctx.tenant_id, started, forced=RunStatus.LIMIT_REACHED)
+            result = self._result(ctx.thread_id, ctx.tenant_id, started)
+            status = result.status.value
+            return result
+        finally:
+            self.threads.release(ctx.thread_id, status)
+
+    def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+        """Decisions for every approval of the interrupt, or ``None`` while any is still pending."""
+        self.approvals.expire_due(tenant)
+        decisions: dict[str, dict[str, Any]] = {}
+        for approval_id in approval_ids:
+            a = self.approvals.get(tenant, approval_id)
+            if a.status == "pending":
+                return None
+            if a.status == "expired":
+                continue  # no decision: request_approval reports the expiry to the model
+            decisions[approval_id] = {
+                "decision": a.decision,
+                "decided_by": a.decided_by,
+                "reason": a.reason,
+                "edited_args": a.edited_args,
+            }
+        return decisions
+
+    def _result(self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None) -> RunResult:
+        snapshot = self.graph.get_state(_config(thread_id, self.limits))
+        pending = self.approvals.list(tenant, thread_id=thread_id, status="pending") if snapshot.interrupts else []
+        elapsed = time.monotonic() - started if started else 0.0
+        return build_result(thread_id, snapshot, pending, elapsed, forced)
+
+
+def _config(thread_id: str, limits: Limits) -> dict[str, Any]:
+    # Each model step takes at most 4 graph steps; the limits end the run long before this does.
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
+
+
+def _as_chain(model: ModelChain | BaseChatModel | None, settings: Settings) -> ModelChain:
+    if isinstance(model, ModelChain):
+        return model
+    if model is not None:
+        return ModelChain(spec=type(model).__name__, models=(model,), retries=settings.model_retries)
+    return make_model(settings.model, retries=settings.model_retries)

@@ -1,0 +1,52 @@
+"""Opening the database the runtime works on, with errors that say what to run."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.errors import DatabaseUnavailable
+from agent.store import create_store_schema
+from tools import ledger
+from tools.db import Base, make_engine, make_session_factory, normalize_url
+
+DEMO_TABLES = ("customers", "orders", "refunds")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+
+
+def open_database(url: str, *, require_demo_schema: bool) -> tuple[Engine, sessionmaker[Session]]:
+    """Connect, create the runtime's own tables if missing, and check the demo schema exists."""
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if require_demo_schema and not path.exists():
+            raise DatabaseUnavailable(
+                f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
+                "(or `make chat`, which does both)."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        create_store_schema(engine)
+        Base.metadata.create_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        missing = [t for t in DEMO_TABLES if not inspect(engine).has_table(t)]
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"cannot open the database {_redacted(url)}: {exc.orig}. "
+            "Check TILLER_DATABASE_URL and that the database server is running."
+        ) from None
+    if require_demo_schema and missing:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"the database {_redacted(url)} has no demo tables ({', '.join(missing)}). "
+            "Run `tiller db init && tiller db seed`."
+        )
+    return engine, make_session_factory(engine)

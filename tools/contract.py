@@ -1,0 +1,150 @@
+"""The tool contract: how a tool is declared once and described to models.
+
+A tool is a plain function ``fn(ctx: ToolContext, args: ArgsModel) -> ResultModel`` plus its
+declaration (risk, idempotency, timeout, retries, examples). The ``@tool`` decorator builds a
+:class:`ToolSpec` from the function's signature and docstring.
+
+Tenant and caller identity come from :class:`ToolContext`, never from model-chosen arguments.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+from pydantic import BaseModel
+
+from tools.errors import ToolDefinitionError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+class Risk(StrEnum):
+    """How much harm a tool can do; drives the default approval policy."""
+
+    READ = "read"
+    WRITE = "write"
+    HIGH_RISK = "high_risk"
+
+    @property
+    def has_side_effects(self) -> bool:
+        return self is not Risk.READ
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Who is calling and with which resources; filled by the runtime, never by the model.
+
+    ``session`` is an open SQLAlchemy session inside the transaction the call runs in: for
+    side-effecting tools that transaction also records the idempotency key and consumes the
+    approval, so the effect commits exactly once or not at all.
+    """
+
+    tenant_id: str
+    user_id: str
+    thread_id: str
+    session: Session
+    tool_call_id: str = ""
+
+
+ToolFunc = Callable[[ToolContext, Any], BaseModel]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A declared tool.
+
+    ``examples`` are user phrasings that should lead to this tool (used by the offline model's
+    tool selection and in docs). ``lookup_first`` names a read tool that should run before this
+    one on the same entity (e.g. ``get_order`` before ``issue_refund``).
+    """
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    result_model: type[BaseModel]
+    func: ToolFunc
+    risk: Risk
+    idempotent: bool
+    timeout_s: float = 10.0
+    max_retries: int = 0
+    examples: tuple[str, ...] = ()
+    lookup_first: str | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.name.replace("_", "").isalnum() or not self.name.islower():
+            raise ToolDefinitionError(f"tool name {self.name!r} must be lower_snake_case (verb_object)")
+        if not self.description.strip():
+            raise ToolDefinitionError(f"tool {self.name!r} needs a description (its docstring)")
+        if self.max_retries and self.risk.has_side_effects and not self.idempotent:
+            raise ToolDefinitionError(f"tool {self.name!r}: only idempotent tools may be retried")
+
+    def args_schema(self) -> dict[str, Any]:
+        """JSON schema of the arguments, as the model sees it."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def model_schema(self) -> dict[str, Any]:
+        """OpenAI-style function schema, plus Tiller extensions under ``x-tiller``."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.args_schema(),
+            },
+            "x-tiller": {
+                "risk": self.risk.value,
+                "examples": list(self.examples),
+                "lookup_first": self.lookup_first,
+            },
+        }
+
+
+def tool(
+    *,
+    risk: Risk,
+    idempotent: bool | None = None,
+    timeout_s: float = 10.0,
+    max_retries: int = 0,
+    examples: tuple[str, ...] = (),
+    lookup_first: str | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[..., BaseModel]], ToolSpec]:
+    """Declare a tool from ``fn(ctx: ToolContext, args: ArgsModel) -> ResultModel``.
+
+    Read tools are idempotent by default; side-effecting tools are not unless said so.
+    """
+
+    def wrap(fn: Callable[..., BaseModel]) -> ToolSpec:
+        hints = get_type_hints(fn)
+        params = list(inspect.signature(fn).parameters)
+        if len(params) != 2:
+            raise ToolDefinitionError(f"{fn.__name__}: a tool takes (ctx, args), got {params}")
+        args_model = hints.get(params[1])
+        result_model = hints.get("return")
+        for what, model in (("args", args_model), ("result", result_model)):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise ToolDefinitionError(f"{fn.__name__}: {what} must be annotated with a pydantic model")
+        assert args_model is not None and result_model is not None
+        return ToolSpec(
+            name=name or fn.__name__,
+            description=inspect.cleandoc(fn.__doc__ or ""),
+            args_model=args_model,
+            result_model=result_model,
+            func=fn,
+            risk=risk,
+            idempotent=(risk is Risk.READ) if idempotent is None else idempotent,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            examples=examples,
+            lookup_first=lookup_first,
+        )
+
+    return wrap

@@ -1,0 +1,74 @@
+"""Errors of the tools layer.
+
+    ToolError                  an error the model may see, as a tool message
+    ├── ArgumentsInvalid       the model's arguments break the args schema (names each field)
+    ├── NotFound               the entity does not exist in the caller's tenant
+    ├── BusinessRuleViolation  a business rule forbids the action (semantic; not retried blindly)
+    └── ToolUnavailable        a transient backend failure (timeout, lock); may be retried
+    ToolDefinitionError        misuse by a developer declaring or registering a tool
+
+Backend errors (SQLAlchemy, HTTP) are translated into these at the tool boundary, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ToolError(Exception):
+    """An error a tool returns to the model instead of crashing the run."""
+
+    kind = "tool_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one argument: ``field`` is a dotted path ('' for the whole object)."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field or '(arguments)'}: {self.problem}"
+
+
+class ArgumentsInvalid(ToolError):
+    """The arguments do not satisfy the tool's args schema."""
+
+    kind = "invalid_arguments"
+
+    def __init__(self, tool: str, problems: list[FieldProblem]) -> None:
+        self.tool = tool
+        self.problems = problems
+        detail = "; ".join(str(p) for p in problems)
+        super().__init__(f"invalid arguments for {tool}: {detail}")
+
+
+class NotFound(ToolError):
+    """The requested entity does not exist for this tenant (another tenant's ids look the same)."""
+
+    kind = "not_found"
+
+
+class BusinessRuleViolation(ToolError):
+    """A business rule forbids the action; ``rule`` is a stable machine-readable code."""
+
+    kind = "business_rule"
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class ToolUnavailable(ToolError):
+    """A transient failure of the tool's backend; the call may be retried."""
+
+    kind = "unavailable"
+
+
+class ToolDefinitionError(Exception):
+    """A tool was declared or registered incorrectly (a developer error, raised at start-up)."""

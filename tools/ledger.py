@@ -1,0 +1,77 @@
+"""The idempotency ledger: a side effect, its key and its result commit in one transaction.
+
+``run_once`` is called inside the transaction that performs the effect. If the key is already
+recorded, the recorded result is returned and nothing runs. Otherwise the effect runs and its
+result is recorded under a primary-key constraint: a concurrent duplicate fails at commit, rolls
+back its own effect, and the caller reads the recorded result (``recorded_result``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tools.canonical import canonical_json, digest
+from tools.db import Base
+
+
+class ToolEffect(Base):
+    """One executed side effect, keyed by its idempotency key."""
+
+    __tablename__ = "tool_effects"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    thread_id: Mapped[str] = mapped_column(String(128))
+    tool_call_id: Mapped[str] = mapped_column(String(128))
+    tool: Mapped[str] = mapped_column(String(64))
+    args_hash: Mapped[str] = mapped_column(String(64))
+    result_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def idempotency_key(tenant_id: str, thread_id: str, tool_call_id: str, tool: str, args: Any) -> str:
+    """Derived from tenant, thread, tool call id and canonical args (DESIGN, exactly-once)."""
+    return digest(tenant_id, thread_id, tool_call_id, tool, canonical_json(args))
+
+
+def recorded_result(session: Session, key: str) -> dict[str, Any] | None:
+    row = session.get(ToolEffect, key)
+    return None if row is None else json.loads(row.result_json)
+
+
+def run_once(
+    session: Session,
+    *,
+    key: str,
+    tenant_id: str,
+    thread_id: str,
+    tool_call_id: str,
+    tool: str,
+    args_hash: str,
+    effect: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run ``effect`` unless ``key`` is recorded; return ``(result, replayed)``."""
+    previous = recorded_result(session, key)
+    if previous is not None:
+        return previous, True
+    result = effect()
+    session.add(
+        ToolEffect(
+            key=key,
+            tenant_id=tenant_id,
+            thread_id=thread_id,
+            tool_call_id=tool_call_id,
+            tool=tool,
+            args_hash=args_hash,
+            result_json=json.dumps(result, sort_keys=True),
+            created_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+    return result, False
