@@ -1,0 +1,257 @@
+"""The search index over knowledge-base chunks: BM25 (bm25s), optionally fused with dense vectors.
+
+BM25 indexes each chunk's title and text, tokenised by :class:`Analyzer` (lower-case words of
+two or more characters, English stop words removed, Snowball English stemming). The same analyzer
+tokenises queries, so both sides always agree. In ``hybrid`` mode the BM25 ranking and a dense
+(embedding) ranking are fused by reciprocal rank (see :mod:`tools.retrieval.dense`).
+
+:func:`build_index` builds in memory (tests, benchmarks); :func:`tools.retrieval.store.build_or_load`
+persists the index and rebuilds it only when the documents or the parameters change.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+from pydantic import BaseModel, TypeAdapter
+
+from tools.retrieval import dense
+from tools.retrieval.documents import Chunk, ChunkingParams, Document, chunk_documents
+
+if TYPE_CHECKING:
+    from tools.retrieval.dense import DenseEncoder
+
+RetrievalMode = Literal["bm25", "hybrid", "auto"]
+
+_BM25_DIR = "bm25"
+_CHUNKS_FILE = "chunks.json"
+_VECTORS_FILE = "vectors.npy"
+_CHUNK_LIST = TypeAdapter(list[Chunk])
+
+# How deep each ranking goes before fusion: deep enough that a chunk ranked moderately by both
+# retrievers can still win, shallow enough to stay cheap on a large index.
+_FUSION_DEPTH = 50
+
+
+class Passage(BaseModel):
+    """A retrieved chunk, with what an answer needs to cite it.
+
+    ``score`` is the BM25 score in ``bm25`` mode and the reciprocal-rank-fusion score in
+    ``hybrid`` mode; either way, higher is better and it only orders passages of one query.
+    """
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    text: str
+    score: float
+    source_path: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """Everything that shapes the index; persisted in the manifest, so a change forces a rebuild."""
+
+    chunking: ChunkingParams = field(default_factory=ChunkingParams)
+    language: str = "english"
+    """Snowball stemmer language; English stop words are removed."""
+    k1: float = 1.5
+    b: float = 0.75
+    method: str = "lucene"
+    """bm25s scoring variant."""
+    dense_model: str | None = None
+    """Embedding model id when dense vectors are part of the index, else ``None``."""
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON form, as stored in the manifest."""
+        return asdict(self)
+
+
+class Analyzer:
+    """Text → BM25 tokens. Stemmer objects are not thread-safe, so each thread gets its own."""
+
+    _token = re.compile(r"(?u)\b\w\w+\b")
+
+    def __init__(self, language: str = "english") -> None:
+        self.language = language
+        self._stopwords = frozenset(STOPWORDS_EN)
+        self._local = threading.local()
+
+    def tokens(self, text: str) -> list[str]:
+        """Lower-cased, stop words removed, stemmed."""
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer(self.language)
+        words = [w for w in self._token.findall(text.lower()) if w not in self._stopwords]
+        return stemmer.stemWords(words)
+
+
+def resolve_mode(mode: RetrievalMode) -> Literal["bm25", "hybrid"]:
+    """``auto`` becomes ``hybrid`` when the embeddings extra is installed, else ``bm25``."""
+    if mode == "auto":
+        return "hybrid" if dense.dense_available() else "bm25"
+    if mode not in ("bm25", "hybrid"):
+        raise ValueError(f"unknown retrieval mode {mode!r}; use 'bm25', 'hybrid' or 'auto'")
+    return mode
+
+
+class KnowledgeIndex:
+    """Searchable chunks. Build with :func:`build_index` or :func:`tools.retrieval.build_or_load`.
+
+    ``rebuilt`` tells whether this index was (re)built rather than loaded from disk, and
+    ``rebuild_reason`` why (e.g. ``"changed: returns-policy"``).
+    """
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        bm25: bm25s.BM25,
+        params: IndexParams,
+        *,
+        vectors: np.ndarray | None = None,
+        rebuilt: bool = True,
+        rebuild_reason: str = "built in memory",
+        encoder: DenseEncoder | None = None,
+    ) -> None:
+        if vectors is not None and len(vectors) != len(chunks):
+            raise ValueError(f"{len(vectors)} dense vectors for {len(chunks)} chunks")
+        self.chunks: tuple[Chunk, ...] = tuple(chunks)
+        self.params = params
+        self.rebuilt = rebuilt
+        self.rebuild_reason = rebuild_reason
+        self._bm25 = bm25
+        self._vectors = vectors
+        self._analyzer = Analyzer(params.language)
+        self._encoder = encoder
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def mode(self) -> Literal["bm25", "hybrid"]:
+        """``hybrid`` when the index carries dense vectors, else ``bm25``."""
+        return "bm25" if self._vectors is None else "hybrid"
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Ids of the indexed documents, in index order."""
+        return list(dict.fromkeys(chunk.doc_id for chunk in self.chunks))
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """The ``k`` best passages for ``query``, best first (fewer if fewer match)."""
+        if k < 1 or not self.chunks:
+            return []
+        if self._vectors is None:
+            ranked = self._bm25_ranking(query, k)
+        else:
+            depth = max(k, _FUSION_DEPTH)
+            lexical = [i for i, _ in self._bm25_ranking(query, depth)]
+            semantic = dense.top_k(self._vectors, self._encoder_for_queries().encode([query])[0], depth)
+            ranked = dense.reciprocal_rank_fusion([lexical, semantic])[:k]
+        return [self._passage(i, score) for i, score in ranked]
+
+    def save(self, directory: Path) -> None:
+        """Write the index's files into ``directory`` (which :meth:`load` reads back)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(directory / _BM25_DIR, show_progress=False)
+        (directory / _CHUNKS_FILE).write_bytes(_CHUNK_LIST.dump_json(list(self.chunks)))
+        if self._vectors is not None:
+            np.save(directory / _VECTORS_FILE, self._vectors, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path, params: IndexParams, *, rebuild_reason: str = "") -> KnowledgeIndex:
+        """Read an index written by :meth:`save` with the same ``params``; the encoder loads lazily."""
+        bm25 = bm25s.BM25.load(directory / _BM25_DIR, show_progress=False)
+        chunks = _CHUNK_LIST.validate_json((directory / _CHUNKS_FILE).read_bytes())
+        vectors = None
+        if params.dense_model is not None:
+            vectors = np.load(directory / _VECTORS_FILE, allow_pickle=False)
+        return cls(chunks, bm25, params, vectors=vectors, rebuilt=False, rebuild_reason=rebuild_reason)
+
+    def warm_up(self) -> None:
+        """Load the query encoder now (hybrid mode) instead of on the first search."""
+        if self._vectors is not None:
+            self._encoder_for_queries()
+
+    def _bm25_ranking(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk position, score) of the best BM25 matches; chunks sharing no term are left out."""
+        vocab = self._bm25.vocab_dict
+        tokens = [t for t in self._analyzer.tokens(query) if t in vocab]
+        if not tokens:
+            return []
+        k = min(k, len(self.chunks))
+        ids, scores = self._bm25.retrieve([tokens], k=k, show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def _encoder_for_queries(self) -> DenseEncoder:
+        if self._encoder is None:
+            assert self.params.dense_model is not None, "a hybrid index records its dense model"
+            self._encoder = dense.load_encoder(self.params.dense_model)
+        return self._encoder
+
+    def _passage(self, position: int, score: float) -> Passage:
+        chunk = self.chunks[position]
+        return Passage(
+            doc_id=chunk.doc_id,
+            chunk_id=chunk.chunk_id,
+            title=chunk.title,
+            text=chunk.text,
+            score=round(score, 6),
+            source_path=chunk.source_path,
+        )
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is indexed for a chunk (lexically and densely): its heading path, then its text."""
+    return f"{chunk.title}\n{chunk.text}"
+
+
+def fit_bm25(chunks: Sequence[Chunk], params: IndexParams) -> bm25s.BM25:
+    """A BM25 model fitted on the chunks' titles and texts."""
+    analyzer = Analyzer(params.language)
+    corpus_tokens = [analyzer.tokens(index_text(chunk)) for chunk in chunks]
+    bm25 = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    bm25.index(corpus_tokens, show_progress=False)
+    return bm25
+
+
+def index_params(mode: RetrievalMode, chunking: ChunkingParams | None = None) -> IndexParams:
+    """Parameters for a new index in ``mode`` (``auto`` resolved here)."""
+    model = dense.MODEL_ID if resolve_mode(mode) == "hybrid" else None
+    return IndexParams(chunking=chunking or ChunkingParams(), dense_model=model)
+
+
+def build_index(
+    documents: Sequence[Document],
+    *,
+    mode: RetrievalMode = "bm25",
+    chunking: ChunkingParams | None = None,
+) -> KnowledgeIndex:
+    """Chunk and index documents in memory (nothing is written to disk)."""
+    params = index_params(mode, chunking)
+    chunks = chunk_documents(documents, params.chunking)
+    return index_chunks(chunks, params)
+
+
+def index_chunks(
+    chunks: Sequence[Chunk], params: IndexParams, *, rebuild_reason: str = "built in memory"
+) -> KnowledgeIndex:
+    """Index already-cut chunks: BM25, plus dense vectors when ``params.dense_model`` is set."""
+    if not chunks:
+        raise ValueError("cannot index an empty knowledge base")
+    vectors = None
+    encoder = None
+    if params.dense_model is not None:
+        encoder = dense.load_encoder(params.dense_model)
+        vectors = encoder.encode([index_text(chunk) for chunk in chunks])
+    bm25 = fit_bm25(chunks, params)
+    return KnowledgeIndex(chunks, bm25, params, vectors=vectors, rebuild_reason=rebuild_reason, encoder=encoder)
