@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,11 +34,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in home")
     model: str = Field("offline", description="model spec: offline | openai:<name> | replay:<file>; a,b = fallback")
     kb_dir: Path = Field(DEFAULT_KB_DIR, description="Markdown knowledge base to index")
+    retrieval_mode: Literal["auto", "bm25", "hybrid"] = Field(
+        "auto", description="auto: hybrid (BM25 + dense) when the embeddings extra is installed, else BM25"
+    )
     tenant: str = Field("acme", description="default tenant for the CLI")
     user: str = Field("agent.demo", description="default acting user for the CLI")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
     model_retries: int = Field(2, ge=0, description="retries of transient model errors")
+    model_retry_initial_s: float = Field(1.0, gt=0, description="first retry back-off (jittered, doubling)")
 
     @property
     def db_url(self) -> str:

@@ -265,5 +265,10 @@ def _as_chain(model: ModelChain | BaseChatModel | None, settings: Settings) -> M
     if isinstance(model, ModelChain):
         return model
     if model is not None:
-        return ModelChain(spec=type(model).__name__, models=(model,), retries=settings.model_retries)
-    return make_model(settings.model, retries=settings.model_retries)
+        return ModelChain(
+            spec=type(model).__name__,
+            models=(model,),
+            retries=settings.model_retries,
+            retry_initial_s=settings.model_retry_initial_s,
+        )
+    return make_model(settings.model, retries=settings.model_retries, retry_initial_s=settings.model_retry_initial_s)

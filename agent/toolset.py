@@ -10,5 +10,5 @@ def demo_registry(settings: Settings) -> ToolRegistry:
     from tools.commerce import commerce_tools
     from tools.retrieval import build_or_load, knowledge_tools
 
-    index = build_or_load(settings.kb_dir, settings.index_dir)
+    index = build_or_load(settings.kb_dir, settings.index_dir, mode=settings.retrieval_mode)
     return ToolRegistry([*commerce_tools(), *knowledge_tools(index)])

@@ -28,6 +28,7 @@ class ModelChain:
     spec: str
     models: tuple[BaseChatModel, ...]
     retries: int = 2
+    retry_initial_s: float = 1.0
 
     def bind(self, tools: list[dict[str, Any]] | None) -> ModelRunnable:
         """Each model with ``tools`` bound (``None``: tools off), retried, then the next model."""
@@ -36,7 +37,14 @@ class ModelChain:
             bound: ModelRunnable = model.bind_tools(_tools_for(model, tools)) if tools else model
             if self.retries:
                 bound = bound.with_retry(
-                    retry_if_exception_type=transient_errors(), stop_after_attempt=self.retries + 1
+                    retry_if_exception_type=transient_errors(),
+                    stop_after_attempt=self.retries + 1,
+                    # Passed to tenacity's wait_exponential_jitter ("initial" is deprecated there).
+                    exponential_jitter_params={  # type: ignore[typeddict-unknown-key]
+                        "multiplier": self.retry_initial_s,
+                        "jitter": self.retry_initial_s,
+                        "max": 20 * self.retry_initial_s,
+                    },
                 )
             runnables.append(bound)
         first, *rest = runnables
@@ -62,12 +70,13 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def make_model(spec: str, *, retries: int = 2, timeout_s: float = 60.0) -> ModelChain:
+def make_model(spec: str, *, retries: int = 2, retry_initial_s: float = 1.0, timeout_s: float = 60.0) -> ModelChain:
     """Build the chain for ``spec``; errors say which part is wrong and what to set."""
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model spec; use offline, openai:<model> or replay:<cassette>")
-    return ModelChain(spec=spec, models=tuple(_one_model(p, timeout_s) for p in parts), retries=retries)
+    models = tuple(_one_model(p, timeout_s) for p in parts)
+    return ModelChain(spec=spec, models=models, retries=retries, retry_initial_s=retry_initial_s)
 
 
 def _one_model(spec: str, timeout_s: float) -> BaseChatModel:

@@ -1,0 +1,122 @@
+"""The ``tiller`` CLI end to end on the offline model: the done-means of the runtime issue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.config import Settings
+
+Refunds = Callable[[str], tuple[int, int]]
+
+
+@pytest.fixture
+def tiller(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``tiller(*args)`` runs the CLI against the test's seeded home; returns the result."""
+    monkeypatch.setenv("TILLER_HOME", str(settings.home))
+    monkeypatch.setenv("TILLER_RETRIEVAL_MODE", "bm25")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def ask_json(tiller: Callable[..., Any], text: str) -> dict[str, Any]:
+    out = tiller("ask", text, "--json")
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output)
+
+
+def test_order_status_is_answered_from_the_order(tiller: Callable[..., Any]) -> None:
+    result = ask_json(tiller, "where is my order W1000002?")
+    assert result["status"] == "completed"
+    assert "UPS" in result["answer"] and "1Z999AA10123456784" in result["answer"]
+    assert [c["tool"] for c in result["trajectory"]] == ["get_order"]
+
+
+def test_policy_question_is_answered_with_a_citation(tiller: Callable[..., Any]) -> None:
+    result = ask_json(tiller, "what is the return policy for electronics?")
+    assert result["status"] == "completed"
+    answer = result["answer"]
+    assert "15 days" in answer  # the electronics window, from the documents
+    assert "[electronics-returns#" in answer or "[returns-policy#" in answer
+    assert result["trajectory"][0]["tool"] == "search_knowledge_base"
+
+
+def test_refund_waits_then_runs_once_after_approval(tiller: Callable[..., Any], refunds: Refunds) -> None:
+    paused = ask_json(tiller, "refund order W1000001, it arrived damaged")
+    assert paused["status"] == "awaiting_approval"
+    [approval] = paused["pending_approvals"]
+    assert approval["tool"] == "issue_refund" and approval["args"]["order_id"] == "W1000001"
+    assert approval["args"]["reason"] == "damaged" and approval["args"]["amount"] == "129.99"
+    assert refunds("W1000001") == (0, 0)
+
+    listing = tiller("approvals", "list")
+    assert approval["id"] in listing.output and "issue_refund" in listing.output
+    assert "damaged" in tiller("approvals", "show", approval["id"]).output
+
+    own = tiller("approvals", "approve", approval["id"], "--as", "agent.demo")
+    assert own.exit_code == 2 and "separation of duties" in own.output
+
+    approved = tiller("approvals", "approve", approval["id"], "--as", "rita")
+    assert approved.exit_code == 0, approved.output
+    assert "completed" in approved.output
+    assert refunds("W1000001") == (1, 12999)
+
+    twice = tiller("approvals", "approve", approval["id"], "--as", "sam")
+    assert twice.exit_code == 2 and "already executed" in twice.output
+    resumed = tiller("resume", paused["thread_id"], "--json")
+    assert json.loads(resumed.output)["status"] == "completed"
+    assert refunds("W1000001") == (1, 12999)
+
+
+def test_reviewer_edit_and_reject_through_the_cli(tiller: Callable[..., Any], refunds: Refunds) -> None:
+    first = ask_json(tiller, "refund order W1000001, it arrived damaged")["pending_approvals"][0]["id"]
+    bad = tiller("approvals", "edit", first, "--set", "amount=-1", "--as", "rita")
+    assert bad.exit_code == 2 and "amount" in bad.output
+    edited = tiller("approvals", "edit", first, "--set", "amount=100.50", "--as", "rita")
+    assert edited.exit_code == 0, edited.output
+    assert refunds("W1000001") == (1, 10050)
+
+    second = ask_json(tiller, "please refund W1000004, wrong item")["pending_approvals"][0]["id"]
+    rejected = tiller("approvals", "reject", second, "--reason", "needs photos", "--as", "rita")
+    assert rejected.exit_code == 0 and "needs photos" in rejected.output
+    assert refunds("W1000004") == (1, 5000)  # only the refund the seed already had
+
+
+def test_chat_streams_steps_and_answers(tiller: Callable[..., Any]) -> None:
+    out = tiller("chat", input="where is my order W1000002?\n/quit\n")
+    assert out.exit_code == 0, out.output
+    assert "get_order" in out.output and "1Z999AA10123456784" in out.output
+    assert "resume with: tiller chat --thread t_" in out.output
+
+
+def test_a_missing_database_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TILLER_HOME", str(tmp_path / "empty"))
+    out = CliRunner().invoke(app, ["ask", "hello"])
+    assert out.exit_code == 2 and "tiller db init" in out.output
+    assert not (tmp_path / "empty" / "tiller.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [("gpt-4", "unknown model spec"), ("openai:gpt-4o-mini", "OPENAI_API_KEY"), ("replay:/nope.yaml", "nope.yaml")],
+)
+def test_bad_model_configuration_is_explained(tiller: Callable[..., Any], model: str, message: str) -> None:
+    out = tiller("ask", "hello", "--model", model)
+    assert out.exit_code == 2 and message in out.output
+
+
+def test_seeding_twice_is_refused_unless_asked_to_skip(tiller: Callable[..., Any]) -> None:
+    again = tiller("db", "seed")
+    assert again.exit_code == 2 and "tiller db reset" in again.output
+    assert tiller("db", "seed", "--if-empty").exit_code == 0

@@ -1,0 +1,239 @@
+"""End-to-end through the Python API (``Tiller``) with a scripted model on the demo domain."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from agent.config import Limits, Settings
+from agent.errors import ApprovalConflict, InvalidEdit, SelfApproval, ThreadNotFound
+from agent.messages import read_envelope
+from agent.models.scripted import ScriptedChatModel
+from agent.runtime import Tiller
+from agent.state import CallStatus, RunStatus
+
+Refunds = Callable[[str], tuple[int, int]]
+
+LOOKUP_THEN_REFUND = [
+    {"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000001"}}]},
+    {"tool_calls": [{"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"}}]},
+    "Your refund has been processed.",
+]
+
+
+def tool_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    return [read_envelope(m) for m in messages if isinstance(m, ToolMessage)]
+
+
+def test_lookup_is_answered_with_the_tool_result(settings: Settings) -> None:
+    model = ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000002"}}]}, "UPS."])
+    with Tiller(settings, model=model) as tiller:
+        result = tiller.ask("where is my order W1000002?")
+    assert result.status is RunStatus.COMPLETED and result.answer == "UPS."
+    [call] = result.trajectory
+    assert (call.tool, call.status) == ("get_order", CallStatus.EXECUTED)
+    assert call.result is not None and call.result["carrier"] == "UPS"
+    assert result.usage.steps == 2 and result.usage.tool_calls == 1
+
+
+def test_refund_waits_for_approval_and_runs_exactly_once(settings: Settings, refunds: Refunds) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        paused = tiller.ask("refund W1000001, it arrived damaged", thread_id="t-refund")
+        assert paused.status is RunStatus.AWAITING_APPROVAL
+        [approval] = paused.pending_approvals
+        assert (approval.tool, approval.args) == ("issue_refund", {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"})
+        assert refunds("W1000001") == (0, 0)
+
+        with pytest.raises(SelfApproval):
+            tiller.decide(approval.id, decision="approve", decided_by="agent.demo")
+        tiller.decide(approval.id, decision="approve", decided_by="rita.reviewer")
+        with pytest.raises(ApprovalConflict):
+            tiller.decide(approval.id, decision="approve", decided_by="sam.reviewer")
+
+        done = tiller.resume("t-refund")
+        assert done.status is RunStatus.COMPLETED and done.answer == "Your refund has been processed."
+        assert refunds("W1000001") == (1, 12999)
+        again = tiller.resume("t-refund")  # nothing due: a no-op
+        assert again.status is RunStatus.COMPLETED and refunds("W1000001") == (1, 12999)
+
+        refund_call = next(c for c in done.trajectory if c.tool == "issue_refund")
+        assert refund_call.status is CallStatus.EXECUTED and refund_call.approval is not None
+        assert refund_call.approval.decided_by == "rita.reviewer"
+        events = [e["event"] for e in tiller.approvals.events("acme", approval.id)]
+        assert events == ["requested", "approved", "executed"]
+
+
+def test_rejected_refund_never_runs_and_the_model_hears_why(settings: Settings, refunds: Refunds) -> None:
+    model = ScriptedChatModel(LOOKUP_THEN_REFUND)
+    with Tiller(settings, model=model) as tiller:
+        paused = tiller.ask("refund W1000001", thread_id="t-reject")
+        tiller.decide(paused.pending_approvals[0].id, decision="reject", decided_by="rita", reason="no photos yet")
+        done = tiller.resume("t-reject")
+        messages = tiller.messages("t-reject")
+    assert done.status is RunStatus.COMPLETED
+    assert refunds("W1000001") == (0, 0)
+    rejected = tool_messages(messages)[-1]
+    assert rejected["ok"] is False and rejected["error"]["kind"] == "rejected"
+    assert "no photos yet" in rejected["error"]["message"]
+    assert next(c for c in done.trajectory if c.tool == "issue_refund").status is CallStatus.REJECTED
+
+
+def test_edited_refund_runs_with_the_edited_amount(settings: Settings, refunds: Refunds) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        paused = tiller.ask("refund W1000001", thread_id="t-edit")
+        approval_id = paused.pending_approvals[0].id
+        with pytest.raises(InvalidEdit, match="amount"):
+            tiller.decide(approval_id, decision="edit", decided_by="rita", edits={"amount": "-5"})
+        tiller.decide(approval_id, decision="edit", decided_by="rita", edits={"amount": "100.00"})
+        done = tiller.resume("t-edit")
+        last_tool = tool_messages(tiller.messages("t-edit"))[-1]
+    assert refunds("W1000001") == (1, 10000)
+    call = next(c for c in done.trajectory if c.tool == "issue_refund")
+    assert call.args["amount"] == "100" and call.status is CallStatus.EXECUTED
+    assert "amount=100" in last_tool["note"]
+
+
+def test_invalid_arguments_go_back_to_the_model_which_recovers(settings: Settings) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        results = tool_messages(messages)
+        seen.extend(results)
+        if not results:
+            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "1000002"}, "id": "c1"}])
+        if len(results) == 1:
+            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c2"}])
+        return AIMessage(content="It shipped.")
+
+    with Tiller(settings, model=ScriptedChatModel(script)) as tiller:
+        result = tiller.ask("where is order 1000002")
+    assert result.status is RunStatus.COMPLETED
+    assert [c.status for c in result.trajectory] == [CallStatus.INVALID, CallStatus.EXECUTED]
+    assert seen[0]["error"]["kind"] == "invalid_arguments" and "order_id" in seen[0]["error"]["message"]
+
+
+def test_business_rule_violation_is_explained_not_raised(settings: Settings) -> None:
+    turns = [
+        {"tool_calls": [{"name": "update_shipping_address", "args": {
+            "order_id": "W1000002", "line1": "1 Main St", "city": "Salem", "region": "OR",
+            "postal_code": "97301", "country": "US"}}]},
+        "That order has already shipped, so the address can't change.",
+    ]
+    with Tiller(settings, model=ScriptedChatModel(turns)) as tiller:
+        result = tiller.ask("ship W1000002 to 1 Main St, Salem")
+    [call] = result.trajectory
+    assert result.status is RunStatus.COMPLETED and call.status is CallStatus.ERROR
+    assert call.error is not None and call.error["kind"] == "business_rule"
+
+
+def test_another_tenants_order_is_not_found(settings: Settings) -> None:
+    def turns() -> ScriptedChatModel:
+        return ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W9000001"}}]}, "ok"])
+
+    with Tiller(settings, model=turns()) as tiller:
+        acme = tiller.ask("order W9000001?", tenant="acme")
+    with Tiller(settings, model=turns()) as tiller:
+        globex = tiller.ask("order W9000001?", tenant="globex", user="globex.agent")
+        with pytest.raises(ThreadNotFound):
+            tiller.resume(acme.thread_id, tenant="globex")
+    assert acme.trajectory[0].status is CallStatus.ERROR and acme.trajectory[0].error["kind"] == "not_found"  # type: ignore[index]
+    assert globex.trajectory[0].status is CallStatus.EXECUTED
+
+
+def _looping_model() -> ScriptedChatModel:
+    """A model that never stops asking for the same lookup (and answers when tools are off)."""
+
+    def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        if not tools:
+            return AIMessage(content="Best effort: order W1000002 shipped with UPS.")
+        n = sum(isinstance(m, AIMessage) for m in messages)
+        return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}])
+
+    return ScriptedChatModel(script)
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        (Limits(max_steps=3), "max_steps"),
+        (Limits(max_tool_calls=2), "max_tool_calls"),
+        (Limits(max_calls_per_tool=1), "max_calls_per_tool"),
+        (Limits(max_tokens=1), "max_tokens"),
+        (Limits(deadline_s=0.000001), "deadline"),
+    ],
+)
+def test_each_limit_ends_the_run_gracefully_with_tools_off(settings: Settings, limits: Limits, reason: str) -> None:
+    with Tiller(settings, model=_looping_model(), limits=limits) as tiller:
+        result = tiller.ask("where is W1000002?")
+    assert result.status is RunStatus.LIMIT_REACHED and result.stop_reason == reason
+    assert result.answer == "Best effort: order W1000002 shipped with UPS."
+    executed = [c for c in result.trajectory if c.status is CallStatus.EXECUTED]
+    assert len(executed) <= max(limits.max_tool_calls, 0)
+
+
+def test_repeated_invalid_arguments_hit_their_limit(settings: Settings) -> None:
+    def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        if not tools:
+            return AIMessage(content="I could not look that up.")
+        n = sum(isinstance(m, AIMessage) for m in messages)
+        return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "bad"}, "id": f"c{n}"}])
+
+    with Tiller(settings, model=ScriptedChatModel(script), limits=Limits(max_invalid_args=2)) as tiller:
+        result = tiller.ask("where is my order?")
+    assert result.status is RunStatus.LIMIT_REACHED and result.stop_reason == "max_invalid_args"
+    assert [c.status for c in result.trajectory] == [CallStatus.INVALID] * 3
+
+
+def test_model_outage_fails_gracefully_and_keeps_the_trajectory(settings: Settings) -> None:
+    calls = 0
+
+    def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c1"}])
+        raise ConnectionError("provider down")
+
+    with Tiller(settings, model=ScriptedChatModel(script)) as tiller:
+        result = tiller.ask("where is W1000002?")
+    assert result.status is RunStatus.FAILED and "could not complete" in result.answer
+    assert result.error is not None and result.error["kind"] == "model_unavailable"
+    assert [c.tool for c in result.trajectory] == ["get_order"]
+    assert calls == 1 + 1 + settings.model_retries  # first turn, then the failing one and its retries
+
+
+def test_unknown_tool_is_reported_to_the_model(settings: Settings) -> None:
+    turns = [{"tool_calls": [{"name": "drop_database", "args": {}}]}, "I can't do that."]
+    with Tiller(settings, model=ScriptedChatModel(turns)) as tiller:
+        result = tiller.ask("drop it")
+        [error] = tool_messages(tiller.messages(result.thread_id))
+    assert error["error"]["kind"] == "unknown_tool" and "get_order" in error["error"]["message"]
+    assert result.trajectory[0].status is CallStatus.INVALID
+
+
+def test_concurrent_decisions_execute_once(settings: Settings, refunds: Refunds) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        approval_id = tiller.ask("refund W1000001", thread_id="t-race").pending_approvals[0].id
+        outcomes: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def decide(who: str) -> None:
+            barrier.wait()
+            try:
+                tiller.decide(approval_id, decision="approve", decided_by=who)
+                outcomes.append("ok")
+            except ApprovalConflict:
+                outcomes.append("conflict")
+
+        workers = [threading.Thread(target=decide, args=(n,)) for n in ("rita", "sam")]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert sorted(outcomes) == ["conflict", "ok"]
+        tiller.resume("t-race")
+    assert refunds("W1000001") == (1, 12999)

@@ -1,0 +1,61 @@
+"""Shared fixtures: a seeded demo database copied per test, settings isolated from the env."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.config import Settings
+from agent.setup import build_index, init_database, seed_database
+from tools.commerce.models import Order, Refund
+from tools.db import make_engine
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's TILLER_* or OPENAI_* variables must not change what tests see."""
+    for name in list(os.environ):
+        if (name.startswith("TILLER_") and not name.startswith("TILLER_TEST_")) or name.startswith("OPENAI_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded SQLite database + index, built once; tests get copies."""
+    home = tmp_path_factory.mktemp("seeded") / ".tiller"
+    settings = Settings(home=home, retrieval_mode="bm25")
+    init_database(settings)
+    seed_database(settings, customers=40, orders=120)
+    build_index(settings)
+    return home
+
+
+@pytest.fixture
+def settings(seeded_home: Path, tmp_path: Path) -> Settings:
+    home = tmp_path / ".tiller"
+    shutil.copytree(seeded_home, home)
+    # BM25 keeps agent tests fast; hybrid retrieval has its own tests under tests/tools/retrieval.
+    return Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01)
+
+
+@pytest.fixture
+def refunds(settings: Settings) -> Iterator[object]:
+    """``refunds(order_id)`` → (count, total cents) of refunds issued on an order."""
+    engine = make_engine(settings.db_url)
+
+    def count(order_id: str) -> tuple[int, int]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount_cents), 0))
+                .join(Order, Refund.order_id == Order.id)
+                .where(Order.public_id == order_id)
+            ).one()
+            return int(row[0]), int(row[1])
+
+    yield count
+    engine.dispose()
