@@ -2,18 +2,30 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+CORE   := $(VENV)/.core-$(HASH)
+FULL   := $(VENV)/.full-$(HASH)
 
-.PHONY: setup data chat test lint bench clean
+.PHONY: setup setup-full data chat test lint clean
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); set PYTHON=python3.11 or newer" % sys.version.split()[0])'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); run with PYTHON=python3.11 or newer" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-setup: $(STAMP)
+# The app and its CLI.
+$(CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.core-* && touch $@
+
+# Everything the test suite exercises: dev tools and the embeddings extra (hybrid retrieval;
+# torch is pinned to the CPU build).
+$(FULL): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings]"
+	rm -f $(VENV)/.full-* $(VENV)/.core-* && touch $@ $(CORE)
+
+setup: $(CORE)
+setup-full: $(FULL)
 
 data: setup  ## database schema, demo data (once), search index
 	$(BIN)/tiller db init
@@ -23,10 +35,10 @@ data: setup  ## database schema, demo data (once), search index
 chat: data
 	$(BIN)/tiller chat
 
-test: setup
+test: setup-full
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup-full
 	$(BIN)/ruff check agent tools evals tests
 	$(BIN)/ruff format --check agent tools evals tests
 

@@ -36,7 +36,8 @@ class ChatSession:
                 self._replay_history(tiller, thread_id)
                 result = tiller.result(thread_id)
                 if result.status is RunStatus.AWAITING_APPROVAL:
-                    show_result(self.console, result)
+                    if result.pending_approvals:  # else: already decided, continue right away
+                        show_result(self.console, result)
                     self._wait_for_reviewers(tiller, result)
             thread_id = thread_id or new_thread_id()
             self.console.print(f"[dim]thread {thread_id}[/]")
@@ -62,8 +63,9 @@ class ChatSession:
 
     def _wait_for_reviewers(self, tiller: Tiller, result: RunResult) -> None:
         """Poll until every pending approval is decided, then continue the thread here."""
-        self.console.print("[dim]Waiting for a reviewer… (Ctrl-C to stop waiting; the request stays queued)[/]")
         ids = [a.id for a in result.pending_approvals]
+        if ids:
+            self.console.print("[dim]Waiting for a reviewer… (Ctrl-C to stop waiting; the request stays queued)[/]")
         try:
             while any(tiller.approvals.get(self.settings.tenant, i).status == "pending" for i in ids):
                 time.sleep(self.poll_s)

@@ -198,7 +198,20 @@ def db_reset(
     run_cli(lambda: _console().print(reset_database(settings, customers=customers, orders=orders)))
 
 
+def _add_plugins() -> None:
+    """Sub-commands from other packages (e.g. ``tiller eval`` from ``evals``), found through the
+    ``tiller.cli`` entry-point group so that ``agent`` never imports them."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="tiller.cli"):
+        try:
+            app.add_typer(ep.load(), name=ep.name)
+        except ImportError as exc:  # a broken plugin must not take the core CLI down
+            print(f"warning: tiller plugin {ep.name!r} could not load: {exc}", file=sys.stderr)
+
+
 def main() -> None:
+    _add_plugins()
     app()
 
 

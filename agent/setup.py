@@ -8,13 +8,16 @@ from __future__ import annotations
 import shutil
 import time
 
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from agent.config import Settings
 from agent.errors import ConfigError, DatabaseUnavailable
 from agent.store import create_store_schema, drop_store_schema
 from tools import ledger
-from tools.db import make_engine
+from tools.db import Base, make_engine
+
+_PG_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints", "checkpoint_migrations")
 
 
 def _engine(settings: Settings):  # noqa: ANN202
@@ -63,10 +66,15 @@ def reset_database(settings: Settings, *, customers: int, orders: int) -> str:
     try:
         drop_schema(engine)
         drop_store_schema(engine)
+        Base.metadata.drop_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        if settings.uses_postgres:  # LangGraph's checkpoint tables live in the same database
+            with engine.begin() as conn:
+                for table in _PG_CHECKPOINT_TABLES:
+                    conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
     finally:
         engine.dispose()
-    if settings.checkpoint_path.exists() and not settings.uses_postgres:
-        settings.checkpoint_path.unlink()
+    for path in (settings.checkpoint_path, *settings.checkpoint_path.parent.glob("checkpoints.db-*")):
+        path.unlink(missing_ok=True)
     return seed_database(settings, customers=customers, orders=orders)
 
 

@@ -106,3 +106,25 @@ def _openai(model: str, timeout_s: float) -> BaseChatModel:
 
     # Retries are ours (with_retry above), so the SDK's own are off to keep the bound explicit.
     return ChatOpenAI(model=model, timeout=timeout_s, max_retries=0, stream_usage=True)
+
+
+def describe_model_error(exc: BaseException) -> tuple[str, str]:
+    """``(kind, message for a person)`` for a model failure, in the provider's own terms."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover
+        openai = None  # type: ignore[assignment]
+    if openai is not None:
+        if isinstance(exc, openai.AuthenticationError):
+            return "model_auth", "the model provider rejected the API key: check OPENAI_API_KEY (and OPENAI_BASE_URL)"
+        if isinstance(exc, openai.NotFoundError):
+            return "model_not_found", f"the model provider does not know this model: {exc}"[:500]
+        if isinstance(exc, openai.RateLimitError):
+            return "model_rate_limited", "the model provider kept answering 429 (rate limited) after retries"
+        if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
+            return "model_unavailable", f"cannot reach the model provider: {exc}"[:500]
+        if isinstance(exc, openai.BadRequestError):
+            return "model_bad_request", f"the model provider refused the request: {exc}"[:500]
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return "model_unavailable", f"{type(exc).__name__}: {exc}"[:500]
+    return "model_error", f"{type(exc).__name__}: {exc}"[:500]

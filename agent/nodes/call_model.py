@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from agent.models.factory import describe_model_error
 from agent.nodes.deps import LIMIT_PROMPT, AgentDeps, RunContext
 from agent.state import AgentState, RunStatus
 
@@ -54,7 +55,8 @@ def make_call_model(deps: AgentDeps):
             runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
             answer = AIMessage(content=FAILED_ANSWER)
             status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
-            error = {"kind": "model_unavailable", "type": type(exc).__name__, "message": str(exc)[:500]}
+            kind, message = describe_model_error(exc)
+            error = {"kind": kind, "type": type(exc).__name__, "message": message}
             return Command(
                 goto="finalize",
                 update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},

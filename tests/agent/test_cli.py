@@ -120,3 +120,27 @@ def test_seeding_twice_is_refused_unless_asked_to_skip(tiller: Callable[..., Any
     again = tiller("db", "seed")
     assert again.exit_code == 2 and "tiller db reset" in again.output
     assert tiller("db", "seed", "--if-empty").exit_code == 0
+
+
+def test_chat_resumes_a_thread_and_continues_after_a_decision(tiller: Callable[..., Any], refunds: Refunds) -> None:
+    paused = ask_json(tiller, "refund order W1000001, it arrived damaged")
+    approval_id = paused["pending_approvals"][0]["id"]
+    decided = tiller("approvals", "approve", approval_id, "--as", "rita", "--no-resume")
+    assert decided.exit_code == 0 and f"tiller resume {paused['thread_id']}" in decided.output
+    assert refunds("W1000001") == (0, 0)
+
+    # Reopening the conversation shows its history and, the decision being made, continues it.
+    out = tiller("chat", "--thread", paused["thread_id"], input="/quit\n")
+    assert out.exit_code == 0, out.output
+    assert "refund order W1000001" in out.output and "completed" in out.output
+    assert refunds("W1000001") == (1, 12999)
+
+
+def test_reset_starts_over(tiller: Callable[..., Any], refunds: Refunds) -> None:
+    paused = ask_json(tiller, "refund order W1000001, it arrived damaged")
+    tiller("approvals", "approve", paused["pending_approvals"][0]["id"], "--as", "rita")
+    assert refunds("W1000001") == (1, 12999)
+    out = tiller("db", "reset", "--yes", "--customers", "20", "--orders", "40")
+    assert out.exit_code == 0, out.output
+    assert refunds("W1000001") == (0, 0)
+    assert "apr_" not in tiller("approvals", "list", "--status", "all").output

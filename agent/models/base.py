@@ -1,0 +1,152 @@
+"""What Tiller's own chat models share: tool binding, turn counting, call ids, usage estimates.
+
+The offline, scripted and replay models are LangChain chat models. Tools are bound as dicts in
+the ``ToolSpec.model_schema()`` format (an OpenAI function schema plus an ``x-tiller`` key);
+plain OpenAI function dicts, ``ToolSpec`` objects and LangChain tools are accepted too and turned
+into that format, so ``_generate`` always receives ``tools`` as a list of such dicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+ToolLike = Mapping[str, Any] | type | Callable[..., Any] | BaseTool
+
+
+def without_extensions(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Tool dicts without Tiller's ``x-tiller`` key, for models whose APIs reject unknown keys."""
+    return [{k: v for k, v in t.items() if k != "x-tiller"} for t in tools]
+
+
+def tool_schema(tool: Any) -> dict[str, Any]:
+    """One bound tool as ``{"type": "function", "function": {...}, "x-tiller": {...}}``."""
+    model_schema = getattr(tool, "model_schema", None)
+    if callable(model_schema) and not isinstance(tool, type):
+        return dict(model_schema())
+    if isinstance(tool, Mapping):
+        if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
+            return dict(tool)
+        if "name" in tool:
+            function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
+            schema: dict[str, Any] = {"type": "function", "function": function}
+            if "x-tiller" in tool:
+                schema["x-tiller"] = tool["x-tiller"]
+            return schema
+    return convert_to_openai_tool(tool)
+
+
+def tool_name(schema: Mapping[str, Any]) -> str:
+    """The function name of a bound tool dict."""
+    return str(schema.get("function", {}).get("name", ""))
+
+
+def message_text(message: BaseMessage) -> str:
+    """The plain text of a message, joining the text parts of multi-part content."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [part if isinstance(part, str) else str(part.get("text", "")) for part in content]
+    return " ".join(p for p in parts if p)
+
+
+def count_ai_messages(messages: Sequence[BaseMessage]) -> int:
+    """How many model turns the input already holds: the index of the turn to produce now.
+
+    Counting AI messages (not calls) is what makes a resumed graph that re-calls the model for
+    the same step get the same turn again.
+    """
+    return sum(1 for m in messages if isinstance(m, AIMessage))
+
+
+def stable_call_id(messages: Sequence[BaseMessage], index: int, name: str) -> str:
+    """A deterministic tool call id from the conversation position and the tool name.
+
+    Same conversation, same id: the runtime derives idempotency keys from call ids, so a
+    replayed or resumed turn must not mint a new one.
+    """
+    last_human = next((message_text(m) for m in reversed(messages) if m.type == "human"), "")
+    key = f"{len(messages)}\x1f{count_ai_messages(messages)}\x1f{index}\x1f{name}\x1f{last_human}"
+    return "call_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def with_call_ids(messages: Sequence[BaseMessage], calls: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
+    """Tool calls in LangChain's shape, filling missing ids deterministically."""
+    filled: list[ToolCall] = []
+    for index, call in enumerate(calls):
+        name = str(call["name"])
+        call_id = call.get("id") or stable_call_id(messages, index, name)
+        filled.append(ToolCall(name=name, args=dict(call.get("args") or {}), id=str(call_id), type="tool_call"))
+    return filled
+
+
+def as_ai_message(turn: AIMessage | str | Mapping[str, Any], messages: Sequence[BaseMessage]) -> AIMessage:
+    """A scripted or recorded turn as an ``AIMessage``: a string is a text answer; a mapping is
+    ``{"content": ..., "tool_calls": [{"name", "args", "id"?}], "usage": {...}?}``.
+
+    Missing tool call ids are filled deterministically; ``usage`` becomes ``usage_metadata``.
+    """
+    if isinstance(turn, str):
+        return AIMessage(content=turn)
+    if isinstance(turn, AIMessage):
+        calls = with_call_ids(messages, turn.tool_calls)
+        return turn.model_copy(update={"tool_calls": calls}) if calls != turn.tool_calls else turn.model_copy()
+    message = AIMessage(
+        content=turn.get("content") or "", tool_calls=with_call_ids(messages, turn.get("tool_calls") or [])
+    )
+    usage = turn.get("usage")
+    if usage:
+        input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+        message.usage_metadata = UsageMetadata(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            total_tokens=int(usage.get("total_tokens", input_tokens + output_tokens)),
+        )
+    return message
+
+
+def estimate_usage(
+    messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]], output: AIMessage
+) -> UsageMetadata:
+    """Token usage estimated as characters / 4, counting the bound tool schemas as input."""
+    input_chars = sum(len(message_text(m)) for m in messages) + len(json.dumps(list(tools), default=str))
+    output_chars = len(message_text(output)) + len(json.dumps(output.tool_calls, default=str))
+    input_tokens = math.ceil(input_chars / 4)
+    output_tokens = math.ceil(output_chars / 4)
+    return UsageMetadata(
+        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens
+    )
+
+
+class ToolBindingChatModel(BaseChatModel):
+    """A chat model that accepts Tiller tool schemas in ``bind_tools``.
+
+    Subclasses read the bound tools from the ``tools`` keyword of ``_generate`` (a list of dicts;
+    absent or empty means tools are off and the model must answer in text).
+    """
+
+    accepts_tiller_extensions: ClassVar[bool] = True
+    """Tells the model factory to keep the ``x-tiller`` key when binding tools (it strips it for
+    provider APIs)."""
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (``ToolSpec.model_schema()`` dicts or anything LangChain can convert)."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=[tool_schema(t) for t in tools], **kwargs)

@@ -1,0 +1,98 @@
+"""``ScriptedChatModel``: a chat model that plays a script, for tests of agents built on Tiller.
+
+Like pydantic-ai's ``TestModel``/``FunctionModel``, it lets a test drive the real graph with
+exactly the turns it wants and then assert what the model was shown::
+
+    model = ScriptedChatModel([
+        {"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000001"}}]},
+        "Your order W1000001 was delivered.",
+    ])
+    ...run the graph...
+    assert model.calls[0].tools == ["get_order", "issue_refund"]
+
+The turn played is chosen by the number of AI messages already in the input, not by how often
+the model was called, so a graph resumed after an interrupt that calls the model again for the
+same step gets the same turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from agent.models.base import ToolBindingChatModel, as_ai_message, count_ai_messages, estimate_usage, message_text
+from agent.models.base import tool_name as schema_name
+from agent.models.errors import ScriptExhausted
+
+Turn = AIMessage | str | Mapping[str, Any]
+"""One scripted turn: an ``AIMessage``; a string (a text answer); or a mapping
+``{"content": "...", "tool_calls": [{"name": ..., "args": {...}, "id"?: ...}]}``."""
+Responder = Callable[[list[BaseMessage], list[dict[str, Any]]], Turn]
+"""A function ``(messages, tools) -> Turn`` called for every turn; ``tools`` are the bound dicts."""
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """What the scripted model was given on one call."""
+
+    turn: int
+    messages: list[BaseMessage]
+    tools: list[str]
+    """Names of the bound tools (empty: tools were off)."""
+
+
+class ScriptedChatModel(ToolBindingChatModel):
+    """Plays a list of turns in order (or asks a function for each turn) and records its inputs.
+
+    ``ScriptedChatModel(turns)`` or ``ScriptedChatModel(function)``; bind tools with
+    ``bind_tools`` as with any chat model. Raises :class:`ScriptExhausted` when a turn is asked
+    for that the script does not have. Tool calls without an id get a deterministic one.
+    """
+
+    turns: list[Any] = Field(default_factory=list)
+    respond: Callable[..., Any] | None = None
+    calls: list[ScriptedCall] = Field(default_factory=list)
+    model_name: str = "scripted"
+
+    def __init__(self, script: Sequence[Turn] | Responder = (), **kwargs: Any) -> None:
+        if callable(script):
+            super().__init__(respond=script, **kwargs)
+        else:
+            super().__init__(turns=list(script), **kwargs)
+
+    @property
+    def _llm_type(self) -> str:
+        return "tiller-scripted"
+
+    def _turn(self, index: int, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Turn:
+        if self.respond is not None:
+            return self.respond(messages, tools)
+        if index >= len(self.turns):
+            last = f"{messages[-1].type}: {message_text(messages[-1])[:80]!r}" if messages else "none"
+            raise ScriptExhausted(
+                f"ScriptedChatModel has {len(self.turns)} turn(s) but turn {index + 1} was requested "
+                f"(the input already holds {index} AI message(s); last input message: {last})"
+            )
+        return self.turns[index]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools = list(kwargs.get("tools") or [])
+        index = count_ai_messages(messages)
+        self.calls.append(ScriptedCall(index, list(messages), [schema_name(t) for t in tools]))
+        message = as_ai_message(self._turn(index, messages, tools), messages)
+        if message.usage_metadata is None:
+            message.usage_metadata = estimate_usage(messages, tools, message)
+        message.response_metadata = {"model_name": self.model_name, **message.response_metadata}
+        return ChatResult(generations=[ChatGeneration(message=message)])
