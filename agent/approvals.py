@@ -32,11 +32,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything Tiller stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:
     return "apr_" + digest(tenant_id, thread_id, tool_call_id)[:16]
 
@@ -53,12 +48,12 @@ def to_view(row: ApprovalRow) -> PendingApproval:
         args_hash=row.args_hash,
         status=row.status,
         requested_by=row.requested_by,
-        requested_at=as_utc(row.requested_at),
-        expires_at=as_utc(row.expires_at),
+        requested_at=row.requested_at,
+        expires_at=row.expires_at,
         excerpt=row.excerpt,
         decision=row.decision,
         decided_by=row.decided_by,
-        decided_at=as_utc(row.decided_at) if row.decided_at else None,
+        decided_at=row.decided_at,
         reason=row.reason,
         edited_args=json.loads(row.edited_args_json) if row.edited_args_json else None,
     )
@@ -148,8 +143,7 @@ class ApprovalStore:
                 .order_by(ApprovalEventRow.id)
             ).all()
             return [
-                {"event": r.event, "actor": r.actor, "at": as_utc(r.at), "details": json.loads(r.details_json)}
-                for r in rows
+                {"event": r.event, "actor": r.actor, "at": r.at, "details": json.loads(r.details_json)} for r in rows
             ]
 
     def decide(
@@ -173,7 +167,7 @@ class ApprovalStore:
             if row.status != "pending":
                 raise ApprovalConflict(f"approval {approval_id} is already {row.status} (by {row.decided_by})")
             now = utcnow()
-            expires_at = as_utc(row.expires_at)
+            expires_at = row.expires_at
             if expires_at <= now:
                 self._mark_expired(session, row)  # committed, then reported below
             else:

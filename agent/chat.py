@@ -31,7 +31,9 @@ class ChatSession:
     def run(self, thread_id: str | None) -> None:
         with Tiller(self.settings) as tiller:
             s = self.settings
-            self.console.print(WELCOME.format(company="Acme Outdoor Supply", model=s.model, user=s.user, tenant=s.tenant))
+            self.console.print(
+                WELCOME.format(company="Acme Outdoor Supply", model=s.model, user=s.user, tenant=s.tenant)
+            )
             if thread_id:
                 self._replay_history(tiller, thread_id)
                 result = tiller.result(thread_id)

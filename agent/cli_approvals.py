@@ -79,7 +79,11 @@ def _decide(
     def body() -> None:
         with _open(settings) as tiller:
             a = tiller.decide(
-                approval_id, decision=decision, decided_by=reviewer, reason=reason, edits=edits  # type: ignore[arg-type]
+                approval_id,
+                decision=decision,
+                decided_by=reviewer,
+                reason=reason,
+                edits=edits,  # type: ignore[arg-type]
             )
             console.print(f"[green]{approval_id}: {a.status}[/] by {reviewer} — {a.tool}")
             if not resume:
@@ -100,8 +104,11 @@ ResumeOpt = Annotated[bool, typer.Option("--resume/--no-resume", help="continue 
 
 @approvals_app.command("approve")
 def approve(
-    approval_id: str, reviewer: Reviewer, reason: Annotated[str | None, typer.Option()] = None,
-    resume: ResumeOpt = True, tenant: Tenant = None,
+    approval_id: str,
+    reviewer: Reviewer,
+    reason: Annotated[str | None, typer.Option()] = None,
+    resume: ResumeOpt = True,
+    tenant: Tenant = None,
 ) -> None:
     """Approve the call with exactly the requested arguments."""
     _decide(approval_id, "approve", reviewer, tenant, reason, None, resume)
@@ -109,9 +116,11 @@ def approve(
 
 @approvals_app.command("reject")
 def reject(
-    approval_id: str, reviewer: Reviewer,
+    approval_id: str,
+    reviewer: Reviewer,
     reason: Annotated[str, typer.Option(help="told to the agent, which tells the customer")],
-    resume: ResumeOpt = True, tenant: Tenant = None,
+    resume: ResumeOpt = True,
+    tenant: Tenant = None,
 ) -> None:
     """Reject the call; it never runs and the reason goes back to the agent."""
     _decide(approval_id, "reject", reviewer, tenant, reason, None, resume)
@@ -119,10 +128,12 @@ def reject(
 
 @approvals_app.command("edit")
 def edit(
-    approval_id: str, reviewer: Reviewer,
+    approval_id: str,
+    reviewer: Reviewer,
     set_: Annotated[list[str], typer.Option("--set", help="key=value to change (repeatable)")],
     reason: Annotated[str | None, typer.Option()] = None,
-    resume: ResumeOpt = True, tenant: Tenant = None,
+    resume: ResumeOpt = True,
+    tenant: Tenant = None,
 ) -> None:
     """Approve with changed arguments (validated against the tool's schema; the agent is told)."""
     _decide(approval_id, "edit", reviewer, tenant, reason, _parse_sets(set_), resume)

@@ -49,7 +49,9 @@ class StepPrinter:
         elif kind == "tool_refused":
             c.print(f"  [red]✗ {event['tool']}:[/] {escape(event['error']['message'])}")
         elif kind == "approval_decided":
-            c.print(f"  [yellow]⚖ {event['tool']}: {event.get('decision') or 'expired'}[/] by {event.get('decided_by')}")
+            c.print(
+                f"  [yellow]⚖ {event['tool']}: {event.get('decision') or 'expired'}[/] by {event.get('decided_by')}"
+            )
         elif kind == "tool_result":
             mark = "[green]✓[/]" if event["ok"] else "[red]✗[/]"
             again = " [dim](recorded result, not run again)[/]" if event.get("replayed") else ""
@@ -87,7 +89,12 @@ def show_approvals(console: Console, approvals: list[PendingApproval], title: st
         table.add_column(column, no_wrap=column != "arguments", overflow="fold")
     for a in approvals:
         table.add_row(
-            a.id, a.status, a.tool, escape(_args(a.args)), a.requested_by, a.thread_id,
+            a.id,
+            a.status,
+            a.tool,
+            escape(_args(a.args)),
+            a.requested_by,
+            a.thread_id,
             _left(a.expires_at) if a.status == "pending" else "-",
         )
     console.print(table)

@@ -20,7 +20,7 @@ from tools.db import Base, make_engine
 _PG_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints", "checkpoint_migrations")
 
 
-def _engine(settings: Settings):  # noqa: ANN202
+def _engine(settings: Settings):
     if not settings.uses_postgres:
         settings.home.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.db_url)

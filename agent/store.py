@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Engine, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Engine, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tools.db import UTCDateTime
 
 
 class StoreBase(DeclarativeBase):
@@ -26,10 +28,10 @@ class ThreadRow(StoreBase):
     user_id: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(32), default="idle")
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(160), nullable=True)  # "host:pid"
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApprovalRow(StoreBase):
@@ -50,19 +52,19 @@ class ApprovalRow(StoreBase):
     args_json: Mapped[str] = mapped_column(Text)
     args_hash: Mapped[str] = mapped_column(String(64))
     requested_by: Mapped[str] = mapped_column(String(128))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     excerpt: Mapped[str] = mapped_column(Text, default="")
     # pending → approved | rejected | expired; approved → executed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     edited_args_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Hash of the arguments that may run: the edited ones if edited, else the requested ones.
     approved_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    executed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApprovalEventRow(StoreBase):
@@ -75,7 +77,7 @@ class ApprovalEventRow(StoreBase):
     tenant_id: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(128))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     details_json: Mapped[str] = mapped_column(Text, default="{}")
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.approvals import as_utc, utcnow
+from agent.approvals import utcnow
 from agent.errors import ThreadBusy, ThreadNotFound
 from agent.store import ThreadRow
 from tools.db import transaction
@@ -83,10 +83,9 @@ class ThreadStore:
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
-                until = as_utc(row.lease_until) if row.lease_until else None
                 raise ThreadBusy(
-                    f"thread {thread_id} is being run by {row.lease_owner} (lease until {until:%H:%M:%S} UTC); "
-                    "wait for it to finish"
+                    f"thread {thread_id} is being run by {row.lease_owner} "
+                    f"(lease until {row.lease_until:%H:%M:%S} UTC); wait for it to finish"
                 )
 
     def release(self, thread_id: str, status: str) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tools.canonical import canonical_json, digest
-from tools.db import Base
+from tools.db import Base, UTCDateTime
 
 
 class ToolEffect(Base):
@@ -32,7 +32,7 @@ class ToolEffect(Base):
     tool: Mapped[str] = mapped_column(String(64))
     args_hash: Mapped[str] = mapped_column(String(64))
     result_json: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def idempotency_key(tenant_id: str, thread_id: str, tool_call_id: str, tool: str, args: Any) -> str:

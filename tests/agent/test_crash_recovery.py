@@ -47,7 +47,9 @@ def test_kill_after_effect_then_resume_does_not_duplicate(
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
 
     env = {**os.environ, "TILLER_HOME": str(settings.home), "PYTHONPATH": os.getcwd()}
-    child = subprocess.run([sys.executable, "-c", CRASHING_RESUME, "t-crash"], env=env, capture_output=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", CRASHING_RESUME, "t-crash"], env=env, capture_output=True, timeout=120
+    )
     assert child.returncode == 17, child.stderr.decode()[-2000:]
     assert refunds("W1000001") == (1, 12999)  # the effect committed before the crash
 

@@ -20,7 +20,11 @@ Refunds = Callable[[str], tuple[int, int]]
 
 LOOKUP_THEN_REFUND = [
     {"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000001"}}]},
-    {"tool_calls": [{"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"}}]},
+    {
+        "tool_calls": [
+            {"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"}}
+        ]
+    },
     "Your refund has been processed.",
 ]
 
@@ -45,7 +49,10 @@ def test_refund_waits_for_approval_and_runs_exactly_once(settings: Settings, ref
         paused = tiller.ask("refund W1000001, it arrived damaged", thread_id="t-refund")
         assert paused.status is RunStatus.AWAITING_APPROVAL
         [approval] = paused.pending_approvals
-        assert (approval.tool, approval.args) == ("issue_refund", {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"})
+        assert (approval.tool, approval.args) == (
+            "issue_refund",
+            {"order_id": "W1000001", "amount": "129.99", "reason": "damaged"},
+        )
         assert refunds("W1000001") == (0, 0)
 
         with pytest.raises(SelfApproval):
@@ -104,9 +111,13 @@ def test_invalid_arguments_go_back_to_the_model_which_recovers(settings: Setting
         results = tool_messages(messages)
         seen.extend(results)
         if not results:
-            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "1000002"}, "id": "c1"}])
+            return AIMessage(
+                content="", tool_calls=[{"name": "get_order", "args": {"order_id": "1000002"}, "id": "c1"}]
+            )
         if len(results) == 1:
-            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c2"}])
+            return AIMessage(
+                content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c2"}]
+            )
         return AIMessage(content="It shipped.")
 
     with Tiller(settings, model=ScriptedChatModel(script)) as tiller:
@@ -118,9 +129,21 @@ def test_invalid_arguments_go_back_to_the_model_which_recovers(settings: Setting
 
 def test_business_rule_violation_is_explained_not_raised(settings: Settings) -> None:
     turns = [
-        {"tool_calls": [{"name": "update_shipping_address", "args": {
-            "order_id": "W1000002", "line1": "1 Main St", "city": "Salem", "region": "OR",
-            "postal_code": "97301", "country": "US"}}]},
+        {
+            "tool_calls": [
+                {
+                    "name": "update_shipping_address",
+                    "args": {
+                        "order_id": "W1000002",
+                        "line1": "1 Main St",
+                        "city": "Salem",
+                        "region": "OR",
+                        "postal_code": "97301",
+                        "country": "US",
+                    },
+                }
+            ]
+        },
         "That order has already shipped, so the address can't change.",
     ]
     with Tiller(settings, model=ScriptedChatModel(turns)) as tiller:
@@ -151,7 +174,9 @@ def _looping_model() -> ScriptedChatModel:
         if not tools:
             return AIMessage(content="Best effort: order W1000002 shipped with UPS.")
         n = sum(isinstance(m, AIMessage) for m in messages)
-        return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}])
+        return AIMessage(
+            content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}]
+        )
 
     return ScriptedChatModel(script)
 
@@ -195,7 +220,9 @@ def test_model_outage_fails_gracefully_and_keeps_the_trajectory(settings: Settin
         nonlocal calls
         calls += 1
         if calls == 1:
-            return AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c1"}])
+            return AIMessage(
+                content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c1"}]
+            )
         raise ConnectionError("provider down")
 
     with Tiller(settings, model=ScriptedChatModel(script)) as tiller:

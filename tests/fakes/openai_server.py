@@ -33,8 +33,11 @@ class FakeOpenAI:
 
 def _completion(reply: dict[str, Any], model: str, n: int) -> dict[str, Any]:
     calls = [
-        {"id": f"call_{n}_{i}", "type": "function",
-         "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+        {
+            "id": f"call_{n}_{i}",
+            "type": "function",
+            "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+        }
         for i, c in enumerate(reply.get("tool_calls", []))
     ]
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
@@ -67,8 +70,16 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             fake.requests.append(body)
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-                self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                           "code": "invalid_api_key"}})
+                self._send(
+                    401,
+                    {
+                        "error": {
+                            "message": "Incorrect API key provided",
+                            "type": "invalid_request_error",
+                            "code": "invalid_api_key",
+                        }
+                    },
+                )
                 return
             reply = fake.next_reply()
             if "status" in reply:

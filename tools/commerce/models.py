@@ -11,15 +11,13 @@ Conventions, the same on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Date,
-    DateTime,
-    Dialect,
     Engine,
     Enum,
     ForeignKey,
@@ -27,13 +25,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tools.db import Base
+from tools.db import Base, UTCDateTime
 
 
 class OrderStatus(StrEnum):
@@ -49,31 +46,6 @@ class OrderStatus(StrEnum):
     def is_open(self) -> bool:
         """Not shipped yet: the address may change and the order may be cancelled."""
         return self in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend.
-
-    PostgreSQL stores ``timestamptz``; SQLite stores the UTC wall time, so values read back
-    naive and get UTC re-attached here. Naive values are refused on the way in.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime")
-        value = value.astimezone(UTC)
-        # SQLite would otherwise store the offset-less wall time of whatever zone came in.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _enum_values(enum: type[StrEnum]) -> list[str]:
