@@ -39,7 +39,7 @@ class ChatSession:
                 result = tiller.result(thread_id)
                 if result.status is RunStatus.AWAITING_APPROVAL:
                     if result.pending_approvals:  # else: already decided, continue right away
-                        show_result(self.console, result)
+                        show_result(self.console, result, in_chat=True)
                     self._wait_for_reviewers(tiller, result)
             thread_id = thread_id or new_thread_id()
             self.console.print(f"[dim]thread {thread_id}[/]")
@@ -59,7 +59,7 @@ class ChatSession:
                 self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
                 return
             result = tiller.ask(text, thread_id=thread_id, on_event=printer)
-            show_result(self.console, result)
+            show_result(self.console, result, in_chat=True)
             if result.status is RunStatus.AWAITING_APPROVAL:
                 self._wait_for_reviewers(tiller, result)
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -58,14 +59,15 @@ class StepPrinter:
             c.print(f"  {mark} {event['tool']}: {escape(event['summary'])}{again}")
 
 
-def show_result(console: Console, result: RunResult) -> None:
+def show_result(console: Console, result: RunResult, *, in_chat: bool = False) -> None:
     style = _STATUS_STYLE[result.status]
     title = f"[{style}]{result.status.value}[/]" + (f" ({result.stop_reason})" if result.stop_reason else "")
     if result.status is RunStatus.AWAITING_APPROVAL:
         show_approvals(console, result.pending_approvals, title="Waiting for a reviewer")
+        then = "this chat continues" if in_chat else f"[bold]tiller resume {result.thread_id}[/] continues the thread"
         console.print(
-            f"A reviewer decides with [bold]tiller approvals approve ID --as NAME[/] "
-            f"(or reject / edit); then [bold]tiller resume {result.thread_id}[/] continues the thread."
+            f"A reviewer decides in another terminal with [bold]tiller approvals approve ID --as NAME[/] "
+            f"(or reject / edit); then {then}."
         )
         return
     console.print(Panel(escape(result.answer or "(no answer)"), title=title, title_align="left", border_style=style))
@@ -84,19 +86,20 @@ def _left(expires_at: datetime) -> str:
 
 
 def show_approvals(console: Console, approvals: list[PendingApproval], title: str = "Approvals") -> None:
-    table = Table(title=title, title_justify="left")
-    for column in ("id", "status", "tool", "arguments", "requested by", "thread", "expires in"):
-        table.add_column(column, no_wrap=column != "arguments", overflow="fold")
+    """A compact table that fits 80 columns; ``tiller approvals show ID`` has the details."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # Ids must never be cut (reviewers copy them); the arguments wrap instead.
+    table.add_column("id", no_wrap=True, min_width=20)
+    statuses = {a.status for a in approvals}
+    if len(statuses) > 1:
+        table.add_column("status", no_wrap=True)
+    table.add_column("tool", no_wrap=True)
+    table.add_column("arguments", min_width=16, overflow="fold", ratio=1)
+    table.add_column("requested by · expires", overflow="fold")
     for a in approvals:
-        table.add_row(
-            a.id,
-            a.status,
-            a.tool,
-            escape(_args(a.args)),
-            a.requested_by,
-            a.thread_id,
-            _left(a.expires_at) if a.status == "pending" else "-",
-        )
+        expires = _left(a.expires_at) if a.status == "pending" else a.status
+        cells = [a.id, *([a.status] if len(statuses) > 1 else []), a.tool, escape(_args(a.args))]
+        table.add_row(*cells, f"{a.requested_by} · {expires}")
     console.print(table)
 
 

@@ -5,6 +5,9 @@
     ├── DatabaseUnavailable     the database cannot be reached or has no schema (says what to run)
     ├── ThreadNotFound          no such thread for this tenant (another tenant's look the same)
     ├── ThreadBusy              another process is running this thread right now
+    ├── ModelAdapterError       a local model adapter cannot go on (agent.models.errors)
+    │   ├── ScriptExhausted     a scripted model ran out of turns
+    │   └── CassetteError       a replay cassette is missing, malformed or exhausted
     └── ApprovalError           a reviewer action that cannot be done
         ├── ApprovalNotFound    no such approval for this tenant
         ├── ApprovalConflict    already decided / executed (HTTP 409)

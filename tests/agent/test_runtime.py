@@ -264,3 +264,12 @@ def test_concurrent_decisions_execute_once(settings: Settings, refunds: Refunds)
         assert sorted(outcomes) == ["conflict", "ok"]
         tiller.resume("t-race")
     assert refunds("W1000001") == (1, 12999)
+
+
+def test_every_demo_tool_example_selects_its_own_tool_on_the_offline_model(settings: Settings) -> None:
+    """The examples teach the offline model; one that points at another tool is a bug in the declarations."""
+    from agent.models.offline_select import examples_leave_one_out
+
+    with Tiller(settings) as tiller:
+        misses = examples_leave_one_out(tiller.registry.model_schemas())
+    assert misses == []

@@ -64,8 +64,8 @@ def record_audit(ctx: ToolContext, action: str, entity: str, details: dict[str, 
 def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> CreateTicketResult:
     """Open a support ticket so a human colleague follows up, optionally about one order.
 
-    Use it when a request needs a person (a complaint, a lost parcel, something no other tool can
-    do) or when the user asks to escalate. Write the subject and body so a colleague understands
+    Use it to file a complaint, when a request needs a person (a lost parcel, something no other
+    tool can do) or when the user asks to escalate. Write the subject and body so a colleague understands
     the issue without reading the conversation.
     """
     order = find_order(ctx.session, ctx.tenant_id, args.order_id) if args.order_id else None
@@ -177,7 +177,7 @@ def _paid_with(order: Order) -> str:
 )
 @translate_db_errors
 def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> CancelOrderResult:
-    """Cancel an order that has not shipped yet (status pending_payment or processing).
+    """Cancel (stop) an order before it ships: status pending_payment or processing.
 
     A captured payment is refunded in full automatically. Shipped or delivered orders cannot be
     cancelled: offer a return, or a refund with issue_refund once delivered. Needs a reviewer's

@@ -32,17 +32,17 @@ SUMMARY_ORDERS = 5
         "Who is customer C000002?",
         "Look up Omar Haddad's account",
         "What phone number do you have for li.wei@example.com?",
-        "I'm jane.doe@example.com, which address do you have for me?",
+        "Show the account details of jane.doe@example.com",
     ),
 )
 @translate_db_errors
 def find_customer(ctx: ToolContext, args: FindCustomerArgs) -> FindCustomerResult:
     """Look up one customer by customer id, email address or name.
 
-    Returns their contact details, default shipping address and how many orders they have placed.
-    Use it when the user identifies a customer (by email, name or id) or before listing their
-    orders. Give at least one of customer_id, email or name; if several names match, ask the user
-    for the email address.
+    Returns their account: contact details (email and phone number), default shipping address and
+    how many orders they have placed. Use it when the user identifies a customer (by email, name
+    or id) or before listing their orders. Give at least one of customer_id, email or name; if
+    several names match, ask the user for the email address.
     """
     customer = resolve_customer(
         ctx.session, ctx.tenant_id, customer_id=args.customer_id, email=args.email, name=args.name
@@ -145,11 +145,11 @@ def order_summary(order: Order) -> str:
 @tool(
     risk=Risk.READ,
     examples=(
-        "Show me my orders, my email is jane.doe@example.com",
+        "Show me all my orders, I am jane.doe@example.com",
         "List the orders of customer C000002",
         "Which of C000001's orders are still processing?",
         "What have I ordered recently? I'm omar.haddad@example.com",
-        "Show Omar's delivered orders, customer C000002",
+        "Which orders of C000002 were delivered?",
     ),
 )
 @translate_db_errors

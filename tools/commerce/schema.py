@@ -275,7 +275,18 @@ class IssueRefundArgs(Args):
         examples=["129.99"],
         json_schema_extra={"x-default-from": "refundable_amount"},
     )
-    reason: RefundReason = Field(description="Why the customer gets the refund.")
+    reason: RefundReason = Field(
+        description="Why the customer gets the refund.",
+        # Phrasings customers use, for models that map words to enum values (the offline model).
+        json_schema_extra={
+            "x-aliases": {
+                "damaged": ["broke", "broken", "cracked", "torn", "defective", "faulty"],
+                "not_received": ["never arrived", "never came", "lost"],
+                "wrong_item": ["wrong size", "wrong color", "not what i ordered"],
+                "changed_mind": ["don't want", "do not need", "no longer need"],
+            }
+        },
+    )
 
 
 class IssueRefundResult(Result):
