@@ -36,10 +36,15 @@ def _console() -> Console:
 
 
 def _settings(tenant: str | None = None, user: str | None = None, model: str | None = None) -> Settings:
-    from agent.config import Settings
+    from agent.config import load_settings
+    from agent.errors import ConfigError
 
     overrides = {k: v for k, v in {"tenant": tenant, "user": user, "model": model}.items() if v}
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
 
 
 def _open(settings: Settings) -> Tiller:
@@ -191,10 +196,11 @@ def db_reset(
 ) -> None:
     """Drop everything (business data, approvals, threads) and seed afresh."""
     from agent.setup import reset_database
+    from agent.storage import redacted_url
 
     settings = _settings()
     if not yes:
-        typer.confirm(f"Delete all data in {settings.db_url} and reseed?", abort=True)
+        typer.confirm(f"Delete all data in {redacted_url(settings.db_url)} and reseed?", abort=True)
     run_cli(lambda: _console().print(reset_database(settings, customers=customers, orders=orders)))
 
 

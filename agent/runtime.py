@@ -26,7 +26,7 @@ from langgraph.types import Command
 
 from agent.approvals import ApprovalStore, Decision
 from agent.checkpoint import open_checkpointer
-from agent.config import Limits, Settings
+from agent.config import Limits, Settings, load_limits, load_settings
 from agent.errors import InvalidEdit
 from agent.execution import ToolExecutor
 from agent.graph import build_graph
@@ -61,8 +61,8 @@ class Tiller:
         limits: Limits | None = None,
         checkpointer: BaseCheckpointSaver[str] | None = None,
     ) -> None:
-        self.settings = settings or Settings()
-        self.limits = limits or Limits()
+        self.settings = settings or load_settings()
+        self.limits = limits or load_limits()
         self._stack = ExitStack()
         try:
             self._open(registry, model, policy, checkpointer)

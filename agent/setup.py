@@ -13,9 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from agent.config import Settings
 from agent.errors import ConfigError, DatabaseUnavailable
+from agent.storage import connect_engine, redacted_url
 from agent.store import create_store_schema, drop_store_schema
 from tools import ledger
-from tools.db import Base, make_engine
+from tools.db import Base
 
 _PG_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints", "checkpoint_migrations")
 
@@ -23,7 +24,7 @@ _PG_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints",
 def _engine(settings: Settings):
     if not settings.uses_postgres:
         settings.home.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.db_url)
+    return connect_engine(settings.db_url)
 
 
 def init_database(settings: Settings) -> str:
@@ -34,11 +35,11 @@ def init_database(settings: Settings) -> str:
         create_schema(engine)  # business tables and the ledger (both on tools.db.Base)
         create_store_schema(engine)
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot create tables in {settings.db_url}: {exc.orig}") from None
+        raise DatabaseUnavailable(f"cannot create tables in {redacted_url(settings.db_url)}: {exc.orig}") from None
     finally:
         engine.dispose()
     assert ledger.ToolEffect.__tablename__  # the ledger module registers its table on import
-    return f"database ready: {settings.db_url}"
+    return f"database ready: {redacted_url(settings.db_url)}"
 
 
 def seed_database(settings: Settings, *, customers: int, orders: int, seed: int = 7, if_empty: bool = False) -> str:
@@ -52,11 +53,12 @@ def seed_database(settings: Settings, *, customers: int, orders: int, seed: int 
         report = run_seed(engine, customers=customers, orders=orders, seed=seed)
     except AlreadySeeded as exc:
         if if_empty:
-            return f"demo data already present in {settings.db_url}; kept as is (`tiller db reset` starts over)"
+            where = redacted_url(settings.db_url)
+            return f"demo data already present in {where}; kept as is (`tiller db reset` starts over)"
         raise DatabaseUnavailable(f"{exc}; run `tiller db reset` to start over") from None
     finally:
         engine.dispose()
-    return f"seeded {settings.db_url}: {report}"
+    return f"seeded {redacted_url(settings.db_url)}: {report}"
 
 
 def reset_database(settings: Settings, *, customers: int, orders: int) -> str:

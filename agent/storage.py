@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import DatabaseUnavailable
@@ -14,10 +14,24 @@ from tools.db import Base, make_engine, make_session_factory, normalize_url
 DEMO_TABLES = ("customers", "orders", "refunds")
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
     from sqlalchemy.engine import make_url
 
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+def connect_engine(url: str) -> Engine:
+    """An engine for ``url``; an unsupported or malformed URL says what is accepted."""
+    try:
+        return make_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnavailable(
+            f"unsupported database URL {redacted_url(url)} ({exc}); use sqlite:///path/to/file.db or postgresql://…"
+        ) from None
 
 
 def open_database(url: str, *, require_demo_schema: bool) -> tuple[Engine, sessionmaker[Session]]:
@@ -32,7 +46,7 @@ def open_database(url: str, *, require_demo_schema: bool) -> tuple[Engine, sessi
                 "(or `make chat`, which does both)."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    engine = connect_engine(url)
     try:
         create_store_schema(engine)
         Base.metadata.create_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
@@ -40,13 +54,13 @@ def open_database(url: str, *, require_demo_schema: bool) -> tuple[Engine, sessi
     except OperationalError as exc:
         engine.dispose()
         raise DatabaseUnavailable(
-            f"cannot open the database {_redacted(url)}: {exc.orig}. "
+            f"cannot open the database {redacted_url(url)}: {exc.orig}. "
             "Check TILLER_DATABASE_URL and that the database server is running."
         ) from None
     if require_demo_schema and missing:
         engine.dispose()
         raise DatabaseUnavailable(
-            f"the database {_redacted(url)} has no demo tables ({', '.join(missing)}). "
+            f"the database {redacted_url(url)} has no demo tables ({', '.join(missing)}). "
             "Run `tiller db init && tiller db seed`."
         )
     return engine, make_session_factory(engine)

@@ -144,3 +144,21 @@ def test_reset_starts_over(tiller: Callable[..., Any], refunds: Refunds) -> None
     assert out.exit_code == 0, out.output
     assert refunds("W1000001") == (0, 0)
     assert "apr_" not in tiller("approvals", "list", "--status", "all").output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TILLER_DATABASE_URL", "mysql://nobody@nowhere/db", "unsupported database URL"),
+        ("TILLER_DATABASE_URL", "postgresql://postgres:secret@127.0.0.1:1/none", "Check TILLER_DATABASE_URL"),
+        ("TILLER_MAX_STEPS", "many", "TILLER_MAX_STEPS"),
+        ("TILLER_RETRIEVAL_MODE", "magic", "TILLER_RETRIEVAL_MODE"),
+    ],
+)
+def test_bad_configuration_is_a_message_not_a_traceback(
+    tiller: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    out = CliRunner().invoke(app, ["ask", "hello"])
+    assert out.exit_code == 2 and message in out.output, out.output
+    assert "secret" not in out.output and "Traceback" not in out.output
