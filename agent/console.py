@@ -36,9 +36,12 @@ class StepPrinter:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         c = self.console
-        if kind == "guard" and event.get("verdict") != "allow":
-            c.print(f"  [dim]guard ({event['stage']}):[/] [yellow]{escape(event['verdict'])}[/]")
+        if kind == "guard":
+            style = "dim" if event.get("verdict") == "allow" else "yellow"
+            c.print(f"  [dim]guard ({event['stage']}):[/] [{style}]{escape(event['verdict'])}[/]")
         elif kind == "model":
+            if event.get("tool_calls") and event.get("content"):
+                c.print(f"  [cyan]model:[/] {escape(event['content'])}")
             for call in event.get("tool_calls", []):
                 c.print(f"  [cyan]model →[/] {call['tool']}({escape(_args(call['args']))})")
             if event.get("limit"):

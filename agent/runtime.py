@@ -30,6 +30,7 @@ from agent.config import Limits, Settings, load_limits, load_settings
 from agent.errors import InvalidEdit
 from agent.execution import ToolExecutor
 from agent.graph import build_graph
+from agent.guards import redact
 from agent.models.factory import ModelChain, make_model
 from agent.nodes.deps import AgentDeps, RunContext
 from agent.results import build_result
@@ -135,8 +136,11 @@ class Tiller:
         snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
         if snapshot.interrupts:
             return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+        # Secrets are cut before the text enters the checkpoint (guard_input reports them).
+        clean, findings = redact(text)
+        redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
         payload = {
-            "messages": [HumanMessage(content=text)],
+            "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
             "turn": snapshot.values.get("turn", 0) + 1,
             **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},
             **{"stop_reason": None, "status": None, "error": None},

@@ -23,7 +23,11 @@ def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Lite
     if not isinstance(message, HumanMessage):
         return Command(goto="call_model")
     verdict = screen_input(message.text, block_injection=runtime.context.block_injection)
-    runtime.stream_writer({"type": "guard", "stage": "input", "verdict": verdict.summary})
+    summary = verdict.summary
+    if message.additional_kwargs.get("redacted") and verdict.action is GuardAction.ALLOW:
+        # The runtime redacted secrets before the message was stored; report them here.
+        summary = f"redact ({', '.join(message.additional_kwargs['redacted'])})"
+    runtime.stream_writer({"type": "guard", "stage": "input", "verdict": summary})
     update: dict[str, Any] = {}
     if verdict.text != message.text:
         # Same id: add_messages replaces the raw text with the redacted one.

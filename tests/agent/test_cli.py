@@ -97,6 +97,7 @@ def test_chat_streams_steps_and_answers(tiller: Callable[..., Any]) -> None:
     out = tiller("chat", input="where is my order W1000002?\n/quit\n")
     assert out.exit_code == 0, out.output
     assert "get_order" in out.output and "1Z999AA10123456784" in out.output
+    assert "guard (input): allow" in out.output and "guard (output): allow" in out.output
     assert "resume with: tiller chat --thread t_" in out.output
 
 

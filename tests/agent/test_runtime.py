@@ -273,3 +273,16 @@ def test_every_demo_tool_example_selects_its_own_tool_on_the_offline_model(setti
     with Tiller(settings) as tiller:
         misses = examples_leave_one_out(tiller.registry.model_schemas())
     assert misses == []
+
+
+def test_secrets_never_reach_the_model_or_any_checkpoint(settings: Settings) -> None:
+    model = ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000002"}}]}, "Shipped."])
+    events: list[dict[str, Any]] = []
+    with Tiller(settings, model=model) as tiller:
+        result = tiller.ask("my card 4111 1111 1111 1111 was charged, where is W1000002?", on_event=events.append)
+        history = list(tiller.graph.get_state_history({"configurable": {"thread_id": result.thread_id}}))
+    seen_by_model = " ".join(str(m.content) for call in model.calls for m in call.messages)
+    assert "[REDACTED:card_number]" in seen_by_model and "4111 1111" not in seen_by_model
+    stored = " ".join(str(m.content) for snap in history for m in snap.values.get("messages", []))
+    assert "4111 1111" not in stored and len(history) > 3
+    assert {"type": "guard", "stage": "input", "verdict": "redact (secret:card_number)"} in events
