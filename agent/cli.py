@@ -221,4 +221,4 @@ def main() -> None:
     app()
 
 
-from agent import cli_approvals  # noqa: E402, F401 - registers the approvals commands
+from agent import cli_approvals, cli_traces  # noqa: E402, F401 - registers their commands

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     user: str = Field("agent.demo", description="default acting user for the CLI")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    price_file: Path | None = Field(None, description="YAML prices per model, USD per 1M tokens (agent/pricing.py)")
     model_retries: int = Field(2, ge=0, description="retries of transient model errors")
     model_retry_initial_s: float = Field(1.0, gt=0, description="first retry back-off (jittered, doubling)")
 

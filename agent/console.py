@@ -75,9 +75,10 @@ def show_result(console: Console, result: RunResult, *, in_chat: bool = False) -
         return
     console.print(Panel(escape(result.answer or "(no answer)"), title=title, title_align="left", border_style=style))
     u = result.usage
+    trace = f" · trace {result.run_id}" if result.run_id else ""
     console.print(
         f"[dim]thread {result.thread_id} · {u.steps} model steps · {u.tool_calls} tool calls · "
-        f"{u.input_tokens + u.output_tokens} tokens · {u.elapsed_s:.2f}s[/]"
+        f"{u.input_tokens + u.output_tokens} tokens · {u.elapsed_s:.2f}s{trace}[/]"
     )
 
 

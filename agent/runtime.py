@@ -12,6 +12,7 @@ Every call acts for a tenant and a user (defaults from settings). Every run retu
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
+from sqlalchemy.exc import SQLAlchemyError
 
 from agent.approvals import ApprovalStore, Decision
 from agent.checkpoint import open_checkpointer
@@ -33,16 +35,19 @@ from agent.graph import build_graph
 from agent.guards import redact
 from agent.models.factory import ModelChain, make_model
 from agent.nodes.deps import AgentDeps, RunContext
+from agent.pricing import PriceTable
 from agent.results import build_result
 from agent.state import PendingApproval, RunResult, RunStatus
 from agent.storage import open_database
 from agent.threads import ThreadStore
+from agent.tracing import TraceRecorder, TraceStore
 from tools.errors import ArgumentsInvalid
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
 from tools.validation import validate_args
 
 EventHandler = Callable[[dict[str, Any]], None]
+log = logging.getLogger("tiller.runtime")
 
 
 def new_thread_id() -> str:
@@ -96,7 +101,10 @@ class Tiller:
             policy = ApprovalPolicy.from_file(s.policy_file) if s.policy_file else ApprovalPolicy()
         chain = _as_chain(model, s)
         schemas = registry.model_schemas()
+        self.traces = TraceStore(self.sessions)
+        self.prices = PriceTable.load(s.price_file)
         self.deps = AgentDeps(
+            model_name=chain.spec,
             registry=registry,
             policy=policy,
             approvals=self.approvals,
@@ -127,8 +135,11 @@ class Tiller:
         role: str = "support_agent",
         limits: Limits | None = None,
         on_event: EventHandler | None = None,
+        labels: dict[str, str] | None = None,
     ) -> RunResult:
-        """Run one user message to completion, a pause for approval, or a limit."""
+        """Run one user message to completion, a pause for approval, or a limit.
+
+        ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
         tenant = tenant or self.settings.tenant
         user = user or self.settings.user
         thread_id = thread_id or new_thread_id()
@@ -145,23 +156,30 @@ class Tiller:
             **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},
             **{"stop_reason": None, "status": None, "error": None},
         }
-        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits)
-        return self._invoke(payload, ctx, on_event)
+        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
+        return self._invoke(payload, ctx, on_event, "ask")
 
-    def resume(self, thread_id: str, *, tenant: str | None = None, on_event: EventHandler | None = None) -> RunResult:
+    def resume(
+        self,
+        thread_id: str,
+        *,
+        tenant: str | None = None,
+        on_event: EventHandler | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> RunResult:
         """Continue a paused or interrupted thread; a no-op returning its state if nothing is due."""
         tenant = tenant or self.settings.tenant
         row = self.threads.get(tenant, thread_id)
         snapshot = self.graph.get_state(_config(thread_id, self.limits))
-        ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None)
+        ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None, labels)
         if snapshot.interrupts:
             ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
             decisions = self._decisions(tenant, ids)
             if decisions is None:
                 return self._result(thread_id, tenant, 0.0)
-            return self._invoke(Command(resume=decisions), ctx, on_event)
+            return self._invoke(Command(resume=decisions), ctx, on_event, "resume")
         if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-            return self._invoke(None, ctx, on_event)
+            return self._invoke(None, ctx, on_event, "resume")
         return self._result(thread_id, tenant, 0.0)
 
     def decide(
@@ -205,9 +223,18 @@ class Tiller:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _context(self, thread_id: str, tenant: str, user: str, role: str, limits: Limits | None) -> RunContext:
+    def _context(
+        self,
+        thread_id: str,
+        tenant: str,
+        user: str,
+        role: str,
+        limits: Limits | None,
+        labels: dict[str, str] | None = None,
+    ) -> RunContext:
         limits = limits or self.limits
         return RunContext(
+            labels=labels or {},
             tenant_id=tenant,
             user_id=user,
             thread_id=thread_id,
@@ -216,24 +243,45 @@ class Tiller:
             deadline=time.monotonic() + limits.deadline_s,
         )
 
-    def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None) -> RunResult:
+    def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str) -> RunResult:
         started = time.monotonic()
         self.threads.claim(ctx.thread_id)
+        recorder = TraceRecorder(
+            kind=kind,
+            tenant_id=ctx.tenant_id,
+            user_id=ctx.user_id,
+            thread_id=ctx.thread_id,
+            model=self.deps.model_name,
+            prices=self.prices,
+            labels=ctx.labels,
+        )
         status = RunStatus.FAILED.value
         try:
+            forced = None
             try:
-                for event in self.graph.stream(
-                    payload, _config(ctx.thread_id, ctx.limits), context=ctx, stream_mode="custom", durability="sync"
+                config = _config(ctx.thread_id, ctx.limits)
+                for mode, chunk in self.graph.stream(
+                    payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
                 ):
-                    if on_event is not None:
-                        on_event(event)
+                    recorder.observe(mode, chunk)
+                    if mode == "custom" and on_event is not None:
+                        on_event(chunk)
             except GraphRecursionError:
-                return self._result(ctx.thread_id, ctx.tenant_id, started, forced=RunStatus.LIMIT_REACHED)
-            result = self._result(ctx.thread_id, ctx.tenant_id, started)
+                forced = RunStatus.LIMIT_REACHED
+            result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
             status = result.status.value
-            return result
+            return self._traced(result, recorder)
         finally:
             self.threads.release(ctx.thread_id, status)
+
+    def _traced(self, result: RunResult, recorder: TraceRecorder) -> RunResult:
+        """Store the segment's trace; a failure to trace never fails the run."""
+        try:
+            self.traces.save(recorder.finish(result))
+        except SQLAlchemyError:
+            log.exception("could not store trace %s of thread %s", recorder.id, result.thread_id)
+            return result
+        return result.model_copy(update={"run_id": recorder.id})
 
     def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
         """Decisions for every approval of the interrupt, or ``None`` while any is still pending."""

@@ -122,6 +122,7 @@ class PendingApproval(BaseModel):
 
 class RunResult(BaseModel):
     thread_id: str
+    run_id: str | None = None  # the trace of this run segment (`tiller traces show RUN_ID`)
     status: RunStatus
     answer: str
     trajectory: list[ToolCallRecord] = Field(default_factory=list)

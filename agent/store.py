@@ -81,9 +81,16 @@ class ApprovalEventRow(StoreBase):
     details_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
+def _register_all_tables() -> None:
+    """Tables declared elsewhere on ``StoreBase`` join its metadata when their module loads."""
+    import agent.tracing.store  # noqa: F401
+
+
 def create_store_schema(engine: Engine) -> None:
+    _register_all_tables()
     StoreBase.metadata.create_all(engine)
 
 
 def drop_store_schema(engine: Engine) -> None:
+    _register_all_tables()
     StoreBase.metadata.drop_all(engine)

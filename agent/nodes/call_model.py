@@ -42,6 +42,13 @@ def _usage(message: BaseMessage) -> tuple[int, int]:
     return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
 
 
+def _served_by(reply: BaseMessage, configured: str) -> str:
+    """The model that produced the reply; replayed turns are marked so they are never billed."""
+    meta = reply.response_metadata
+    name = str(meta.get("model_name") or configured)
+    return f"replay:{name}" if "replay_turn" in meta else name
+
+
 def make_call_model(deps: AgentDeps):
     def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
         limit = exceeded_limit(state, runtime.context)
@@ -49,6 +56,7 @@ def make_call_model(deps: AgentDeps):
         if limit:
             prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
         model = deps.model_without_tools if limit else deps.model_with_tools
+        started = time.perf_counter()
         try:
             reply = model.invoke(prompt)
         except Exception as exc:  # the model boundary: any provider failure becomes a status
@@ -71,7 +79,18 @@ def make_call_model(deps: AgentDeps):
             "output_tokens": state.get("output_tokens", 0) + output_tokens,
         }
         calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
-        runtime.stream_writer({"type": "model", "content": reply.text, "tool_calls": calls, "limit": limit})
+        runtime.stream_writer(
+            {
+                "type": "model",
+                "model": _served_by(reply, deps.model_name),
+                "content": reply.text,
+                "tool_calls": calls,
+                "limit": limit,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+        )
         if limit:
             update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
             return Command(goto="finalize", update=update)

@@ -42,6 +42,7 @@ class AgentDeps:
     executor: ToolExecutor
     model_with_tools: ModelRunnable
     model_without_tools: ModelRunnable
+    model_name: str = "model"  # the configured spec; a reply's own model_name wins in traces
     system_prompt: str = SYSTEM_PROMPT.format(company="Acme Outdoor Supply")
 
 
@@ -56,6 +57,7 @@ class RunContext:
     role: str = "support_agent"
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
     block_injection: bool = False
+    labels: dict[str, str] = field(default_factory=dict)  # copied onto the trace (e.g. scenario id)
 
 
 Emit = Callable[[dict[str, Any]], None]

@@ -1,0 +1,83 @@
+"""``tiller traces``: list runs, show one as a timeline, prune old ones."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from agent.cli import Tenant, _console, _open, _settings, app, run_cli
+
+traces_app = typer.Typer(help="Look at what runs did: spans for nodes, model and tool calls, guards, approvals.")
+app.add_typer(traces_app, name="traces")
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``2w`` → a timedelta."""
+    match = re.fullmatch(r"(\d+)([smhdw])", text.strip())
+    if not match:
+        raise typer.BadParameter(f"expected a number and a unit (s, m, h, d, w), like 30d — got {text!r}")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+@traces_app.command("list")
+def list_traces(
+    thread: Annotated[str | None, typer.Option("--thread", help="only this thread")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    tenant: Tenant = None,
+) -> None:
+    """Recent runs of the tenant."""
+    from agent.tracing.render import show_runs
+
+    settings = _settings(tenant)
+
+    def body() -> None:
+        with _open(settings) as tiller:
+            show_runs(_console(), tiller.traces.list(settings.tenant, thread_id=thread, limit=limit))
+
+    run_cli(body)
+
+
+@traces_app.command("show")
+def show(
+    run_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="the trace as JSON")] = False,
+    tenant: Tenant = None,
+) -> None:
+    """One run as a timeline."""
+    from agent.tracing.render import show_trace
+
+    settings = _settings(tenant)
+
+    def body() -> None:
+        with _open(settings) as tiller:
+            trace = tiller.traces.get(settings.tenant, run_id)
+        if as_json:
+            sys.stdout.write(trace.model_dump_json(indent=2) + "\n")
+        else:
+            show_trace(_console(), trace)
+
+    run_cli(body)
+
+
+@traces_app.command("prune")
+def prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="age, e.g. 30d, 12h")] = "30d",
+) -> None:
+    """Delete traces older than the given age (all tenants)."""
+    from agent.approvals import utcnow
+
+    age = parse_age(older_than)
+    settings = _settings()
+
+    def body() -> None:
+        with _open(settings) as tiller:
+            removed = tiller.traces.prune(age, utcnow())
+        _console().print(f"removed {removed} run(s) older than {older_than}")
+
+    run_cli(body)

@@ -1,0 +1,167 @@
+"""Recording one run segment as a trace, from the graph's task and custom stream events.
+
+The runtime streams with ``stream_mode=["custom", "tasks"]``: task start/end give one span per
+node (timed on receipt — LangGraph delivers them as they happen), custom events give model
+calls, guard verdicts and approval events; tool spans come from the trajectory at the end.
+Every string stored is passed through the secret redactor first.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from agent.guards import redact
+from agent.pricing import PriceTable
+from agent.state import RunResult
+from agent.tracing.store import Span, TraceView
+from tools.canonical import canonical_json
+
+
+def _scrub(value: Any) -> Any:
+    """Secrets never reach the trace store, whatever a tool or the model produced."""
+    if isinstance(value, str):
+        return redact(value)[0]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+class TraceRecorder:
+    """Collects spans while a run streams; ``finish`` turns them into a ``TraceView``."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        tenant_id: str,
+        user_id: str,
+        thread_id: str,
+        model: str,
+        prices: PriceTable,
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        from agent.approvals import utcnow
+
+        self.id = "run_" + uuid.uuid4().hex[:16]
+        self.kind, self.tenant_id, self.user_id, self.thread_id = kind, tenant_id, user_id, thread_id
+        self.model, self.prices, self.labels = model, prices, labels or {}
+        self.started_at = utcnow()
+        self._t0 = time.perf_counter()
+        self._open: dict[str, Span] = {}
+        self._tool_end: dict[str, float] = {}  # tool call id -> when its result arrived
+        self.spans: list[Span] = []
+        self.cost_usd = 0.0
+
+    def _now_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000
+
+    def observe(self, mode: str, chunk: dict[str, Any]) -> None:
+        if mode == "tasks":
+            self._task(chunk)
+        elif mode == "custom":
+            self._event(chunk)
+
+    def _task(self, chunk: dict[str, Any]) -> None:
+        if "result" not in chunk and "error" not in chunk:  # a task starts
+            span = Span(kind="node", name=chunk["name"], start_ms=self._now_ms())
+            self._open[chunk["id"]] = span
+            self.spans.append(span)
+            return
+        span = self._open.pop(chunk["id"], None)
+        if span is not None:
+            span.duration_ms = self._now_ms() - span.start_ms
+            if chunk.get("error"):
+                span.attributes["error"] = str(chunk["error"])[:300]
+            if chunk.get("interrupts"):
+                span.attributes["interrupted"] = True
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        at = self._now_ms()
+        if kind == "model":
+            model = event.get("model") or self.model
+            cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
+            self.cost_usd += cost
+            latency = float(event.get("latency_ms", 0.0))
+            attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content")}
+            attrs |= {
+                "model": model,
+                "cost_usd": round(cost, 8),
+                "priced": self.prices.price_of(model) is not None,
+                "tool_calls": [c["tool"] for c in event.get("tool_calls", [])],
+            }
+            self.spans.append(
+                Span(kind="model", name=model, start_ms=at - latency, duration_ms=latency, attributes=_scrub(attrs))
+            )
+        elif kind == "tool_result":
+            self._tool_end[event["id"]] = at
+        elif kind == "model_error":
+            self.spans.append(Span(kind="model", name="error", start_ms=at, attributes=_scrub(event)))
+        elif kind == "guard":
+            self.spans.append(
+                Span(
+                    kind="guard",
+                    name=event.get("stage", "guard"),
+                    start_ms=at,
+                    attributes=_scrub({k: v for k, v in event.items() if k != "type"}),
+                )
+            )
+        elif kind in ("approval_decided",) or (kind == "tool_call" and event.get("verdict") == "needs_approval"):
+            name = "requested" if kind == "tool_call" else "decided"
+            self.spans.append(
+                Span(
+                    kind="approval",
+                    name=name,
+                    start_ms=at,
+                    attributes=_scrub({k: v for k, v in event.items() if k != "type"}),
+                )
+            )
+
+    def finish(self, result: RunResult) -> TraceView:
+        """The trace of this segment; tool spans come from the result's trajectory."""
+        for call in result.trajectory:
+            end = self._tool_end.get(call.id)
+            if end is None or call.latency_ms is None:
+                continue  # not executed in this segment (refused, pending, or an earlier segment)
+            size = len(canonical_json(call.result)) if call.result is not None else 0
+            attrs = {
+                "id": call.id,
+                "args": call.args,
+                "status": call.status.value,
+                "result_bytes": size,
+                "error_kind": (call.error or {}).get("kind"),
+            }
+            self.spans.append(
+                Span(
+                    kind="tool",
+                    name=call.tool,
+                    start_ms=end - call.latency_ms,
+                    duration_ms=call.latency_ms,
+                    attributes=_scrub(attrs),
+                )
+            )
+        u = result.usage
+        return TraceView(
+            id=self.id,
+            tenant_id=self.tenant_id,
+            thread_id=self.thread_id,
+            user_id=self.user_id,
+            kind=self.kind,
+            status=result.status.value,
+            stop_reason=result.stop_reason,
+            error_kind=(result.error or {}).get("kind"),
+            model=self.model,
+            started_at=self.started_at,
+            duration_ms=self._now_ms(),
+            steps=u.steps,
+            tool_calls=u.tool_calls,
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cost_usd=round(self.cost_usd, 8),
+            labels=self.labels,
+            spans=sorted(self.spans, key=lambda s: s.start_ms),
+        )

@@ -1,0 +1,154 @@
+"""Trace tables and their store: one row per run segment (an ask or a resume), spans under it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from agent.errors import TillerError
+from agent.store import StoreBase
+from tools.db import UTCDateTime, transaction
+
+
+class TraceNotFound(TillerError):
+    pass
+
+
+class TraceRunRow(StoreBase):
+    __tablename__ = "trace_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    thread_id: Mapped[str] = mapped_column(String(128), index=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # ask | resume
+    status: Mapped[str] = mapped_column(String(32))
+    stop_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_kind: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    tool_calls: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    labels_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class TraceSpanRow(StoreBase):
+    __tablename__ = "trace_spans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("trace_runs.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # node | model | tool | guard | approval
+    name: Mapped[str] = mapped_column(String(64))
+    start_ms: Mapped[float] = mapped_column(Float)  # from the start of the run
+    duration_ms: Mapped[float] = mapped_column(Float)
+    attributes_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Span(BaseModel):
+    kind: str
+    name: str
+    start_ms: float
+    duration_ms: float = 0.0
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class TraceView(BaseModel):
+    """A stored run with its spans in order."""
+
+    id: str
+    tenant_id: str
+    thread_id: str
+    user_id: str
+    kind: str
+    status: str
+    stop_reason: str | None = None
+    error_kind: str | None = None
+    model: str = ""
+    started_at: datetime
+    duration_ms: float
+    steps: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    labels: dict[str, str] = Field(default_factory=dict)
+    spans: list[Span] = Field(default_factory=list)
+
+
+def _view(row: TraceRunRow, spans: list[TraceSpanRow] | None = None) -> TraceView:
+    fields = {c: getattr(row, c) for c in TraceView.model_fields if c not in ("labels", "spans")}
+    return TraceView(
+        **fields,
+        labels=json.loads(row.labels_json),
+        spans=[
+            Span(
+                kind=s.kind,
+                name=s.name,
+                start_ms=s.start_ms,
+                duration_ms=s.duration_ms,
+                attributes=json.loads(s.attributes_json),
+            )
+            for s in spans or []
+        ],
+    )
+
+
+class TraceStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def save(self, trace: TraceView) -> None:
+        with transaction(self._sessions) as session:
+            values = trace.model_dump(exclude={"labels", "spans"})
+            session.add(TraceRunRow(**values, labels_json=json.dumps(trace.labels, sort_keys=True)))
+            session.flush()
+            for seq, span in enumerate(trace.spans):
+                session.add(
+                    TraceSpanRow(
+                        run_id=trace.id,
+                        seq=seq,
+                        kind=span.kind,
+                        name=span.name,
+                        start_ms=span.start_ms,
+                        duration_ms=span.duration_ms,
+                        attributes_json=json.dumps(span.attributes, default=str),
+                    )
+                )
+
+    def get(self, tenant_id: str, run_id: str) -> TraceView:
+        with self._sessions() as session:
+            row = session.get(TraceRunRow, run_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise TraceNotFound(f"no trace {run_id} in tenant {tenant_id}; see `tiller traces list`")
+            spans = session.scalars(
+                select(TraceSpanRow).where(TraceSpanRow.run_id == run_id).order_by(TraceSpanRow.seq)
+            ).all()
+            return _view(row, list(spans))
+
+    def list(self, tenant_id: str, *, thread_id: str | None = None, limit: int = 20) -> list[TraceView]:
+        query = select(TraceRunRow).where(TraceRunRow.tenant_id == tenant_id)
+        if thread_id:
+            query = query.where(TraceRunRow.thread_id == thread_id)
+        with self._sessions() as session:
+            rows = session.scalars(query.order_by(TraceRunRow.started_at.desc()).limit(limit)).all()
+            return [_view(r) for r in rows]
+
+    def prune(self, older_than: timedelta, now: datetime) -> int:
+        """Delete traces that started before ``now - older_than``; returns how many runs went."""
+        cutoff = now - older_than
+        with transaction(self._sessions) as session:
+            ids = session.scalars(select(TraceRunRow.id).where(TraceRunRow.started_at < cutoff)).all()
+            if ids:
+                session.execute(delete(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids)))
+                session.execute(delete(TraceRunRow).where(TraceRunRow.id.in_(ids)))
+            return len(ids)

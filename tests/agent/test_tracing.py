@@ -1,0 +1,88 @@
+"""Every run segment leaves a trace: node, model, tool, guard and approval spans; redacted; priced."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.config import Settings
+from agent.models.scripted import ScriptedChatModel
+from agent.runtime import Tiller
+from agent.tracing.store import TraceView
+from tests.agent.test_runtime import LOOKUP_THEN_REFUND
+from tests.fakes.openai_server import API_KEY, fake_openai
+
+
+def kinds(trace: TraceView, kind: str) -> list[str]:
+    return [s.name for s in trace.spans if s.kind == kind]
+
+
+def test_a_lookup_run_records_nodes_model_calls_tools_and_guards(settings: Settings) -> None:
+    model = ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000002"}}]}, "UPS."])
+    with Tiller(settings, model=model) as tiller:
+        result = tiller.ask("where is W1000002?", labels={"scenario": "order-status"})
+        assert result.run_id is not None
+        trace = tiller.traces.get("acme", result.run_id)
+    assert kinds(trace, "node") == ["guard_input", "call_model", "plan_tools", "run_tools", "call_model", "finalize"]
+    assert kinds(trace, "model") == ["scripted", "scripted"] and kinds(trace, "tool") == ["get_order"]
+    assert kinds(trace, "guard") == ["input", "output"]
+    tool = next(s for s in trace.spans if s.kind == "tool")
+    assert tool.attributes["status"] == "executed" and tool.attributes["result_bytes"] > 100
+    assert tool.attributes["args"] == {"order_id": "W1000002"}
+    assert (trace.status, trace.kind, trace.steps, trace.tool_calls) == ("completed", "ask", 2, 1)
+    assert trace.labels == {"scenario": "order-status"}
+    assert all(s.start_ms >= 0 for s in trace.spans) and trace.duration_ms >= max(s.start_ms for s in trace.spans)
+
+
+def test_an_approval_shows_in_both_segments(settings: Settings) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        paused = tiller.ask("refund W1000001", thread_id="t-tr")
+        tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
+        done = tiller.resume("t-tr")
+        first, second = (tiller.traces.get("acme", r.run_id or "") for r in (paused, done))
+        listed = tiller.traces.list("acme", thread_id="t-tr")
+    assert first.status == "awaiting_approval" and kinds(first, "approval") == ["requested"]
+    assert any(s.attributes.get("interrupted") for s in first.spans if s.name == "request_approval")
+    assert second.kind == "resume" and kinds(second, "approval") == ["decided"]
+    assert kinds(second, "tool") == ["issue_refund"]  # get_order ran in the first segment only
+    assert {t.id for t in listed} == {first.id, second.id}
+
+
+def test_secrets_are_redacted_in_traces(settings: Settings) -> None:
+    model = ScriptedChatModel(["Your card 4111 1111 1111 1111 is on file."])
+    with Tiller(settings, model=model) as tiller:
+        trace = tiller.traces.get("acme", tiller.ask("which card?").run_id or "")
+    text = trace.model_dump_json()
+    assert "4111 1111 1111 1111" not in text and "[REDACTED:card_number]" in text
+
+
+def test_model_calls_are_priced_from_the_price_table(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with fake_openai([{"content": "Hello."}]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        with Tiller(settings.model_copy(update={"model": "openai:gpt-4o-mini"})) as tiller:
+            trace = tiller.traces.get("acme", tiller.ask("hi").run_id or "")
+    # 120 input and 15 output tokens at $0.15 / $0.60 per million
+    assert trace.cost_usd == pytest.approx((120 * 0.15 + 15 * 0.60) / 1e6)
+    [model_span] = [s for s in trace.spans if s.kind == "model"]
+    assert model_span.name.startswith("gpt-4o-mini") and model_span.attributes["priced"] is True
+
+
+def test_traces_cli_lists_shows_and_prunes(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TILLER_HOME", str(settings.home))
+    monkeypatch.setenv("TILLER_RETRIEVAL_MODE", "bm25")
+    monkeypatch.setenv("COLUMNS", "200")
+    run: Callable[..., Any] = lambda *a: CliRunner().invoke(app, list(a), catch_exceptions=False)  # noqa: E731
+    asked = run("ask", "where is my order W1000002?")
+    run_id = asked.output.split("trace ")[-1].split()[0]
+    assert run_id.startswith("run_")
+    assert run_id in run("traces", "list").output
+    shown = run("traces", "show", run_id).output
+    assert "get_order" in shown and "call_model" in shown and "guard" in shown
+    assert run("traces", "show", "run_nope").exit_code == 2
+    assert "removed 1 run" in run("traces", "prune", "--older-than", "0s").output
+    assert run("traces", "prune", "--older-than", "soon").exit_code == 2
