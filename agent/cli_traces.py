@@ -81,3 +81,58 @@ def prune(
         _console().print(f"removed {removed} run(s) older than {older_than}")
 
     run_cli(body)
+
+
+@app.command()
+def costs(
+    by: Annotated[str, typer.Option("--by", help="tenant | model | day")] = "tenant",
+    since: Annotated[str, typer.Option("--since", help="how far back, e.g. 7d, 24h")] = "30d",
+    project: Annotated[
+        str | None, typer.Option("--project", help="monthly request volumes to project, e.g. 100k,1m,10m")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant (default: all)")] = None,
+) -> None:
+    """What runs cost: per tenant, model or day, per run and per successful task; projections."""
+    from rich.table import Table
+
+    from agent.approvals import utcnow
+    from agent.tracing.costs import cost_report, parse_volume, projection
+
+    if by not in ("tenant", "model", "day"):
+        raise typer.BadParameter("use tenant, model or day", param_hint="--by")
+    window = parse_age(since)
+    try:
+        volumes = [parse_volume(v) for v in project.split(",")] if project else []
+    except ValueError:
+        raise typer.BadParameter("volumes like 100k,1m,10m", param_hint="--project") from None
+    settings = _settings()
+
+    def body() -> None:
+        with _open(settings) as tiller:
+            rows = cost_report(tiller.sessions, by=by, since=utcnow() - window, tenant_id=tenant)  # type: ignore[arg-type]
+        table = Table(title=f"Costs by {by}, last {since}", title_justify="left")
+        for column in (by, "runs", "completed", "tokens in", "tokens out", "cost $", "$/run", "$/success"):
+            table.add_column(column, justify="left" if column == by else "right")
+        for r in rows:
+            per_success = f"{r.per_success:.6f}" if r.per_success is not None else "-"
+            table.add_row(
+                r.key,
+                str(r.runs),
+                str(r.completed),
+                str(r.input_tokens),
+                str(r.output_tokens),
+                f"{r.cost_usd:.6f}",
+                f"{r.per_run:.6f}",
+                per_success,
+            )
+        console = _console()
+        console.print(table)
+        for p in projection(rows, volumes):
+            per_task = p["cost_per_successful_task"]
+            console.print(
+                f"{p['requests_per_month']:>12,} requests/month → ${p['monthly_cost']:,.2f}/month "
+                f"(${p['cost_per_request']:.6f}/request"
+                + (f", ${per_task:.6f}/successful task)" if per_task is not None else ")")
+            )
+
+    run_cli(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -86,3 +87,26 @@ def test_traces_cli_lists_shows_and_prunes(settings: Settings, monkeypatch: pyte
     assert run("traces", "show", "run_nope").exit_code == 2
     assert "removed 1 run" in run("traces", "prune", "--older-than", "0s").output
     assert run("traces", "prune", "--older-than", "soon").exit_code == 2
+
+
+def test_costs_per_tenant_model_and_projection(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.approvals import utcnow
+    from agent.tracing.costs import cost_report, parse_volume, projection
+
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    replies = [{"content": "Hello."}, {"content": "Hi again."}]
+    with fake_openai(replies) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        with Tiller(settings.model_copy(update={"model": "openai:gpt-4o-mini"})) as tiller:
+            tiller.ask("hi")
+            tiller.ask("hello", tenant="globex", user="globex.agent")
+            by_tenant = cost_report(tiller.sessions, by="tenant", since=utcnow() - timedelta(days=1))
+            by_model = cost_report(tiller.sessions, by="model", since=utcnow() - timedelta(days=1))
+    one_call = (120 * 0.15 + 15 * 0.60) / 1e6
+    assert {r.key: (r.runs, r.completed) for r in by_tenant} == {"acme": (1, 1), "globex": (1, 1)}
+    assert all(r.cost_usd == pytest.approx(one_call) for r in by_tenant)
+    [model] = by_model
+    assert model.key.startswith("gpt-4o-mini") and model.cost_usd == pytest.approx(2 * one_call)
+    assert [parse_volume(v) for v in ("100k", "1m", "2500")] == [100_000, 1_000_000, 2500]
+    [month] = projection(by_tenant, [1_000_000])
+    assert month["monthly_cost"] == pytest.approx(one_call * 1_000_000)

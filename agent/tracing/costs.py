@@ -1,0 +1,109 @@
+"""Cost reports from stored traces: per tenant, model or day; and monthly projections.
+
+Costs come from the price table at the time of the run (``agent/pricing.py``); replayed and
+local models cost nothing. "Per successful task" divides by runs that ended ``completed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.tracing.store import TraceRunRow, TraceSpanRow
+
+GroupBy = Literal["tenant", "model", "day"]
+
+
+class CostRow(BaseModel):
+    key: str
+    runs: int = 0
+    completed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def per_run(self) -> float:
+        return self.cost_usd / self.runs if self.runs else 0.0
+
+    @property
+    def per_success(self) -> float | None:
+        return self.cost_usd / self.completed if self.completed else None
+
+
+def cost_report(
+    sessions: sessionmaker[Session], *, by: GroupBy, since: datetime, tenant_id: str | None = None
+) -> list[CostRow]:
+    """Rows sorted by cost, highest first. ``by=model`` groups model calls, not runs."""
+    query = select(TraceRunRow).where(TraceRunRow.started_at >= since)
+    if tenant_id:
+        query = query.where(TraceRunRow.tenant_id == tenant_id)
+    rows: dict[str, CostRow] = defaultdict(lambda: CostRow(key=""))
+    with sessions() as session:
+        runs = session.scalars(query).all()
+        if by == "model":
+            _by_model(session, runs, rows)
+        for run in runs if by != "model" else ():
+            key = run.tenant_id if by == "tenant" else f"{run.started_at:%Y-%m-%d}"
+            row = rows[key]
+            row.key = key
+            row.runs += 1
+            row.completed += run.status == "completed"
+            row.input_tokens += run.input_tokens
+            row.output_tokens += run.output_tokens
+            row.cost_usd += run.cost_usd
+    return sorted(rows.values(), key=lambda r: (-r.cost_usd, r.key))
+
+
+def _by_model(session: Session, runs: list[TraceRunRow] | tuple[TraceRunRow, ...], rows: dict[str, CostRow]) -> None:
+    status = {r.id: r.status for r in runs}
+    if not status:
+        return
+    spans = session.scalars(
+        select(TraceSpanRow).where(TraceSpanRow.kind == "model", TraceSpanRow.run_id.in_(list(status)))
+    ).all()
+    seen: dict[str, set[str]] = defaultdict(set)
+    for span in spans:
+        attrs = json.loads(span.attributes_json)
+        row = rows[span.name]
+        row.key = span.name
+        row.input_tokens += int(attrs.get("input_tokens") or 0)
+        row.output_tokens += int(attrs.get("output_tokens") or 0)
+        row.cost_usd += float(attrs.get("cost_usd") or 0.0)
+        if span.run_id not in seen[span.name]:
+            seen[span.name].add(span.run_id)
+            row.runs += 1
+            row.completed += status[span.run_id] == "completed"
+
+
+def parse_volume(text: str) -> int:
+    """``100k`` → 100000, ``1m`` → 1000000, ``2500`` → 2500."""
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1:], 1)
+    number = text[:-1] if scale != 1 else text
+    return int(float(number) * scale)
+
+
+def projection(rows: list[CostRow], volumes: list[int]) -> list[dict[str, float | str | None]]:
+    """Monthly cost at each request volume, from the measured cost per run and per success."""
+    runs = sum(r.runs for r in rows)
+    completed = sum(r.completed for r in rows)
+    cost = sum(r.cost_usd for r in rows)
+    per_run = cost / runs if runs else 0.0
+    success_rate = completed / runs if runs else 0.0
+    return [
+        {
+            "requests_per_month": v,
+            "cost_per_request": per_run,
+            "monthly_cost": per_run * v,
+            "successful_tasks": success_rate * v,
+            "cost_per_successful_task": cost / completed if completed else None,
+        }
+        for v in volumes
+    ]
