@@ -24,6 +24,7 @@ from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
+from langsmith import tracing_context
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent.approvals import ApprovalStore, Decision
@@ -41,6 +42,7 @@ from agent.state import PendingApproval, RunResult, RunStatus
 from agent.storage import open_database
 from agent.threads import ThreadStore
 from agent.tracing import TraceRecorder, TraceStore
+from agent.tracing.export import exporters_from_env
 from tools.errors import ArgumentsInvalid
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
@@ -102,6 +104,9 @@ class Tiller:
         chain = _as_chain(model, s)
         schemas = registry.model_schemas()
         self.traces = TraceStore(self.sessions)
+        self._exporters = exporters_from_env()
+        for exporter in self._exporters:
+            self._stack.callback(exporter.close)
         self.prices = PriceTable.load(s.price_file)
         self.deps = AgentDeps(
             model_name=chain.spec,
@@ -260,12 +265,14 @@ class Tiller:
             forced = None
             try:
                 config = _config(ctx.thread_id, ctx.limits)
-                for mode, chunk in self.graph.stream(
-                    payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
-                ):
-                    recorder.observe(mode, chunk)
-                    if mode == "custom" and on_event is not None:
-                        on_event(chunk)
+                # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
+                with tracing_context(enabled=False):
+                    for mode, chunk in self.graph.stream(
+                        payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
+                    ):
+                        recorder.observe(mode, chunk)
+                        if mode == "custom" and on_event is not None:
+                            on_event(chunk)
             except GraphRecursionError:
                 forced = RunStatus.LIMIT_REACHED
             result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
@@ -276,11 +283,17 @@ class Tiller:
 
     def _traced(self, result: RunResult, recorder: TraceRecorder) -> RunResult:
         """Store the segment's trace; a failure to trace never fails the run."""
+        trace = recorder.finish(result)
         try:
-            self.traces.save(recorder.finish(result))
+            self.traces.save(trace)
         except SQLAlchemyError:
             log.exception("could not store trace %s of thread %s", recorder.id, result.thread_id)
             return result
+        for exporter in self._exporters:
+            try:
+                exporter.export(trace)
+            except Exception:  # an unreachable collector must not fail the run it observes
+                log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
         return result.model_copy(update={"run_id": recorder.id})
 
     def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
