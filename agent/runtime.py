@@ -43,6 +43,7 @@ from agent.storage import open_database
 from agent.threads import ThreadStore
 from agent.tracing import TraceRecorder, TraceStore
 from agent.tracing.export import exporters_from_env
+from agent.tracing.metrics import RunMetrics
 from tools.errors import ArgumentsInvalid
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
@@ -104,6 +105,7 @@ class Tiller:
         chain = _as_chain(model, s)
         schemas = registry.model_schemas()
         self.traces = TraceStore(self.sessions)
+        self.metrics = RunMetrics()
         self._exporters = exporters_from_env()
         for exporter in self._exporters:
             self._stack.callback(exporter.close)
@@ -211,9 +213,11 @@ class Tiller:
                 edited = to_jsonable(validate_args(spec, {**current.args, **(edits or {})}))
             except ArgumentsInvalid as exc:
                 raise InvalidEdit(exc.message) from None
-        return self.approvals.decide(
+        decided = self.approvals.decide(
             tenant, approval_id, decision=decision, decided_by=decided_by, reason=reason, edited_args=edited
         )
+        self.metrics.observe_decision(decided)
+        return decided
 
     def result(self, thread_id: str, *, tenant: str | None = None) -> RunResult:
         """The thread's latest run as a result (status, answer, trajectory)."""
@@ -289,6 +293,7 @@ class Tiller:
         except SQLAlchemyError:
             log.exception("could not store trace %s of thread %s", recorder.id, result.thread_id)
             return result
+        self.metrics.observe_trace(trace)
         for exporter in self._exporters:
             try:
                 exporter.export(trace)

@@ -110,3 +110,22 @@ def test_costs_per_tenant_model_and_projection(settings: Settings, monkeypatch: 
     assert [parse_volume(v) for v in ("100k", "1m", "2500")] == [100_000, 1_000_000, 2500]
     [month] = projection(by_tenant, [1_000_000])
     assert month["monthly_cost"] == pytest.approx(one_call * 1_000_000)
+
+
+def test_metrics_count_runs_tools_guards_and_decisions(settings: Settings) -> None:
+    from prometheus_client import generate_latest
+
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        paused = tiller.ask("refund W1000001", thread_id="t-metrics")
+        tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
+        tiller.resume("t-metrics")
+        registry = tiller.metrics.registry
+    value = registry.get_sample_value
+    assert value("tiller_runs_total", {"tenant": "acme", "status": "awaiting_approval"}) == 1
+    assert value("tiller_runs_total", {"tenant": "acme", "status": "completed"}) == 1
+    assert value("tiller_tool_latency_seconds_count", {"tool": "issue_refund", "status": "executed"}) == 1
+    assert value("tiller_approvals_requested_total", {"tool": "issue_refund"}) == 1
+    assert value("tiller_approvals_decided_total", {"tool": "issue_refund", "decision": "approve"}) == 1
+    assert value("tiller_guard_verdicts_total", {"stage": "input", "verdict": "allow"}) == 1
+    assert value("tiller_tokens_total", {"model": "scripted", "tenant": "acme", "direction": "input"}) > 0
+    assert b"tiller_approval_time_to_decision_seconds_bucket" in generate_latest(registry)

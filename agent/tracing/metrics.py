@@ -1,0 +1,74 @@
+"""Prometheus metrics of the runtime, fed from each stored trace and each approval decision.
+
+Each ``Tiller`` owns a registry (``tiller.metrics.registry``) so several runtimes in one process
+(tests, a service with workers) never collide; the service exposes it at ``/metrics``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from agent.state import PendingApproval
+from agent.tracing.store import TraceView
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class RunMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.runs = Counter("tiller_runs", "Run segments by status.", ["tenant", "status"], registry=r)
+        self.steps = Histogram(
+            "tiller_run_steps", "Model steps per run segment.", buckets=(1, 2, 3, 5, 8, 13, 21), registry=r
+        )
+        self.tool_calls = Histogram(
+            "tiller_run_tool_calls", "Tool calls per run segment.", buckets=(0, 1, 2, 3, 5, 8, 13), registry=r
+        )
+        self.model_latency = Histogram(
+            "tiller_model_latency_seconds", "Model call latency.", ["model"], buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.tool_latency = Histogram(
+            "tiller_tool_latency_seconds",
+            "Tool call latency.",
+            ["tool", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter("tiller_tokens", "Model tokens.", ["model", "tenant", "direction"], registry=r)
+        self.cost = Counter("tiller_cost_usd", "Model cost in USD.", ["model", "tenant"], registry=r)
+        self.guards = Counter("tiller_guard_verdicts", "Guard verdicts.", ["stage", "verdict"], registry=r)
+        self.approvals_requested = Counter("tiller_approvals_requested", "Approval requests.", ["tool"], registry=r)
+        self.approvals_decided = Counter(
+            "tiller_approvals_decided", "Approval decisions.", ["tool", "decision"], registry=r
+        )
+        self.time_to_decision = Histogram(
+            "tiller_approval_time_to_decision_seconds",
+            "Request to decision.",
+            buckets=(10, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
+            registry=r,
+        )
+
+    def observe_trace(self, trace: TraceView) -> None:
+        self.runs.labels(trace.tenant_id, trace.status).inc()
+        self.steps.observe(trace.steps)
+        self.tool_calls.observe(trace.tool_calls)
+        for span in trace.spans:
+            a = span.attributes
+            if span.kind == "model" and span.name != "error":
+                self.model_latency.labels(span.name).observe(span.duration_ms / 1000)
+                self.tokens.labels(span.name, trace.tenant_id, "input").inc(int(a.get("input_tokens") or 0))
+                self.tokens.labels(span.name, trace.tenant_id, "output").inc(int(a.get("output_tokens") or 0))
+                self.cost.labels(span.name, trace.tenant_id).inc(float(a.get("cost_usd") or 0.0))
+            elif span.kind == "tool":
+                self.tool_latency.labels(span.name, str(a.get("status"))).observe(span.duration_ms / 1000)
+            elif span.kind == "guard":
+                verdict = str(a.get("verdict", "")).split(" ", 1)[0]
+                self.guards.labels(span.name, verdict).inc()
+            elif span.kind == "approval" and span.name == "requested":
+                self.approvals_requested.labels(str(a.get("tool"))).inc()
+
+    def observe_decision(self, approval: PendingApproval) -> None:
+        self.approvals_decided.labels(approval.tool, approval.decision or approval.status).inc()
+        if approval.decided_at is not None:
+            self.time_to_decision.observe((approval.decided_at - approval.requested_at).total_seconds())
