@@ -23,6 +23,10 @@ class Limits(BaseSettings):
     max_tokens: int = Field(60_000, ge=1, description="input + output tokens per run")
     deadline_s: float = Field(120.0, gt=0, description="wall-clock seconds per run segment")
     max_invalid_args: int = Field(2, ge=0, description="invalid tool arguments tolerated per run")
+    max_cost_usd: float | None = Field(None, gt=0, description="model cost per run, USD (from the price table)")
+    max_context_tokens: int = Field(
+        24_000, ge=1_000, description="history sent to the model; older turns are trimmed whole"
+    )
 
 
 class Settings(BaseSettings):
@@ -41,6 +45,9 @@ class Settings(BaseSettings):
     user: str = Field("agent.demo", description="default acting user for the CLI")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    tenant_daily_budgets: dict[str, float] = Field(
+        default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'
+    )
     price_file: Path | None = Field(None, description="YAML prices per model, USD per 1M tokens (agent/pricing.py)")
     model_retries: int = Field(2, ge=0, description="retries of transient model errors")
     model_retry_initial_s: float = Field(1.0, gt=0, description="first retry back-off (jittered, doubling)")

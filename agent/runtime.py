@@ -112,6 +112,7 @@ class Tiller:
         self.prices = PriceTable.load(s.price_file)
         self.deps = AgentDeps(
             model_name=chain.spec,
+            prices=self.prices,
             registry=registry,
             policy=policy,
             approvals=self.approvals,
@@ -154,13 +155,16 @@ class Tiller:
         snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
         if snapshot.interrupts:
             return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+        refusal = self._over_budget(thread_id, row.tenant_id)
+        if refusal is not None:
+            return refusal
         # Secrets are cut before the text enters the checkpoint (guard_input reports them).
         clean, findings = redact(text)
         redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
         payload = {
             "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
             "turn": snapshot.values.get("turn", 0) + 1,
-            **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},
+            **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "invalid_args": 0},
             **{"stop_reason": None, "status": None, "error": None},
         }
         ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
@@ -300,6 +304,24 @@ class Tiller:
             except Exception:  # an unreachable collector must not fail the run it observes
                 log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
         return result.model_copy(update={"run_id": recorder.id})
+
+    def _over_budget(self, thread_id: str, tenant: str) -> RunResult | None:
+        """A refusal when the tenant's daily budget is spent (nothing runs, nothing is stored)."""
+        budget = self.settings.tenant_daily_budgets.get(tenant)
+        if budget is None:
+            return None
+        spent = self.traces.spent_today(tenant)
+        if spent < budget:
+            return None
+        return RunResult(
+            thread_id=thread_id,
+            status=RunStatus.BLOCKED,
+            answer=(
+                f"Tenant {tenant} has used its daily model budget (${spent:.2f} of ${budget:.2f}); "
+                "new requests are refused until 00:00 UTC. An admin can raise TILLER_TENANT_DAILY_BUDGETS."
+            ),
+            error={"kind": "budget_exhausted", "spent_usd": round(spent, 6), "budget_usd": budget},
+        )
 
     def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
         """Decisions for every approval of the interrupt, or ``None`` while any is still pending."""

@@ -57,6 +57,7 @@ class AgentState(TypedDict, total=False):
     steps: int
     input_tokens: int
     output_tokens: int
+    cost_usd: float
     invalid_args: int
     stop_reason: str | None
     status: str | None
@@ -90,6 +91,7 @@ class Usage(BaseModel):
     tool_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float = 0.0
     elapsed_s: float = 0.0
 
     @property

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -34,7 +35,27 @@ def exceeded_limit(state: AgentState, ctx: RunContext) -> str | None:
         return "max_tokens"
     if time.monotonic() >= ctx.deadline:
         return "deadline"
+    if ctx.limits.max_cost_usd is not None and state.get("cost_usd", 0.0) >= ctx.limits.max_cost_usd:
+        return "max_cost_usd"
     return None
+
+
+def bounded_history(messages: list[AnyMessage], max_tokens: int) -> tuple[list[AnyMessage], int, int]:
+    """The newest whole turns that fit ``max_tokens``, and the token counts before and after.
+
+    Cutting only where a user message starts keeps every tool call next to its result; the
+    current turn is always kept, even when it alone is over the budget.
+    """
+    before = count_tokens_approximately(messages)
+    if before <= max_tokens:
+        return messages, before, before
+    kept = trim_messages(
+        messages, max_tokens=max_tokens, token_counter=count_tokens_approximately, strategy="last", start_on="human"
+    )
+    if not kept:
+        last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        kept = messages[last_human:]
+    return kept, before, count_tokens_approximately(kept)
 
 
 def _usage(message: BaseMessage) -> tuple[int, int]:
@@ -52,7 +73,10 @@ def _served_by(reply: BaseMessage, configured: str) -> str:
 def make_call_model(deps: AgentDeps):
     def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
         limit = exceeded_limit(state, runtime.context)
-        prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *state["messages"]]
+        history, context_before, context_after = bounded_history(
+            state["messages"], runtime.context.limits.max_context_tokens
+        )
+        prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *history]
         if limit:
             prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
         model = deps.model_without_tools if limit else deps.model_with_tools
@@ -70,19 +94,28 @@ def make_call_model(deps: AgentDeps):
                 update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
             )
         if limit and getattr(reply, "tool_calls", None):
-            reply = AIMessage(content=reply.text or "I had to stop before finishing this request.", id=reply.id)
+            # Tools are off: a tool call here is dropped, its usage still counts.
+            reply = AIMessage(
+                content=reply.text or "I had to stop before finishing this request.",
+                id=reply.id,
+                usage_metadata=reply.usage_metadata,
+                response_metadata=reply.response_metadata,
+            )
         input_tokens, output_tokens = _usage(reply)
+        served_by = _served_by(reply, deps.model_name)
         update: dict[str, Any] = {
             "messages": [reply],
             "steps": state.get("steps", 0) + 1,
             "input_tokens": state.get("input_tokens", 0) + input_tokens,
             "output_tokens": state.get("output_tokens", 0) + output_tokens,
+            "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens),
         }
         calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
         runtime.stream_writer(
             {
                 "type": "model",
-                "model": _served_by(reply, deps.model_name),
+                "model": served_by,
+                "context_tokens": {"before": context_before, "after": context_after},
                 "content": reply.text,
                 "tool_calls": calls,
                 "limit": limit,

@@ -13,6 +13,7 @@ from agent.approvals import ApprovalStore
 from agent.config import Limits
 from agent.execution import ToolExecutor
 from agent.models.factory import ModelRunnable
+from agent.pricing import PriceTable
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
 
@@ -42,6 +43,7 @@ class AgentDeps:
     executor: ToolExecutor
     model_with_tools: ModelRunnable
     model_without_tools: ModelRunnable
+    prices: PriceTable = field(default_factory=PriceTable)
     model_name: str = "model"  # the configured spec; a reply's own model_name wins in traces
     system_prompt: str = SYSTEM_PROMPT.format(company="Acme Outdoor Supply")
 

@@ -87,7 +87,7 @@ class TraceRecorder:
             cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
             self.cost_usd += cost
             latency = float(event.get("latency_ms", 0.0))
-            attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content")}
+            attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content", "context_tokens")}
             attrs |= {
                 "model": model,
                 "cost_usd": round(cost, 8),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from agent.errors import TillerError
@@ -142,6 +142,19 @@ class TraceStore:
         with self._sessions() as session:
             rows = session.scalars(query.order_by(TraceRunRow.started_at.desc()).limit(limit)).all()
             return [_view(r) for r in rows]
+
+    def spent_today(self, tenant_id: str) -> float:
+        """Model cost of the tenant's runs since 00:00 UTC."""
+        from agent.approvals import utcnow
+
+        midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._sessions() as session:
+            total = session.scalar(
+                select(func.coalesce(func.sum(TraceRunRow.cost_usd), 0.0)).where(
+                    TraceRunRow.tenant_id == tenant_id, TraceRunRow.started_at >= midnight
+                )
+            )
+        return float(total or 0.0)
 
     def prune(self, older_than: timedelta, now: datetime) -> int:
         """Delete traces that started before ``now - older_than``; returns how many runs went."""
