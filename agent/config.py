@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     tenant_daily_budgets: dict[str, float] = Field(
         default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'
     )
+    tool_cache: bool = Field(True, description="reuse results of read tools that declare cache_ttl_s")
     price_file: Path | None = Field(None, description="YAML prices per model, USD per 1M tokens (agent/pricing.py)")
     model_retries: int = Field(2, ge=0, description="retries of transient model errors")
     model_retry_initial_s: float = Field(1.0, gt=0, description="first retry back-off (jittered, doubling)")

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.approvals import ApprovalStore
+from agent.cache import ToolResultCache
 from agent.errors import ApprovalError
 from tools import ledger
 from tools.canonical import args_hash, to_jsonable
@@ -45,13 +46,21 @@ class Outcome:
     error_kind: str | None = None
     message: str | None = None
     replayed: bool = False
+    cache_hit: bool = False
     latency_ms: float = 0.0
 
 
 class ToolExecutor:
-    def __init__(self, sessions: sessionmaker[Session], approvals: ApprovalStore, workers: int = 8) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        approvals: ApprovalStore,
+        workers: int = 8,
+        cache: ToolResultCache | None = None,
+    ) -> None:
         self._sessions = sessions
         self._approvals = approvals
+        self.cache = cache
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tiller-tool")
 
     def close(self) -> None:
@@ -60,6 +69,10 @@ class ToolExecutor:
     def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         """Run the call with its timeout and retry policy; never raises for tool failures."""
         started = time.perf_counter()
+        key = ToolResultCache.key(who.tenant_id, spec, args)
+        cached = self.cache.get(key) if self.cache is not None and spec.cache_ttl_s is not None else None
+        if cached is not None:
+            return Outcome(ok=True, data=cached, cache_hit=True, latency_ms=(time.perf_counter() - started) * 1000)
         attempts = 1 + (spec.max_retries if spec.idempotent else 0)
         outcome = Outcome(ok=False, error_kind="unavailable", message="not run")
         for attempt in range(attempts):
@@ -67,6 +80,11 @@ class ToolExecutor:
             if outcome.ok or outcome.error_kind not in ("unavailable", "timeout"):
                 break
             time.sleep(min(0.05 * 2**attempt, 1.0))
+        if self.cache is not None and outcome.ok and outcome.data is not None:
+            if spec.risk.has_side_effects:
+                self.cache.invalidate_tenant(who.tenant_id)
+            else:
+                self.cache.put(key, spec, outcome.data)
         return Outcome(**{**outcome.__dict__, "latency_ms": (time.perf_counter() - started) * 1000})
 
     def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:

@@ -28,6 +28,7 @@ from langsmith import tracing_context
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent.approvals import ApprovalStore, Decision
+from agent.cache import ToolResultCache
 from agent.checkpoint import open_checkpointer
 from agent.config import Limits, Settings, load_limits, load_settings
 from agent.errors import InvalidEdit
@@ -96,7 +97,7 @@ class Tiller:
         self.registry = registry
         self.approvals = ApprovalStore(self.sessions, ttl_s=s.approval_ttl_s)
         self.threads = ThreadStore(self.sessions)
-        executor = ToolExecutor(self.sessions, self.approvals)
+        executor = ToolExecutor(self.sessions, self.approvals, cache=ToolResultCache() if s.tool_cache else None)
         self._stack.callback(executor.close)
         if checkpointer is None:
             checkpointer = self._stack.enter_context(open_checkpointer(s.db_url, s.checkpoint_path))

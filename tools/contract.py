@@ -75,6 +75,7 @@ class ToolSpec:
     examples: tuple[str, ...] = ()
     lookup_first: str | None = None
     tags: tuple[str, ...] = field(default=())
+    cache_ttl_s: float | None = None  # read tools only: results may be reused this long
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum() or not self.name.islower():
@@ -83,6 +84,8 @@ class ToolSpec:
             raise ToolDefinitionError(f"tool {self.name!r} needs a description (its docstring)")
         if self.max_retries and self.risk.has_side_effects and not self.idempotent:
             raise ToolDefinitionError(f"tool {self.name!r}: only idempotent tools may be retried")
+        if self.cache_ttl_s is not None and self.risk.has_side_effects:
+            raise ToolDefinitionError(f"tool {self.name!r}: side-effecting tools are never cached")
 
     def args_schema(self) -> dict[str, Any]:
         """JSON schema of the arguments, as the model sees it."""
@@ -116,6 +119,7 @@ def tool(
     examples: tuple[str, ...] = (),
     lookup_first: str | None = None,
     name: str | None = None,
+    cache_ttl_s: float | None = None,
 ) -> Callable[[Callable[..., BaseModel]], ToolSpec]:
     """Declare a tool from ``fn(ctx: ToolContext, args: ArgsModel) -> ResultModel``.
 
@@ -145,6 +149,7 @@ def tool(
             max_retries=max_retries,
             examples=examples,
             lookup_first=lookup_first,
+            cache_ttl_s=cache_ttl_s,
         )
 
     return wrap

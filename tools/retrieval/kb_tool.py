@@ -60,6 +60,7 @@ def knowledge_tools(index: KnowledgeIndex) -> list[ToolSpec]:
 
     @tool(
         risk=Risk.READ,
+        cache_ttl_s=300.0,  # the index only changes when the process reloads it
         examples=(
             "What is your return policy?",
             "How long does a refund take to reach my card?",

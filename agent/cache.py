@@ -1,0 +1,50 @@
+"""The read-tool result cache: keyed on tenant + tool + canonical arguments, per-tool TTL.
+
+Only tools that declare ``cache_ttl_s`` (read tools; the contract refuses it on side-effecting
+ones) are cached. Any successful side effect in a tenant drops that tenant's entries, so a
+lookup after a refund in this process never shows the balance from before it. The cache is per
+process: another process's writes are seen once the TTL passes — keep TTLs short for data that
+other processes change.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from cachetools import TLRUCache
+
+from tools.canonical import canonical_json
+from tools.contract import ToolSpec
+
+Key = tuple[str, str, str]
+
+
+class ToolResultCache:
+    def __init__(self, maxsize: int = 4096) -> None:
+        self._ttl: dict[str, float] = {}
+        self._entries: TLRUCache[Key, dict[str, Any]] = TLRUCache(maxsize=maxsize, ttu=self._expiry)
+        self._lock = threading.Lock()
+
+    def _expiry(self, key: Key, _value: Any, now: float) -> float:
+        return now + self._ttl.get(key[1], 0.0)
+
+    @staticmethod
+    def key(tenant_id: str, spec: ToolSpec, args: Any) -> Key:
+        return (tenant_id, spec.name, canonical_json(args))
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: Key, spec: ToolSpec, data: dict[str, Any]) -> None:
+        if spec.cache_ttl_s is None:
+            return
+        with self._lock:
+            self._ttl[spec.name] = spec.cache_ttl_s
+            self._entries[key] = data
+
+    def invalidate_tenant(self, tenant_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == tenant_id]:
+                self._entries.pop(key, None)
