@@ -1,0 +1,233 @@
+"""``tiller eval …``: run, validate, selfcheck, record and compare scenarios.
+
+Registered as a plugin of the ``tiller`` CLI through the ``tiller.cli`` entry-point group, so
+``agent`` never imports ``evals``. Exit codes: 0 all good; 1 a scenario failed (or a check
+found a problem); 2 unusable input (invalid scenario files, bad options, unreadable report).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from evals.loader import Discovery
+    from evals.results import RunRecord
+    from evals.runner import RunOptions
+    from evals.scenario import Scenario
+
+# The harness (runtime, models, scipy…) is imported inside the commands: this module is loaded
+# by every `tiller` invocation to register `tiller eval`, and `tiller --help` must stay quick.
+
+app = typer.Typer(help="Trajectory evals: run scenarios through the real graph and explain every failure.")
+
+Paths = Annotated[list[Path], typer.Argument(help="scenario files or folders", show_default=False)]
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="offline | replay (each scenario's cassette) | a model spec")
+]
+TagsOpt = Annotated[list[str] | None, typer.Option("--tags", "-t", help="only scenarios with one of these tags")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="trials run in parallel")]
+
+
+def _console() -> Console:
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # CI logs and pipes: wide enough for the summary table
+        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 140))
+    return console
+
+
+def _tags(tags: list[str] | None) -> tuple[str, ...]:
+    return tuple(t.strip() for raw in tags or [] for t in raw.split(",") if t.strip())
+
+
+def _load(paths: list[Path], tags: tuple[str, ...], console: Console) -> list[Scenario]:
+    """Load the scenarios or exit 2 listing every unusable file."""
+    from evals.loader import discover
+
+    found = discover(paths, tags=tags)
+    _print_errors(found, console)
+    if found.errors:
+        raise typer.Exit(2)
+    if not found.scenarios:
+        console.print(f"no scenarios found in {', '.join(map(str, paths))}" + (f" with tags {tags}" if tags else ""))
+        raise typer.Exit(2)
+    return found.scenarios
+
+
+def _print_errors(found: Discovery, console: Console) -> None:
+    for error in found.errors:
+        console.print(f"[red]{escape(str(error))}[/]")
+
+
+@app.command()
+def run(
+    paths: Paths,
+    model: ModelOpt = "offline",
+    k: Annotated[int, typer.Option("-k", "--trials", min=1, help="trials per scenario (pass^k)")] = 1,
+    concurrency: ConcurrencyOpt = 4,
+    tags: TagsOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", "-r", help="write run.json, junit.xml, report.html here")
+    ] = None,
+    include_unsupported: Annotated[
+        bool, typer.Option("--all", help="also run offline: false scenarios offline")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="explain every failing trial")] = False,
+) -> None:
+    """Run scenarios (k trials each) and print the summary; exit 1 if any scenario fails."""
+    from evals.report import write_reports
+    from evals.report.console import print_report
+    from evals.runner import RunOptions
+
+    console = _console()
+    picked = _tags(tags)
+    scenarios = _load(paths, picked, console)
+    options = RunOptions(
+        model=model,
+        k=k,
+        concurrency=concurrency,
+        include_unsupported=include_unsupported,
+        paths=tuple(map(str, paths)),
+        tags=picked,
+    )
+    record = _run_with_progress(scenarios, options, console)
+    print_report(record, console, verbose=verbose)
+    if report is not None:
+        for path in write_reports(record, report):
+            console.print(f"wrote {path}")
+    raise typer.Exit(1 if record.failed else 0)
+
+
+def _run_with_progress(scenarios: list[Scenario], options: RunOptions, console: Console) -> RunRecord:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evals.runner import run_scenarios
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"running ({options.model})", total=len(scenarios) * options.k)
+        return run_scenarios(scenarios, options, on_trial=lambda _s, _t: progress.advance(task))
+
+
+@app.command()
+def validate(paths: Paths) -> None:
+    """Check scenario files against the published schema; errors name file, line and field."""
+    from evals.loader import discover, scenario_files
+
+    console = _console()
+    files, skipped = scenario_files(paths)
+    found = discover(files)
+    _print_errors(found, console)
+    for scenario in found.scenarios:
+        console.print(f"[green]ok[/] {escape(str(scenario.source))} ({scenario.id})")
+    for path, why in skipped:
+        console.print(f"[dim]skipped {escape(str(path))}: {why}[/]")
+    console.print(f"{len(found.scenarios)} valid, {len(found.errors)} invalid")
+    raise typer.Exit(1 if found.errors else 0)
+
+
+@app.command("selfcheck")
+def selfcheck_command(paths: Paths, tags: TagsOpt = None, concurrency: ConcurrencyOpt = 4) -> None:
+    """Replaying a scenario's expected calls must pass; doing nothing, or dropping the last write, must fail."""
+    from evals.runner import RunOptions
+    from evals.selfcheck import selfcheck
+
+    console = _console()
+    scenarios = _load(paths, _tags(tags), console)
+    results = selfcheck(scenarios, RunOptions(concurrency=concurrency))
+    for check in results:
+        mark = "[green]ok[/]" if check.ok else "[red]too loose[/]" if check.too_loose else "[red]FAIL[/]"
+        console.print(f"{mark} {escape(check.scenario.id)}")
+        for probe in check.probes:
+            if probe.applicable and not probe.ok:
+                console.print(f"    ✗ {probe.name}")
+                for line in probe.details:
+                    console.print(f"        {escape(line)}")
+    bad = [c for c in results if not c.ok]
+    console.print(f"{len(results) - len(bad)} of {len(results)} scenarios pass their self-checks")
+    raise typer.Exit(1 if bad else 0)
+
+
+@app.command()
+def record(
+    paths: Paths,
+    model: ModelOpt = "offline",
+    tags: TagsOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    keep_failing: Annotated[bool, typer.Option(help="also write cassettes of failing recordings")] = False,
+) -> None:
+    """Run each scenario once on a model and save its turns as the scenario's cassette."""
+    from evals.record import record_cassettes
+    from evals.runner import RunOptions
+
+    console = _console()
+    scenarios = _load(paths, _tags(tags), console)
+    results, _ = record_cassettes(
+        scenarios, RunOptions(model=model, concurrency=concurrency), keep_failing=keep_failing
+    )
+    for item in results:
+        where = f"→ {item.written}" if item.written else "(not written)"
+        mark = "[green]passed[/]" if item.passed else "[red]failed[/]"
+        console.print(f"{mark} {escape(item.scenario.id)} {escape(where)}")
+        for line in [] if item.passed else item.explanations[:5]:
+            console.print(f"    {escape(line)}")
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+@app.command()
+def compare(
+    base: Annotated[Path, typer.Argument(help="the earlier run.json")],
+    new: Annotated[Path, typer.Argument(help="the later run.json")],
+    fail_on_regression: Annotated[bool, typer.Option(help="exit 1 when a scenario went from pass to fail")] = False,
+) -> None:
+    """Scenarios that flipped between two runs, and the cost/latency/step deltas."""
+    from evals.compare import NOISE_RULE, compare_runs
+    from evals.errors import ReportError
+    from evals.report import read_record
+
+    console = _console()
+    try:
+        result = compare_runs(read_record(base), read_record(new))
+    except ReportError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    sections = [
+        ("regressions (pass → fail)", result.regressions, "red"),
+        ("fixed (fail → pass)", result.fixes, "green"),
+        ("unstable (within noise)", result.unstable, "yellow"),
+        ("new scenarios", result.added, "default"),
+        ("removed scenarios", result.removed, "default"),
+    ]
+    for title, items, colour in sections:
+        console.print(f"[{colour}]{title}: {len(items)}[/]")
+        for item in items:
+            console.print(f"  {escape(item)}")
+    for delta in result.deltas:
+        console.print(f"  {delta.render()}")
+    console.print(f"[dim]how flips are decided: {NOISE_RULE}[/]")
+    raise typer.Exit(1 if fail_on_regression and result.regressions else 0)
+
+
+@app.command()
+def schema(
+    check: Annotated[bool, typer.Option(help="only check that the committed schema is up to date")] = False,
+) -> None:
+    """Write (or check) evals/scenario.schema.json, generated from the scenario models."""
+    from evals.loader import SCHEMA_PATH
+    from evals.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+    if check:
+        if current != text:
+            _console().print(f"{SCHEMA_PATH} is out of date; run `tiller eval schema`")
+            raise typer.Exit(1)
+        _console().print(f"{SCHEMA_PATH} is up to date")
+        return
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    _console().print(f"wrote {SCHEMA_PATH}")

@@ -1,0 +1,148 @@
+"""Playing a scenario's conversation on a live ``Tiller``: user turns and the scripted reviewer.
+
+Each user turn is one ``tiller.ask``. While the run waits for approval, the next scripted
+decision is applied to each pending request (``tiller.decide`` as ``eval.reviewer``) and the
+thread resumed; a ``pending`` decision, or a script that has run out, leaves the request
+undecided and ends the conversation there. The transcript keeps every tool call (across turns
+and resumes), every approval event and every turn's answer, status and usage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from agent.config import Limits
+from agent.errors import TillerError
+from agent.runtime import Tiller
+from agent.state import PendingApproval, RunResult, RunStatus, ToolCallRecord
+from evals.scenario import ReviewerDecision, Scenario
+from evals.transcript import ApprovalEvent, CallRecord, Transcript, TurnRecord
+
+REVIEWER = "eval.reviewer"
+
+
+class Conversation:
+    """One scenario conversation on one thread; ``transcript`` holds what happened so far, so a
+    trial that crashes midway still reports its trajectory."""
+
+    def __init__(self, tiller: Tiller, scenario: Scenario, thread_id: str, limits: Limits | None = None) -> None:
+        self.tiller = tiller
+        self.scenario = scenario
+        self.thread_id = thread_id
+        self.limits = limits
+        self.transcript = Transcript()
+        self._decisions = deque(scenario.decisions)
+        self._calls: dict[tuple[int, str], ToolCallRecord] = {}
+
+    def play(self) -> Transcript:
+        """Run every turn (stopping early when an approval is left pending)."""
+        for number, turn in enumerate(self.scenario.conversation, start=1):
+            stopped = self._play_turn(number, turn.message)
+            if stopped:
+                remaining = len(self.scenario.conversation) - number
+                if remaining:
+                    self.transcript.notes.append(f"stopped after turn {number}: {remaining} turn(s) not run")
+                break
+        return self.transcript
+
+    def _play_turn(self, number: int, message: str) -> bool:
+        """One user message and its approval rounds; True when the conversation must stop."""
+        s = self.scenario
+        started = time.perf_counter()
+        result = self.tiller.ask(
+            message, thread_id=self.thread_id, tenant=s.tenant, user=s.user, role=s.role, limits=self.limits
+        )
+        self._record_calls(number, result)
+        stopped = False
+        while result.status is RunStatus.AWAITING_APPROVAL:
+            if not self._review(number, result.pending_approvals):
+                stopped = True
+                break
+            result = self.tiller.resume(self.thread_id, tenant=s.tenant)
+            self._record_calls(number, result)
+        self.transcript.turns.append(_turn_record(message, result, time.perf_counter() - started))
+        return stopped
+
+    def _review(self, turn: int, pending: list[PendingApproval]) -> bool:
+        """Apply the next scripted decision to each pending request; False if any stays pending."""
+        for approval in pending:
+            decision = self._decisions.popleft() if self._decisions else None
+            if decision is None:
+                self.transcript.notes.append(f"the reviewer script ran out: approval {approval.id} left pending")
+                decision = ReviewerDecision(decision="pending")
+            event = ApprovalEvent(
+                approval_id=approval.id,
+                turn=turn,
+                call_id=approval.tool_call_id,
+                tool=approval.tool,
+                args=dict(approval.args),
+                decision=decision.decision,
+                reason=decision.reason,
+                edits=dict(decision.args),
+            )
+            self.transcript.approvals.append(event)
+            if decision.decision == "pending" or not self._decide(approval, decision, event):
+                return False
+        return True
+
+    def _decide(self, approval: PendingApproval, decision: ReviewerDecision, event: ApprovalEvent) -> bool:
+        try:
+            self.tiller.decide(
+                approval.id,
+                decision=decision.decision,  # type: ignore[arg-type]  # "pending" never gets here
+                decided_by=REVIEWER,
+                tenant=self.scenario.tenant,
+                reason=decision.reason,
+                edits=dict(decision.args) or None,
+            )
+        except TillerError as exc:
+            event.error = str(exc)
+            self.transcript.notes.append(f"the reviewer's {decision.decision} of {approval.id} failed: {exc}")
+            return False
+        return True
+
+    def _record_calls(self, turn: int, result: RunResult) -> None:
+        for record in result.trajectory:
+            self._calls[turn, record.id] = record
+        self.transcript.calls = [
+            self._call_record(i, turn_of, r) for i, ((turn_of, _), r) in enumerate(self._calls.items(), start=1)
+        ]
+
+    def _call_record(self, index: int, turn: int, record: ToolCallRecord) -> CallRecord:
+        spec = self.tiller.registry.get(record.tool)
+        result = record.result or {}
+        error = record.error or {}
+        approval = record.approval
+        return CallRecord(
+            index=index,
+            turn=turn,
+            step=record.step,
+            id=record.id,
+            tool=record.tool,
+            args=dict(record.args),
+            status=record.status.value,
+            risk=spec.risk.value if spec is not None else "unknown",
+            error_kind=error.get("kind"),
+            error=error.get("message"),
+            summary=result.get("summary") if isinstance(result.get("summary"), str) else None,
+            approval_id=approval.id if approval else None,
+            decision=approval.decision if approval else None,
+        )
+
+
+def _turn_record(message: str, result: RunResult, elapsed: float) -> TurnRecord:
+    usage = result.usage
+    return TurnRecord(
+        message=message,
+        status=result.status.value,
+        answer=result.answer,
+        stop_reason=result.stop_reason,
+        error=result.error,
+        steps=usage.steps,
+        tool_calls=usage.tool_calls,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=usage.cost_usd,
+        latency_s=round(elapsed, 4),
+    )

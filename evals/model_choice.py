@@ -1,0 +1,46 @@
+"""Which chat model a trial runs on, from the ``--model`` option.
+
+- ``offline``: the embedded deterministic model (a fresh instance per trial);
+- ``replay``: the scenario's own cassette (``cassette:`` or ``cassettes/<id>.yaml``);
+- anything else: a model spec for ``agent.models.factory.make_model`` (``openai:gpt-4o-mini``,
+  ``replay:path.yaml``, ``a,b`` fallbacks).
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.errors import ConfigError
+from agent.models.errors import CassetteError
+from agent.models.factory import ModelChain, make_model
+from agent.models.offline import OfflineChatModel
+from agent.models.replay import ReplayChatModel
+from evals.errors import ScenarioSetupError
+from evals.scenario import Scenario
+
+LIVE_PREFIXES = ("openai:",)
+
+
+def choose_model(spec: str, scenario: Scenario) -> BaseChatModel | ModelChain:
+    """The model for one trial of ``scenario``; raise :class:`ScenarioSetupError` if unusable."""
+    if spec == "offline":
+        return OfflineChatModel()
+    if spec == "replay":
+        path = scenario.cassette_path
+        if not path.exists():
+            raise ScenarioSetupError(
+                f"{scenario.id}: no cassette at {path}; record one with `tiller eval record` or set cassette:"
+            )
+        try:
+            return ReplayChatModel(path)
+        except CassetteError as exc:
+            raise ScenarioSetupError(str(exc)) from None
+    try:
+        return make_model(spec)
+    except (ConfigError, CassetteError) as exc:
+        raise ScenarioSetupError(f"model {spec!r}: {exc}") from None
+
+
+def is_live(spec: str) -> bool:
+    """Whether the spec calls a real model (trials then differ; a rubric could be judged)."""
+    return any(part.strip().startswith(LIVE_PREFIXES) for part in spec.split(","))

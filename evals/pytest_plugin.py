@@ -1,0 +1,136 @@
+"""Scenarios as pytest items: ``pytest scenarios/`` runs each scenario file as a test.
+
+Each scenario YAML (a mapping with a top-level ``id``; ``cassettes/`` and ``kb/`` are skipped)
+becomes one item, run through the real graph on a fresh seeded home, with the replayed model
+by default. A failure shows the same explanations as ``tiller eval run``; an invalid file fails
+with its loader errors (file, line, field). Options:
+
+- ``--tiller-model``: ``replay`` (default), ``offline`` or any model spec;
+- ``--tiller-k``: trials per scenario (all must pass).
+
+Enable it with ``-p evals.pytest_plugin``, or from a ``conftest.py`` that imports its hooks
+(``scenarios/conftest.py`` does).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.errors import ScenarioError
+from evals.loader import SKIPPED_DIRS, load_scenario, looks_like_scenario
+from evals.results import ScenarioResult
+from evals.runner import RunOptions, run_scenarios
+from evals.scenario import Scenario
+
+_WORK_DIR = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tiller", "Tiller scenarios")
+    group.addoption("--tiller-model", default="replay", help="model for scenarios: replay | offline | a spec")
+    group.addoption("--tiller-k", type=int, default=1, help="trials per scenario")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scenario: a Tiller scenario file run through the real graph")
+    config.stash[_WORK_DIR] = Path(tempfile.mkdtemp(prefix="tiller-pytest-scenarios-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    work_dir = config.stash.get(_WORK_DIR, None)
+    if work_dir is not None:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    try:
+        folders = file_path.relative_to(parent.config.rootpath).parts[:-1]
+    except ValueError:
+        folders = file_path.parts[:-1]
+    if SKIPPED_DIRS.intersection(folders) or not looks_like_scenario(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file: one item (or one failing item when the file is invalid)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            yield InvalidScenario.from_parent(self, name=self.path.stem, error=exc)
+            return
+        yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
+
+
+class InvalidScenarioFailure(Exception):
+    """The scenario file does not load (its message lists every problem)."""
+
+
+class InvalidScenario(pytest.Item):
+    def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise InvalidScenarioFailure(str(self.error))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(self.error)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"invalid scenario {self.path.name}"
+
+
+class ScenarioFailed(Exception):
+    """A scenario's expectations were not met (the message explains each failure)."""
+
+
+class ScenarioItem(pytest.Item):
+    """Runs one scenario k times; passes when every trial passes."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.add_marker(pytest.mark.scenario)
+        for tag in scenario.tags:
+            self.user_properties.append(("tag", tag))
+
+    def runtest(self) -> None:
+        config = self.config
+        options = RunOptions(
+            model=config.getoption("--tiller-model"),
+            k=config.getoption("--tiller-k"),
+            work_dir=config.stash[_WORK_DIR],
+        )
+        [result] = run_scenarios([self.scenario], options).scenarios
+        if result.status == "skipped":
+            pytest.skip(result.skip_reason or "skipped")
+        if result.status != "passed":
+            raise ScenarioFailed(_explain(result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.scenario.id}"
+
+
+def _explain(result: ScenarioResult) -> str:
+    lines = [f"scenario {result.id} failed ({result.passes}/{len(result.trials)} trials passed)"]
+    for trial in result.trials:
+        if not trial.passed:
+            lines.append(f"trial {trial.trial}:")
+            lines += [f"  {line}" for line in trial.explanations]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""The console summary: one row per scenario, an overall row, then why each failure failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from evals.metrics import percentile
+from evals.results import RunRecord, ScenarioResult
+
+_STATUS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
+
+
+def summary_table(record: RunRecord) -> Table:
+    table = Table(title=f"tiller eval · model {record.model} · k={record.k}", title_justify="left")
+    for column in ("scenario", "result", f"pass^{record.k}", "trials", "F1", "steps", "calls", "tokens", "cost $"):
+        table.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=column == "scenario")
+    table.add_column("p50/p95 s", justify="right")
+    for scenario in record.scenarios:
+        table.add_row(*_row(scenario, record.k))
+    s = record.summary
+    table.add_section()
+    table.add_row(
+        f"[bold]overall[/] ({s.passed} passed, {s.failed} failed, {s.skipped} skipped)",
+        f"{s.passed}/{s.passed + s.failed}",
+        f"{s.pass_hat_k:.2f}",
+        f"{s.trials_passed}/{s.trials}",
+        "",
+        str(s.steps),
+        str(s.tool_calls),
+        str(s.tokens),
+        f"{s.cost_usd:.4f}",
+        f"{s.latency_p50_s:.2f} / {s.latency_p95_s:.2f}",
+    )
+    return table
+
+
+def _row(scenario: ScenarioResult, k: int) -> list[str]:
+    trials = scenario.trials
+    if not trials:
+        return [escape(scenario.id), _STATUS[scenario.status], *([""] * 8)]
+    times = [t.transcript.latency_s for t in trials]
+    return [
+        escape(scenario.id),
+        _STATUS[scenario.status],
+        f"{scenario.pass_hat(k):.2f}",
+        f"{scenario.passes}/{len(trials)}",
+        f"{min(t.credit.f1 for t in trials):.2f}",
+        _mean(t.transcript.steps for t in trials),
+        _mean(t.transcript.tool_calls for t in trials),
+        _mean(t.transcript.tokens for t in trials),
+        f"{sum(t.transcript.cost_usd for t in trials) / len(trials):.4f}",
+        f"{percentile(times, 50):.2f} / {percentile(times, 95):.2f}",
+    ]
+
+
+def _mean(values: Iterable[float]) -> str:
+    numbers = list(values)
+    mean = sum(numbers) / len(numbers) if numbers else 0
+    return f"{mean:.0f}" if float(mean).is_integer() or mean >= 100 else f"{mean:.1f}"
+
+
+def print_report(record: RunRecord, console: Console, *, verbose: bool = False) -> None:
+    """The table, then the explanations of each failed scenario (all trials with ``verbose``)."""
+    console.print(summary_table(record))
+    for scenario in record.scenarios:
+        if scenario.status != "failed":
+            continue
+        console.print(f"\n[red bold]✗ {escape(scenario.id)}[/] [dim]{escape(scenario.file)}[/]")
+        failing = [t for t in scenario.trials if not t.passed]
+        for trial in failing if verbose else failing[:1]:
+            if len(scenario.trials) > 1:
+                console.print(f"  trial {trial.trial}:")
+            for line in trial.explanations:
+                console.print(f"    {escape(line)}")
+        if not verbose and len(failing) > 1:
+            console.print(f"  [dim]({len(failing) - 1} more failing trial(s); --verbose shows them)[/]")
+    for scenario in record.scenarios:
+        if scenario.status == "skipped":
+            console.print(f"[yellow]skipped[/] {escape(scenario.id)}: {escape(scenario.skip_reason or '')}")

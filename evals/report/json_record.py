@@ -1,0 +1,33 @@
+"""The JSON report: the full ``RunRecord`` (``{"version": 1, ...}``), written and read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from evals.errors import ReportError
+from evals.results import REPORT_VERSION, RunRecord
+
+
+def write_record(record: RunRecord, path: Path) -> Path:
+    path.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_record(path: Path) -> RunRecord:
+    """Read a JSON report; raise :class:`ReportError` naming the file when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such report") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: not a JSON report ({exc})") from None
+    if not isinstance(data, dict) or data.get("version") != REPORT_VERSION:
+        found = data.get("version") if isinstance(data, dict) else None
+        raise ReportError(f"{path}: report version {found!r} is not supported (expected {REPORT_VERSION})")
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(f"{path}: malformed report: {exc.errors()[0]['msg']}") from None

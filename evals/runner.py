@@ -1,0 +1,191 @@
+"""The runner: every scenario × k trials through the real graph, each on a fresh seeded home.
+
+For one trial: copy the seeded template home, open a ``Tiller`` on it with the chosen model,
+play the conversation (user turns, scripted reviewer), read the database back read-only, and
+score every expectation. Trials run on a thread pool (``concurrency``), each on its own copy,
+so they share nothing but the template. An exception inside a trial fails that trial only,
+with its transcript so far.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.models.factory import ModelChain
+from agent.runtime import Tiller
+from evals.arg_matching import render_call
+from evals.conversation import Conversation
+from evals.database import RowReader, read_only
+from evals.errors import ScenarioSetupError
+from evals.homes import RetrievalMode, SeededHomes, hermetic_limits
+from evals.metrics import summarize
+from evals.model_choice import choose_model
+from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
+from evals.scenario import Scenario
+from evals.scoring import score_trial
+from evals.state import database_changes
+from evals.transcript import Transcript
+
+ModelFactory = Callable[[Scenario, int], BaseChatModel | ModelChain]
+"""``(scenario, trial) -> model``: overrides ``--model`` (selfcheck and record use it)."""
+TrialDone = Callable[[Scenario, TrialResult], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: model spec, trials per scenario, parallel trials, where to work."""
+
+    model: str = "offline"
+    k: int = 1
+    concurrency: int = 1
+    retrieval_mode: RetrievalMode = "bm25"
+    include_unsupported: bool = False
+    """Run ``offline: false`` scenarios on the offline model too (they are skipped otherwise)."""
+    work_dir: Path | None = None
+    keep_homes: bool = False
+    skip_checks: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class _Job:
+    scenario: Scenario
+    trial: int
+    result: TrialResult | None = None
+
+
+def run_scenarios(
+    scenarios: Sequence[Scenario],
+    options: RunOptions,
+    *,
+    model_factory: ModelFactory | None = None,
+    on_trial: TrialDone | None = None,
+) -> RunRecord:
+    """Run every scenario ``options.k`` times and return the full record."""
+    started = datetime.now(UTC)
+    root = options.work_dir or Path(tempfile.mkdtemp(prefix="tiller-eval-"))
+    homes = SeededHomes(root, retrieval_mode=options.retrieval_mode)
+    runnable = [s for s in scenarios if _skip_reason(s, options) is None]
+    jobs = [_Job(s, t) for s in runnable for t in range(1, options.k + 1)]
+    for fixtures in dict.fromkeys(s.fixtures for s in runnable):
+        homes.template(fixtures)  # seed up front: trials then only copy
+    factory = model_factory or (lambda scenario, _trial: choose_model(options.model, scenario))
+
+    def work(job: _Job) -> _Job:
+        job.result = run_trial(job.scenario, job.trial, homes, factory, options)
+        if on_trial is not None:
+            on_trial(job.scenario, job.result)
+        return job
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            done = list(pool.map(work, jobs))
+    finally:
+        if options.work_dir is None and not options.keep_homes:
+            shutil.rmtree(root, ignore_errors=True)
+    results = [
+        _scenario_result(s, [j.result for j in done if j.scenario is s and j.result], options) for s in scenarios
+    ]
+    record = RunRecord(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        model=options.model,
+        k=options.k,
+        concurrency=options.concurrency,
+        paths=list(options.paths),
+        tags=list(options.tags),
+        scenarios=results,
+    )
+    record.summary = summarize(record)
+    return record
+
+
+def _skip_reason(scenario: Scenario, options: RunOptions) -> str | None:
+    if options.model == "offline" and not scenario.offline and not options.include_unsupported:
+        return "the offline model cannot serve this scenario (offline: false); run it with --model replay or live"
+    return None
+
+
+def _scenario_result(scenario: Scenario, trials: list[TrialResult], options: RunOptions) -> ScenarioResult:
+    skip = _skip_reason(scenario, options)
+    expected = scenario.expect.trajectory
+    passed = bool(trials) and all(t.passed for t in trials)
+    status = "skipped" if skip else "passed" if passed else "failed"
+    return ScenarioResult(
+        id=scenario.id,
+        file=str(scenario.source or ""),
+        description=scenario.description,
+        tags=list(scenario.tags),
+        model=options.model,
+        status=status,
+        skip_reason=skip,
+        expected_calls=[render_call(c.tool, c.args, expected=True) for c in expected.calls] if expected else [],
+        trials=sorted(trials, key=lambda t: t.trial),
+    )
+
+
+def run_trial(
+    scenario: Scenario, trial: int, homes: SeededHomes, factory: ModelFactory, options: RunOptions
+) -> TrialResult:
+    """One trial on a fresh home; never raises for a failure of the agent or the model."""
+    home = homes.fresh(scenario.fixtures, f"{scenario.id}-{trial}")
+    transcript = Transcript()
+    error: str | None = None
+    try:
+        model = factory(scenario, trial)
+        limits = hermetic_limits(scenario.limits)
+        settings = homes.settings(home, model=options.model, model_retry_initial_s=0.05)
+        with Tiller(settings, model=model, limits=limits, policy=scenario.policy) as tiller:
+            conversation = Conversation(tiller, scenario, f"eval-{scenario.id}-{trial}", limits)
+            try:
+                transcript = conversation.play()
+            finally:
+                transcript = conversation.transcript
+    except ScenarioSetupError as exc:
+        error = str(exc)
+    except Exception as exc:  # a crash fails this trial, not the run
+        error = f"{type(exc).__name__}: {exc}"
+        transcript.notes.append("".join(traceback.format_exception_only(exc)).strip())
+    try:
+        return _score(scenario, trial, transcript, homes.template(scenario.fixtures), home, error, options)
+    finally:
+        if not options.keep_homes:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _score(
+    scenario: Scenario,
+    trial: int,
+    transcript: Transcript,
+    template: Path,
+    home: Path,
+    error: str | None,
+    options: RunOptions,
+) -> TrialResult:
+    with read_only(home / "tiller.db") as after_engine, read_only(template / "tiller.db") as before_engine:
+        after, before = RowReader(after_engine), RowReader(before_engine)
+        score = score_trial(scenario, transcript, after, before, skip=options.skip_checks)
+        changes = database_changes(after, before)
+    checks = score.checks
+    if error is not None:
+        checks.insert(0, CheckResult(name="run", passed=False, details=[error]))
+    return TrialResult(
+        trial=trial,
+        passed=error is None and all(c.passed for c in checks),
+        checks=checks,
+        credit=score.credit,
+        matched=score.matched,
+        transcript=transcript,
+        changes=changes,
+        error=error,
+    )

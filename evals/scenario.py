@@ -1,0 +1,326 @@
+"""The scenario format: one realistic support case, its scripted reviewer and its expectations.
+
+A scenario is a YAML file (see docs/EVALS.md); these pydantic models are its single source of
+truth: ``evals/scenario.schema.json`` is generated from them (``tiller eval schema``) and the
+loader validates every file against that schema, then builds these models.
+
+Money is written in dollars (``129.99``); the loader reads YAML decimals as ``Decimal`` so
+``42.00`` stays ``42.00`` in explanations.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator, model_validator
+
+from tools.policy import ApprovalPolicy
+
+SCHEMA_VERSION = 1
+
+Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+MatchMode = Literal["strict", "unordered", "subset", "superset"]
+ArgsMatch = Literal["exact", "ignore", "subset"]
+CallOutcome = Literal["executed", "replayed", "error", "invalid", "denied", "rejected", "limit", "pending_approval"]
+RunOutcome = Literal["completed", "awaiting_approval", "limit_reached", "blocked", "failed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+# -- argument and field matchers -----------------------------------------------------------
+
+
+class RegexMatcher(_Strict):
+    """The value, as text, matches this regular expression (``re.search``)."""
+
+    regex: str
+    example: str | None = Field(None, description="a value that matches, used by selfcheck to replay the call")
+
+    @field_validator("regex")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str) -> str:
+        return _compiles(pattern)
+
+
+class ApproxMatcher(_Strict):
+    """A number within ``tolerance`` of ``approx`` (default ±0.005: equal to the cent)."""
+
+    approx: Number
+    tolerance: Number = Field(Decimal("0.005"), ge=0)
+
+
+class AnyOfMatcher(_Strict):
+    """Equal to one of these values."""
+
+    any_of: list[Any] = Field(min_length=1)
+
+
+class AnyMatcher(_Strict):
+    """Present, with any value."""
+
+    any: Literal[True]
+
+
+class EqualsMatcher(_Strict):
+    """Equal to this literal value (the way to write an expected object or a value that looks like a matcher)."""
+
+    equals: Any
+
+
+Matcher = RegexMatcher | ApproxMatcher | AnyOfMatcher | AnyMatcher | EqualsMatcher
+Expected = Annotated[
+    Matcher | bool | int | Number | str | list[Any] | None,
+    Field(
+        description="a literal (numbers compare by value) or a matcher: regex, approx/tolerance, any_of, any, equals"
+    ),
+]
+
+
+# -- the conversation ----------------------------------------------------------------------
+
+
+class Fixtures(_Strict):
+    """Sizes of the seeded demo data (the named fixtures are always present)."""
+
+    customers: int = Field(40, ge=1)
+    orders: int = Field(120, ge=0)
+    seed: int = 7
+
+
+class LimitsOverride(_Strict):
+    """Run limits for this scenario; unset ones keep the runtime's defaults."""
+
+    max_steps: int | None = Field(None, ge=1)
+    max_tool_calls: int | None = Field(None, ge=0)
+    max_calls_per_tool: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=1)
+    deadline_s: float | None = Field(None, gt=0)
+    max_invalid_args: int | None = Field(None, ge=0)
+
+
+class AnswerExpectation(_Strict):
+    """Checks on an answer text. Text checks ignore case unless ``case_sensitive``."""
+
+    contains: list[str] = Field(default_factory=list, description="every one must appear")
+    contains_any: list[str] = Field(default_factory=list, description="at least one must appear")
+    not_contains: list[str] = Field(default_factory=list, description="none may appear")
+    regex: list[str] = Field(default_factory=list, description="every pattern must match (re.search)")
+    not_regex: list[str] = Field(default_factory=list, description="no pattern may match")
+    case_sensitive: bool = False
+    rubric: str | None = Field(None, description="LLM-judge rubric; runs only with a live model, else reported skipped")
+
+    @field_validator("regex", "not_regex")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        return [_compiles(p) for p in patterns]
+
+
+class Turn(_Strict):
+    """A user message, optionally with checks on the answer to this very turn."""
+
+    message: str = Field(min_length=1)
+    answer: AnswerExpectation | None = None
+
+
+class ReviewerDecision(_Strict):
+    """What the scripted reviewer does with one approval request."""
+
+    decision: Literal["approve", "edit", "reject", "pending"]
+    args: dict[str, Any] = Field(default_factory=dict, description="edited arguments (edit only)")
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _args_only_for_edit(self) -> ReviewerDecision:
+        if self.decision == "edit" and not self.args:
+            raise ValueError("an edit decision needs args: the arguments the reviewer changes")
+        if self.decision != "edit" and self.args:
+            raise ValueError(f"args are only allowed on edit decisions, not on {self.decision}")
+        return self
+
+
+# -- expectations --------------------------------------------------------------------------
+
+
+class ExpectedCall(_Strict):
+    """One tool call the agent is expected to make."""
+
+    tool: str
+    args: dict[str, Expected] = Field(default_factory=dict)
+    args_match: ArgsMatch | None = Field(None, description="overrides the tool's and the trajectory's args_match")
+    status: CallOutcome | list[CallOutcome] | None = Field(None, description="what must have happened to the call")
+
+    @property
+    def statuses(self) -> list[str]:
+        if self.status is None:
+            return []
+        return [self.status] if isinstance(self.status, str) else list(self.status)
+
+
+class ToolOverride(_Strict):
+    """How calls of one tool are compared (applies to every expected call of the tool)."""
+
+    args_match: ArgsMatch | None = None
+    args: dict[str, Expected] = Field(default_factory=dict, description="per-argument matchers for this tool")
+    ignore_args: list[str] = Field(default_factory=list)
+
+
+class TrajectoryExpectation(_Strict):
+    """Expected tool calls and how to compare them (defaults as agentevals: strict, exact)."""
+
+    match: MatchMode = "strict"
+    args_match: ArgsMatch = "exact"
+    calls: list[ExpectedCall] = Field(default_factory=list)
+    tools: dict[str, ToolOverride] = Field(default_factory=dict)
+    forbidden: list[str] = Field(default_factory=list, description="tools that must never be called")
+    max_calls: dict[str, int] = Field(default_factory=dict, description="at most this many calls per tool")
+
+
+class ExpectedApproval(_Strict):
+    """An approval request: the tool, and arguments it must include."""
+
+    tool: str
+    args: dict[str, Expected] = Field(default_factory=dict)
+
+
+class ApprovalExpectation(_Strict):
+    """Which calls must ask a reviewer. Rejected calls never running, edited calls running with the
+    edits, and high-risk calls never running unapproved are checked on every scenario."""
+
+    requested: list[ExpectedApproval] = Field(default_factory=list)
+    not_requested: list[str] = Field(default_factory=list, description="tools that must not ask for approval")
+    count: int | None = Field(None, ge=0, description="exact number of approval requests")
+
+
+class CountRange(_Strict):
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
+class StateAssertion(_Strict):
+    """Rows of a business table after the run. Columns are read the friendly way: ``order_id``
+    means the order's public id (``W1000001``), ``amount`` means ``amount_cents`` in dollars."""
+
+    table: str
+    where: dict[str, Expected] = Field(default_factory=dict)
+    count: int | CountRange | None = Field(None, description="number of rows matching where")
+    fields: dict[str, Expected] = Field(default_factory=dict, description="values every matching row must have")
+    unchanged: bool = Field(False, description="matching rows are exactly as seeded")
+    ignore: list[str] = Field(default_factory=list, description="columns unchanged does not compare")
+    tenant: str | None = Field(None, description="tenant whose rows to read (default: the scenario's; '*': all)")
+
+    @model_validator(mode="after")
+    def _asserts_something(self) -> StateAssertion:
+        if self.count is None and not self.fields and not self.unchanged:
+            raise ValueError("a state assertion needs count, fields or unchanged")
+        return self
+
+
+class Budget(_Strict):
+    """Upper bounds for the whole scenario (all turns)."""
+
+    max_steps: int | None = Field(None, ge=0)
+    max_tool_calls: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=0)
+    max_cost_usd: float | None = Field(None, ge=0, description="as priced by the runtime's price table")
+    max_latency_s: float | None = Field(None, gt=0)
+
+
+class Expectations(_Strict):
+    status: RunOutcome | None = Field(None, description="status of the last run")
+    stop_reason: str | None = None
+    trajectory: TrajectoryExpectation | None = None
+    approvals: ApprovalExpectation | None = None
+    state: list[StateAssertion] = Field(default_factory=list)
+    answer: AnswerExpectation | None = Field(None, description="checks on the final answer")
+    budget: Budget | None = None
+
+
+class Scenario(_Strict):
+    """A scenario file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Tiller scenario")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    tenant: str = "acme"
+    user: str = Field("agent.demo", description="the acting user (the reviewer is eval.reviewer)")
+    role: str = "support_agent"
+    offline: bool = Field(True, description="false: the embedded offline model cannot serve this scenario")
+    fixtures: Fixtures = Field(default_factory=Fixtures)
+    limits: LimitsOverride | None = None
+    policy: ApprovalPolicy | None = None
+    cassette: str | None = Field(None, description="recorded model turns; default cassettes/<id>.yaml")
+    turns: list[str | Turn] = Field(min_length=1)
+    reviewer: list[Literal["approve", "reject", "pending"] | ReviewerDecision] = Field(
+        default_factory=list, description="decisions applied in order to each approval request"
+    )
+    expect: Expectations = Field(default_factory=Expectations)
+
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file the scenario was loaded from."""
+        return self._source
+
+    def with_source(self, path: Path) -> Scenario:
+        self._source = path
+        return self
+
+    @property
+    def cassette_path(self) -> Path:
+        base = self._source.parent if self._source else Path.cwd()
+        return base / (self.cassette or f"cassettes/{self.id}.yaml")
+
+    @property
+    def conversation(self) -> list[Turn]:
+        return [Turn(message=t) if isinstance(t, str) else t for t in self.turns]
+
+    @property
+    def decisions(self) -> list[ReviewerDecision]:
+        return [ReviewerDecision(decision=d) if isinstance(d, str) else d for d in self.reviewer]
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON schema of scenario files (``evals/scenario.schema.json``).
+
+    Optional fields are simply left out of a file, so their ``null`` alternative is dropped from
+    the schema: errors then point into the value the author wrote instead of "not null".
+    """
+    schema = Scenario.model_json_schema()
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        for prop in definition.get("properties", {}).values():
+            _drop_null_branch(prop)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://tiller.dev/schemas/scenario-v{SCHEMA_VERSION}.json",
+        **schema,
+    }
+
+
+def _drop_null_branch(prop: dict[str, Any]) -> None:
+    branches = prop.get("anyOf")
+    if prop.get("default", ...) is not None or not branches:
+        return
+    rest = [b for b in branches if b != {"type": "null"}]
+    if len(rest) == len(branches):
+        return
+    del prop["anyOf"]
+    if len(rest) == 1:
+        prop.update(rest[0])
+    else:
+        prop["anyOf"] = rest

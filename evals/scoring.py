@@ -1,0 +1,120 @@
+"""Scoring one trial: every expectation of the scenario, each as a named check with reasons.
+
+Checks, in report order: ``status``, ``trajectory``, ``approvals``, ``invariants`` (always),
+``state``, ``answer`` (and ``turn N answer``), ``budget``. A trial passes when no check fails;
+skipped checks (a rubric without a judge) are shown but do not fail it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from evals.answer import AnswerVerdict, check_answer
+from evals.approvals import check_approvals, check_invariants
+from evals.database import RowReader
+from evals.results import CheckResult, PartialCredit
+from evals.scenario import Budget, Expectations, Scenario
+from evals.state import check_state
+from evals.trajectory import match_trajectory
+from evals.transcript import Transcript
+
+
+@dataclass
+class Score:
+    """The checks of one trial, its partial credit and the trajectory alignment behind it."""
+
+    checks: list[CheckResult] = field(default_factory=list)
+    credit: PartialCredit = field(default_factory=PartialCredit)
+    matched: list[tuple[int, int]] = field(default_factory=list)
+
+
+def score_trial(
+    scenario: Scenario,
+    transcript: Transcript,
+    after: RowReader | None,
+    before: RowReader | None,
+    *,
+    skip: Collection[str] = (),
+) -> Score:
+    """All checks of ``scenario`` on ``transcript`` (``skip``: check names to leave out)."""
+    expect = scenario.expect
+    checks: list[CheckResult] = []
+    credit = PartialCredit()
+    matched: list[tuple[int, int]] = []
+    if expect.status or expect.stop_reason or transcript.status == "failed":
+        checks.append(_status(expect, transcript))
+    if expect.trajectory:
+        verdict = match_trajectory(expect.trajectory, transcript.calls)
+        checks.append(CheckResult(name="trajectory", passed=verdict.passed, details=verdict.explanations))
+        matched = verdict.matched
+        credit = PartialCredit(
+            precision=round(verdict.precision, 4), recall=round(verdict.recall, 4), f1=round(verdict.f1, 4)
+        )
+    if expect.approvals:
+        problems = check_approvals(expect.approvals, transcript)
+        checks.append(CheckResult(name="approvals", passed=not problems, details=problems))
+    invariants = check_invariants(transcript, custom_policy=scenario.policy is not None)
+    checks.append(CheckResult(name="invariants", passed=not invariants, details=invariants))
+    if expect.state and after is not None:
+        problems = check_state(expect.state, after, before, scenario.tenant)
+        checks.append(CheckResult(name="state", passed=not problems, details=problems))
+    checks += _answers(scenario, transcript)
+    if expect.budget:
+        problems = check_budget(expect.budget, transcript)
+        checks.append(CheckResult(name="budget", passed=not problems, details=problems))
+    return Score([c for c in checks if _kind(c.name) not in skip], credit, matched)
+
+
+def _kind(name: str) -> str:
+    """The kind of a check: ``turn 2 answer`` is an ``answer`` check."""
+    return "answer" if name.endswith("answer") else name
+
+
+def _status(expect: Expectations, transcript: Transcript) -> CheckResult:
+    problems = []
+    if expect.status and transcript.status != expect.status:
+        problems.append(f"expected status {expect.status}, got {transcript.status}")
+    if not expect.status and transcript.status == "failed":  # unless a scenario expects it, failing fails
+        error = transcript.turns[-1].error or {}
+        problems.append(f"the run failed: {error.get('kind', 'error')}: {error.get('message', 'no detail')}")
+    if expect.stop_reason and transcript.stop_reason != expect.stop_reason:
+        problems.append(f"expected stop reason {expect.stop_reason}, got {transcript.stop_reason or 'none'}")
+    return CheckResult(name="status", passed=not problems, details=problems)
+
+
+def _answers(scenario: Scenario, transcript: Transcript) -> list[CheckResult]:
+    checks: list[CheckResult] = []
+    for number, turn in enumerate(scenario.conversation, start=1):
+        if turn.answer is None:
+            continue
+        name = f"turn {number} answer"
+        if number > len(transcript.turns):
+            checks.append(CheckResult(name=name, passed=False, details=[f"turn {number} was not run"]))
+            continue
+        checks.append(_answer_check(name, check_answer(turn.answer, transcript.turns[number - 1].answer, label=name)))
+    if scenario.expect.answer:
+        checks.append(_answer_check("answer", check_answer(scenario.expect.answer, transcript.answer)))
+    return checks
+
+
+def _answer_check(name: str, verdict: AnswerVerdict) -> CheckResult:
+    if verdict.passed and verdict.skipped:
+        return CheckResult(name=name, passed=True, skipped=True, details=verdict.skipped)
+    return CheckResult(name=name, passed=verdict.passed, details=verdict.problems + verdict.skipped)
+
+
+def check_budget(budget: Budget, transcript: Transcript) -> list[str]:
+    """Budget overruns, each with the measured value."""
+    measured = {
+        "steps": (budget.max_steps, transcript.steps),
+        "tool calls": (budget.max_tool_calls, transcript.tool_calls),
+        "tokens": (budget.max_tokens, transcript.tokens),
+        "cost (USD)": (budget.max_cost_usd, transcript.cost_usd),
+        "latency (s)": (budget.max_latency_s, transcript.latency_s),
+    }
+    return [
+        f"{name}: {value} over the budget of {limit}"
+        for name, (limit, value) in measured.items()
+        if limit is not None and value > limit
+    ]

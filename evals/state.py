@@ -1,0 +1,144 @@
+"""State checks: assertions on the business database after a trial, with a field-level diff.
+
+Each assertion selects rows of one table (``where``, in the friendly column names of
+:mod:`evals.database`) in the scenario's tenant, then checks their ``count``, the ``fields``
+every selected row must have, or that they are ``unchanged`` from the seeded database. A
+failure names the row and the field: ``orders[W1000003].status: expected cancelled, got
+processing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evals.arg_matching import describe_expected, describe_value, value_matches
+from evals.database import Row, RowReader, primary_key, row_label, table_names
+from evals.scenario import CountRange, StateAssertion
+
+DEFAULT_IGNORED = frozenset({"id"})
+
+
+def check_state(
+    assertions: Sequence[StateAssertion], after: RowReader, before: RowReader | None, tenant: str
+) -> list[str]:
+    """Explanations of every failed assertion (empty: all hold)."""
+    problems: list[str] = []
+    for number, assertion in enumerate(assertions, start=1):
+        problems += [f"state[{number}] {line}" for line in _check_one(assertion, after, before, tenant)]
+    return problems
+
+
+def _check_one(assertion: StateAssertion, after: RowReader, before: RowReader | None, tenant: str) -> list[str]:
+    if assertion.table not in table_names():
+        return [f"unknown table {assertion.table!r} (tables: {', '.join(table_names())})"]
+    scope = None if assertion.tenant == "*" else (assertion.tenant or tenant)
+    rows = after.rows(assertion.table, scope)
+    unknown = _unknown_columns(assertion, rows)
+    if unknown:
+        return unknown
+    selected = [row for row in rows if _selected(row, assertion.where)]
+    where = _describe_where(assertion)
+    problems: list[str] = []
+    if assertion.count is not None and not _count_ok(assertion.count, len(selected)):
+        problems.append(
+            f"{assertion.table}{where}: expected {_describe_count(assertion.count)} row(s), got {len(selected)}"
+        )
+    if assertion.fields:
+        if not selected:
+            problems.append(f"{assertion.table}{where}: no row matches, so fields cannot be checked")
+        for row in selected:
+            problems += _field_diffs(assertion.table, row, assertion.fields)
+    if assertion.unchanged and before is not None:
+        seeded = [row for row in before.rows(assertion.table, scope) if _selected(row, assertion.where)]
+        ignored = DEFAULT_IGNORED | set(assertion.ignore)
+        problems += diff_rows(assertion.table, seeded, selected, ignored)
+    return problems
+
+
+def _unknown_columns(assertion: StateAssertion, rows: list[Row]) -> list[str]:
+    if not rows:
+        return []
+    known = set(rows[0])
+    names = [*assertion.where, *assertion.fields, *assertion.ignore]
+    return [
+        f"{assertion.table} has no column {name!r} (columns: {', '.join(sorted(known))})"
+        for name in dict.fromkeys(names)
+        if name not in known
+    ]
+
+
+def _selected(row: Row, where: Mapping[str, Any]) -> bool:
+    return all(name in row and value_matches(want, row[name]) for name, want in where.items())
+
+
+def _count_ok(count: int | CountRange, actual: int) -> bool:
+    if isinstance(count, int):
+        return actual == count
+    return (count.min is None or actual >= count.min) and (count.max is None or actual <= count.max)
+
+
+def _describe_count(count: int | CountRange) -> str:
+    if isinstance(count, int):
+        return str(count)
+    if count.min is not None and count.max is not None:
+        return f"{count.min} to {count.max}"
+    return f"at least {count.min}" if count.min is not None else f"at most {count.max}"
+
+
+def _describe_where(assertion: StateAssertion) -> str:
+    if not assertion.where:
+        return ""
+    return " where " + ", ".join(f"{k}={describe_expected(v)}" for k, v in assertion.where.items())
+
+
+def _field_diffs(table: str, row: Row, fields: Mapping[str, Any]) -> list[str]:
+    label = row_label(table, row)
+    return [
+        f"{label}.{name}: expected {describe_expected(want)}, got {describe_value(row.get(name), want)}"
+        for name, want in fields.items()
+        if not value_matches(want, row.get(name))
+    ]
+
+
+def diff_rows(table: str, before: list[Row], after: list[Row], ignored: frozenset[str] | set[str]) -> list[str]:
+    """Rows added, removed and changed between two reads of a table, field by field (by key)."""
+    key = primary_key(table)
+    old = {tuple(row[k] for k in key): row for row in before}
+    new = {tuple(row[k] for k in key): row for row in after}
+    lines = [f"{row_label(table, new[k])}: new row ({_brief(new[k], ignored)})" for k in new if k not in old]
+    lines += [f"{row_label(table, old[k])}: row removed" for k in old if k not in new]
+    for key in sorted(old.keys() & new.keys()):
+        for name, value in new[key].items():
+            if name in ignored or _cents_twin(name, new[key]):
+                continue
+            if value != old[key].get(name):
+                seeded = describe_value(old[key].get(name), value)
+                lines.append(f"{row_label(table, new[key])}.{name}: seeded {seeded}, now {describe_value(value)}")
+    return lines
+
+
+def _cents_twin(name: str, row: Row) -> bool:
+    """``amount_cents`` when the row also reads as ``amount`` (in dollars): diff that one only."""
+    return name.endswith("_cents") and name.removesuffix("_cents") in row
+
+
+def _brief(row: Row, ignored: frozenset[str] | set[str], limit: int = 6) -> str:
+    """A new row's telling fields: no keys, tenants, cents twins or long texts."""
+    shown = []
+    for name, value in row.items():
+        if name in ignored or name in ("public_id", "tenant_id") or value is None or name.endswith("_cents"):
+            continue
+        text = describe_value(value)
+        shown.append(f"{name}={text if len(text) <= 40 else text[:37] + '...'}")
+    return ", ".join(shown[:limit])
+
+
+def database_changes(after: RowReader, before: RowReader) -> dict[str, list[str]]:
+    """Every change a trial made to the database, per table (all tenants): the report's diff."""
+    changes: dict[str, list[str]] = {}
+    for table in table_names():
+        lines = diff_rows(table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
+        if lines:
+            changes[table] = lines
+    return changes

@@ -1,0 +1,106 @@
+"""What one trial of a scenario did: its tool calls, approval events and turns, as plain data.
+
+The runner builds a :class:`Transcript` from the runtime's ``RunResult`` values; the checks
+score it; the reports serialise it. Nothing here knows how it was produced, so the checks can
+be tested on hand-made transcripts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class CallRecord(BaseModel):
+    """One tool call the model asked for, and what became of it."""
+
+    index: int = Field(description="1-based position among all calls of the trial ('step N' in explanations)")
+    turn: int = 1
+    step: int = 0
+    id: str = ""
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    status: str = "executed"
+    risk: str = "read"
+    error_kind: str | None = None
+    error: str | None = None
+    summary: str | None = Field(None, description="the tool result's one-line summary")
+    approval_id: str | None = None
+    decision: str | None = None
+
+    @property
+    def ran(self) -> bool:
+        """The tool's effect happened (executed now, or replayed from the idempotency ledger)."""
+        return self.status in ("executed", "replayed")
+
+
+class ApprovalEvent(BaseModel):
+    """One approval request and what the scripted reviewer did with it."""
+
+    approval_id: str
+    turn: int
+    call_id: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict, description="the arguments approval was asked for")
+    decision: str = Field(description="approve | edit | reject | pending (left undecided)")
+    reason: str | None = None
+    edits: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = Field(None, description="why the decision could not be recorded")
+
+
+class TurnRecord(BaseModel):
+    """One user message and the run(s) it took (a run, then one more per approval)."""
+
+    message: str
+    status: str
+    answer: str = ""
+    stop_reason: str | None = None
+    error: dict[str, Any] | None = Field(None, description="what ended a failed run (kind, message)")
+    steps: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = Field(0.0, description="priced by the runtime's price table (0 when the model has no price)")
+    latency_s: float = 0.0
+
+
+class Transcript(BaseModel):
+    """Everything a trial did, across its turns."""
+
+    calls: list[CallRecord] = Field(default_factory=list)
+    approvals: list[ApprovalEvent] = Field(default_factory=list)
+    turns: list[TurnRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what the driver did that a reader should know")
+
+    @property
+    def status(self) -> str:
+        return self.turns[-1].status if self.turns else "not_run"
+
+    @property
+    def answer(self) -> str:
+        return self.turns[-1].answer if self.turns else ""
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.turns[-1].stop_reason if self.turns else None
+
+    @property
+    def steps(self) -> int:
+        return sum(t.steps for t in self.turns)
+
+    @property
+    def tool_calls(self) -> int:
+        return sum(t.tool_calls for t in self.turns)
+
+    @property
+    def tokens(self) -> int:
+        return sum(t.input_tokens + t.output_tokens for t in self.turns)
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(t.cost_usd for t in self.turns), 8)
+
+    @property
+    def latency_s(self) -> float:
+        return round(sum(t.latency_s for t in self.turns), 4)
