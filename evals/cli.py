@@ -231,3 +231,36 @@ def schema(
         return
     SCHEMA_PATH.write_text(text, encoding="utf-8")
     _console().print(f"wrote {SCHEMA_PATH}")
+
+
+@app.command()
+def capture(
+    thread_id: Annotated[str, typer.Argument(help="the thread to turn into a scenario")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="scenario file to write")],
+    scenario_id: Annotated[str | None, typer.Option("--id", help="scenario id (default: from the first turn)")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="tenant of the thread")] = None,
+) -> None:
+    """Write a scenario that replays a recorded thread and expects what it did (then edit it)."""
+    from agent.config import load_settings
+    from agent.errors import TillerError
+    from agent.runtime import Tiller
+    from evals.capture import capture_thread, write_scenario
+    from evals.errors import ScenarioError
+    from evals.loader import load_scenario
+
+    console = _console()
+    try:
+        settings = load_settings(**({"tenant": tenant} if tenant else {}))
+        with Tiller(settings) as tiller:
+            scenario = capture_thread(tiller, thread_id, tenant=settings.tenant, scenario_id=scenario_id)
+    except TillerError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    write_scenario(scenario, output)
+    try:
+        load_scenario(output)  # what we write must load: fail here, not in the next eval run
+    except ScenarioError as exc:
+        console.print(f"[red]error:[/] the captured scenario does not validate (kept for inspection): {exc}")
+        raise typer.Exit(2) from None
+    calls = len(scenario["expect"]["trajectory"]["calls"])
+    console.print(f"wrote {output}: {len(scenario['turns'])} turn(s), {calls} expected call(s) — review it before use")
