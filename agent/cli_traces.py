@@ -136,3 +136,45 @@ def costs(
             )
 
     run_cli(body)
+
+
+@app.command()
+def drift(
+    window: Annotated[str, typer.Option("--window", help="length of each window, e.g. 7d, 24h")] = "7d",
+    tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant (default: all)")] = None,
+    alpha: Annotated[float, typer.Option(help="significance level of the tests")] = 0.01,
+    min_delta: Annotated[float, typer.Option(help="smallest absolute rate change worth flagging")] = 0.05,
+) -> None:
+    """Compare quality signals of the last window with the one before; exit 1 if any is flagged."""
+    from rich.table import Table
+
+    from agent.approvals import utcnow
+    from agent.tracing.drift import drift_report
+
+    span = parse_age(window)
+    settings = _settings()
+
+    def body() -> None:
+        with _open(settings) as tiller:
+            signals = drift_report(
+                tiller.sessions, now=utcnow(), window=span, tenant_id=tenant, alpha=alpha, min_delta=min_delta
+            )
+        table = Table(title=f"Drift: last {window} vs the {window} before", title_justify="left")
+        for column in ("signal", "before", "now", "n before", "n now", "p", "flag"):
+            table.add_column(column, justify="left" if column == "signal" else "right")
+        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        for s in signals:
+            table.add_row(
+                s.name,
+                fmt(s.baseline),
+                fmt(s.current),
+                str(s.baseline_n),
+                str(s.current_n),
+                fmt(s.p_value),
+                "[red]DRIFT[/]" if s.flagged else "",
+            )
+        _console().print(table)
+        if any(s.flagged for s in signals):
+            raise typer.Exit(1)
+
+    run_cli(body)

@@ -99,6 +99,18 @@ class TraceRecorder:
             )
         elif kind == "tool_result":
             self._tool_end[event["id"]] = at
+        elif kind == "tool_refused":  # invalid arguments, unknown tool, policy deny, limit
+            error = event.get("error") or {}
+            self.spans.append(
+                Span(
+                    kind="refusal",
+                    name=str(event.get("tool")),
+                    start_ms=at,
+                    attributes=_scrub(
+                        {"id": event.get("id"), "error_kind": error.get("kind"), "message": error.get("message")}
+                    ),
+                )
+            )
         elif kind == "model_error":
             self.spans.append(Span(kind="model", name="error", start_ms=at, attributes=_scrub(event)))
         elif kind == "guard":

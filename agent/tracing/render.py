@@ -12,7 +12,7 @@ from rich.table import Table
 
 from agent.tracing.store import Span, TraceView
 
-_STYLE = {"node": "bold", "model": "cyan", "tool": "green", "guard": "yellow", "approval": "magenta"}
+_STYLE = {"node": "bold", "model": "cyan", "tool": "green", "guard": "yellow", "approval": "magenta", "refusal": "red"}
 
 
 def show_runs(console: Console, runs: list[TraceView]) -> None:
@@ -40,6 +40,8 @@ def _details(span: Span) -> str:
         return f"{a.get('status')} · {outcome} · {args}"
     if span.kind == "guard":
         return str(a.get("verdict", ""))
+    if span.kind == "refusal":
+        return f"{a.get('error_kind')}: {a.get('message')}"
     if span.kind == "approval":
         who = f"by {a['decided_by']}" if a.get("decided_by") else ""
         approval = a.get("approval_id") or a.get("id") or ""

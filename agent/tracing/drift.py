@@ -1,0 +1,115 @@
+"""Drift: the quality signals a team watches for silent degradation, compared across two windows.
+
+The current window is the last ``window``; the baseline is the window before it. Each signal is
+a rate (events / opportunities) — limit-reached and failed runs, guard flags, refused tool calls
+(invalid arguments, denials), tool errors, approval rejections, negative feedback when the
+service stores it — plus the mix of tools called. A change is flagged when it is both material
+(at least ``min_delta`` in absolute rate) and unlikely to be noise (Fisher's exact test,
+p < ``alpha``; for the tool mix a chi-square test over the tools).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from scipy.stats import chi2_contingency, fisher_exact
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.tracing.store import TraceRunRow, TraceSpanRow
+
+
+@dataclass
+class Window:
+    runs: list[TraceRunRow]
+    spans: list[TraceSpanRow]
+
+
+class Signal(BaseModel):
+    name: str
+    baseline: float | None
+    current: float | None
+    baseline_n: int
+    current_n: int
+    p_value: float | None = None
+    flagged: bool = False
+
+
+def _load(session: Session, tenant_id: str | None, start: datetime, end: datetime) -> Window:
+    query = select(TraceRunRow).where(TraceRunRow.started_at >= start, TraceRunRow.started_at < end)
+    if tenant_id:
+        query = query.where(TraceRunRow.tenant_id == tenant_id)
+    runs = list(session.scalars(query).all())
+    ids = [r.id for r in runs]
+    spans = list(session.scalars(select(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids))).all()) if ids else []
+    return Window(runs, spans)
+
+
+def _attr(span: TraceSpanRow, key: str) -> object:
+    return json.loads(span.attributes_json).get(key)
+
+
+# name → (events, opportunities) of a window
+RATES: dict[str, Callable[[Window], tuple[int, int]]] = {
+    "limit_reached_rate": lambda w: (sum(r.status == "limit_reached" for r in w.runs), len(w.runs)),
+    "failed_rate": lambda w: (sum(r.status == "failed" for r in w.runs), len(w.runs)),
+    "guard_flag_rate": lambda w: (
+        sum(s.kind == "guard" and not str(_attr(s, "verdict")).startswith("allow") for s in w.spans),
+        sum(s.kind == "guard" for s in w.spans),
+    ),
+    "refused_call_rate": lambda w: (
+        sum(s.kind == "refusal" for s in w.spans),
+        sum(s.kind in ("refusal", "tool") for s in w.spans),
+    ),
+    "tool_error_rate": lambda w: (
+        sum(s.kind == "tool" and _attr(s, "status") == "error" for s in w.spans),
+        sum(s.kind == "tool" for s in w.spans),
+    ),
+    "approval_rejection_rate": lambda w: (
+        sum(s.kind == "approval" and _attr(s, "decision") == "reject" for s in w.spans),
+        sum(s.kind == "approval" and s.name == "decided" for s in w.spans),
+    ),
+}
+
+
+def _compare(name: str, base: tuple[int, int], cur: tuple[int, int], alpha: float, min_delta: float) -> Signal:
+    (b_k, b_n), (c_k, c_n) = base, cur
+    b_rate = b_k / b_n if b_n else None
+    c_rate = c_k / c_n if c_n else None
+    signal = Signal(name=name, baseline=b_rate, current=c_rate, baseline_n=b_n, current_n=c_n)
+    if b_n and c_n:
+        signal.p_value = float(fisher_exact([[b_k, b_n - b_k], [c_k, c_n - c_k]])[1])
+        signal.flagged = signal.p_value < alpha and abs((c_rate or 0) - (b_rate or 0)) >= min_delta
+    return signal
+
+
+def _tool_mix(base: Window, cur: Window, alpha: float) -> Signal:
+    b = Counter(s.name for s in base.spans if s.kind == "tool")
+    c = Counter(s.name for s in cur.spans if s.kind == "tool")
+    tools = sorted(set(b) | set(c))
+    signal = Signal(name="tool_mix", baseline=None, current=None, baseline_n=sum(b.values()), current_n=sum(c.values()))
+    if len(tools) > 1 and signal.baseline_n and signal.current_n:
+        signal.p_value = float(chi2_contingency([[b[t] for t in tools], [c[t] for t in tools]])[1])
+        signal.flagged = signal.p_value < alpha
+    return signal
+
+
+def drift_report(
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    window: timedelta,
+    tenant_id: str | None = None,
+    alpha: float = 0.01,
+    min_delta: float = 0.05,
+) -> list[Signal]:
+    with sessions() as session:
+        base = _load(session, tenant_id, now - 2 * window, now - window)
+        cur = _load(session, tenant_id, now - window, now)
+    signals = [_compare(name, rate(base), rate(cur), alpha, min_delta) for name, rate in RATES.items()]
+    return [*signals, _tool_mix(base, cur, alpha)]
