@@ -6,7 +6,7 @@ HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 CORE   := $(VENV)/.core-$(HASH)
 FULL   := $(VENV)/.full-$(HASH)
 
-.PHONY: setup setup-full data chat test lint clean
+.PHONY: setup setup-full data chat test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); run with PYTHON=python3.11 or newer" % sys.version.split()[0])'
@@ -18,10 +18,10 @@ $(CORE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	rm -f $(VENV)/.core-* && touch $@
 
-# Everything the test suite exercises: dev tools and the embeddings extra (hybrid retrieval;
-# torch is pinned to the CPU build).
+# Everything the test suite exercises: dev tools, the embeddings extra (hybrid retrieval; torch
+# is pinned to the CPU build) and the benchmark peers (their smoke test).
 $(FULL): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench]"
 	rm -f $(VENV)/.full-* $(VENV)/.core-* && touch $@ $(CORE)
 
 setup: $(CORE)
@@ -41,6 +41,9 @@ test: setup-full
 lint: setup-full
 	$(BIN)/ruff check agent tools evals tests
 	$(BIN)/ruff format --check agent tools evals tests
+
+bench: setup-full  ## ~15 minutes; results go in docs/BENCHMARKS.md
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf .tiller

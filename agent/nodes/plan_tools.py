@@ -150,13 +150,16 @@ def make_plan_tools(deps: AgentDeps):
         for r in planner.records:
             if r.get("error"):
                 runtime.stream_writer({"type": "tool_refused", "id": r["id"], "tool": r["tool"], "error": r["error"]})
-        update: dict[str, Any] = {
-            "messages": planner.messages,
-            "trajectory": planner.records,
-            "planned": planner.planned,
-            "invalid_args": planner.invalid,
-            "stop_reason": planner.stop_reason,
-        }
+        # Only keys that changed: every write re-serialises its channel into the checkpoint.
+        update: dict[str, Any] = {"planned": planner.planned}
+        if planner.messages:
+            update["messages"] = planner.messages
+        if planner.records:
+            update["trajectory"] = planner.records
+        if planner.invalid != state.get("invalid_args", 0):
+            update["invalid_args"] = planner.invalid
+        if planner.stop_reason:
+            update["stop_reason"] = planner.stop_reason
         if any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned):
             return Command(goto="request_approval", update=update)
         return Command(goto="run_tools" if planner.planned else "call_model", update=update)

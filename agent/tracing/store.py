@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, delete, func, select
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from agent.errors import TillerError
@@ -108,22 +108,25 @@ class TraceStore:
         self._sessions = sessions
 
     def save(self, trace: TraceView) -> None:
+        # Core bulk inserts: the ORM's per-row unit of work cost ~8 ms for a 20-step run.
+        labels = json.dumps(trace.labels, sort_keys=True)
+        run = trace.model_dump(exclude={"labels", "spans"}) | {"labels_json": labels}
+        spans = [
+            {
+                "run_id": trace.id,
+                "seq": seq,
+                "kind": span.kind,
+                "name": span.name,
+                "start_ms": span.start_ms,
+                "duration_ms": span.duration_ms,
+                "attributes_json": json.dumps(span.attributes, default=str),
+            }
+            for seq, span in enumerate(trace.spans)
+        ]
         with transaction(self._sessions) as session:
-            values = trace.model_dump(exclude={"labels", "spans"})
-            session.add(TraceRunRow(**values, labels_json=json.dumps(trace.labels, sort_keys=True)))
-            session.flush()
-            for seq, span in enumerate(trace.spans):
-                session.add(
-                    TraceSpanRow(
-                        run_id=trace.id,
-                        seq=seq,
-                        kind=span.kind,
-                        name=span.name,
-                        start_ms=span.start_ms,
-                        duration_ms=span.duration_ms,
-                        attributes_json=json.dumps(span.attributes, default=str),
-                    )
-                )
+            session.execute(insert(TraceRunRow), [run])
+            if spans:
+                session.execute(insert(TraceSpanRow), spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
         with self._sessions() as session:

@@ -1,0 +1,108 @@
+"""Retrieval latency: ``KnowledgeIndex.search`` p50/p95 over 1k and 50k chunks.
+
+The corpus is synthetic but shaped like the real knowledge base: documents whose sections are
+made of sentences drawn (deterministically) from ``scenarios/commerce/kb``, each section short
+enough to be one chunk, plus a document-specific product code so documents differ. Queries are
+the 76 labelled customer questions of ``scenarios/commerce/kb_questions.yaml``, each searched
+for the top 5. BM25 always; hybrid (BM25 + MiniLM vectors, fused by reciprocal rank) at 1k
+chunks when the ``embeddings`` extra is installed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+
+import yaml
+
+from agent.config import DEFAULT_KB_DIR, PROJECT_ROOT
+from bench.report import Column
+from bench.stats import median, percentile
+from tools.retrieval import KnowledgeIndex, build_index, dense_available, load_documents, make_document
+from tools.retrieval.documents import Document
+
+QUESTIONS = PROJECT_ROOT / "scenarios" / "commerce" / "kb_questions.yaml"
+SECTIONS_PER_DOC = 10
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class RetrievalRow:
+    mode: str
+    chunks: int
+    build_s: float
+    queries: int
+    p50_ms: float
+    p95_ms: float
+
+
+def kb_sentences() -> list[str]:
+    """Every prose sentence of the real knowledge base (headings, lists' markers and tables out)."""
+    sentences: list[str] = []
+    for doc in load_documents(DEFAULT_KB_DIR):
+        for paragraph in doc.text.split("\n\n"):
+            lines = [ln.strip().lstrip("-* ") for ln in paragraph.splitlines()]
+            prose = " ".join(ln for ln in lines if ln and not ln.startswith(("#", "|", "```")))
+            sentences += [s for s in _SENTENCE.split(prose) if len(s) > 20]
+    return sentences
+
+
+def synthetic_corpus(chunks: int, seed: int = 11) -> list[Document]:
+    """Documents of ``SECTIONS_PER_DOC`` one-chunk sections, ``chunks`` sections in all."""
+    rng = random.Random(seed)
+    sentences = kb_sentences()
+    docs = []
+    for d in range(max(1, chunks // SECTIONS_PER_DOC)):
+        code = f"X{rng.randrange(10**5):05d}"
+        sections = [f"# Policy {d} for model {code}"]
+        for s in range(SECTIONS_PER_DOC):
+            body = " ".join(rng.sample(sentences, 3))[:600]
+            sections.append(f"## Topic {s} ({code})\n\n{body}")
+        docs.append(make_document(f"policy-{d:05d}", "\n\n".join(sections)))
+    return docs
+
+
+def questions() -> list[str]:
+    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [q["question"] for q in data["questions"]]
+
+
+def time_queries(index: KnowledgeIndex, queries: list[str], k: int = 5, repeats: int = 3) -> list[float]:
+    """Milliseconds per search: one warm-up pass over every query, then ``repeats`` timed ones."""
+    for query in queries:
+        index.search(query, k)
+    times = []
+    for query in queries * repeats:
+        started = time.perf_counter()
+        index.search(query, k)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def measure(mode: str, chunks: int, queries: list[str]) -> RetrievalRow:
+    started = time.perf_counter()
+    index = build_index(synthetic_corpus(chunks), mode=mode)  # type: ignore[arg-type]
+    built = time.perf_counter() - started
+    times = time_queries(index, queries)
+    return RetrievalRow(mode, len(index), built, len(times), median(times), percentile(times, 95))
+
+
+def run_retrieval(sizes: tuple[int, ...] = (1_000, 50_000), hybrid_at: int | None = 1_000) -> list[RetrievalRow]:
+    """BM25 at every size; hybrid at ``hybrid_at`` chunks when embeddings are installed."""
+    queries = questions()
+    rows = [measure("bm25", size, queries) for size in sizes]
+    if hybrid_at and dense_available():
+        rows.append(measure("hybrid", hybrid_at, queries))
+    return rows
+
+
+RETRIEVAL_COLUMNS = [
+    Column("mode", lambda r: r.mode),
+    Column("chunks", lambda r: r.chunks, "{:,}"),
+    Column("index build s", lambda r: r.build_s, "{:.2f}"),
+    Column("queries", lambda r: r.queries),
+    Column("p50 ms", lambda r: r.p50_ms, "{:.3f}"),
+    Column("p95 ms", lambda r: r.p95_ms, "{:.3f}"),
+]
