@@ -11,6 +11,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.errors import DatabaseUnavailable
 
+SCHEMA_LOCK = 7_411_155_001  # pg advisory lock key held while Tiller creates tables
+
 
 @contextmanager
 def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpointSaver[str]]:
@@ -46,5 +48,10 @@ def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
         ) from None
     with conn:
         saver = PostgresSaver(conn)  # type: ignore[arg-type]
-        saver.setup()
+        # Processes starting together on a fresh database would race on the migrations table.
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            saver.setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
         yield saver

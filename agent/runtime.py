@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -153,23 +153,24 @@ class Tiller:
         user = user or self.settings.user
         thread_id = thread_id or new_thread_id()
         row = self.threads.open(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
-        snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
-        if snapshot.interrupts:
-            return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
-        refusal = self._over_budget(thread_id, row.tenant_id)
-        if refusal is not None:
-            return refusal
-        # Secrets are cut before the text enters the checkpoint (guard_input reports them).
-        clean, findings = redact(text)
-        redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
-        payload = {
-            "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
-            "turn": snapshot.values.get("turn", 0) + 1,
-            **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "invalid_args": 0},
-            **{"stop_reason": None, "status": None, "error": None},
-        }
-        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
-        return self._invoke(payload, ctx, on_event, "ask")
+        with self._lease(thread_id):  # the state read below must be the one this run continues
+            snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
+            if snapshot.interrupts:
+                return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+            refusal = self._over_budget(thread_id, row.tenant_id)
+            if refusal is not None:
+                return refusal
+            # Secrets are cut before the text enters the checkpoint (guard_input reports them).
+            clean, findings = redact(text)
+            redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
+            payload = {
+                "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
+                "turn": snapshot.values.get("turn", 0) + 1,
+                **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
+                **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
+            }
+            ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
+            return self._invoke(payload, ctx, on_event, "ask")
 
     def resume(
         self,
@@ -182,17 +183,18 @@ class Tiller:
         """Continue a paused or interrupted thread; a no-op returning its state if nothing is due."""
         tenant = tenant or self.settings.tenant
         row = self.threads.get(tenant, thread_id)
-        snapshot = self.graph.get_state(_config(thread_id, self.limits))
         ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None, labels)
-        if snapshot.interrupts:
-            ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
-            decisions = self._decisions(tenant, ids)
-            if decisions is None:
-                return self._result(thread_id, tenant, 0.0)
-            return self._invoke(Command(resume=decisions), ctx, on_event, "resume")
-        if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-            return self._invoke(None, ctx, on_event, "resume")
-        return self._result(thread_id, tenant, 0.0)
+        with self._lease(thread_id):  # read the state only once no one else can move the thread
+            snapshot = self.graph.get_state(_config(thread_id, self.limits))
+            if snapshot.interrupts:
+                ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
+                decisions = self._decisions(tenant, ids)
+                if decisions is None:
+                    return self._result(thread_id, tenant, 0.0)
+                return self._invoke(Command(resume=decisions), ctx, on_event, "resume")
+            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+                return self._invoke(None, ctx, on_event, "resume")
+            return self._result(thread_id, tenant, 0.0)
 
     def decide(
         self,
@@ -257,9 +259,20 @@ class Tiller:
             deadline=time.monotonic() + limits.deadline_s,
         )
 
+    @contextmanager
+    def _lease(self, thread_id: str) -> Iterator[None]:
+        """Hold the thread's lease; on release the thread's status is read from its checkpoint."""
+        self.threads.claim(thread_id)
+        try:
+            yield
+        finally:
+            snapshot = self.graph.get_state(_config(thread_id, self.limits))
+            status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
+            self.threads.release(thread_id, status)
+
     def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str) -> RunResult:
+        """Run the graph to its next stop; the caller holds the thread's lease."""
         started = time.monotonic()
-        self.threads.claim(ctx.thread_id)
         recorder = TraceRecorder(
             kind=kind,
             tenant_id=ctx.tenant_id,
@@ -269,26 +282,21 @@ class Tiller:
             prices=self.prices,
             labels=ctx.labels,
         )
-        status = RunStatus.FAILED.value
+        forced = None
         try:
-            forced = None
-            try:
-                config = _config(ctx.thread_id, ctx.limits)
-                # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
-                with tracing_context(enabled=False):
-                    for mode, chunk in self.graph.stream(
-                        payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
-                    ):
-                        recorder.observe(mode, chunk)
-                        if mode == "custom" and on_event is not None:
-                            on_event(chunk)
-            except GraphRecursionError:
-                forced = RunStatus.LIMIT_REACHED
-            result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
-            status = result.status.value
-            return self._traced(result, recorder)
-        finally:
-            self.threads.release(ctx.thread_id, status)
+            config = _config(ctx.thread_id, ctx.limits)
+            # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
+            with tracing_context(enabled=False):
+                for mode, chunk in self.graph.stream(
+                    payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
+                ):
+                    recorder.observe(mode, chunk)
+                    if mode == "custom" and on_event is not None:
+                        on_event(chunk)
+        except GraphRecursionError:
+            forced = RunStatus.LIMIT_REACHED
+        result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
+        return self._traced(result, recorder)
 
     def _traced(self, result: RunResult, recorder: TraceRecorder) -> RunResult:
         """Store the segment's trace; a failure to trace never fails the run."""

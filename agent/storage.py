@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.checkpoint import SCHEMA_LOCK
 from agent.errors import DatabaseUnavailable
 from agent.store import create_store_schema
 from tools import ledger
@@ -48,8 +49,11 @@ def open_database(url: str, *, require_demo_schema: bool) -> tuple[Engine, sessi
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = connect_engine(url)
     try:
-        create_store_schema(engine)
-        Base.metadata.create_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # concurrent starts would race on CREATE TABLE
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            create_store_schema(conn)
+            Base.metadata.create_all(conn, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
         missing = [t for t in DEMO_TABLES if not inspect(engine).has_table(t)]
     except OperationalError as exc:
         engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Connection, Engine, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tools.db import UTCDateTime
@@ -83,10 +83,12 @@ class ApprovalEventRow(StoreBase):
 
 def _register_all_tables() -> None:
     """Tables declared elsewhere on ``StoreBase`` join its metadata when their module loads."""
+    import agent.service.store  # noqa: F401
     import agent.tracing.store  # noqa: F401
+    import agent.workflows.store  # noqa: F401
 
 
-def create_store_schema(engine: Engine) -> None:
+def create_store_schema(engine: Engine | Connection) -> None:
     _register_all_tables()
     StoreBase.metadata.create_all(engine)
 

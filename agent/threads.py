@@ -83,10 +83,9 @@ class ThreadStore:
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise ThreadBusy(
-                    f"thread {thread_id} is being run by {row.lease_owner} "
-                    f"(lease until {row.lease_until:%H:%M:%S} UTC); wait for it to finish"
-                )
+                session.refresh(row)  # the winner may have changed it since our read
+                until = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
+                raise ThreadBusy(f"thread {thread_id} is being run by {row.lease_owner}{until}; wait for it to finish")
 
     def release(self, thread_id: str, status: str) -> None:
         with transaction(self._sessions) as session:
