@@ -6,7 +6,7 @@ HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 CORE   := $(VENV)/.core-$(HASH)
 FULL   := $(VENV)/.full-$(HASH)
 
-.PHONY: setup setup-full data chat test lint bench clean
+.PHONY: setup setup-full data chat serve test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); run with PYTHON=python3.11 or newer" % sys.version.split()[0])'
@@ -34,6 +34,9 @@ data: setup  ## database schema, demo data (once), search index
 
 chat: data
 	$(BIN)/tiller chat
+
+serve: data  ## the HTTP service, reviewer inbox and chat page on http://127.0.0.1:8080
+	$(BIN)/tiller serve
 
 test: setup-full
 	$(BIN)/python -m pytest -q

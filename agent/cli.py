@@ -222,3 +222,4 @@ def main() -> None:
 
 
 from agent import cli_approvals, cli_traces  # noqa: E402, F401 - registers their commands
+from agent import cli_service  # noqa: E402, F401 - registers serve, keys and run

@@ -1,0 +1,47 @@
+"""Prometheus metrics of one service process, on a registry of its own (one per app).
+
+Runs by status and approvals decided are the runtime's own metrics (``Tiller.metrics``);
+``/metrics`` renders both registries.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["PROMETHEUS_CONTENT_TYPE", "ServiceMetrics"]
+
+
+class ServiceMetrics:
+    """Counters and histograms exposed at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tiller_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tiller_http_request_duration_seconds",
+            "Time to answer (to the first byte of a stream), by route template.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.runs = Counter("tiller_runs", "Agent runs finished, by status.", ["status"], registry=self.registry)
+        self.runs_in_progress = Gauge("tiller_runs_in_progress", "Agent runs executing now.", registry=self.registry)
+        self.approvals_decided = Counter(
+            "tiller_approvals_decided",
+            "Reviewer decisions recorded, by decision.",
+            ["decision"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "tiller_rate_limited", "Requests refused by a per-key limit, by limit.", ["limit"], registry=self.registry
+        )
+        self.feedback = Counter("tiller_feedback", "Feedback received, by rating.", ["rating"], registry=self.registry)
+
+    def render(self, *runtime: CollectorRegistry) -> bytes:
+        """The service's metrics, then the runtime's (runs by status, approvals decided, latencies)."""
+        return b"".join(generate_latest(r) for r in (self.registry, *runtime))

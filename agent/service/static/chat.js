@@ -1,0 +1,159 @@
+// The chat page: post a message, render each server-sent event as it arrives, and follow the
+// thread while a reviewer decides. Plain JavaScript, no build step.
+"use strict";
+
+const csrf = document.body.dataset.csrf;
+let threadId = document.body.dataset.thread || "";
+const log = document.getElementById("log");
+const statusLine = document.getElementById("status");
+const SETTLED = ["completed", "limit_reached", "blocked", "failed"];
+let lastAnswer = "";
+
+function line(kind, text) {
+  const item = document.createElement("li");
+  item.className = kind;
+  item.textContent = text;
+  log.appendChild(item);
+  item.scrollIntoView({ block: "end" });
+  return item;
+}
+
+function args(values) {
+  return Object.entries(values || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+}
+
+function answer(text) {
+  if (text && text !== lastAnswer) {
+    lastAnswer = text;
+    line("agent", text);
+  }
+}
+
+function onEvent(kind, data) {
+  if (kind === "model") {
+    for (const call of data.tool_calls || []) line("step", `model → ${call.tool}(${args(call.args)})`);
+  } else if (kind === "approval_requested") {
+    line("pause", `‖ ${data.tool}(${args(data.args)}) needs a reviewer's approval (${data.approval_id})`);
+  } else if (kind === "tool_refused") {
+    line("refused", `✗ ${data.tool}: ${data.error.message}`);
+  } else if (kind === "approval_decided") {
+    line("decided", `⚖ ${data.tool}: ${data.decision || "expired"} by ${data.decided_by || "nobody"}`
+      + (data.reason ? ` — ${data.reason}` : ""));
+  } else if (kind === "tool_result") {
+    line(data.ok ? "result" : "refused", `${data.ok ? "✓" : "✗"} ${data.tool}: ${data.summary}`);
+  } else if (kind === "final") {
+    answer(data.answer);
+  } else if (kind === "error") {
+    line("error", `error: ${data.message}`);
+    setStatus("error");
+  } else if (kind === "status") {
+    onStatus(data);
+  }
+}
+
+function setStatus(text) {
+  statusLine.textContent = text;
+  statusLine.dataset.status = text;
+}
+
+function onStatus(data) {
+  setStatus(data.status);
+  if (data.status === "awaiting_approval") {
+    statusLine.textContent = "Waiting for a reviewer… this page continues when they decide.";
+    follow();
+  } else if (SETTLED.includes(data.status)) {
+    answer(data.answer);
+  }
+}
+
+// Read a fetch() body as server-sent events.
+async function readEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let kind = "message";
+      let data = "";
+      for (const row of block.split("\n")) {
+        if (row.startsWith("event: ")) kind = row.slice(7);
+        else if (row.startsWith("data: ")) data += row.slice(6);
+      }
+      if (data) onEvent(kind, JSON.parse(data));
+    }
+  }
+}
+
+let following = null;
+function follow() {
+  if (following) return;
+  following = new EventSource(`/v1/threads/${threadId}/events`);
+  const kinds = ["model", "approval_requested", "tool_refused", "approval_decided", "tool_result", "final", "error"];
+  for (const kind of kinds) following.addEventListener(kind, (e) => onEvent(kind, JSON.parse(e.data)));
+  following.addEventListener("status", (e) => {
+    const data = JSON.parse(e.data);
+    if (data.status === "awaiting_approval") return; // still waiting: keep the note
+    if (data.status === "running") {
+      statusLine.textContent = "A reviewer decided; the agent continues…";
+      return;
+    }
+    following.close();
+    following = null;
+    onStatus(data);
+  });
+}
+
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({ error: { message: response.statusText } }));
+    throw new Error(problem.error.message);
+  }
+  return response;
+}
+
+async function send(text) {
+  if (!threadId) {
+    const created = await (await api("POST", "/v1/threads", { title: text.slice(0, 80) })).json();
+    threadId = created.id;
+    history.replaceState(null, "", `/chat?thread=${threadId}`);
+  }
+  line("you", text);
+  setStatus("running");
+  await readEvents(await api("POST", `/v1/threads/${threadId}/messages`, { content: text }));
+}
+
+async function loadHistory() {
+  const thread = await (await api("GET", `/v1/threads/${threadId}`)).json();
+  for (const m of thread.messages) {
+    if (m.role === "user") line("you", m.content);
+    else if (m.role === "assistant" && m.content) answer(m.content);
+  }
+  if (thread.last_run) onStatus({ ...thread.last_run, status: thread.status });
+}
+
+document.getElementById("ask").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("message");
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  try {
+    await send(text);
+  } catch (error) {
+    line("error", `error: ${error.message}`);
+    setStatus("error");
+  }
+});
+
+if (threadId) loadHistory().catch((error) => line("error", `error: ${error.message}`));

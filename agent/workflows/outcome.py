@@ -1,0 +1,66 @@
+"""The outcome of one workflow task: the line ``tiller run`` writes, the row the API keeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.state import RunResult
+from agent.workflows.spec import Task
+
+FINISHED = ("completed", "limit_reached", "blocked", "failed")
+
+
+class TaskOutcome(BaseModel):
+    """One line of a workflow's results."""
+
+    task_id: str
+    thread_id: str
+    status: str = Field(description="a run status, or `error` when the task could not run")
+    answer: str = ""
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    approvals: list[dict[str, Any]] = Field(default_factory=list)
+    usage: dict[str, Any] = Field(default_factory=dict)
+    elapsed_s: float = 0.0
+    waited_s: float = Field(0.0, description="time parked waiting for reviewers")
+    error: str | None = None
+
+
+def outcome_of(task: Task, thread_id: str, result: RunResult | None, error: str | None = None) -> TaskOutcome:
+    """The result line of a task: status, answer, tool calls, approvals and usage."""
+    if result is None:
+        return TaskOutcome(task_id=task.id, thread_id=thread_id, status="error", error=error)
+    calls = [
+        {
+            "id": c.id,
+            "tool": c.tool,
+            "args": c.args,
+            "status": c.status.value,
+            **({"error": c.error} if c.error else {}),
+        }
+        for c in result.trajectory
+    ]
+    approvals = [
+        {"id": c.approval.id, "tool": c.tool, "decision": c.approval.decision, "decided_by": c.approval.decided_by}
+        | ({"reason": c.approval.reason} if c.approval.reason else {})
+        for c in result.trajectory
+        if c.approval is not None
+    ]
+    known = {a["id"] for a in approvals}
+    approvals += [
+        {"id": a.id, "tool": a.tool, "decision": None, "status": a.status}
+        for a in result.pending_approvals
+        if a.id not in known
+    ]
+    usage = result.usage.model_dump(exclude={"elapsed_s"})
+    return TaskOutcome(
+        task_id=task.id,
+        thread_id=thread_id,
+        status=result.status.value,
+        answer=result.answer,
+        tool_calls=calls,
+        approvals=approvals,
+        usage=usage,
+        error=(result.error or {}).get("message") if result.error else None,
+    )

@@ -1,0 +1,123 @@
+"""Service fixtures: one app per test module over its own copy of the seeded database.
+
+Building the app opens a ``Tiller`` (about a second), so tests of a module share one app and
+keep out of each other's way by using their own keys, threads and orders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from agent.config import Settings
+from agent.service.app import create_app
+from agent.service.config import ServiceSettings
+from agent.service.context import ServiceContext
+from agent.setup import build_index, init_database, seed_database
+
+MakeKey = Callable[..., dict[str, str]]
+PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
+
+
+def clean_env() -> pytest.MonkeyPatch:
+    """A monkeypatch with the developer's TILLER_* variables removed (tests set what they need)."""
+    patch = pytest.MonkeyPatch()
+    for name in list(os.environ):
+        if name.startswith("TILLER_") and not name.startswith("TILLER_TEST_"):
+            patch.delenv(name)
+    return patch
+
+
+@pytest.fixture(scope="module")
+def module_settings(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    home = tmp_path_factory.mktemp("service") / ".tiller"
+    shutil.copytree(seeded_home, home)
+    patch = clean_env()
+    yield Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01)
+    patch.undo()
+
+
+def service_settings(**overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {"redis_url": None, "rate_per_minute": 10_000, "max_concurrent_runs": 8}
+    return ServiceSettings(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def app(module_settings: Settings) -> FastAPI:
+    return create_app(module_settings, service_settings(max_message_chars=2000, max_body_bytes=16 * 1024))
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def ctx(app: FastAPI) -> ServiceContext:
+    return app.state.context  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def make_key(ctx: ServiceContext) -> MakeKey:
+    """``make_key(role, name, tenant="acme", **limits)`` → the ``Authorization`` header of a new key."""
+
+    def make(role: str, name: str, tenant: str = "acme", **limits: int) -> dict[str, str]:
+        _, key = ctx.keys.create(tenant=tenant, role=role, name=name, **limits)
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+def sse_events(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Parse a server-sent event stream into ``(event, data)`` pairs (keep-alives skipped)."""
+    import json
+
+    events: list[tuple[str, dict[str, Any]]] = []
+    kind, data = "message", ""
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line == "" and data:
+            events.append((kind, json.loads(data)))
+            kind, data = "message", ""
+    return events
+
+
+def stream(client: TestClient, method: str, url: str, headers: dict[str, str], **kwargs: Any) -> list[tuple[str, Any]]:
+    """Request a server-sent event stream and read it to its end."""
+    with client.stream(method, url, headers=headers, **kwargs) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return sse_events(response.iter_lines())
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path) -> Iterator[Settings]:
+    """A fresh PostgreSQL schema (selected through the search_path), seeded."""
+    if not PG_URL:
+        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
+    schema = f"tiller_svc_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    settings = Settings(home=tmp_path / ".tiller", database_url=url, retrieval_mode="bm25")
+    init_database(settings)
+    seed_database(settings, customers=20, orders=40)
+    build_index(settings)
+    yield settings
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
