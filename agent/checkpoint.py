@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.errors import DatabaseUnavailable
 
-SCHEMA_LOCK = 7_411_155_001  # pg advisory lock key held while Tiller creates tables
+SCHEMA_LOCK = 7_411_155_001  # pg advisory lock keys held while Tiller creates its tables
+CHECKPOINT_LOCK = 7_411_155_002  # … and while LangGraph's checkpointer migrates its own
 
 
 @contextmanager
@@ -49,9 +52,23 @@ def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
     with conn:
         saver = PostgresSaver(conn)  # type: ignore[arg-type]
         # Processes starting together on a fresh database would race on the migrations table.
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        _lock_politely(conn, CHECKPOINT_LOCK)
         try:
             saver.setup()
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_LOCK,))
         yield saver
+
+
+def _lock_politely(conn: Any, key: int, timeout_s: float = 120.0) -> None:
+    """Take a session advisory lock by polling, never by waiting inside a statement.
+
+    The checkpointer's migrations run CREATE INDEX CONCURRENTLY, which waits for every open
+    transaction — including a blocked ``pg_advisory_lock`` call of another process waiting for
+    us, a deadlock. A failed ``pg_try_advisory_lock`` ends its transaction at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,)).fetchone()["locked"]:
+        if time.monotonic() > deadline:
+            raise DatabaseUnavailable("another process has been creating the checkpoint tables for too long")
+        time.sleep(0.05)
