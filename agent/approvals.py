@@ -113,6 +113,11 @@ class ApprovalStore:
                 )
                 session.add(row)
                 _audit(session, row, "requested", requested_by, tool=tool, args_hash=row.args_hash)
+            elif row.args_hash != args_hash(args) or row.tool != tool:
+                # A model re-sending a decided call id with new arguments must not inherit the decision.
+                raise ApprovalConflict(
+                    f"tool call id {tool_call_id} was already used for {row.tool} with other arguments; use a new call"
+                )
             return to_view(row)
 
     def get(self, tenant_id: str, approval_id: str) -> PendingApproval:

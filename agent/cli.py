@@ -221,5 +221,8 @@ def main() -> None:
     app()
 
 
-from agent import cli_approvals, cli_traces  # noqa: E402, F401 - registers their commands
-from agent import cli_service  # noqa: E402, F401 - registers serve, keys and run
+from agent import (  # noqa: E402, F401 - registers their commands
+    cli_approvals,
+    cli_service,
+    cli_traces,
+)

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     user: str = Field("agent.demo", description="default acting user for the CLI")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/guards/policy.py)")
     tenant_daily_budgets: dict[str, float] = Field(
         default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'
     )

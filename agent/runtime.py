@@ -34,7 +34,7 @@ from agent.config import Limits, Settings, load_limits, load_settings
 from agent.errors import InvalidEdit
 from agent.execution import ToolExecutor
 from agent.graph import build_graph
-from agent.guards import redact
+from agent.guards import GuardPolicies, redact
 from agent.models.factory import ModelChain, make_model
 from agent.nodes.deps import AgentDeps, RunContext
 from agent.pricing import PriceTable
@@ -70,9 +70,12 @@ class Tiller:
         policy: ApprovalPolicy | None = None,
         limits: Limits | None = None,
         checkpointer: BaseCheckpointSaver[str] | None = None,
+        guard_policies: GuardPolicies | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self.limits = limits or load_limits()
+        file = self.settings.guard_policy_file
+        self.guard_policies = guard_policies or (GuardPolicies.from_file(file) if file else GuardPolicies())
         self._stack = ExitStack()
         try:
             self._open(registry, model, policy, checkpointer)
@@ -251,6 +254,7 @@ class Tiller:
         limits = limits or self.limits
         return RunContext(
             labels=labels or {},
+            guard_policy=self.guard_policies.for_tenant(tenant),
             tenant_id=tenant,
             user_id=user,
             thread_id=thread_id,

@@ -83,8 +83,8 @@ class ApprovalEventRow(StoreBase):
 
 def _register_all_tables() -> None:
     """Tables declared elsewhere on ``StoreBase`` join its metadata when their module loads."""
-    import agent.service.store  # noqa: F401
-    import agent.tracing.store  # noqa: F401
+    import agent.service.store
+    import agent.tracing.store
     import agent.workflows.store  # noqa: F401
 
 

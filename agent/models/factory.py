@@ -1,21 +1,26 @@
-"""One factory from a spec string to a chat model chain, with retries and fallbacks.
+"""One factory from a spec string to a chat model chain, with retries, breakers and fallbacks.
 
 Specs: ``offline`` | ``openai:<model>`` | ``replay:<cassette>``; ``a,b`` tries ``a`` then ``b``.
-This is the only module that imports an LLM provider SDK (lazily, for ``openai:`` specs).
+Each model runs behind its provider's circuit breaker, inside bounded retries with jittered
+exponential backoff for transient errors; when a model still fails (or its breaker is open) the
+next model of the chain answers. This is the only module that imports an LLM provider SDK
+(lazily, for ``openai:`` specs).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import ValidationError
 
+from agent.breakers import BreakerBoard, CircuitOpen, guard_model
 from agent.errors import ConfigError
 
 ModelRunnable = Runnable[Sequence[BaseMessage], Any]
@@ -29,12 +34,21 @@ class ModelChain:
     models: tuple[BaseChatModel, ...]
     retries: int = 2
     retry_initial_s: float = 1.0
+    breakers: BreakerBoard = field(default_factory=BreakerBoard, compare=False, repr=False)
+    """One breaker per provider, shared by both bindings (tools on and off) of this chain."""
+    breaker_fail_max: int | None = None
+    """Failed attempts in a row that open a provider's breaker; default: two model calls that
+    failed every retry (``2 * (retries + 1)``)."""
 
     def bind(self, tools: list[dict[str, Any]] | None) -> ModelRunnable:
-        """Each model with ``tools`` bound (``None``: tools off), retried, then the next model."""
+        """Each model with ``tools`` bound (``None``: tools off), behind its provider's breaker,
+        retried, then the next model."""
         runnables: list[ModelRunnable] = []
         for model in self.models:
             bound: ModelRunnable = model.bind_tools(_tools_for(model, tools)) if tools else model
+            fail_max = self.breaker_fail_max or 2 * (self.retries + 1)
+            breaker = self.breakers.get(provider_of(model), counts=is_transient, fail_max=fail_max)
+            bound = guard_model(bound, breaker) | RunnableLambda(checkpoint_safe)
             if self.retries:
                 bound = bound.with_retry(
                     retry_if_exception_type=transient_errors(),
@@ -51,11 +65,52 @@ class ModelChain:
         return first.with_fallbacks(rest) if rest else first
 
 
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what checkpoint serialisers (msgpack) can store
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def checkpoint_safe(reply: Any) -> Any:
+    """A model reply whose tool-call arguments every checkpoint backend can store.
+
+    Arguments are the model's JSON: an integer beyond 64 bits would make the checkpoint write
+    fail and crash the run, so it becomes a string (which the tool's schema then rejects
+    as an ordinary invalid argument the model can fix).
+    """
+    if isinstance(reply, AIMessage) and reply.tool_calls:
+        calls = [{**call, "args": _json_safe(call["args"])} for call in reply.tool_calls]
+        if calls != reply.tool_calls:
+            return reply.model_copy(update={"tool_calls": calls})
+    return reply
+
+
 def _tools_for(model: BaseChatModel, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Provider APIs reject unknown keys: strip Tiller's ``x-tiller`` extension for them."""
     if getattr(model, "accepts_tiller_extensions", False):
         return tools
     return [{k: v for k, v in t.items() if k != "x-tiller"} for t in tools]
+
+
+def provider_of(model: BaseChatModel) -> str:
+    """The breaker target of a model: its provider and endpoint (``model:openai@host``)."""
+    client = getattr(model, "root_client", None)
+    base_url = getattr(model, "openai_api_base", None) or getattr(client, "base_url", None)
+    if base_url is not None:
+        return f"model:openai@{str(base_url).rstrip('/')}"
+    return f"model:{getattr(model, '_llm_type', type(model).__name__)}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Does ``exc`` say the provider is unhealthy (rather than the request being wrong)?"""
+    return isinstance(exc, transient_errors())
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
@@ -114,6 +169,10 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
         import openai
     except ImportError:  # pragma: no cover
         openai = None  # type: ignore[assignment]
+    if isinstance(exc, CircuitOpen):
+        return "model_circuit_open", (
+            "the model provider failed repeatedly and is paused by its circuit breaker; try again in a moment"
+        )
     if openai is not None:
         if isinstance(exc, openai.AuthenticationError):
             return "model_auth", "the model provider rejected the API key: check OPENAI_API_KEY (and OPENAI_BASE_URL)"
@@ -123,8 +182,15 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
             return "model_rate_limited", "the model provider kept answering 429 (rate limited) after retries"
         if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
             return "model_unavailable", f"cannot reach the model provider: {exc}"[:500]
+        if isinstance(exc, openai.InternalServerError):
+            return "model_unavailable", f"the model provider kept failing (HTTP {exc.status_code}) after retries"
         if isinstance(exc, openai.BadRequestError):
             return "model_bad_request", f"the model provider refused the request: {exc}"[:500]
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return "model_unavailable", f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, ValidationError):  # the provider adapter could not build a message from the reply
+        return "model_malformed_reply", (
+            "the model returned a malformed reply (for example tool-call arguments that are not a JSON object); "
+            "nothing was run"
+        )
     return "model_error", f"{type(exc).__name__}: {exc}"[:500]

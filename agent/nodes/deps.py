@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from agent.approvals import ApprovalStore
 from agent.config import Limits
 from agent.execution import ToolExecutor
+from agent.guards import GuardPolicy
 from agent.models.factory import ModelRunnable
 from agent.pricing import PriceTable
 from tools.policy import ApprovalPolicy
@@ -58,7 +59,7 @@ class RunContext:
     limits: Limits
     role: str = "support_agent"
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
-    block_injection: bool = False
+    guard_policy: GuardPolicy | None = None  # the tenant's; None: the default policy
     labels: dict[str, str] = field(default_factory=dict)  # copied onto the trace (e.g. scenario id)
 
 

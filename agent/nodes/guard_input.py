@@ -1,4 +1,9 @@
-"""guard_input: screen the user's newest message before anything reaches the model."""
+"""guard_input: screen the user's newest message before anything reaches the model.
+
+The tenant's guard policy (``RunContext.guard_policy``; the default policy otherwise) decides
+what happens to secrets, personal data and prompt injection: ``redact``, ``block`` (the run
+ends ``blocked`` with a message the user can act on) or ``flag`` (reported, passed on).
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,33 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.guards import GuardAction, screen_input
+from agent.guards import INJECTION_BLOCKED, GuardAction, policy_for, screen_input
 from agent.nodes.deps import RunContext
 from agent.state import AgentState, RunStatus
 
-BLOCKED_ANSWER = (
-    "I can't act on that message: it contains instructions aimed at the system rather than a "
-    "support request. Please rephrase what you need help with."
-)
+BLOCKED_ANSWER = INJECTION_BLOCKED
 
 
 def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "finalize"]]:
     message = state["messages"][-1]
     if not isinstance(message, HumanMessage):
         return Command(goto="call_model")
-    verdict = screen_input(message.text, block_injection=runtime.context.block_injection)
-    summary = verdict.summary
-    if message.additional_kwargs.get("redacted") and verdict.action is GuardAction.ALLOW:
-        # The runtime redacted secrets before the message was stored; report them here.
-        summary = f"redact ({', '.join(message.additional_kwargs['redacted'])})"
-    runtime.stream_writer({"type": "guard", "stage": "input", "verdict": summary})
+    # The runtime cuts secrets before the message is checkpointed; they count as findings here.
+    early = tuple(message.additional_kwargs.get("redacted") or ())
+    verdict = screen_input(message.text, policy=policy_for(runtime.context), redacted_before=early)
+    event: dict[str, Any] = {"type": "guard", "stage": "input", "verdict": verdict.summary}
+    if any(f.kind == "injection" for f in verdict.findings):
+        event["score"] = max(f.score for f in verdict.findings if f.kind == "injection")
+    runtime.stream_writer(event)
     update: dict[str, Any] = {}
     if verdict.text != message.text:
         # Same id: add_messages replaces the raw text with the redacted one.
-        update["messages"] = [HumanMessage(content=verdict.text, id=message.id)]
+        update["messages"] = [
+            HumanMessage(content=verdict.text, id=message.id, additional_kwargs=message.additional_kwargs)
+        ]
     if verdict.action is GuardAction.BLOCK:
-        update["messages"] = [*update.get("messages", []), AIMessage(content=BLOCKED_ANSWER)]
+        answer = AIMessage(content=verdict.message or BLOCKED_ANSWER)
+        update["messages"] = [*update.get("messages", []), answer]
         update["status"] = RunStatus.BLOCKED.value
         return Command(goto="finalize", update=update)
     return Command(goto="call_model", update=update)

@@ -15,9 +15,10 @@ from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from agent.errors import ApprovalConflict
 from agent.messages import tool_error_message
 from agent.nodes.deps import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
-from agent.state import AgentState, CallStatus
+from agent.state import AgentState, CallStatus, PendingApproval
 from tools.canonical import to_jsonable
 from tools.errors import ArgumentsInvalid
 from tools.policy import Verdict
@@ -95,24 +96,30 @@ class _Planner:
         decision = self.deps.policy.decide(spec, args, self.ctx.role)
         if decision.verdict is Verdict.DENY:
             return self.refuse(call_id, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
-        self.total += 1
-        self.per_tool[tool] += 1
         planned = {"id": call_id, "tool": tool, "args": clean, "verdict": decision.verdict.value}
         if decision.verdict is Verdict.NEEDS_APPROVAL:
-            approval = self.deps.approvals.request(
-                tenant_id=self.ctx.tenant_id,
-                thread_id=self.ctx.thread_id,
-                tool_call_id=call_id,
-                tool=tool,
-                risk=spec.risk.value,
-                args=clean,
-                requested_by=self.ctx.user_id,
-                excerpt=last_human_text(self.state["messages"]),
-            )
+            try:
+                approval = self._request_approval(call_id, tool, spec.risk.value, clean)
+            except ApprovalConflict as exc:
+                return self.refuse(call_id, tool, clean, CallStatus.INVALID, "approval_conflict", str(exc))
             planned["approval_id"] = approval.id
             self.record(call_id, tool, clean, CallStatus.PENDING_APPROVAL, approval={"id": approval.id})
+        self.total += 1
+        self.per_tool[tool] += 1
         self.planned.append(planned)
         return None
+
+    def _request_approval(self, call_id: str, tool: str, risk: str, args: dict[str, Any]) -> PendingApproval:
+        return self.deps.approvals.request(
+            tenant_id=self.ctx.tenant_id,
+            thread_id=self.ctx.thread_id,
+            tool_call_id=call_id,
+            tool=tool,
+            risk=risk,
+            args=args,
+            requested_by=self.ctx.user_id,
+            excerpt=last_human_text(self.state["messages"]),
+        )
 
 
 def make_plan_tools(deps: AgentDeps):

@@ -38,6 +38,9 @@ class RunMetrics:
         self.tokens = Counter("tiller_tokens", "Model tokens.", ["model", "tenant", "direction"], registry=r)
         self.cost = Counter("tiller_cost_usd", "Model cost in USD.", ["model", "tenant"], registry=r)
         self.guards = Counter("tiller_guard_verdicts", "Guard verdicts.", ["stage", "verdict"], registry=r)
+        self.breakers = Counter(
+            "tiller_breaker_transitions", "Circuit breaker state changes.", ["target", "state"], registry=r
+        )
         self.approvals_requested = Counter("tiller_approvals_requested", "Approval requests.", ["tool"], registry=r)
         self.approvals_decided = Counter(
             "tiller_approvals_decided", "Approval decisions.", ["tool", "decision"], registry=r
@@ -65,6 +68,8 @@ class RunMetrics:
             elif span.kind == "guard":
                 verdict = str(a.get("verdict", "")).split(" ", 1)[0]
                 self.guards.labels(span.name, verdict).inc()
+            elif span.kind == "breaker":
+                self.breakers.labels(span.name, str(a.get("state"))).inc()
             elif span.kind == "approval" and span.name == "requested":
                 self.approvals_requested.labels(str(a.get("tool"))).inc()
 

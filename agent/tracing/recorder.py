@@ -111,6 +111,15 @@ class TraceRecorder:
                     ),
                 )
             )
+        elif kind == "breaker":  # a circuit breaker changed state (agent/breakers.py)
+            self.spans.append(
+                Span(
+                    kind="breaker",
+                    name=str(event.get("target")),
+                    start_ms=at,
+                    attributes={"state": event.get("state"), "previous": event.get("previous")},
+                )
+            )
         elif kind == "model_error":
             self.spans.append(Span(kind="model", name="error", start_ms=at, attributes=_scrub(event)))
         elif kind == "guard":

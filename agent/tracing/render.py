@@ -40,6 +40,8 @@ def _details(span: Span) -> str:
         return f"{a.get('status')} · {outcome} · {args}"
     if span.kind == "guard":
         return str(a.get("verdict", ""))
+    if span.kind == "breaker":
+        return f"{a.get('previous')} → {a.get('state')}"
     if span.kind == "refusal":
         return f"{a.get('error_kind')}: {a.get('message')}"
     if span.kind == "approval":

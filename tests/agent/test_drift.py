@@ -15,10 +15,18 @@ from agent.tracing.store import Span, TraceView
 def _run(i: int, when: int, status: str, tool: str) -> TraceView:
     now = utcnow()
     return TraceView(
-        id=f"run_{when}_{i}", tenant_id="acme", thread_id=f"t{i}", user_id="u", kind="ask", status=status,
-        started_at=now - timedelta(days=when, minutes=i), duration_ms=10.0,
-        spans=[Span(kind="tool", name=tool, start_ms=1, duration_ms=1, attributes={"status": "executed"}),
-               Span(kind="guard", name="input", start_ms=0, attributes={"verdict": "allow"})],
+        id=f"run_{when}_{i}",
+        tenant_id="acme",
+        thread_id=f"t{i}",
+        user_id="u",
+        kind="ask",
+        status=status,
+        started_at=now - timedelta(days=when, minutes=i),
+        duration_ms=10.0,
+        spans=[
+            Span(kind="tool", name=tool, start_ms=1, duration_ms=1, attributes={"status": "executed"}),
+            Span(kind="guard", name="input", start_ms=0, attributes={"verdict": "allow"}),
+        ],
     )
 
 

@@ -286,3 +286,20 @@ def test_secrets_never_reach_the_model_or_any_checkpoint(settings: Settings) -> 
     stored = " ".join(str(m.content) for snap in history for m in snap.values.get("messages", []))
     assert "4111 1111" not in stored and len(history) > 3
     assert {"type": "guard", "stage": "input", "verdict": "redact (secret:card_number)"} in events
+
+
+def test_a_reused_call_id_with_new_arguments_does_not_inherit_an_approval(settings: Settings, refunds: Refunds) -> None:
+    refund = {"name": "issue_refund", "id": "same-id", "args": {"order_id": "W1000001", "reason": "damaged"}}
+    turns = [
+        {"tool_calls": [{**refund, "args": {**refund["args"], "amount": "10.00"}}]},
+        {"tool_calls": [{**refund, "args": {**refund["args"], "amount": "129.99"}}]},
+        "done",
+    ]
+    with Tiller(settings, model=ScriptedChatModel(turns)) as tiller:
+        paused = tiller.ask("refund W1000001", thread_id="t-reuse")
+        tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
+        done = tiller.resume("t-reuse")
+    assert refunds("W1000001") == (1, 1000)  # only the approved $10.00
+    reused = done.trajectory[-1]
+    assert reused.status is CallStatus.INVALID and reused.error is not None
+    assert reused.error["kind"] == "approval_conflict"

@@ -1,15 +1,23 @@
 """A local fake of the OpenAI chat-completions API, for the ``openai:`` model path.
 
-It plays scripted replies in order and records every request. A reply is a dict: an assistant
-message (``{"content": ..., "tool_calls": [{"name": ..., "arguments": {...}}]}``) or a fault
-(``{"status": 429}``, ``{"status": 500}``). Requests with a wrong API key get a 401 like the real
-service. Served on 127.0.0.1 only.
+It plays scripted replies in order and records every request. A reply is a dict:
+
+- an assistant message: ``{"content": ..., "tool_calls": [{"name": ..., "arguments": {...}}]}``;
+  a tool call may give ``"raw_arguments": "<text>"`` instead (malformed JSON, for example);
+- an HTTP fault: ``{"status": 429}``, ``{"status": 500}`` (``"retry_after": "1"`` adds the header);
+- a transport fault: ``{"fault": "drop"}`` closes the connection without answering,
+  ``{"fault": "truncate"}`` sends half of a valid body, ``{"fault": "no_choices"}`` answers 200
+  with an empty ``choices`` list;
+- any reply may carry ``"delay": seconds`` (a slow provider, for timeouts).
+
+Requests with a wrong API key get a 401 like the real service. Served on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,31 +32,39 @@ class FakeOpenAI:
     replies: list[dict[str, Any]]
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    default: dict[str, Any] | None = None
+    """Played when the script is exhausted (else a 500 saying so)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def next_reply(self) -> dict[str, Any]:
-        if not self.replies:
-            return {"status": 500, "error": "the fake server ran out of scripted replies"}
-        return self.replies.pop(0)
+    def next_reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.requests.append(body)
+            if self.replies:
+                return self.replies.pop(0)
+        return self.default or {"status": 500, "error": "the fake server ran out of scripted replies"}
+
+
+def _call(n: int, i: int, call: dict[str, Any]) -> dict[str, Any]:
+    arguments = call["raw_arguments"] if "raw_arguments" in call else json.dumps(call.get("arguments", {}))
+    return {"id": f"call_{n}_{i}", "type": "function", "function": {"name": call["name"], "arguments": arguments}}
 
 
 def _completion(reply: dict[str, Any], model: str, n: int) -> dict[str, Any]:
-    calls = [
-        {
-            "id": f"call_{n}_{i}",
-            "type": "function",
-            "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
-        }
-        for i, c in enumerate(reply.get("tool_calls", []))
-    ]
+    calls = [_call(n, i, c) for i, c in enumerate(reply.get("tool_calls", []))]
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if calls:
         message["tool_calls"] = calls
+    choices = (
+        []
+        if reply.get("fault") == "no_choices"
+        else [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]
+    )
     return {
         "id": f"chatcmpl-{n}",
         "object": "chat.completion",
         "created": 1_790_000_000,
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+        "choices": choices,
         "usage": {"prompt_tokens": 120, "completion_tokens": 15, "total_tokens": 135},
     }
 
@@ -58,44 +74,63 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *_: Any) -> None:  # keep test output clean
             pass
 
-        def _send(self, status: int, body: dict[str, Any]) -> None:
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
+        def _truncated(self, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-            fake.requests.append(body)
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-                self._send(
-                    401,
-                    {
-                        "error": {
-                            "message": "Incorrect API key provided",
-                            "type": "invalid_request_error",
-                            "code": "invalid_api_key",
-                        }
-                    },
-                )
+                fake.requests.append(body)
+                error = {
+                    "message": "Incorrect API key provided",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+                self._send(401, {"error": error})
                 return
-            reply = fake.next_reply()
+            reply = fake.next_reply(body)
+            time.sleep(float(reply.get("delay", 0)))
             if "status" in reply:
-                self._send(reply["status"], {"error": {"message": reply.get("error", "fault"), "type": "server_error"}})
-                return
-            self._send(200, _completion(reply, body.get("model", "?"), len(fake.requests)))
+                headers = {"Retry-After": str(reply["retry_after"])} if "retry_after" in reply else None
+                self._send(
+                    reply["status"],
+                    {"error": {"message": reply.get("error", "fault"), "type": "server_error"}},
+                    headers,
+                )
+            elif reply.get("fault") == "drop":
+                self.close_connection = True
+            elif reply.get("fault") == "truncate":
+                self._truncated(_completion(reply, body.get("model", "?"), len(fake.requests)))
+            else:
+                self._send(200, _completion(reply, body.get("model", "?"), len(fake.requests)))
 
     return Handler
 
 
 @contextmanager
-def fake_openai(replies: list[dict[str, Any]]) -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI(replies=list(replies))
+def fake_openai(replies: list[dict[str, Any]], default: dict[str, Any] | None = None) -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI(replies=list(replies), default=default)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield fake

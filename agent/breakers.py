@@ -1,0 +1,103 @@
+"""Circuit breakers for model providers and tool backends (pybreaker underneath).
+
+A breaker counts consecutive failures of one dependency. After ``fail_max`` of them it opens:
+calls fail fast (``CircuitBreakerError``) instead of waiting on a dead dependency, so the model
+chain moves to its fallback at once and a tool call returns a ``circuit_open`` error the model
+can explain. After ``reset_timeout_s`` one call is let through as a probe (half-open): success
+closes the breaker, failure opens it again.
+
+Only failures that say something about the dependency's health count — timeouts, connection
+errors, 429 and 5xx for a model; ``unavailable``, ``timeout`` and crashes for a tool — never a
+bad request or a business-rule refusal.
+
+State changes are streamed as ``{"type": "breaker", "target": ..., "state": ...}`` events when
+they happen inside a graph run (so traces and metrics see them), and :meth:`BreakerBoard.states`
+reports every breaker's current state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pybreaker
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+
+CircuitOpen = pybreaker.CircuitBreakerError
+
+
+def _emit(event: dict[str, Any]) -> None:
+    """Stream ``event`` to the running graph, if there is one (a no-op outside a run)."""
+    try:
+        from langgraph.config import get_stream_writer
+
+        get_stream_writer()(event)
+    except RuntimeError:  # called outside a graph run
+        pass
+
+
+class _Announce(pybreaker.CircuitBreakerListener):
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        old = old_state.name if old_state is not None else None
+        _emit({"type": "breaker", "target": cb.name, "state": new_state.name, "previous": old})
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    """How sensitive the breakers are."""
+
+    fail_max: int = 5
+    """Consecutive counted failures that open a breaker."""
+    reset_timeout_s: float = 30.0
+    """Seconds an open breaker waits before letting one probe call through."""
+
+
+class BreakerBoard:
+    """The breakers of one runtime, by target name (``model:openai@host``, ``tool:commerce``)."""
+
+    def __init__(self, settings: BreakerSettings | None = None) -> None:
+        self.settings = settings or BreakerSettings()
+        self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        target: str,
+        counts: Callable[[BaseException], bool] | None = None,
+        fail_max: int | None = None,
+    ) -> pybreaker.CircuitBreaker:
+        """The breaker of ``target`` (created on first use): ``counts(exc)`` says which errors
+        count as failures; ``fail_max`` overrides the board's setting for this target."""
+        with self._lock:
+            breaker = self._breakers.get(target)
+            if breaker is None:
+                exclude = [lambda exc: not counts(exc)] if counts is not None else []
+                breaker = pybreaker.CircuitBreaker(
+                    fail_max=fail_max or self.settings.fail_max,
+                    reset_timeout=self.settings.reset_timeout_s,
+                    exclude=exclude,
+                    listeners=[_Announce()],
+                    name=target,
+                    throw_new_error_on_trip=False,
+                )
+                self._breakers[target] = breaker
+            return breaker
+
+    def states(self) -> dict[str, str]:
+        """``{target: "closed" | "open" | "half-open"}`` for every breaker used so far."""
+        with self._lock:
+            return {name: b.current_state for name, b in self._breakers.items()}
+
+
+def guard_model(
+    bound: Runnable[Sequence[BaseMessage], Any], breaker: pybreaker.CircuitBreaker
+) -> Runnable[Sequence[BaseMessage], Any]:
+    """``bound`` behind ``breaker``: an open breaker raises :data:`CircuitOpen` without a call."""
+
+    def call(messages: Sequence[BaseMessage], config: RunnableConfig) -> Any:
+        return breaker.call(bound.invoke, messages, config)
+
+    return RunnableLambda(call, name=f"breaker[{breaker.name}]")

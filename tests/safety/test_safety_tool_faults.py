@@ -1,0 +1,131 @@
+"""Tool faults: crashes, timeouts, malformed and oversized results, repeated failures, and the
+per-backend circuit breaker. None of them crashes the run; the model hears what happened."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel
+
+from agent.config import Limits, Settings
+from agent.messages import read_envelope
+from agent.models.scripted import ScriptedChatModel
+from agent.nodes.run_tools import tool_backend
+from agent.runtime import Tiller
+from agent.state import CallStatus, RunResult, RunStatus
+from tools.contract import Risk, ToolContext, tool
+from tools.errors import ToolUnavailable
+from tools.registry import ToolRegistry
+
+CALLS: list[str] = []  # keys flaky_lookup was really called with
+EVENTS: list[dict[str, Any]] = []  # events of the last run
+
+
+class LookupArgs(BaseModel):
+    key: str
+
+
+class LookupResult(BaseModel):
+    value: str
+    items: list[str] = []
+    summary: str = ""
+
+
+@tool(risk=Risk.READ)
+def flaky_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A lookup whose backend is down."""
+    CALLS.append(args.key)
+    raise ToolUnavailable("the inventory service is down")
+
+
+@tool(risk=Risk.READ)
+def crashing_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A lookup with a bug."""
+    raise KeyError(args.key)
+
+
+@tool(risk=Risk.READ, timeout_s=0.1)
+def slow_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A lookup that hangs."""
+    time.sleep(0.5)
+    return LookupResult(value="late")
+
+
+@tool(risk=Risk.READ)
+def malformed_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A lookup that returns the wrong shape."""
+    return {"value": ["not", "a", "string"]}  # type: ignore[return-value]
+
+
+@tool(risk=Risk.READ)
+def huge_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A lookup that returns far too much."""
+    return LookupResult(value="ok", items=[f"item {i} " + "x" * 200 for i in range(500)], summary="500 items")
+
+
+REGISTRY = ToolRegistry([flaky_lookup, crashing_lookup, slow_lookup, malformed_lookup, huge_lookup])
+
+
+def _calls_then_answer(*calls: tuple[str, str]) -> ScriptedChatModel:
+    """Calls each ``(tool, key)`` in its own turn, then answers."""
+
+    def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        n = sum(isinstance(m, AIMessage) for m in messages)
+        if n < len(calls) and tools:
+            name, key = calls[n]
+            return AIMessage(content="", tool_calls=[{"name": name, "args": {"key": key}, "id": f"c{n}"}])
+        return AIMessage(content="Done.")
+
+    return ScriptedChatModel(script)
+
+
+def _run(
+    settings: Settings, *calls: tuple[str, str], limits: Limits | None = None
+) -> tuple[RunResult, list[dict[str, Any]]]:
+    """Run the calls; the result and the envelopes the model read back."""
+    EVENTS.clear()
+    with Tiller(settings, model=_calls_then_answer(*calls), registry=REGISTRY, limits=limits) as tiller:
+        result = tiller.ask("go", on_event=EVENTS.append)
+        return result, [read_envelope(m) for m in tiller.messages(result.thread_id) if m.type == "tool"]
+
+
+def test_crashes_timeouts_and_malformed_results_become_errors(settings: Settings) -> None:
+    result, envelopes = _run(settings, ("crashing_lookup", "a"), ("slow_lookup", "b"), ("malformed_lookup", "c"))
+    assert result.status is RunStatus.COMPLETED and result.answer == "Done."
+    kinds = [e["error"]["kind"] for e in envelopes]
+    assert kinds == ["tool_crashed", "timeout", "tool_crashed"]
+    assert "did not answer within 0.1s" in envelopes[1]["error"]["message"]
+
+
+def test_an_identical_failing_call_is_stopped_after_two_failures(settings: Settings) -> None:
+    CALLS.clear()
+    result, envelopes = _run(settings, *[("flaky_lookup", "same")] * 3)
+    assert CALLS == ["same", "same"]
+    assert [e["error"]["kind"] for e in envelopes] == ["unavailable", "unavailable", "repeated_failure"]
+    assert all(c.status is CallStatus.ERROR for c in result.trajectory)
+
+
+def test_the_backend_breaker_opens_and_fails_fast(settings: Settings) -> None:
+    CALLS.clear()
+    keys = [("flaky_lookup", f"k{i}") for i in range(7)]
+    result, envelopes = _run(settings, *keys, limits=Limits(max_steps=10, max_calls_per_tool=10))
+    assert CALLS == ["k0", "k1", "k2", "k3", "k4"]  # five failures open the breaker
+    assert [e["error"]["kind"] for e in envelopes][5:] == ["circuit_open", "circuit_open"]
+    assert "nothing was changed" in envelopes[5]["error"]["message"]
+    assert {"type": "breaker", "target": "tool:flaky_lookup", "state": "open", "previous": "closed"} in EVENTS
+    assert result.status is RunStatus.COMPLETED
+
+
+def test_an_oversized_result_reaches_the_model_cut_with_a_note(settings: Settings) -> None:
+    _, [envelope] = _run(settings, ("huge_lookup", "a"))
+    assert envelope["ok"] is True and "lists cut to" in envelope["truncated"]
+    assert len(envelope["data"]["items"]) <= 51 and envelope["data"]["summary"] == "500 items"
+
+
+def test_tools_are_grouped_by_backend() -> None:
+    from tools.commerce import commerce_tools
+
+    assert {tool_backend(t) for t in commerce_tools()} == {"tool:commerce"}
+    assert tool_backend(flaky_lookup) == "tool:flaky_lookup"
