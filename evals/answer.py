@@ -2,8 +2,7 @@
 
 ``contains`` (all), ``contains_any`` (one), ``not_contains`` (none), ``regex`` (all match) and
 ``not_regex`` (none match); text comparisons ignore case unless ``case_sensitive``. A rubric
-needs an LLM judge, which only a live model can be; the judge is not built yet, so a rubric is
-always reported as skipped, never silently passed.
+is graded by the LLM judge (``evals.judge``), as a check of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ _EXCERPT = 160
 @dataclass
 class AnswerVerdict:
     problems: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -45,8 +43,6 @@ def check_answer(expectation: AnswerExpectation, answer: str, *, label: str = "a
     ]
     if verdict.problems:
         verdict.problems.append(f"{label} was: {excerpt(answer)}")
-    if expectation.rubric:
-        verdict.skipped.append(f"{label} rubric not judged: the LLM judge is not built yet (it will need a live model)")
     return verdict
 
 

@@ -32,6 +32,23 @@ ModelOpt = Annotated[
 ]
 TagsOpt = Annotated[list[str] | None, typer.Option("--tags", "-t", help="only scenarios with one of these tags")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="trials run in parallel")]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        envvar="TILLER_EVAL_JUDGE",
+        help="model spec of the LLM judge that grades answer rubrics, e.g. openai:gpt-4o-mini (none: rubrics skipped)",
+    ),
+]
+SimulatorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--simulator",
+        envvar="TILLER_EVAL_SIMULATOR",
+        help="model spec that plays the user of user_simulator scenarios, e.g. openai:gpt-4o-mini "
+        "(none: those scenarios are skipped)",
+    ),
+]
 
 
 def _console() -> Console:
@@ -78,8 +95,11 @@ def run(
         bool, typer.Option("--all", help="also run offline: false scenarios offline")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="explain every failing trial")] = False,
+    judge: JudgeOpt = None,
+    simulator: SimulatorOpt = None,
 ) -> None:
     """Run scenarios (k trials each) and print the summary; exit 1 if any scenario fails."""
+    from evals.errors import HarnessModelError
     from evals.report import write_reports
     from evals.report.console import print_report
     from evals.runner import RunOptions
@@ -94,8 +114,14 @@ def run(
         include_unsupported=include_unsupported,
         paths=tuple(map(str, paths)),
         tags=picked,
+        judge=judge or None,
+        simulator=simulator or None,
     )
-    record = _run_with_progress(scenarios, options, console)
+    try:
+        record = _run_with_progress(scenarios, options, console)
+    except HarnessModelError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     print_report(record, console, verbose=verbose)
     if report is not None:
         for path in write_reports(record, report):
@@ -171,12 +197,15 @@ def record(
         scenarios, RunOptions(model=model, concurrency=concurrency), keep_failing=keep_failing
     )
     for item in results:
+        if item.skipped:
+            console.print(f"[yellow]skipped[/] {escape(item.scenario.id)}: {escape(item.skipped)}")
+            continue
         where = f"→ {item.written}" if item.written else "(not written)"
         mark = "[green]passed[/]" if item.passed else "[red]failed[/]"
         console.print(f"{mark} {escape(item.scenario.id)} {escape(where)}")
         for line in [] if item.passed else item.explanations[:5]:
             console.print(f"    {escape(line)}")
-    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+    raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
 
 
 @app.command()
@@ -215,22 +244,26 @@ def compare(
 
 @app.command()
 def schema(
-    check: Annotated[bool, typer.Option(help="only check that the committed schema is up to date")] = False,
+    check: Annotated[bool, typer.Option(help="only check that the committed schemas are up to date")] = False,
 ) -> None:
-    """Write (or check) evals/scenario.schema.json, generated from the scenario models."""
+    """Write (or check) evals/scenario.schema.json and evals/run.schema.json, generated from the models."""
+    from evals import results, scenario
     from evals.loader import SCHEMA_PATH
-    from evals.scenario import json_schema
 
-    text = json.dumps(json_schema(), indent=2) + "\n"
-    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
-    if check:
-        if current != text:
-            _console().print(f"{SCHEMA_PATH} is out of date; run `tiller eval schema`")
-            raise typer.Exit(1)
-        _console().print(f"{SCHEMA_PATH} is up to date")
-        return
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
-    _console().print(f"wrote {SCHEMA_PATH}")
+    console = _console()
+    stale = False
+    for path, generated in ((SCHEMA_PATH, scenario.json_schema()), (results.SCHEMA_PATH, results.json_schema())):
+        text = json.dumps(generated, indent=2) + "\n"
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if not check:
+            path.write_text(text, encoding="utf-8")
+            console.print(f"wrote {path}")
+        elif current != text:
+            console.print(f"{path} is out of date; run `tiller eval schema`")
+            stale = True
+        else:
+            console.print(f"{path} is up to date")
+    raise typer.Exit(1 if stale else 0)
 
 
 @app.command()

@@ -5,19 +5,26 @@ decision is applied to each pending request (``tiller.decide`` as ``eval.reviewe
 thread resumed; a ``pending`` decision, or a script that has run out, leaves the request
 undecided and ends the conversation there. The transcript keeps every tool call (across turns
 and resumes), every approval event and every turn's answer, status and usage.
+
+After the fixed turns, a scenario's ``user_simulator`` plays on: its ``first_message`` (if any),
+then a message from the simulated user's model per turn, each through the same path, until it
+writes the stop token, its ``max_turns`` are used, or an approval is left pending.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Literal
 
 from agent.config import Limits
 from agent.errors import TillerError
 from agent.runtime import Tiller
 from agent.state import PendingApproval, RunResult, RunStatus, ToolCallRecord
-from evals.scenario import ReviewerDecision, Scenario
-from evals.transcript import ApprovalEvent, CallRecord, Transcript, TurnRecord
+from evals.errors import ScenarioSetupError
+from evals.scenario import ReviewerDecision, Scenario, UserSimulator
+from evals.simulator import STOP_TOKEN, Exchange, SimulatedUser
+from evals.transcript import ApprovalEvent, CallRecord, SimulationRecord, Transcript, TurnRecord
 
 REVIEWER = "eval.reviewer"
 
@@ -26,27 +33,66 @@ class Conversation:
     """One scenario conversation on one thread; ``transcript`` holds what happened so far, so a
     trial that crashes midway still reports its trajectory."""
 
-    def __init__(self, tiller: Tiller, scenario: Scenario, thread_id: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        tiller: Tiller,
+        scenario: Scenario,
+        thread_id: str,
+        limits: Limits | None = None,
+        *,
+        simulated_user: SimulatedUser | None = None,
+    ) -> None:
         self.tiller = tiller
         self.scenario = scenario
         self.thread_id = thread_id
         self.limits = limits
+        self.simulated_user = simulated_user
         self.transcript = Transcript()
         self._decisions = deque(scenario.decisions)
         self._calls: dict[tuple[int, str], ToolCallRecord] = {}
 
     def play(self) -> Transcript:
-        """Run every turn (stopping early when an approval is left pending)."""
+        """Run every turn, then the simulated user's (stopping early when an approval is left pending)."""
         for number, turn in enumerate(self.scenario.conversation, start=1):
             stopped = self._play_turn(number, turn.message)
             if stopped:
                 remaining = len(self.scenario.conversation) - number
                 if remaining:
                     self.transcript.notes.append(f"stopped after turn {number}: {remaining} turn(s) not run")
-                break
+                if self.scenario.user_simulator:
+                    self.transcript.notes.append("the simulated user did not start: an approval was left pending")
+                return self.transcript
+        if self.scenario.user_simulator:
+            self._play_simulated(self.scenario.user_simulator)
         return self.transcript
 
-    def _play_turn(self, number: int, message: str) -> bool:
+    def _play_simulated(self, role: UserSimulator) -> None:
+        """The simulated user's turns, after the fixed ones."""
+        if self.simulated_user is None:
+            raise ScenarioSetupError(f"{self.scenario.id}: a user_simulator needs a simulator model (--simulator)")
+        record = SimulationRecord(model=self.simulated_user.spec)
+        self.transcript.simulation = record
+        for _ in range(role.max_turns):
+            if record.turns == 0 and role.first_message:
+                text = role.first_message
+            else:
+                exchanges = [Exchange(t.message, t.answer) for t in self.transcript.turns]
+                move = self.simulated_user.next_message(role, exchanges)
+                if move.done or not move.text:
+                    record.ended = "done" if move.done else "empty_reply"
+                    why = f"wrote {STOP_TOKEN}" if move.done else "wrote an empty message"
+                    self.transcript.notes.append(f"the simulated user {why} after {record.turns} message(s)")
+                    return
+                text = move.text
+            record.turns += 1
+            if self._play_turn(len(self.transcript.turns) + 1, text, source="simulator"):
+                record.ended = "approval_pending"
+                self.transcript.notes.append("the simulated user stopped: an approval was left pending")
+                return
+        record.ended = "max_turns"
+        self.transcript.notes.append(f"the simulated user sent all its max_turns ({role.max_turns}) messages")
+
+    def _play_turn(self, number: int, message: str, *, source: Literal["script", "simulator"] = "script") -> bool:
         """One user message and its approval rounds; True when the conversation must stop."""
         s = self.scenario
         started = time.perf_counter()
@@ -61,7 +107,7 @@ class Conversation:
                 break
             result = self.tiller.resume(self.thread_id, tenant=s.tenant)
             self._record_calls(number, result)
-        self.transcript.turns.append(_turn_record(message, result, time.perf_counter() - started))
+        self.transcript.turns.append(_turn_record(message, source, result, time.perf_counter() - started))
         return stopped
 
     def _review(self, turn: int, pending: list[PendingApproval]) -> bool:
@@ -131,10 +177,11 @@ class Conversation:
         )
 
 
-def _turn_record(message: str, result: RunResult, elapsed: float) -> TurnRecord:
+def _turn_record(message: str, source: Literal["script", "simulator"], result: RunResult, elapsed: float) -> TurnRecord:
     usage = result.usage
     return TurnRecord(
         message=message,
+        source=source,
         status=result.status.value,
         answer=result.answer,
         stop_reason=result.stop_reason,

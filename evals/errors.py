@@ -5,11 +5,15 @@
     │   ├── ScenarioSyntaxError  not valid YAML (names the line and column)
     │   └── ScenarioInvalid      valid YAML that breaks the scenario schema (names line and field)
     ├── ScenarioSetupError       a scenario's run cannot start (no cassette for replay, bad model spec)
+    ├── HarnessModelError        the --judge or --simulator model cannot be built (bad spec, no key)
+    ├── JudgeError               the judge gave no usable verdict (call failed, malformed reply)
+    ├── SimulatorError           the simulated user's model call failed
     └── ReportError              a report cannot be read (compare) or written
 
 A failing scenario is not an error: it is a verdict with explanations in the run record. An
-exception inside one trial (a model adapter crash, an exhausted cassette) is caught by the
-runner and recorded as that trial's failure, so the other trials and scenarios still run.
+exception inside one trial (a model adapter crash, an exhausted cassette, a ``SimulatorError``)
+is caught by the runner and recorded as that trial's failure, so the other trials and scenarios
+still run. A ``JudgeError`` becomes a rubric check reported as an error: never a pass.
 """
 
 from __future__ import annotations
@@ -58,6 +62,18 @@ class ScenarioInvalid(ScenarioError):
 
 class ScenarioSetupError(EvalError):
     """A scenario's run cannot start (missing cassette, unknown model spec)."""
+
+
+class HarnessModelError(EvalError):
+    """A model the harness itself uses (the judge, the simulated user) cannot be built."""
+
+
+class JudgeError(EvalError):
+    """The judge gave no usable verdict: its call failed or its reply is not a valid verdict."""
+
+
+class SimulatorError(EvalError):
+    """The model playing the user failed; the trial ends with this error."""
 
 
 class ReportError(EvalError):

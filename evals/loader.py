@@ -97,6 +97,10 @@ def _explain(error: SchemaError, document: YamlDocument) -> list[Problem]:
         missing = [key for key in error.validator_value if key not in error.instance]
         return [_at(document, path, f"missing required field {key!r}", [*path, key]) for key in missing]
     if error.validator in ("anyOf", "oneOf") and error.context:
+        if all(sub.validator == "required" for sub in error.context):  # one of several fields is needed
+            keys = [key for sub in error.context for key in sub.validator_value if key not in error.instance]
+            alternatives = " or ".join(repr(k) for k in dict.fromkeys(keys))
+            return [_at(document, path, f"missing required field: {alternatives}")]
         intended = _intended_branch(error)
         if intended:
             return [p for sub in intended for p in _explain(sub, document)]

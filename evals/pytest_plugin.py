@@ -6,7 +6,11 @@ by default. A failure shows the same explanations as ``tiller eval run``; an inv
 with its loader errors (file, line, field). Options:
 
 - ``--tiller-model``: ``replay`` (default), ``offline`` or any model spec;
-- ``--tiller-k``: trials per scenario (all must pass).
+- ``--tiller-k``: trials per scenario (all must pass);
+- ``--tiller-judge``: the LLM judge's model spec (default ``TILLER_EVAL_JUDGE``; none: rubrics
+  are skipped, and listed in the item's report);
+- ``--tiller-simulator``: the simulated user's model spec (default ``TILLER_EVAL_SIMULATOR``;
+  none: ``user_simulator`` scenarios are skipped, with the reason).
 
 Enable it with ``-p evals.pytest_plugin``, or from a ``conftest.py`` that imports its hooks
 (``scenarios/conftest.py`` does).
@@ -14,6 +18,7 @@ Enable it with ``-p evals.pytest_plugin``, or from a ``conftest.py`` that import
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +30,7 @@ import pytest
 from evals.errors import ScenarioError
 from evals.loader import SKIPPED_DIRS, load_scenario, looks_like_scenario
 from evals.results import ScenarioResult
-from evals.runner import RunOptions, run_scenarios
+from evals.runner import NO_SIMULATOR, RunOptions, run_scenarios
 from evals.scenario import Scenario
 
 _WORK_DIR = pytest.StashKey[Path]()
@@ -35,6 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tiller", "Tiller scenarios")
     group.addoption("--tiller-model", default="replay", help="model for scenarios: replay | offline | a spec")
     group.addoption("--tiller-k", type=int, default=1, help="trials per scenario")
+    group.addoption(
+        "--tiller-judge",
+        default=os.environ.get("TILLER_EVAL_JUDGE") or None,
+        help="model spec of the LLM judge for rubrics (default: $TILLER_EVAL_JUDGE; none: rubrics skipped)",
+    )
+    group.addoption(
+        "--tiller-simulator",
+        default=os.environ.get("TILLER_EVAL_SIMULATOR") or None,
+        help="model spec of the simulated user (default: $TILLER_EVAL_SIMULATOR; none: those scenarios skipped)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,6 +117,8 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.add_marker(pytest.mark.scenario)
+        if scenario.user_simulator and not self.config.getoption("--tiller-simulator"):
+            self.add_marker(pytest.mark.skip(reason=NO_SIMULATOR))  # reported at the scenario file
         for tag in scenario.tags:
             self.user_properties.append(("tag", tag))
 
@@ -111,10 +128,15 @@ class ScenarioItem(pytest.Item):
             model=config.getoption("--tiller-model"),
             k=config.getoption("--tiller-k"),
             work_dir=config.stash[_WORK_DIR],
+            judge=config.getoption("--tiller-judge"),
+            simulator=config.getoption("--tiller-simulator"),
         )
         [result] = run_scenarios([self.scenario], options).scenarios
         if result.status == "skipped":
             pytest.skip(result.skip_reason or "skipped")
+        for name, checks in result.rubric_checks().items():
+            for detail in dict.fromkeys(d for c in checks if c.skipped for d in c.details):
+                self.add_report_section("call", "rubric", f"{name}: {detail}")
         if result.status != "passed":
             raise ScenarioFailed(_explain(result))
 

@@ -28,6 +28,8 @@ class Recorded:
     passed: bool
     written: Path | None
     explanations: list[str]
+    skipped: str | None = None
+    """Why the scenario was not recorded (a simulated user without --simulator)."""
 
 
 def record_cassettes(
@@ -53,5 +55,6 @@ def record_cassettes(
                 written = scenario.cassette_path
                 written.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, written)
-            results.append(Recorded(scenario, passed, written, trial.explanations if trial else []))
+            explanations = trial.explanations if trial else []
+            results.append(Recorded(scenario, passed, written, explanations, skipped=outcome.skip_reason))
     return results, run

@@ -1,10 +1,11 @@
 """The runner: every scenario × k trials through the real graph, each on a fresh seeded home.
 
 For one trial: copy the seeded template home, open a ``Tiller`` on it with the chosen model,
-play the conversation (user turns, scripted reviewer), read the database back read-only, and
-score every expectation. Trials run on a thread pool (``concurrency``), each on its own copy,
-so they share nothing but the template. An exception inside a trial fails that trial only,
-with its transcript so far.
+play the conversation (user turns, scripted reviewer, simulated user), read the database back
+read-only, and score every expectation (rubrics by the judge). Trials run on a thread pool
+(``concurrency``), each on its own copy, so they share nothing but the template and the judge
+and simulator models. An exception inside a trial fails that trial only, with its transcript so
+far. Scenarios with a ``user_simulator`` are skipped without a simulator model.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from evals.conversation import Conversation
 from evals.database import RowReader, read_only
 from evals.errors import ScenarioSetupError
 from evals.homes import RetrievalMode, SeededHomes, hermetic_limits
+from evals.judge import Judge
 from evals.metrics import summarize
-from evals.model_choice import choose_model
+from evals.model_choice import choose_model, harness_model
 from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
 from evals.scenario import Scenario
 from evals.scoring import score_trial
+from evals.simulator import SimulatedUser
 from evals.state import database_changes
 from evals.transcript import Transcript
 
@@ -55,6 +58,25 @@ class RunOptions:
     skip_checks: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    judge: str | None = None
+    """Model spec of the LLM judge that grades rubrics (none: rubric checks are skipped)."""
+    simulator: str | None = None
+    """Model spec of the simulated user (none: scenarios with a ``user_simulator`` are skipped)."""
+
+
+@dataclass(frozen=True)
+class HarnessModels:
+    """The models the harness itself uses, shared by every trial of a run."""
+
+    judge: Judge | None = None
+    simulated_user: SimulatedUser | None = None
+
+    @classmethod
+    def from_options(cls, options: RunOptions) -> HarnessModels:
+        """Built from the specs of ``options``; raise ``HarnessModelError`` when one is unusable."""
+        judge = Judge(harness_model(options.judge, "judge")) if options.judge else None
+        user = SimulatedUser.from_chain(harness_model(options.simulator, "simulator")) if options.simulator else None
+        return cls(judge, user)
 
 
 @dataclass
@@ -70,19 +92,24 @@ def run_scenarios(
     *,
     model_factory: ModelFactory | None = None,
     on_trial: TrialDone | None = None,
+    harness: HarnessModels | None = None,
 ) -> RunRecord:
-    """Run every scenario ``options.k`` times and return the full record."""
+    """Run every scenario ``options.k`` times and return the full record.
+
+    ``harness`` overrides the judge and simulator built from ``options`` (selfcheck scripts the
+    simulated user); building them raises ``HarnessModelError`` before anything runs."""
     started = datetime.now(UTC)
+    harness = harness or HarnessModels.from_options(options)
     root = options.work_dir or Path(tempfile.mkdtemp(prefix="tiller-eval-"))
     homes = SeededHomes(root, retrieval_mode=options.retrieval_mode)
-    runnable = [s for s in scenarios if _skip_reason(s, options) is None]
+    runnable = [s for s in scenarios if _skip_reason(s, options, harness) is None]
     jobs = [_Job(s, t) for s in runnable for t in range(1, options.k + 1)]
     for fixtures in dict.fromkeys(s.fixtures for s in runnable):
         homes.template(fixtures)  # seed up front: trials then only copy
     factory = model_factory or (lambda scenario, _trial: choose_model(options.model, scenario))
 
     def work(job: _Job) -> _Job:
-        job.result = run_trial(job.scenario, job.trial, homes, factory, options)
+        job.result = run_trial(job.scenario, job.trial, homes, factory, options, harness)
         if on_trial is not None:
             on_trial(job.scenario, job.result)
         return job
@@ -94,12 +121,15 @@ def run_scenarios(
         if options.work_dir is None and not options.keep_homes:
             shutil.rmtree(root, ignore_errors=True)
     results = [
-        _scenario_result(s, [j.result for j in done if j.scenario is s and j.result], options) for s in scenarios
+        _scenario_result(s, [j.result for j in done if j.scenario is s and j.result], options, harness)
+        for s in scenarios
     ]
     record = RunRecord(
         started_at=started,
         finished_at=datetime.now(UTC),
         model=options.model,
+        judge=harness.judge.spec if harness.judge else None,
+        simulator=harness.simulated_user.spec if harness.simulated_user else None,
         k=options.k,
         concurrency=options.concurrency,
         paths=list(options.paths),
@@ -110,14 +140,24 @@ def run_scenarios(
     return record
 
 
-def _skip_reason(scenario: Scenario, options: RunOptions) -> str | None:
+NO_SIMULATOR = (
+    "a model plays the user in this scenario (user_simulator): run it with --simulator openai:<model> "
+    "(or set TILLER_EVAL_SIMULATOR)"
+)
+
+
+def _skip_reason(scenario: Scenario, options: RunOptions, harness: HarnessModels) -> str | None:
+    if scenario.user_simulator and harness.simulated_user is None:
+        return NO_SIMULATOR
     if options.model == "offline" and not scenario.offline and not options.include_unsupported:
         return "the offline model cannot serve this scenario (offline: false); run it with --model replay or live"
     return None
 
 
-def _scenario_result(scenario: Scenario, trials: list[TrialResult], options: RunOptions) -> ScenarioResult:
-    skip = _skip_reason(scenario, options)
+def _scenario_result(
+    scenario: Scenario, trials: list[TrialResult], options: RunOptions, harness: HarnessModels
+) -> ScenarioResult:
+    skip = _skip_reason(scenario, options, harness)
     expected = scenario.expect.trajectory
     passed = bool(trials) and all(t.passed for t in trials)
     status = "skipped" if skip else "passed" if passed else "failed"
@@ -135,9 +175,15 @@ def _scenario_result(scenario: Scenario, trials: list[TrialResult], options: Run
 
 
 def run_trial(
-    scenario: Scenario, trial: int, homes: SeededHomes, factory: ModelFactory, options: RunOptions
+    scenario: Scenario,
+    trial: int,
+    homes: SeededHomes,
+    factory: ModelFactory,
+    options: RunOptions,
+    harness: HarnessModels | None = None,
 ) -> TrialResult:
     """One trial on a fresh home; never raises for a failure of the agent or the model."""
+    harness = harness or HarnessModels()
     home = homes.fresh(scenario.fixtures, f"{scenario.id}-{trial}")
     transcript = Transcript()
     error: str | None = None
@@ -146,7 +192,8 @@ def run_trial(
         limits = hermetic_limits(scenario.limits)
         settings = homes.settings(home, model=options.model, model_retry_initial_s=0.05)
         with Tiller(settings, model=model, limits=limits, policy=scenario.policy) as tiller:
-            conversation = Conversation(tiller, scenario, f"eval-{scenario.id}-{trial}", limits)
+            thread_id = f"eval-{scenario.id}-{trial}"
+            conversation = Conversation(tiller, scenario, thread_id, limits, simulated_user=harness.simulated_user)
             try:
                 transcript = conversation.play()
             finally:
@@ -157,7 +204,8 @@ def run_trial(
         error = f"{type(exc).__name__}: {exc}"
         transcript.notes.append("".join(traceback.format_exception_only(exc)).strip())
     try:
-        return _score(scenario, trial, transcript, homes.template(scenario.fixtures), home, error, options)
+        template = homes.template(scenario.fixtures)
+        return _score(scenario, trial, transcript, template, home, error, options, harness.judge)
     finally:
         if not options.keep_homes:
             shutil.rmtree(home, ignore_errors=True)
@@ -171,17 +219,18 @@ def _score(
     home: Path,
     error: str | None,
     options: RunOptions,
+    judge: Judge | None,
 ) -> TrialResult:
     with read_only(home / "tiller.db") as after_engine, read_only(template / "tiller.db") as before_engine:
         after, before = RowReader(after_engine), RowReader(before_engine)
-        score = score_trial(scenario, transcript, after, before, skip=options.skip_checks)
+        score = score_trial(scenario, transcript, after, before, skip=options.skip_checks, judge=judge)
         changes = database_changes(after, before)
     checks = score.checks
     if error is not None:
         checks.insert(0, CheckResult(name="run", passed=False, details=[error]))
     return TrialResult(
         trial=trial,
-        passed=error is None and all(c.passed for c in checks),
+        passed=error is None and not any(c.fails for c in checks),
         checks=checks,
         credit=score.credit,
         matched=score.matched,

@@ -111,6 +111,9 @@ class LimitsOverride(_Strict):
     max_invalid_args: int | None = Field(None, ge=0)
 
 
+Criterion = Annotated[str, Field(min_length=1)]
+
+
 class AnswerExpectation(_Strict):
     """Checks on an answer text. Text checks ignore case unless ``case_sensitive``."""
 
@@ -120,12 +123,27 @@ class AnswerExpectation(_Strict):
     regex: list[str] = Field(default_factory=list, description="every pattern must match (re.search)")
     not_regex: list[str] = Field(default_factory=list, description="no pattern may match")
     case_sensitive: bool = False
-    rubric: str | None = Field(None, description="LLM-judge rubric; runs only with a live model, else reported skipped")
+    rubric: Criterion | Annotated[list[Criterion], Field(min_length=1)] | None = Field(
+        None,
+        description="criteria an LLM judge grades the answer on (one text, or a list graded one by one); "
+        "judged only with a judge model (--judge), else reported skipped, never passed",
+    )
 
     @field_validator("regex", "not_regex")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         return [_compiles(p) for p in patterns]
+
+    @property
+    def criteria(self) -> list[str]:
+        """The rubric as a list of criteria (empty without a rubric)."""
+        if self.rubric is None:
+            return []
+        return [self.rubric] if isinstance(self.rubric, str) else list(self.rubric)
+
+    @property
+    def has_text_checks(self) -> bool:
+        return bool(self.contains or self.contains_any or self.not_contains or self.regex or self.not_regex)
 
 
 class Turn(_Strict):
@@ -133,6 +151,19 @@ class Turn(_Strict):
 
     message: str = Field(min_length=1)
     answer: AnswerExpectation | None = None
+
+
+class UserSimulator(_Strict):
+    """A model plays the user (only with a simulator model, ``--simulator``): given the persona,
+    the goal and the conversation so far it writes the next message, or ``###DONE###`` when the
+    goal is met or hopeless. It runs after the fixed ``turns``, if any."""
+
+    persona: str = Field(min_length=1, description="who the user is and how they talk")
+    goal: str = Field(min_length=1, description="what the user wants; they say ###DONE### once it is met or hopeless")
+    max_turns: int = Field(4, ge=1, le=20, description="at most this many simulated user messages")
+    first_message: str | None = Field(
+        None, min_length=1, description="the simulated user's opening message, sent as written (no model call)"
+    )
 
 
 class ReviewerDecision(_Strict):
@@ -251,7 +282,12 @@ class Expectations(_Strict):
 class Scenario(_Strict):
     """A scenario file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Tiller scenario")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Tiller scenario",
+        json_schema_extra={"anyOf": [{"required": ["turns"]}, {"required": ["user_simulator"]}]},
+    )
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     description: str = ""
@@ -264,13 +300,24 @@ class Scenario(_Strict):
     limits: LimitsOverride | None = None
     policy: ApprovalPolicy | None = None
     cassette: str | None = Field(None, description="recorded model turns; default cassettes/<id>.yaml")
-    turns: list[str | Turn] = Field(min_length=1)
+    turns: list[str | Turn] = Field(
+        default_factory=list, description="the user's messages, in order (before any simulated user)"
+    )
+    user_simulator: UserSimulator | None = Field(
+        None, description="a model plays the user after the fixed turns (skipped without --simulator)"
+    )
     reviewer: list[Literal["approve", "reject", "pending"] | ReviewerDecision] = Field(
         default_factory=list, description="decisions applied in order to each approval request"
     )
     expect: Expectations = Field(default_factory=Expectations)
 
     _source: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _has_a_user(self) -> Scenario:
+        if not self.turns and self.user_simulator is None:
+            raise ValueError("a scenario needs turns, a user_simulator, or both")
+        return self
 
     @property
     def source(self) -> Path | None:

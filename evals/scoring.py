@@ -1,8 +1,9 @@
 """Scoring one trial: every expectation of the scenario, each as a named check with reasons.
 
 Checks, in report order: ``status``, ``trajectory``, ``approvals``, ``invariants`` (always),
-``state``, ``answer`` (and ``turn N answer``), ``budget``. A trial passes when no check fails;
-skipped checks (a rubric without a judge) are shown but do not fail it.
+``state``, ``answer`` and ``answer rubric`` (and ``turn N answer``, ``turn N answer rubric``),
+``budget``. A trial passes when no check fails; skipped checks (a rubric without a judge) are
+shown but do not fail it; a check in error (the judge gave no usable verdict) fails it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass, field
 from evals.answer import AnswerVerdict, check_answer
 from evals.approvals import check_approvals, check_invariants
 from evals.database import RowReader
+from evals.errors import JudgeError
+from evals.judge import Judge
 from evals.results import CheckResult, PartialCredit
-from evals.scenario import Budget, Expectations, Scenario
+from evals.scenario import AnswerExpectation, Budget, Expectations, Scenario
 from evals.state import check_state
 from evals.trajectory import match_trajectory
 from evals.transcript import Transcript
@@ -36,8 +39,10 @@ def score_trial(
     before: RowReader | None,
     *,
     skip: Collection[str] = (),
+    judge: Judge | None = None,
 ) -> Score:
-    """All checks of ``scenario`` on ``transcript`` (``skip``: check names to leave out)."""
+    """All checks of ``scenario`` on ``transcript`` (``skip``: kinds of check to leave out;
+    ``judge``: grades rubrics, which are skipped without one)."""
     expect = scenario.expect
     checks: list[CheckResult] = []
     credit = PartialCredit()
@@ -59,7 +64,8 @@ def score_trial(
     if expect.state and after is not None:
         problems = check_state(expect.state, after, before, scenario.tenant)
         checks.append(CheckResult(name="state", passed=not problems, details=problems))
-    checks += _answers(scenario, transcript)
+    if "answer" not in skip:  # before the judge is called: selfcheck probes must not pay for it
+        checks += _answers(scenario, transcript, judge)
     if expect.budget:
         problems = check_budget(expect.budget, transcript)
         checks.append(CheckResult(name="budget", passed=not problems, details=problems))
@@ -67,8 +73,8 @@ def score_trial(
 
 
 def _kind(name: str) -> str:
-    """The kind of a check: ``turn 2 answer`` is an ``answer`` check."""
-    return "answer" if name.endswith("answer") else name
+    """The kind of a check: ``turn 2 answer`` and ``answer rubric`` are ``answer`` checks."""
+    return "answer" if name.endswith(("answer", "answer rubric")) else name
 
 
 def _status(expect: Expectations, transcript: Transcript) -> CheckResult:
@@ -83,25 +89,60 @@ def _status(expect: Expectations, transcript: Transcript) -> CheckResult:
     return CheckResult(name="status", passed=not problems, details=problems)
 
 
-def _answers(scenario: Scenario, transcript: Transcript) -> list[CheckResult]:
+def _answers(scenario: Scenario, transcript: Transcript, judge: Judge | None) -> list[CheckResult]:
     checks: list[CheckResult] = []
     for number, turn in enumerate(scenario.conversation, start=1):
         if turn.answer is None:
             continue
         name = f"turn {number} answer"
-        if number > len(transcript.turns):
+        if number > len(transcript.turns):  # its text checks and its rubric alike: nothing to check
             checks.append(CheckResult(name=name, passed=False, details=[f"turn {number} was not run"]))
             continue
-        checks.append(_answer_check(name, check_answer(turn.answer, transcript.turns[number - 1].answer, label=name)))
+        checks += _answer_checks(name, turn.answer, transcript, number, judge)
     if scenario.expect.answer:
-        checks.append(_answer_check("answer", check_answer(scenario.expect.answer, transcript.answer)))
+        checks += _answer_checks("answer", scenario.expect.answer, transcript, len(transcript.turns), judge)
+    return checks
+
+
+def _answer_checks(
+    name: str, expectation: AnswerExpectation, transcript: Transcript, turn: int, judge: Judge | None
+) -> list[CheckResult]:
+    """The text checks of one answer, then its rubric (each a check of its own)."""
+    checks = []
+    if expectation.has_text_checks or not expectation.criteria:
+        answer = transcript.turns[turn - 1].answer if turn else ""
+        checks.append(_answer_check(name, check_answer(expectation, answer, label=name)))
+    if expectation.criteria:
+        checks.append(judge_rubric(f"{name} rubric", expectation.criteria, transcript, turn, judge))
     return checks
 
 
 def _answer_check(name: str, verdict: AnswerVerdict) -> CheckResult:
-    if verdict.passed and verdict.skipped:
-        return CheckResult(name=name, passed=True, skipped=True, details=verdict.skipped)
-    return CheckResult(name=name, passed=verdict.passed, details=verdict.problems + verdict.skipped)
+    return CheckResult(name=name, passed=verdict.passed, details=verdict.problems)
+
+
+NO_JUDGE = "no judge model: run with --judge openai:<model> (or set TILLER_EVAL_JUDGE)"
+
+
+def judge_rubric(name: str, criteria: list[str], transcript: Transcript, turn: int, judge: Judge | None) -> CheckResult:
+    """The judge's verdict on the answer of ``turn``: skipped without a judge or an answer, an
+    error when the judge gives no usable verdict, failed when a criterion is not met."""
+    if judge is None:
+        return _not_judged(name, NO_JUDGE)
+    if turn == 0:
+        return _not_judged(name, "the conversation did not run")
+    try:
+        results = judge.grade(criteria, transcript, turn)
+    except JudgeError as exc:
+        return CheckResult(name=name, passed=False, error=True, details=[f"judge error ({judge.spec}): {exc}"])
+    failed = [r for r in results if not r.passed]
+    shown = failed or results
+    details = [f"{'✓' if r.passed else '✗'} {r.criterion!r}: {r.reason or 'no reason given'}" for r in shown]
+    return CheckResult(name=name, passed=not failed, details=details, criteria=results)
+
+
+def _not_judged(name: str, why: str) -> CheckResult:
+    return CheckResult(name=name, passed=False, skipped=True, details=[f"not judged: {why}"])
 
 
 def check_budget(budget: Budget, transcript: Transcript) -> list[str]:

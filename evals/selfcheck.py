@@ -15,7 +15,8 @@ Argument matchers are replayed as a concrete value: ``approx`` its number, ``any
 option, ``regex`` its ``example`` (left out without one), ``any`` left out; required arguments
 the scenario leaves open come from the tool's schema (example, first enum value, placeholder).
 A call the scenario says approval was requested for is replayed with the requested arguments
-(before any reviewer edit).
+(before any reviewer edit). A scenario's simulated user is scripted too: it sends its
+``first_message`` or a neutral request once, then the stop token.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.models.scripted import ScriptedChatModel
 from evals.results import ScenarioResult
-from evals.runner import RunOptions, run_scenarios
+from evals.runner import HarnessModels, RunOptions, run_scenarios
 from evals.scenario import AnyMatcher, AnyOfMatcher, ApproxMatcher, EqualsMatcher, RegexMatcher, Scenario
+from evals.simulator import STOP_TOKEN, SimulatedUser
 
 NEUTRAL_ANSWER = "Done."
 WRITE_RISKS = ("write", "high_risk")
@@ -133,6 +135,20 @@ def scripted(calls: Sequence[dict[str, Any]]) -> ScriptedChatModel:
     return ScriptedChatModel(respond)
 
 
+SCRIPTED_USER_MESSAGE = "Hello, I need help with my order."
+
+
+def scripted_user() -> SimulatedUser:
+    """A simulated user that sends one message — its ``first_message``, else
+    :data:`SCRIPTED_USER_MESSAGE` — then the stop token (the scripted agent does not read it)."""
+
+    def respond(messages: list[BaseMessage], _tools: list[dict[str, Any]]) -> str:
+        said = sum(isinstance(m, AIMessage) for m in messages)
+        return SCRIPTED_USER_MESSAGE if said == 0 else STOP_TOKEN
+
+    return SimulatedUser(ScriptedChatModel(respond), "scripted")
+
+
 def selfcheck(scenarios: Sequence[Scenario], options: RunOptions) -> list[SelfCheck]:
     """Run the three probes on every scenario (the offline flag does not matter here)."""
     if options.work_dir is None:
@@ -166,7 +182,8 @@ def _run(
     if not scenarios:
         return {}
     probe_options = replace(options, skip_checks=skip, model="scripted")
-    record = run_scenarios(scenarios, probe_options, model_factory=lambda s, _t: scripted(plans[s.id]))
+    harness = HarnessModels(simulated_user=scripted_user())  # no judge: probes skip rubrics
+    record = run_scenarios(scenarios, probe_options, model_factory=lambda s, _t: scripted(plans[s.id]), harness=harness)
     return {r.id: r for r in record.scenarios}
 
 

@@ -7,7 +7,7 @@ be tested on hand-made transcripts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +53,7 @@ class TurnRecord(BaseModel):
     """One user message and the run(s) it took (a run, then one more per approval)."""
 
     message: str
+    source: Literal["script", "simulator"] = Field("script", description="who wrote the message")
     status: str
     answer: str = ""
     stop_reason: str | None = None
@@ -65,6 +66,21 @@ class TurnRecord(BaseModel):
     latency_s: float = 0.0
 
 
+SimulationEnd = Literal["done", "max_turns", "approval_pending", "empty_reply"]
+
+
+class SimulationRecord(BaseModel):
+    """How a simulated user's part of the conversation went."""
+
+    model: str = Field(description="the simulator's model spec")
+    turns: int = Field(0, description="messages the simulated user sent")
+    ended: SimulationEnd | None = Field(
+        None,
+        description="done: it wrote the stop token (goal met or hopeless); max_turns: it used all its turns; "
+        "approval_pending: an approval was left pending; empty_reply: it wrote nothing",
+    )
+
+
 class Transcript(BaseModel):
     """Everything a trial did, across its turns."""
 
@@ -72,6 +88,7 @@ class Transcript(BaseModel):
     approvals: list[ApprovalEvent] = Field(default_factory=list)
     turns: list[TurnRecord] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="what the driver did that a reader should know")
+    simulation: SimulationRecord | None = Field(None, description="the simulated user, when the scenario has one")
 
     @property
     def status(self) -> str:

@@ -1,7 +1,12 @@
-"""The console summary: one row per scenario, an overall row, then why each failure failed."""
+"""The console summary: one row per scenario, an overall row, then why each failure failed.
+
+The ``rubric`` column shows the judge's verdicts: criteria met / judged over the trials,
+``error`` when the judge gave no usable verdict, ``skip`` when no rubric was judged.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from rich.console import Console
@@ -9,14 +14,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from evals.metrics import percentile
-from evals.results import RunRecord, ScenarioResult
+from evals.results import CheckResult, RunRecord, ScenarioResult
 
 _STATUS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
 
 
 def summary_table(record: RunRecord) -> Table:
-    table = Table(title=f"tiller eval · model {record.model} · k={record.k}", title_justify="left")
-    for column in ("scenario", "result", f"pass^{record.k}", "trials", "F1", "steps", "calls", "tokens", "cost $"):
+    title = f"tiller eval · model {record.model}"
+    title += f" · judge {record.judge}" if record.judge else ""
+    title += f" · simulator {record.simulator}" if record.simulator else ""
+    table = Table(title=escape(f"{title} · k={record.k}"), title_justify="left")
+    columns = ("scenario", "result", f"pass^{record.k}", "trials", "F1", "rubric", "steps", "calls", "tokens", "cost $")
+    for column in columns:
         table.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=column == "scenario")
     table.add_column("p50/p95 s", justify="right")
     for scenario in record.scenarios:
@@ -28,6 +37,7 @@ def summary_table(record: RunRecord) -> Table:
         f"{s.passed}/{s.passed + s.failed}",
         f"{s.pass_hat_k:.2f}",
         f"{s.trials_passed}/{s.trials}",
+        "",
         "",
         str(s.steps),
         str(s.tool_calls),
@@ -41,7 +51,7 @@ def summary_table(record: RunRecord) -> Table:
 def _row(scenario: ScenarioResult, k: int) -> list[str]:
     trials = scenario.trials
     if not trials:
-        return [escape(scenario.id), _STATUS[scenario.status], *([""] * 8)]
+        return [escape(scenario.id), _STATUS[scenario.status], *([""] * 9)]
     times = [t.transcript.latency_s for t in trials]
     return [
         escape(scenario.id),
@@ -49,12 +59,27 @@ def _row(scenario: ScenarioResult, k: int) -> list[str]:
         f"{scenario.pass_hat(k):.2f}",
         f"{scenario.passes}/{len(trials)}",
         f"{min(t.credit.f1 for t in trials):.2f}",
+        rubric_cell([c for checks in scenario.rubric_checks().values() for c in checks]),
         _mean(t.transcript.steps for t in trials),
         _mean(t.transcript.tool_calls for t in trials),
         _mean(t.transcript.tokens for t in trials),
         f"{sum(t.transcript.cost_usd for t in trials) / len(trials):.4f}",
         f"{percentile(times, 50):.2f} / {percentile(times, 95):.2f}",
     ]
+
+
+def rubric_cell(checks: list[CheckResult]) -> str:
+    """Criteria met / judged, ``error`` if the judge failed, ``skip`` if nothing was judged."""
+    if not checks:
+        return ""
+    if any(c.error for c in checks):
+        return "[red]error[/]"
+    judged = [r for c in checks if not c.skipped for r in c.criteria]
+    if not judged:
+        return "[yellow]skip[/]"
+    met = sum(r.passed for r in judged)
+    colour = "green" if met == len(judged) else "red"
+    return f"[{colour}]{met}/{len(judged)}[/]"
 
 
 def _mean(values: Iterable[float]) -> str:
@@ -81,3 +106,15 @@ def print_report(record: RunRecord, console: Console, *, verbose: bool = False) 
     for scenario in record.scenarios:
         if scenario.status == "skipped":
             console.print(f"[yellow]skipped[/] {escape(scenario.id)}: {escape(scenario.skip_reason or '')}")
+    _print_unjudged(record, console)
+
+
+def _print_unjudged(record: RunRecord, console: Console) -> None:
+    """Rubrics left unjudged, grouped by why: skipped checks never pass silently."""
+    why: dict[str, list[str]] = defaultdict(list)
+    for scenario in record.scenarios:
+        for name, checks in scenario.rubric_checks().items():
+            for detail in dict.fromkeys(d for c in checks if c.skipped for d in c.details):
+                why[detail].append(f"{scenario.id} ({name})")
+    for detail, where in why.items():
+        console.print(f"[yellow]rubric skipped[/] {escape(detail)}: {escape(', '.join(where))}")

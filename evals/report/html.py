@@ -1,7 +1,8 @@
 """One self-contained HTML file per run: no script, no font, no network — open it anywhere.
 
-Per scenario: its checks, the expected and actual trajectories aligned side by side, the
-approval events, the database diff and each turn's answer. At the top: the summary and bar
+Per scenario: its checks (a rubric with the judge's verdict and reason per criterion), the
+expected and actual trajectories aligned side by side, the approval events, the database diff
+and each turn's answer (simulated users' messages marked). At the top: the summary and bar
 charts (inline SVG) of pass rate and mean latency by tag.
 """
 
@@ -13,13 +14,13 @@ from html import escape
 from pathlib import Path
 
 from evals.arg_matching import render_call
-from evals.results import RunRecord, ScenarioResult, TrialResult
+from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.4em}table{border-collapse:collapse;width:100%;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.pass{color:#17803d}.fail{color:#c62828}.skip{color:#b26a00}
+th{background:#f4f4f4}.pass{color:#17803d}.fail,.error{color:#c62828}.skip{color:#b26a00}
 details{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em .6em}
 summary{cursor:pointer;font-weight:600}code,pre{font:12px/1.4 ui-monospace,monospace}
 pre{white-space:pre-wrap;background:#f8f8f8;padding:.4em}.muted{color:#777}
@@ -34,8 +35,11 @@ def write_html(record: RunRecord, path: Path) -> Path:
 
 def render_html(record: RunRecord) -> str:
     s = record.summary
+    helpers = "".join(
+        f" · {role} {escape(spec)}" for role, spec in (("judge", record.judge), ("simulator", record.simulator)) if spec
+    )
     head = (
-        f"<h1>tiller eval · {escape(record.model)} · k={record.k}</h1>"
+        f"<h1>tiller eval · {escape(record.model)}{helpers} · k={record.k}</h1>"
         f"<p class=muted>{record.started_at:%Y-%m-%d %H:%M:%S} UTC · {s.scenarios} scenarios: "
         f"<span class=pass>{s.passed} passed</span>, <span class=fail>{s.failed} failed</span>, "
         f"<span class=skip>{s.skipped} skipped</span> · pass rate {s.pass_rate:.0%} · pass^{record.k} "
@@ -52,7 +56,7 @@ def render_html(record: RunRecord) -> str:
 
 
 def _status(status: str) -> str:
-    css = {"passed": "pass", "failed": "fail"}.get(status, "skip")
+    css = {"passed": "pass", "failed": "fail", "error": "error"}.get(status, "skip")
     return f"<span class={css}>{escape(status)}</span>"
 
 
@@ -124,8 +128,8 @@ def _scenario(x: ScenarioResult, k: int) -> str:
 
 def _trial(x: ScenarioResult, trial: TrialResult) -> str:
     checks = "".join(
-        f"<li>{_status('skipped' if c.skipped else 'passed' if c.passed else 'failed')} {escape(c.name)}"
-        + (f"<pre>{escape(chr(10).join(c.details))}</pre>" if c.details else "")
+        f"<li>{_status(c.outcome)} {escape(c.name)}"
+        + (_criteria(c) if c.criteria else f"<pre>{escape(chr(10).join(c.details))}</pre>" if c.details else "")
         + "</li>"
         for c in trial.checks
     )
@@ -133,6 +137,16 @@ def _trial(x: ScenarioResult, trial: TrialResult) -> str:
         f"<h4>trial {trial.trial}: {_status('passed' if trial.passed else 'failed')} · F1 {trial.credit.f1:.2f}</h4>"
         f"<ul>{checks}</ul>{_alignment(x.expected_calls, trial)}{_approvals(trial)}{_changes(trial)}{_turns(trial)}"
     )
+
+
+def _criteria(check: CheckResult) -> str:
+    """The judge's verdict: one row per criterion, with its reason."""
+    rows = "".join(
+        f"<tr><td>{escape(r.criterion)}</td><td>{_status('passed' if r.passed else 'failed')}</td>"
+        f"<td>{escape(r.reason)}</td></tr>"
+        for r in check.criteria
+    )
+    return f"<table><tr><th>criterion</th><th>verdict</th><th>judge's reason</th></tr>{rows}</table>"
 
 
 def _alignment(expected: list[str], trial: TrialResult) -> str:
@@ -172,10 +186,19 @@ def _changes(trial: TrialResult) -> str:
 
 def _turns(trial: TrialResult) -> str:
     turns = "".join(
-        f"<tr><td>{escape(t.message)}</td><td>{escape(t.status)}</td><td><pre>{escape(t.answer)}</pre></td></tr>"
+        f"<tr><td>{escape(t.message)}"
+        + (" <span class=muted>(simulated user)</span>" if t.source == "simulator" else "")
+        + f"</td><td>{escape(t.status)}</td><td><pre>{escape(t.answer)}</pre></td></tr>"
         for t in trial.transcript.turns
     )
+    simulation = trial.transcript.simulation
+    played = (
+        f"<p class=muted>simulated user ({escape(simulation.model)}): {simulation.turns} message(s), "
+        f"ended: {escape(simulation.ended or 'not started')}</p>"
+        if simulation
+        else ""
+    )
     notes = "".join(f"<li>{escape(n)}</li>" for n in trial.transcript.notes)
-    return f"<table><tr><th>user</th><th>status</th><th>answer</th></tr>{turns}</table>" + (
+    return f"{played}<table><tr><th>user</th><th>status</th><th>answer</th></tr>{turns}</table>" + (
         f"<ul class=muted>{notes}</ul>" if notes else ""
     )

@@ -1,4 +1,8 @@
-"""The JSON report: the full ``RunRecord`` (``{"version": 1, ...}``), written and read back."""
+"""The JSON report: the full ``RunRecord`` (``{"version": 2, ...}``), written and read back.
+
+Version 1 reports (written before the judge and the simulated user) still read: every field
+added since has a default, so ``compare`` can diff a new run against an old baseline.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from evals.errors import ReportError
-from evals.results import REPORT_VERSION, RunRecord
+from evals.results import READABLE_VERSIONS, REPORT_VERSION, RunRecord
 
 
 def write_record(record: RunRecord, path: Path) -> Path:
@@ -24,10 +28,11 @@ def read_record(path: Path) -> RunRecord:
         raise ReportError(f"{path}: no such report") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path}: not a JSON report ({exc})") from None
-    if not isinstance(data, dict) or data.get("version") != REPORT_VERSION:
+    if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
         found = data.get("version") if isinstance(data, dict) else None
-        raise ReportError(f"{path}: report version {found!r} is not supported (expected {REPORT_VERSION})")
+        readable = ", ".join(map(str, READABLE_VERSIONS))
+        raise ReportError(f"{path}: report version {found!r} is not supported (readable: {readable})")
     try:
-        return RunRecord.model_validate(data)
+        return RunRecord.model_validate({**data, "version": REPORT_VERSION})
     except ValidationError as exc:
         raise ReportError(f"{path}: malformed report: {exc.errors()[0]['msg']}") from None

@@ -83,7 +83,10 @@ def test_errors_inside_a_list_point_into_the_item(tmp_path: Path) -> None:
 
 
 def test_a_missing_required_field(tmp_path: Path) -> None:
-    assert problems(tmp_path, "id: no-turns\nexpect: {}\n") == ["1:1: missing required field 'turns'"]
+    assert problems(tmp_path, "id: no-turns\nexpect: {}\n") == [
+        "1:1: missing required field: 'turns' or 'user_simulator'"
+    ]
+    assert problems(tmp_path, "id: no-turns\nturns: []\n") == ["1:1: a scenario needs turns, a user_simulator, or both"]
 
 
 def test_a_number_where_text_is_expected_says_to_quote_it(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""CI covers the scenario suite: every scenario passes on its recorded cassette, every scenario
-passes its self-checks, and neither ``agent`` nor ``tools`` imports ``evals``."""
+"""CI covers the scenario suite: every scenario passes on its recorded cassette (those with a
+simulated user are skipped, saying why), every scenario passes its self-checks, and neither
+``agent`` nor ``tools`` imports ``evals``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from evals.loader import discover
-from evals.runner import RunOptions, run_scenarios
+from evals.runner import NO_SIMULATOR, RunOptions, run_scenarios
 from evals.selfcheck import selfcheck
 
 from .conftest import REPO, SCENARIOS
@@ -18,14 +19,18 @@ def test_every_scenario_file_is_valid_and_has_a_cassette() -> None:
     found = discover([SCENARIOS])
     assert not found.errors, "\n".join(map(str, found.errors))
     assert len(found.scenarios) >= 40
-    missing = [s.id for s in found.scenarios if not s.cassette_path.exists()]
+    missing = [s.id for s in found.scenarios if not s.user_simulator and not s.cassette_path.exists()]
     assert not missing, f"scenarios without a cassette: {missing}"
+    simulated = [s for s in found.scenarios if s.user_simulator]
+    assert len(simulated) >= 2 and all("simulated" in s.tags for s in simulated)
 
 
 def test_every_scenario_passes_on_replay(options: RunOptions) -> None:
     record = run_scenarios(discover([SCENARIOS]).scenarios, replace(options, model="replay", concurrency=4))
-    failed = {s.id: s.trials[0].explanations for s in record.scenarios if s.status != "passed"}
+    failed = {s.id: s.trials[0].explanations for s in record.scenarios if s.status == "failed"}
     assert not failed, failed
+    skipped = {s.id: s.skip_reason for s in record.scenarios if s.status == "skipped"}
+    assert skipped == {s: NO_SIMULATOR for s in ("simulated-cancel-shipped-order", "simulated-refund-damaged-tent")}
 
 
 def test_every_scenario_passes_its_self_checks(eval_work_dir: Path) -> None:

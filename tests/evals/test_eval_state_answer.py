@@ -127,10 +127,3 @@ def test_answer_checks_explain_and_quote_the_answer() -> None:
         check_answer(AnswerExpectation(contains=["ups"], case_sensitive=True), "UPS").problems[0]
         == "answer does not contain 'ups'"
     )
-
-
-def test_a_rubric_is_reported_skipped_never_passed_silently() -> None:
-    verdict = check_answer(AnswerExpectation(rubric="polite and accurate"), "Hello")
-    assert verdict.passed and verdict.skipped == [
-        "answer rubric not judged: the LLM judge is not built yet (it will need a live model)"
-    ]
