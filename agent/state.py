@@ -84,6 +84,7 @@ class ToolCallRecord(BaseModel):
     error: dict[str, Any] | None = None
     approval: ApprovalRecord | None = None
     latency_ms: float | None = None
+    cache_hit: bool = False  # the result came from the read-tool cache
 
 
 class Usage(BaseModel):

@@ -122,6 +122,7 @@ def make_run_tools(deps: AgentDeps, breakers: BreakerBoard | None = None):
                 "turn": state.get("turn", 0),
                 "step": state.get("steps", 0),
                 "latency_ms": round(out.latency_ms, 2),
+                "cache_hit": out.cache_hit,
             }
             if out.ok:
                 assert out.data is not None
@@ -135,7 +136,14 @@ def make_run_tools(deps: AgentDeps, breakers: BreakerBoard | None = None):
                 record |= {"status": CallStatus.ERROR.value, "error": {"kind": kind, "message": out.message}}
             records.append(record)
             summary = _summary(record.get("result"), out.message)
-            event = {"type": "tool_result", "id": p["id"], "tool": p["tool"], "ok": out.ok, "replayed": out.replayed}
+            event = {
+                "type": "tool_result",
+                "id": p["id"],
+                "tool": p["tool"],
+                "ok": out.ok,
+                "replayed": out.replayed,
+                "cache_hit": out.cache_hit,
+            }
             runtime.stream_writer({**event, "summary": summary})
         return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})
 

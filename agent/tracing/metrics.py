@@ -35,6 +35,9 @@ class RunMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.tool_lookups = Counter(
+            "tiller_tool_results", "Tool results by cache outcome (hit ratio).", ["tool", "cache"], registry=r
+        )
         self.tokens = Counter("tiller_tokens", "Model tokens.", ["model", "tenant", "direction"], registry=r)
         self.cost = Counter("tiller_cost_usd", "Model cost in USD.", ["model", "tenant"], registry=r)
         self.guards = Counter("tiller_guard_verdicts", "Guard verdicts.", ["stage", "verdict"], registry=r)
@@ -65,6 +68,7 @@ class RunMetrics:
                 self.cost.labels(span.name, trace.tenant_id).inc(float(a.get("cost_usd") or 0.0))
             elif span.kind == "tool":
                 self.tool_latency.labels(span.name, str(a.get("status"))).observe(span.duration_ms / 1000)
+                self.tool_lookups.labels(span.name, "hit" if a.get("cache_hit") else "miss").inc()
             elif span.kind == "guard":
                 verdict = str(a.get("verdict", "")).split(" ", 1)[0]
                 self.guards.labels(span.name, verdict).inc()

@@ -155,6 +155,7 @@ class TraceRecorder:
                 "status": call.status.value,
                 "result_bytes": size,
                 "error_kind": (call.error or {}).get("kind"),
+                "cache_hit": call.cache_hit,
             }
             self.spans.append(
                 Span(

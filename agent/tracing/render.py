@@ -36,7 +36,8 @@ def _details(span: Span) -> str:
         return f"→ {calls} · {a.get('input_tokens', 0)} in / {a.get('output_tokens', 0)} out tokens · {price}"
     if span.kind == "tool":
         args = json.dumps(a.get("args", {}), ensure_ascii=False)
-        outcome = a.get("error_kind") or f"{a.get('result_bytes', 0)} bytes"
+        cached = " (cache)" if a.get("cache_hit") else ""
+        outcome = a.get("error_kind") or f"{a.get('result_bytes', 0)} bytes{cached}"
         return f"{a.get('status')} · {outcome} · {args}"
     if span.kind == "guard":
         return str(a.get("verdict", ""))

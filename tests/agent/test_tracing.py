@@ -129,3 +129,17 @@ def test_metrics_count_runs_tools_guards_and_decisions(settings: Settings) -> No
     assert value("tiller_guard_verdicts_total", {"stage": "input", "verdict": "allow"}) == 1
     assert value("tiller_tokens_total", {"model": "scripted", "tenant": "acme", "direction": "input"}) > 0
     assert b"tiller_approval_time_to_decision_seconds_bucket" in generate_latest(registry)
+
+
+def test_cache_hits_show_in_the_trajectory_trace_and_metrics(settings: Settings) -> None:
+    search = {"tool_calls": [{"name": "search_knowledge_base", "args": {"query": "return window for tents"}}]}
+    with Tiller(settings, model=ScriptedChatModel([search, "ok", search, "ok"])) as tiller:
+        first = tiller.ask("return window?", thread_id="t-cache")
+        second = tiller.ask("again: return window?", thread_id="t-cache")
+        trace = tiller.traces.get("acme", second.run_id or "")
+        value = tiller.metrics.registry.get_sample_value
+        hits = value("tiller_tool_results_total", {"tool": "search_knowledge_base", "cache": "hit"})
+        misses = value("tiller_tool_results_total", {"tool": "search_knowledge_base", "cache": "miss"})
+    assert (first.trajectory[0].cache_hit, second.trajectory[0].cache_hit) == (False, True)
+    assert [s.attributes["cache_hit"] for s in trace.spans if s.kind == "tool"] == [True]
+    assert (hits, misses) == (1, 1)
