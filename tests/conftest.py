@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from agent.config import Settings
 from agent.setup import build_index, init_database, seed_database
@@ -59,3 +61,35 @@ def refunds(settings: Settings) -> Iterator[object]:
 
     yield count
     engine.dispose()
+
+
+POSTGRES_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def seeded_postgres(home: Path, prefix: str = "tiller_test") -> Iterator[Settings]:
+    """Settings on a fresh, seeded PostgreSQL schema (chosen through the search_path), dropped after."""
+    if not POSTGRES_URL:
+        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    settings = Settings(home=home, database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
+    try:
+        init_database(settings)
+        seed_database(settings, customers=20, orders=40)
+        build_index(settings)
+        yield settings
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path) -> Iterator[Settings]:
+    """The demo data on a fresh PostgreSQL schema; skipped (visibly) without a test database."""
+    with seeded_postgres(tmp_path / ".tiller") as settings:
+        yield settings

@@ -4,9 +4,6 @@ database, shared by two runtimes as two service processes would share it."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,7 +11,6 @@ from sqlalchemy import create_engine, text
 from agent.config import Settings
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.setup import build_index, init_database, seed_database
 from agent.state import CallStatus, RunStatus
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
 
@@ -23,25 +19,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not PG_URL, reason="TILLER_TEST_POSTGRES_URL is not set (CI sets it)"),
 ]
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path) -> Iterator[Settings]:
-    """A fresh schema per test, selected through the connection's search_path."""
-    assert PG_URL is not None
-    schema = f"tiller_rt_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    settings = Settings(home=tmp_path / ".tiller", database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
-    init_database(settings)
-    seed_database(settings, customers=20, orders=40)
-    build_index(settings)
-    yield settings
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def refund_count(settings: Settings, order_id: str) -> int:

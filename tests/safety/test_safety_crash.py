@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,12 @@ from sqlalchemy import create_engine, text
 from agent.config import Settings
 from agent.errors import ApprovalConflict, ThreadBusy
 from agent.runtime import Tiller
-from agent.setup import build_index, init_database, seed_database
 from agent.state import RunStatus
+from tests.conftest import seeded_postgres
 from tests.safety import crash_child
 from tests.safety.crash_child import AMOUNT_CENTS, ORDER, POINTS, REVIEWER, runtime
 
 TRIALS = int(os.environ.get("TILLER_CRASH_TRIALS", "20"))
-PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 
 
@@ -46,21 +44,8 @@ def backend_settings(request: pytest.FixtureRequest, settings: Settings, tmp_pat
     if request.param == "sqlite":
         yield settings
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL variant skipped: set TILLER_TEST_POSTGRES_URL to run it")
-    schema = f"tiller_crash_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    pg = Settings(home=tmp_path / ".pg", database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
-    init_database(pg)
-    seed_database(pg, customers=20, orders=40)
-    build_index(pg)
-    yield pg
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with seeded_postgres(tmp_path / ".pg", prefix="tiller_crash") as pg:
+        yield pg
 
 
 def _rows(settings: Settings, sql: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from agent.config import Settings
 from agent.service.app import create_app
 from agent.service.config import ServiceSettings
 from agent.service.context import ServiceContext
-from agent.setup import build_index, init_database, seed_database
 
 MakeKey = Callable[..., dict[str, str]]
-PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
 
 
 def clean_env() -> pytest.MonkeyPatch:
@@ -101,23 +97,3 @@ def stream(client: TestClient, method: str, url: str, headers: dict[str, str], *
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return sse_events(response.iter_lines())
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path) -> Iterator[Settings]:
-    """A fresh PostgreSQL schema (selected through the search_path), seeded."""
-    if not PG_URL:
-        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
-    schema = f"tiller_svc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    settings = Settings(home=tmp_path / ".tiller", database_url=url, retrieval_mode="bm25")
-    init_database(settings)
-    seed_database(settings, customers=20, orders=40)
-    build_index(settings)
-    yield settings
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
