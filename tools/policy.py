@@ -23,11 +23,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tools.contract import Risk, ToolSpec
 from tools.errors import ToolDefinitionError
+from tools.files import read_yaml_model
 
 
 class Verdict(StrEnum):
@@ -108,12 +108,4 @@ class ApprovalPolicy(BaseModel):
     @classmethod
     def from_file(cls, path: Path) -> ApprovalPolicy:
         """Load a YAML policy; errors name the file and the rule."""
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ToolDefinitionError(f"cannot read approval policy {path}: {exc}") from None
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ToolDefinitionError(f"invalid approval policy {path}: {problems}") from None
+        return read_yaml_model(cls, path, "approval policy", ToolDefinitionError)

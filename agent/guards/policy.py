@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.errors import ConfigError
 from agent.guards.injection import DEFAULT_THRESHOLD, InjectionClassifier
+from tools.files import read_yaml_model
 
 
 def load_classifier(ref: str) -> InjectionClassifier:
@@ -78,15 +78,7 @@ class GuardPolicies(BaseModel):
     @classmethod
     def from_file(cls, path: Path) -> GuardPolicies:
         """Load a YAML file; errors name the file and the setting."""
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read guard policy {path}: {exc}") from None
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid guard policy {path}: {problems}") from None
+        return read_yaml_model(cls, path, "guard policy", ConfigError)
 
 
 def policy_for(context: object) -> GuardPolicy:

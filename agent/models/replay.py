@@ -19,7 +19,6 @@ recorded tool call ids (hence idempotency keys) come back unchanged.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ from agent.models.base import (
     without_extensions,
 )
 from agent.models.errors import CassetteError
+from tools.files import write_atomically
 
 CASSETTE_VERSION = 1
 
@@ -120,14 +120,7 @@ def save_cassette(path: str | os.PathLike[str], cassette: Cassette) -> None:
     text = yaml.safe_dump(
         cassette.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True, width=100
     )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
 
 
 class ReplayChatModel(ToolBindingChatModel):

@@ -18,7 +18,6 @@ index intact, and two processes rebuilding at once both end up with a complete b
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any
 import bm25s
 
 from tools.canonical import canonical_json, digest
+from tools.files import write_atomically
 from tools.retrieval.documents import ChunkingParams, Document, chunk_documents, load_documents
 from tools.retrieval.index import IndexParams, KnowledgeIndex, RetrievalMode, index_chunks, index_params
 
@@ -139,20 +139,9 @@ def _rebuild(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     full = {**manifest, "build": build, "chunks": len(index), "built_at": datetime.now(UTC).isoformat()}
-    _write_atomically(root / MANIFEST, json.dumps(full, indent=2, sort_keys=True))
+    write_atomically(root / MANIFEST, json.dumps(full, indent=2, sort_keys=True))
     _remove_old_builds(root, keep=build)
     return index
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _remove_old_builds(root: Path, keep: str) -> None:
