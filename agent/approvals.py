@@ -15,9 +15,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent import audit
 from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
 from agent.state import PendingApproval
 from agent.store import ApprovalEventRow, ApprovalRow
@@ -59,16 +60,22 @@ def to_view(row: ApprovalRow) -> PendingApproval:
     )
 
 
-def _audit(session: Session, row: ApprovalRow, event: str, actor: str, **details: Any) -> None:
-    session.add(
-        ApprovalEventRow(
-            approval_id=row.id,
-            tenant_id=row.tenant_id,
-            event=event,
-            actor=actor,
-            at=utcnow(),
-            details_json=json.dumps(details, sort_keys=True, default=str),
-        )
+def _audit(session: Session, row: ApprovalRow, event: str, actor: str, *, args_hash: str, **details: Any) -> None:
+    """Append to the tenant's hash-chained audit log, in the caller's transaction (``agent.audit``).
+
+    ``args_hash`` is the hash of the arguments the event is about: requested, approved (edited),
+    or run. It is a column of the entry and, as before, part of the details that readers of
+    ``events`` (CLI, HTTP) see.
+    """
+    audit.append(
+        session,
+        tenant_id=row.tenant_id,
+        approval_id=row.id,
+        event=event,
+        actor=actor,
+        args_hash=args_hash,
+        details={**details, "args_hash": args_hash},
+        at=utcnow(),
     )
 
 
@@ -112,7 +119,7 @@ class ApprovalStore:
                     status="pending",
                 )
                 session.add(row)
-                _audit(session, row, "requested", requested_by, tool=tool, args_hash=row.args_hash)
+                _audit(session, row, "requested", requested_by, args_hash=row.args_hash, tool=tool)
             elif row.args_hash != args_hash(args) or row.tool != tool:
                 # A model re-sending a decided call id with new arguments must not inherit the decision.
                 raise ApprovalConflict(
@@ -210,7 +217,10 @@ class ApprovalStore:
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise ApprovalConflict(f"approval {approval_id} was decided concurrently by another reviewer")
         session.refresh(row)
-        _audit(session, row, _STATUS_OF[decision] if decision != "edit" else "edited", decided_by, reason=reason)
+        event = _STATUS_OF[decision] if decision != "edit" else "edited"
+        # An approval or edit is about the arguments that may now run; a rejection, the requested ones.
+        decided_hash = row.approved_hash or row.args_hash
+        _audit(session, row, event, decided_by, args_hash=decided_hash, reason=reason)
         return to_view(row)
 
     def consume(self, session: Session, approval_id: str, args_hash_to_run: str, actor: str) -> None:
@@ -236,6 +246,13 @@ class ApprovalStore:
         assert row is not None
         _audit(session, row, "executed", actor, args_hash=args_hash_to_run)
 
+    def count_by_status(self) -> dict[str, int]:
+        """How many approvals are in each status, over all tenants (for metrics)."""
+        self.expire_due()
+        with self._sessions() as session:
+            rows = session.execute(select(ApprovalRow.status, func.count()).group_by(ApprovalRow.status)).all()
+        return {status: int(n) for status, n in rows}
+
     def expire_due(self, tenant_id: str | None = None) -> int:
         """Mark pending approvals past their expiry as expired (audited)."""
         with transaction(self._sessions) as session:
@@ -250,7 +267,7 @@ class ApprovalStore:
     def _mark_expired(self, session: Session, row: ApprovalRow) -> None:
         row.status = "expired"
         row.reason = "approval expired before a decision"
-        _audit(session, row, "expired", "system")
+        _audit(session, row, "expired", "system", args_hash=row.args_hash)
 
     def _row(self, session: Session, tenant_id: str, approval_id: str) -> ApprovalRow:
         row = session.get(ApprovalRow, approval_id)

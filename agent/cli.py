@@ -223,6 +223,7 @@ def main() -> None:
 
 from agent import (  # noqa: E402, F401 - registers their commands
     cli_approvals,
+    cli_audit,
     cli_service,
     cli_traces,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Connection, Engine, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tools.db import UTCDateTime
@@ -68,9 +68,17 @@ class ApprovalRow(StoreBase):
 
 
 class ApprovalEventRow(StoreBase):
-    """Append-only audit of every request, decision, expiry and execution."""
+    """Append-only, hash-chained audit of every request, decision, expiry and execution.
+
+    Rows are written only by ``agent.audit.append`` and never updated or deleted by the
+    application (on PostgreSQL a trigger refuses it). Each tenant's rows form one chain:
+    ``seq`` counts 1, 2, 3…, ``prev_hash`` is the ``entry_hash`` of the entry before, and
+    ``entry_hash`` covers this entry's fields and ``prev_hash`` (see ``agent.audit``).
+    """
 
     __tablename__ = "approval_events"
+    # Two appends linking to the same predecessor would fork the chain: refused by the database.
+    __table_args__ = (UniqueConstraint("tenant_id", "seq", name="uq_approval_events_chain"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     approval_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -79,6 +87,35 @@ class ApprovalEventRow(StoreBase):
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+    seq: Mapped[int] = mapped_column(Integer)
+    # requested: the requested args; approved/edited: the args that may run; executed: the args run
+    args_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+# On PostgreSQL the table refuses UPDATE, DELETE and TRUNCATE, so a bug or a stray script cannot
+# rewrite history; its owner can still drop the trigger, which is what the hash chain detects.
+# (Alembic revision 0002 creates the same trigger on databases that are migrated.)
+_REFUSE_CHANGE = DDL(
+    "CREATE OR REPLACE FUNCTION approval_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'approval_events is append-only: rows cannot be updated or deleted'; END $$"
+)
+_APPEND_ONLY_ROWS = DDL(
+    "CREATE TRIGGER approval_events_append_only BEFORE UPDATE OR DELETE ON approval_events "
+    "FOR EACH ROW EXECUTE FUNCTION approval_events_refuse_change()"
+)
+_APPEND_ONLY_TRUNCATE = DDL(
+    "CREATE TRIGGER approval_events_no_truncate BEFORE TRUNCATE ON approval_events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION approval_events_refuse_change()"
+)
+for _ddl in (_REFUSE_CHANGE, _APPEND_ONLY_ROWS, _APPEND_ONLY_TRUNCATE):
+    event.listen(ApprovalEventRow.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
+event.listen(
+    ApprovalEventRow.__table__,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS approval_events_refuse_change()").execute_if(dialect="postgresql"),
+)
 
 
 def _register_all_tables() -> None:

@@ -60,7 +60,7 @@ def test_upgrade_on_postgresql_matches_the_models() -> None:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = make_engine(f"{url}?options=-csearch_path%3D{schema}")
     try:
-        assert upgrade(engine) == "database at revision 0001"
+        assert upgrade(engine) == "database at revision 0002"
         assert differences(engine) == []
     finally:
         engine.dispose()
