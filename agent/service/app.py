@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from agent.approvals import utcnow
 from agent.config import Settings, load_settings
 from agent.runtime import Tiller
-from agent.service import inbox, pages
+from agent.service import inbox, pages, traces_page
 from agent.service.config import ServiceSettings, load_service_settings
 from agent.service.context import ServiceContext
 from agent.service.feedback import FeedbackStore
@@ -89,6 +89,7 @@ def create_app(
         app.include_router(router)
     app.include_router(pages.router)
     app.include_router(inbox.router)
+    app.include_router(traces_page.router)
     app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -1,9 +1,11 @@
-"""Showing traces in the terminal: a list of runs, and one run as a timeline."""
+"""Showing traces: a list of runs and one run as a timeline, in the terminal (``tiller traces``);
+``timeline`` gives the service's HTML trace page (``/traces/RUN_ID``) the same run, nested and scaled."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -28,7 +30,8 @@ def show_runs(console: Console, runs: list[TraceView]) -> None:
         )
 
 
-def _details(span: Span) -> str:
+def span_details(span: Span) -> str:
+    """A span in one line: what the model asked for, a tool's outcome, a verdict, a decision."""
     a: dict[str, Any] = span.attributes
     if span.kind == "model":
         calls = ", ".join(a.get("tool_calls") or []) or "answer"
@@ -78,6 +81,77 @@ def show_trace(console: Console, trace: TraceView) -> None:
             f"[{style}]{span.kind}[/]",
             indent + span.name,
             f"{span.duration_ms:.1f}" if span.duration_ms else "",
-            escape(_details(span)),
+            escape(span_details(span)),
         )
     console.print(table)
+
+
+Severity = Literal["", "warn", "error"]
+
+
+@dataclass
+class TimelineEntry:
+    """One span placed on the run's time axis, with the spans that happened inside it."""
+
+    span: Span
+    details: str  # the line `tiller traces show` prints for it
+    severity: Severity
+    offset_pct: float  # where it starts, in percent of the run
+    width_pct: float  # how long it lasted, in percent of the run (a sliver for an instant event)
+    children: list[TimelineEntry] = field(default_factory=list)
+
+
+def node_of(span: Span, nodes: list[Span]) -> Span | None:
+    """The node span during which ``span`` happened (events are timed inside their node).
+
+    The same rule the exporters use to nest spans under nodes (``agent.tracing.export``)."""
+    inside = [n for n in nodes if n.start_ms <= span.start_ms <= n.start_ms + n.duration_ms + 0.5]
+    return inside[-1] if inside else None
+
+
+def span_severity(span: Span) -> Severity:
+    """``error`` for what failed (a node's error, a tool error, a refusal, a model error, a block),
+    ``warn`` for what a person should look at (a guard that did more than allow, a breaker opening)."""
+    a = span.attributes
+    failed = (
+        (span.kind == "node" and bool(a.get("error")))
+        or (span.kind == "tool" and (a.get("status") == "error" or bool(a.get("error_kind"))))
+        or span.kind == "refusal"
+        or (span.kind == "model" and span.name == "error")
+    )
+    if failed:
+        return "error"
+    if span.kind == "guard":
+        verdict = str(a.get("verdict", ""))
+        return "error" if verdict.startswith("block") else "" if verdict.startswith("allow") else "warn"
+    if span.kind == "breaker" and str(a.get("state", "")).lower() != "closed":
+        return "warn"
+    return ""
+
+
+def run_models(trace: TraceView) -> list[str]:
+    """The run's model, then any other model that served a call (a fallback, a replay)."""
+    served = [str(s.attributes.get("model") or s.name) for s in trace.spans if s.kind == "model" and s.name != "error"]
+    return list(dict.fromkeys([m for m in (trace.model, *served) if m]))
+
+
+def timeline(trace: TraceView) -> list[TimelineEntry]:
+    """The run's spans as a tree: each node with the events that happened inside it, and events
+    outside any node at the top; offsets and widths in percent of the run's duration."""
+    total = max([trace.duration_ms, *(s.start_ms + s.duration_ms for s in trace.spans)]) or 1.0
+
+    def entry(span: Span) -> TimelineEntry:
+        offset = min(max(span.start_ms, 0.0) / total * 100, 99.7)
+        width = min(max(span.duration_ms / total * 100, 0.3), 100 - offset)
+        return TimelineEntry(span, span_details(span), span_severity(span), round(offset, 2), round(width, 2))
+
+    nodes = [s for s in trace.spans if s.kind == "node"]
+    by_node = {id(n): entry(n) for n in nodes}
+    top: list[TimelineEntry] = []
+    for span in trace.spans:
+        if span.kind == "node":
+            top.append(by_node[id(span)])
+            continue
+        parent = node_of(span, nodes)
+        (by_node[id(parent)].children if parent is not None else top).append(entry(span))
+    return top

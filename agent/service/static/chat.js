@@ -63,7 +63,19 @@ function onStatus(data) {
     follow();
   } else if (SETTLED.includes(data.status)) {
     answer(data.answer);
+    traceLink(data.run_id);
   }
+}
+
+// A link to the run's trace page (what the agent did, step by step), once per run.
+let lastTrace = "";
+function traceLink(runId) {
+  if (!runId || runId === lastTrace) return;
+  lastTrace = runId;
+  const link = document.createElement("a");
+  link.href = `/traces/${encodeURIComponent(runId)}`;
+  link.textContent = `trace ${runId}`;
+  line("trace", "").appendChild(link);
 }
 
 // Read a fetch() body as server-sent events.
