@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 import sys
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli import Tenant, _console, _open, _settings, app, run_cli
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from agent.tracing.costs import CostRow
 
 traces_app = typer.Typer(help="Look at what runs did: spans for nodes, model and tool calls, guards, approvals.")
 app.add_typer(traces_app, name="traces")
@@ -85,7 +90,7 @@ def prune(
 
 @app.command()
 def costs(
-    by: Annotated[str, typer.Option("--by", help="tenant | model | day")] = "tenant",
+    by: Annotated[str, typer.Option("--by", help="tenant | model | tier (router) | day")] = "tenant",
     since: Annotated[str, typer.Option("--since", help="how far back, e.g. 7d, 24h")] = "30d",
     project: Annotated[
         str | None, typer.Option("--project", help="monthly request volumes to project, e.g. 100k,1m,10m")
@@ -96,10 +101,10 @@ def costs(
     from rich.table import Table
 
     from agent.approvals import utcnow
-    from agent.tracing.costs import cost_report, parse_volume, projection
+    from agent.tracing.costs import cost_report, parse_volume, projection, total_runs
 
-    if by not in ("tenant", "model", "day"):
-        raise typer.BadParameter("use tenant, model or day", param_hint="--by")
+    if by not in ("tenant", "model", "tier", "day"):
+        raise typer.BadParameter("use tenant, model, tier or day", param_hint="--by")
     window = parse_age(since)
     try:
         volumes = [parse_volume(v) for v in project.split(",")] if project else []
@@ -108,8 +113,10 @@ def costs(
     settings = _settings()
 
     def body() -> None:
+        since_at = utcnow() - window
         with _open(settings) as tiller:
-            rows = cost_report(tiller.sessions, by=by, since=utcnow() - window, tenant_id=tenant)  # type: ignore[arg-type]
+            rows = cost_report(tiller.sessions, by=by, since=since_at, tenant_id=tenant)  # type: ignore[arg-type]
+            totals = total_runs(tiller.sessions, since=since_at, tenant_id=tenant)
         table = Table(title=f"Costs by {by}, last {since}", title_justify="left")
         for column in (by, "runs", "completed", "tokens in", "tokens out", "cost $", "$/run", "$/success"):
             table.add_column(column, justify="left" if column == by else "right")
@@ -127,7 +134,9 @@ def costs(
             )
         console = _console()
         console.print(table)
-        for p in projection(rows, volumes):
+        if volumes and by in ("model", "tier"):
+            console.print(_shares_table(rows, totals[0], volumes, by))
+        for p in projection(rows, volumes, totals):
             per_task = p["cost_per_successful_task"]
             console.print(
                 f"{p['requests_per_month']:>12,} requests/month → ${p['monthly_cost']:,.2f}/month "
@@ -136,6 +145,21 @@ def costs(
             )
 
     run_cli(body)
+
+
+def _shares_table(rows: list[CostRow], runs: int, volumes: list[int], by: str) -> Table:
+    """What each model or routing tier adds to the monthly bill at each projected volume."""
+    from rich.table import Table
+
+    from agent.tracing.costs import share_of
+
+    table = Table(title=f"Monthly cost by {by} (its cost per request of all traffic × volume)", title_justify="left")
+    table.add_column(by)
+    for v in volumes:
+        table.add_column(f"{v:,}/month", justify="right")
+    for r in rows:
+        table.add_row(r.key, *(f"${x:,.2f}" for x in share_of(r, runs, volumes)))
+    return table
 
 
 @app.command()

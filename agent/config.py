@@ -36,7 +36,16 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".tiller"), description="data directory (SQLite files, index)")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in home")
-    model: str = Field("offline", description="model spec: offline | openai:<name> | replay:<file>; a,b = fallback")
+    # Below the tools' timeout (10 s by default): a call that times out while its write still waits
+    # for a lock would otherwise commit later, after the model was told it failed.
+    db_busy_timeout_s: float = Field(
+        5.0, gt=0, description="SQLite: seconds a write waits for another process's lock before it fails"
+    )
+    model: str = Field(
+        "offline",
+        description="model spec: offline | openai:<name> | replay:<file> | llamacpp:<gguf>; a,b = fallback; "
+        "router:CHEAP,STRONG = cheap tier first",
+    )
     kb_dir: Path = Field(DEFAULT_KB_DIR, description="Markdown knowledge base to index")
     retrieval_mode: Literal["auto", "bm25", "hybrid"] = Field(
         "auto", description="auto: hybrid (BM25 + dense) when the embeddings extra is installed, else BM25"
@@ -51,6 +60,11 @@ class Settings(BaseSettings):
     )
     tool_cache: bool = Field(True, description="reuse results of read tools that declare cache_ttl_s")
     price_file: Path | None = Field(None, description="YAML prices per model, USD per 1M tokens (agent/pricing.py)")
+    model_cache: bool = Field(
+        False,
+        description="answer byte-identical model requests from a per-tenant cache (opt-in; never in pass^k evals)",
+    )
+    model_cache_ttl_s: float = Field(3600.0, gt=0, description="seconds a cached model reply stays valid")
     model_retries: int = Field(2, ge=0, description="retries of transient model errors")
     model_retry_initial_s: float = Field(1.0, gt=0, description="first retry back-off (jittered, doubling)")
 

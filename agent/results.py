@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.types import StateSnapshot
 
-from agent.state import CallStatus, PendingApproval, RunResult, RunStatus, ToolCallRecord, Usage
+from agent.models.request_cache import is_cache_hit
+from agent.models.router import route_of
+from agent.state import CallStatus, ModelRoute, PendingApproval, RunResult, RunStatus, ToolCallRecord, Usage
 
 
 def _awaiting_answer(pending: list[PendingApproval]) -> str:
@@ -56,4 +58,17 @@ def build_result(
         usage=usage,
         stop_reason=values.get("stop_reason") or ("recursion_limit" if forced else None),
         error=values.get("error"),
+        routes=_routes(values.get("messages", [])),
     )
+
+
+def _routes(messages: list[AnyMessage]) -> list[ModelRoute]:
+    """The router's decisions for the model steps of the current turn (none without a router)."""
+    routes: list[ModelRoute] = []
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if route := route_of(message):
+            model = str(message.response_metadata.get("model_name") or "")
+            routes.append(ModelRoute(model=model, cache_hit=is_cache_hit(message), **route))
+    return routes[::-1]

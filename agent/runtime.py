@@ -36,11 +36,13 @@ from agent.execution import ToolExecutor
 from agent.graph import build_graph
 from agent.guards import GuardPolicies, redact
 from agent.models.factory import ModelChain, make_model
+from agent.models.request_cache import ModelRequestCache, cache_scope
+from agent.models.router import RouterChain
 from agent.nodes.deps import AgentDeps, RunContext
 from agent.pricing import PriceTable
 from agent.results import build_result
 from agent.state import PendingApproval, RunResult, RunStatus
-from agent.storage import open_database
+from agent.storage import open_database, translate_database_errors
 from agent.threads import ThreadStore
 from agent.tracing import TraceRecorder, TraceStore
 from agent.tracing.export import exporters_from_env
@@ -66,7 +68,7 @@ class Tiller:
         settings: Settings | None = None,
         *,
         registry: ToolRegistry | None = None,
-        model: ModelChain | BaseChatModel | None = None,
+        model: ModelChain | RouterChain | BaseChatModel | None = None,
         policy: ApprovalPolicy | None = None,
         limits: Limits | None = None,
         checkpointer: BaseCheckpointSaver[str] | None = None,
@@ -86,12 +88,14 @@ class Tiller:
     def _open(
         self,
         registry: ToolRegistry | None,
-        model: ModelChain | BaseChatModel | None,
+        model: ModelChain | RouterChain | BaseChatModel | None,
         policy: ApprovalPolicy | None,
         checkpointer: BaseCheckpointSaver[str] | None,
     ) -> None:
         s = self.settings
-        self.engine, self.sessions = open_database(s.db_url, require_demo_schema=registry is None)
+        self.engine, self.sessions = open_database(
+            s.db_url, require_demo_schema=registry is None, busy_timeout_s=s.db_busy_timeout_s
+        )
         self._stack.callback(self.engine.dispose)
         if registry is None:
             from agent.toolset import demo_registry
@@ -110,6 +114,7 @@ class Tiller:
         schemas = registry.model_schemas()
         self.traces = TraceStore(self.sessions)
         self.metrics = RunMetrics()
+        self.metrics.watch_approvals(self.approvals.count_by_status)
         self._exporters = exporters_from_env()
         for exporter in self._exporters:
             self._stack.callback(exporter.close)
@@ -137,6 +142,7 @@ class Tiller:
 
     # -- running -------------------------------------------------------------------------
 
+    @translate_database_errors
     def ask(
         self,
         text: str,
@@ -175,6 +181,7 @@ class Tiller:
             ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
             return self._invoke(payload, ctx, on_event, "ask")
 
+    @translate_database_errors
     def resume(
         self,
         thread_id: str,
@@ -199,6 +206,7 @@ class Tiller:
                 return self._invoke(None, ctx, on_event, "resume")
             return self._result(thread_id, tenant, 0.0)
 
+    @translate_database_errors
     def decide(
         self,
         approval_id: str,
@@ -290,7 +298,7 @@ class Tiller:
         try:
             config = _config(ctx.thread_id, ctx.limits)
             # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
-            with tracing_context(enabled=False):
+            with tracing_context(enabled=False), cache_scope(ctx.tenant_id):
                 for mode, chunk in self.graph.stream(
                     payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
                 ):
@@ -366,8 +374,8 @@ def _config(thread_id: str, limits: Limits) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
 
 
-def _as_chain(model: ModelChain | BaseChatModel | None, settings: Settings) -> ModelChain:
-    if isinstance(model, ModelChain):
+def _as_chain(model: ModelChain | RouterChain | BaseChatModel | None, settings: Settings) -> ModelChain | RouterChain:
+    if isinstance(model, (ModelChain, RouterChain)):
         return model
     if model is not None:
         return ModelChain(
@@ -376,4 +384,9 @@ def _as_chain(model: ModelChain | BaseChatModel | None, settings: Settings) -> M
             retries=settings.model_retries,
             retry_initial_s=settings.model_retry_initial_s,
         )
-    return make_model(settings.model, retries=settings.model_retries, retry_initial_s=settings.model_retry_initial_s)
+    return make_model(
+        settings.model,
+        retries=settings.model_retries,
+        retry_initial_s=settings.model_retry_initial_s,
+        cache=ModelRequestCache(ttl_s=settings.model_cache_ttl_s) if settings.model_cache else None,
+    )

@@ -123,6 +123,15 @@ class PendingApproval(BaseModel):
     edited_args: dict[str, Any] | None = None
 
 
+class ModelRoute(BaseModel):
+    """Which tier of a ``router:`` model served one model step, and why."""
+
+    tier: str
+    model: str
+    reason: str = ""
+    cache_hit: bool = False
+
+
 class RunResult(BaseModel):
     thread_id: str
     run_id: str | None = None  # the trace of this run segment (`tiller traces show RUN_ID`)
@@ -133,6 +142,9 @@ class RunResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str | None = None
     error: dict[str, Any] | None = None
+    routes: list[ModelRoute] = Field(
+        default_factory=list, description="per model step of this turn, the router tier that served it"
+    )
 
     @property
     def executed_calls(self) -> list[ToolCallRecord]:

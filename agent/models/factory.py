@@ -1,10 +1,11 @@
 """One factory from a spec string to a chat model chain, with retries, breakers and fallbacks.
 
-Specs: ``offline`` | ``openai:<model>`` | ``replay:<cassette>``; ``a,b`` tries ``a`` then ``b``.
+Specs: ``offline`` | ``openai:<model>`` | ``replay:<cassette>`` | ``llamacpp:<file.gguf>`` (a local
+model run in-process, needs the ``llamacpp`` extra); ``a,b`` tries ``a`` then ``b``.
 Each model runs behind its provider's circuit breaker, inside bounded retries with jittered
 exponential backoff for transient errors; when a model still fails (or its breaker is open) the
 next model of the chain answers. This is the only module that imports an LLM provider SDK
-(lazily, for ``openai:`` specs).
+(lazily, for ``openai:`` specs; llama.cpp is imported by ``agent.models.llamacpp`` on first use).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -22,6 +24,9 @@ from pydantic import ValidationError
 
 from agent.breakers import BreakerBoard, CircuitOpen, guard_model
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.models.router import RouterChain
 
 ModelRunnable = Runnable[Sequence[BaseMessage], Any]
 
@@ -125,13 +130,42 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def make_model(spec: str, *, retries: int = 2, retry_initial_s: float = 1.0, timeout_s: float = 60.0) -> ModelChain:
-    """Build the chain for ``spec``; errors say which part is wrong and what to set."""
+def make_model(
+    spec: str,
+    *,
+    retries: int = 2,
+    retry_initial_s: float = 1.0,
+    timeout_s: float = 60.0,
+    cache: BaseCache | None = None,
+) -> ModelChain | RouterChain:
+    """Build the chain for ``spec``; errors say which part is wrong and what to set.
+
+    ``router:CHEAP,STRONG`` builds a :class:`~agent.models.router.RouterChain` of two chains;
+    ``cache`` (opt-in, see ``agent.models.request_cache``) is consulted by every model built.
+    """
+    if spec.startswith("router:"):
+        return _router(spec, retries=retries, retry_initial_s=retry_initial_s, timeout_s=timeout_s, cache=cache)
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model spec; use offline, openai:<model> or replay:<cassette>")
     models = tuple(_one_model(p, timeout_s) for p in parts)
+    if cache is not None:
+        for model in models:
+            model.cache = cache
     return ModelChain(spec=spec, models=models, retries=retries, retry_initial_s=retry_initial_s)
+
+
+def _router(spec: str, **options: Any) -> RouterChain:
+    from agent.models.router import RouterChain
+
+    cheap, _, strong = spec.removeprefix("router:").partition(",")
+    if not cheap.strip() or not strong.strip() or "router:" in strong:
+        raise ConfigError(
+            f"router spec {spec!r} needs two tiers: router:CHEAP,STRONG (e.g. router:offline,openai:gpt-4o-mini)"
+        )
+    tiers = [make_model(part.strip(), **options) for part in (cheap, strong)]
+    assert all(isinstance(t, ModelChain) for t in tiers)
+    return RouterChain(spec=spec, cheap=tiers[0], strong=tiers[1])  # type: ignore[arg-type]
 
 
 def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
@@ -146,9 +180,34 @@ def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
         return ReplayChatModel(cassette_path=Path(arg))
     if kind == "openai" and arg:
         return _openai(arg, timeout_s)
+    if kind == "llamacpp" and arg:
+        return _llamacpp(arg)
     raise ConfigError(
-        f"unknown model spec {spec!r}; use offline, openai:<model> (e.g. openai:gpt-4o-mini) or replay:<file>"
+        f"unknown model spec {spec!r}; use offline, openai:<model> (e.g. openai:gpt-4o-mini), replay:<file> "
+        "or llamacpp:<file.gguf>"
     )
+
+
+def _llamacpp(path: str) -> BaseChatModel:
+    import importlib.util
+
+    gguf = Path(path).expanduser()
+    if not gguf.is_file():
+        raise ConfigError(
+            f"no GGUF file at {gguf}; download one, e.g. Qwen2.5-7B-Instruct Q4_K_M "
+            "(qwen2.5-7b-instruct-q4_k_m.gguf), and set TILLER_MODEL=llamacpp:/path/to/model.gguf"
+        )
+    with gguf.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ConfigError(f"{gguf} is not a GGUF file (llama.cpp models are .gguf files)")
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError(
+            f"model llamacpp:{path} needs llama-cpp-python: pip install -e '.[llamacpp]' "
+            "(compiles llama.cpp, ~5 min once per machine)"
+        )
+    from agent.models.llamacpp import LlamaCppChatModel
+
+    return LlamaCppChatModel.from_env(str(gguf))
 
 
 def _openai(model: str, timeout_s: float) -> BaseChatModel:

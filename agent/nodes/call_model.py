@@ -16,6 +16,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.models.factory import describe_model_error
+from agent.models.request_cache import is_cache_hit
+from agent.models.router import route_of
 from agent.nodes.deps import LIMIT_PROMPT, AgentDeps, RunContext
 from agent.state import AgentState, RunStatus
 
@@ -103,12 +105,21 @@ def make_call_model(deps: AgentDeps):
             )
         input_tokens, output_tokens = _usage(reply)
         served_by = _served_by(reply, deps.model_name)
+        route = route_of(reply)
+        discarded = (route or {}).get("discarded")  # a cheap reply the router replaced: it was paid for
+        extra_cost = (
+            deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
+            if discarded
+            else 0.0
+        )
         update: dict[str, Any] = {
             "messages": [reply],
             "steps": state.get("steps", 0) + 1,
             "input_tokens": state.get("input_tokens", 0) + input_tokens,
             "output_tokens": state.get("output_tokens", 0) + output_tokens,
-            "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens),
+            "cost_usd": state.get("cost_usd", 0.0)
+            + deps.prices.cost(served_by, input_tokens, output_tokens)
+            + extra_cost,
         }
         calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
         runtime.stream_writer(
@@ -122,6 +133,8 @@ def make_call_model(deps: AgentDeps):
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "route": route,
+                "cache_hit": is_cache_hit(reply),
             }
         )
         if limit:

@@ -1,7 +1,7 @@
 """Prometheus metrics of one service process, on a registry of its own (one per app).
 
-Runs by status and approvals decided are the runtime's own metrics (``Tiller.metrics``);
-``/metrics`` renders both registries.
+Runs by status, approvals and model/tool metrics are the runtime's own (``Tiller.metrics``);
+``/metrics`` renders both registries (no metric name is defined in both).
 """
 
 from __future__ import annotations
@@ -29,14 +29,7 @@ class ServiceMetrics:
             ["route"],
             registry=self.registry,
         )
-        self.runs = Counter("tiller_runs", "Agent runs finished, by status.", ["status"], registry=self.registry)
         self.runs_in_progress = Gauge("tiller_runs_in_progress", "Agent runs executing now.", registry=self.registry)
-        self.approvals_decided = Counter(
-            "tiller_approvals_decided",
-            "Reviewer decisions recorded, by decision.",
-            ["decision"],
-            registry=self.registry,
-        )
         self.rate_limited = Counter(
             "tiller_rate_limited", "Requests refused by a per-key limit, by limit.", ["limit"], registry=self.registry
         )

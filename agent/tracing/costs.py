@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.tracing.store import TraceRunRow, TraceSpanRow
 
-GroupBy = Literal["tenant", "model", "day"]
+GroupBy = Literal["tenant", "model", "tier", "day"]
+"""``tier``: the router tier of each model call (``direct`` for calls made without a router)."""
 
 
 class CostRow(BaseModel):
@@ -40,16 +41,17 @@ class CostRow(BaseModel):
 def cost_report(
     sessions: sessionmaker[Session], *, by: GroupBy, since: datetime, tenant_id: str | None = None
 ) -> list[CostRow]:
-    """Rows sorted by cost, highest first. ``by=model`` groups model calls, not runs."""
+    """Rows sorted by cost, highest first. ``by=model`` and ``by=tier`` group model calls, not runs:
+    a row's ``runs`` are the runs that had at least one call in it."""
     query = select(TraceRunRow).where(TraceRunRow.started_at >= since)
     if tenant_id:
         query = query.where(TraceRunRow.tenant_id == tenant_id)
     rows: dict[str, CostRow] = defaultdict(lambda: CostRow(key=""))
     with sessions() as session:
         runs = session.scalars(query).all()
-        if by == "model":
-            _by_model(session, runs, rows)
-        for run in runs if by != "model" else ():
+        if by in ("model", "tier"):
+            _by_call(session, runs, rows, by)
+        for run in runs if by not in ("model", "tier") else ():
             key = run.tenant_id if by == "tenant" else f"{run.started_at:%Y-%m-%d}"
             row = rows[key]
             row.key = key
@@ -61,7 +63,9 @@ def cost_report(
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, r.key))
 
 
-def _by_model(session: Session, runs: list[TraceRunRow] | tuple[TraceRunRow, ...], rows: dict[str, CostRow]) -> None:
+def _by_call(
+    session: Session, runs: list[TraceRunRow] | tuple[TraceRunRow, ...], rows: dict[str, CostRow], by: GroupBy
+) -> None:
     status = {r.id: r.status for r in runs}
     if not status:
         return
@@ -71,13 +75,14 @@ def _by_model(session: Session, runs: list[TraceRunRow] | tuple[TraceRunRow, ...
     seen: dict[str, set[str]] = defaultdict(set)
     for span in spans:
         attrs = json.loads(span.attributes_json)
-        row = rows[span.name]
-        row.key = span.name
+        key = span.name if by == "model" else str(attrs.get("tier") or "direct")
+        row = rows[key]
+        row.key = key
         row.input_tokens += int(attrs.get("input_tokens") or 0)
         row.output_tokens += int(attrs.get("output_tokens") or 0)
         row.cost_usd += float(attrs.get("cost_usd") or 0.0)
-        if span.run_id not in seen[span.name]:
-            seen[span.name].add(span.run_id)
+        if span.run_id not in seen[key]:
+            seen[key].add(span.run_id)
             row.runs += 1
             row.completed += status[span.run_id] == "completed"
 
@@ -90,10 +95,31 @@ def parse_volume(text: str) -> int:
     return int(float(number) * scale)
 
 
-def projection(rows: list[CostRow], volumes: list[int]) -> list[dict[str, float | str | None]]:
-    """Monthly cost at each request volume, from the measured cost per run and per success."""
-    runs = sum(r.runs for r in rows)
-    completed = sum(r.completed for r in rows)
+def total_runs(sessions: sessionmaker[Session], *, since: datetime, tenant_id: str | None = None) -> tuple[int, int]:
+    """``(runs, completed)`` in the window: the denominators of a projection."""
+    query = select(TraceRunRow.status).where(TraceRunRow.started_at >= since)
+    if tenant_id:
+        query = query.where(TraceRunRow.tenant_id == tenant_id)
+    with sessions() as session:
+        statuses = session.scalars(query).all()
+    return len(statuses), sum(s == "completed" for s in statuses)
+
+
+def share_of(row: CostRow, runs: int, volumes: list[int]) -> list[float]:
+    """What ``row`` (a model or a routing tier) adds to the monthly bill at each volume: its cost
+    per request of the whole traffic, times the volume."""
+    return [row.cost_usd / runs * v if runs else 0.0 for v in volumes]
+
+
+def projection(
+    rows: list[CostRow], volumes: list[int], totals: tuple[int, int] | None = None
+) -> list[dict[str, float | str | None]]:
+    """Monthly cost at each request volume, from the measured cost per run and per success.
+
+    ``totals`` (``(runs, completed)``, from :func:`total_runs`) are needed when ``rows`` group
+    model calls (by model or tier): a run then appears in several rows."""
+    runs = totals[0] if totals else sum(r.runs for r in rows)
+    completed = totals[1] if totals else sum(r.completed for r in rows)
     cost = sum(r.cost_usd for r in rows)
     per_run = cost / runs if runs else 0.0
     success_rate = completed / runs if runs else 0.0

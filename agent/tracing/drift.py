@@ -2,10 +2,13 @@
 
 The current window is the last ``window``; the baseline is the window before it. Each signal is
 a rate (events / opportunities) — limit-reached and failed runs, guard flags, refused tool calls
-(invalid arguments, denials), tool errors, approval rejections, negative feedback when the
-service stores it — plus the mix of tools called. A change is flagged when it is both material
-(at least ``min_delta`` in absolute rate) and unlikely to be noise (Fisher's exact test,
-p < ``alpha``; for the tool mix a chi-square test over the tools).
+(invalid arguments, denials), tool errors, approval rejections, knowledge-base searches that
+found nothing, and thumbs-down feedback (stored by the service) — plus the mix of tools called and
+the best retrieval score of each knowledge-base search. A rate is flagged when the change is both
+material (at least ``min_delta`` in absolute rate) and unlikely to be noise (Fisher's exact test,
+p < ``alpha``); the tool mix by a chi-square test over the tools; the retrieval score when its
+mean moved by at least ``min_delta`` *relative* to the baseline (scores are BM25 or fusion
+scores, whose scale depends on the index) and a Mann-Whitney U test gives p < ``alpha``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from scipy.stats import chi2_contingency, fisher_exact
+from scipy.stats import chi2_contingency, fisher_exact, mannwhitneyu
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +31,8 @@ from agent.tracing.store import TraceRunRow, TraceSpanRow
 class Window:
     runs: list[TraceRunRow]
     spans: list[TraceSpanRow]
+    ratings: list[str]
+    """Feedback given in the window: ``up`` / ``down``."""
 
 
 class Signal(BaseModel):
@@ -47,7 +52,12 @@ def _load(session: Session, tenant_id: str | None, start: datetime, end: datetim
     runs = list(session.scalars(query).all())
     ids = [r.id for r in runs]
     spans = list(session.scalars(select(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids))).all()) if ids else []
-    return Window(runs, spans)
+    from agent.service.store import FeedbackRow  # the service's table; registered with every store schema
+
+    ratings = select(FeedbackRow.rating).where(FeedbackRow.created_at >= start, FeedbackRow.created_at < end)
+    if tenant_id:
+        ratings = ratings.where(FeedbackRow.tenant_id == tenant_id)
+    return Window(runs, spans, list(session.scalars(ratings).all()))
 
 
 def _attr(span: TraceSpanRow, key: str) -> object:
@@ -74,7 +84,31 @@ RATES: dict[str, Callable[[Window], tuple[int, int]]] = {
         sum(s.kind == "approval" and _attr(s, "decision") == "reject" for s in w.spans),
         sum(s.kind == "approval" and s.name == "decided" for s in w.spans),
     ),
+    "retrieval_miss_rate": lambda w: (
+        sum(_attr(s, "retrieval_hits") == 0 for s in _searches(w)),
+        len(_searches(w)),
+    ),
+    "negative_feedback_rate": lambda w: (sum(r == "down" for r in w.ratings), len(w.ratings)),
 }
+
+
+def _searches(w: Window) -> list[TraceSpanRow]:
+    """Executed tool calls that returned scored passages (knowledge-base searches)."""
+    return [s for s in w.spans if s.kind == "tool" and _attr(s, "retrieval_hits") is not None]
+
+
+def _top_scores(w: Window) -> list[float]:
+    return [float(v) for s in _searches(w) if isinstance(v := _attr(s, "retrieval_top_score"), int | float)]
+
+
+def _retrieval_score(base: Window, cur: Window, alpha: float, min_delta: float) -> Signal:
+    b, c = _top_scores(base), _top_scores(cur)
+    b_mean, c_mean = (sum(b) / len(b) if b else None), (sum(c) / len(c) if c else None)
+    signal = Signal(name="retrieval_top_score", baseline=b_mean, current=c_mean, baseline_n=len(b), current_n=len(c))
+    if b and c and b_mean is not None and c_mean is not None:
+        signal.p_value = float(mannwhitneyu(b, c).pvalue) if set(b) != set(c) or len(set(b)) > 1 else 1.0
+        signal.flagged = signal.p_value < alpha and abs(c_mean - b_mean) >= min_delta * abs(b_mean)
+    return signal
 
 
 def _compare(name: str, base: tuple[int, int], cur: tuple[int, int], alpha: float, min_delta: float) -> Signal:
@@ -112,4 +146,4 @@ def drift_report(
         base = _load(session, tenant_id, now - 2 * window, now - window)
         cur = _load(session, tenant_id, now - window, now)
     signals = [_compare(name, rate(base), rate(cur), alpha, min_delta) for name, rate in RATES.items()]
-    return [*signals, _tool_mix(base, cur, alpha)]
+    return [*signals, _tool_mix(base, cur, alpha), _retrieval_score(base, cur, alpha, min_delta)]

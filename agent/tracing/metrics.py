@@ -6,7 +6,11 @@ Each ``Tiller`` owns a registry (``tiller.metrics.registry``) so several runtime
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from agent.state import PendingApproval
 from agent.tracing.store import TraceView
@@ -38,6 +42,12 @@ class RunMetrics:
         self.tool_lookups = Counter(
             "tiller_tool_results", "Tool results by cache outcome (hit ratio).", ["tool", "cache"], registry=r
         )
+        self.model_requests = Counter(
+            "tiller_model_requests",
+            "Model calls by routing tier (direct: no router) and request-cache outcome (hit ratio).",
+            ["model", "tier", "cache"],
+            registry=r,
+        )
         self.tokens = Counter("tiller_tokens", "Model tokens.", ["model", "tenant", "direction"], registry=r)
         self.cost = Counter("tiller_cost_usd", "Model cost in USD.", ["model", "tenant"], registry=r)
         self.guards = Counter("tiller_guard_verdicts", "Guard verdicts.", ["stage", "verdict"], registry=r)
@@ -55,6 +65,11 @@ class RunMetrics:
             registry=r,
         )
 
+    def watch_approvals(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+        """Expose ``tiller_approvals{status}`` (pending, approved, executed, rejected, expired),
+        counted in the database at scrape time, so every process reports the same backlog."""
+        self.registry.register(_ApprovalBacklog(count_by_status))
+
     def observe_trace(self, trace: TraceView) -> None:
         self.runs.labels(trace.tenant_id, trace.status).inc()
         self.steps.observe(trace.steps)
@@ -63,6 +78,8 @@ class RunMetrics:
             a = span.attributes
             if span.kind == "model" and span.name != "error":
                 self.model_latency.labels(span.name).observe(span.duration_ms / 1000)
+                tier, cache = str(a.get("tier") or "direct"), "hit" if a.get("cache_hit") else "miss"
+                self.model_requests.labels(span.name, tier, cache).inc()
                 self.tokens.labels(span.name, trace.tenant_id, "input").inc(int(a.get("input_tokens") or 0))
                 self.tokens.labels(span.name, trace.tenant_id, "output").inc(int(a.get("output_tokens") or 0))
                 self.cost.labels(span.name, trace.tenant_id).inc(float(a.get("cost_usd") or 0.0))
@@ -81,3 +98,15 @@ class RunMetrics:
         self.approvals_decided.labels(approval.tool, approval.decision or approval.status).inc()
         if approval.decided_at is not None:
             self.time_to_decision.observe((approval.decided_at - approval.requested_at).total_seconds())
+
+
+class _ApprovalBacklog(Collector):
+    def __init__(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+        self._count = count_by_status
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily("tiller_approvals", "Approvals by status, all tenants.", labels=["status"])
+        counts = self._count()
+        for status in ("pending", "approved", "executed", "rejected", "expired"):
+            family.add_metric([status], counts.get(status, 0))
+        yield family

@@ -85,6 +85,9 @@ class TraceRecorder:
         if kind == "model":
             model = event.get("model") or self.model
             cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
+            route = event.get("route") or {}
+            if discarded := route.get("discarded"):  # the router's thrown-away cheap reply was paid for too
+                cost += self.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
             self.cost_usd += cost
             latency = float(event.get("latency_ms", 0.0))
             attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content", "context_tokens")}
@@ -93,7 +96,10 @@ class TraceRecorder:
                 "cost_usd": round(cost, 8),
                 "priced": self.prices.price_of(model) is not None,
                 "tool_calls": [c["tool"] for c in event.get("tool_calls", [])],
+                "cache_hit": bool(event.get("cache_hit")),
             }
+            if route:
+                attrs |= {"tier": route.get("tier"), "route_reason": route.get("reason"), "discarded": discarded}
             self.spans.append(
                 Span(kind="model", name=model, start_ms=at - latency, duration_ms=latency, attributes=_scrub(attrs))
             )
@@ -157,6 +163,7 @@ class TraceRecorder:
                 "error_kind": (call.error or {}).get("kind"),
                 "cache_hit": call.cache_hit,
             }
+            attrs |= _retrieval_attrs(call.result)
             self.spans.append(
                 Span(
                     kind="tool",
@@ -187,3 +194,13 @@ class TraceRecorder:
             labels=self.labels,
             spans=sorted(self.spans, key=lambda s: s.start_ms),
         )
+
+
+def _retrieval_attrs(result: dict[str, Any] | None) -> dict[str, Any]:
+    """For a result with scored ``passages`` (knowledge-base search): how many, and the best score
+    — the retrieval hit signals ``tiller drift`` watches."""
+    passages = (result or {}).get("passages")
+    if not isinstance(passages, list):
+        return {}
+    scores = [float(p["score"]) for p in passages if isinstance(p, dict) and isinstance(p.get("score"), int | float)]
+    return {"retrieval_hits": len(passages), "retrieval_top_score": max(scores) if scores else None}

@@ -117,10 +117,13 @@ def test_metrics_count_runs_tools_guards_and_decisions(settings: Settings) -> No
 
     with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
         paused = tiller.ask("refund W1000001", thread_id="t-metrics")
+        backlog = tiller.metrics.registry.get_sample_value("tiller_approvals", {"status": "pending"})
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
         tiller.resume("t-metrics")
         registry = tiller.metrics.registry
-    value = registry.get_sample_value
+        value = registry.get_sample_value
+        assert backlog == 1 and value("tiller_approvals", {"status": "pending"}) == 0
+        assert value("tiller_approvals", {"status": "executed"}) == 1  # counted in the database at scrape time
     assert value("tiller_runs_total", {"tenant": "acme", "status": "awaiting_approval"}) == 1
     assert value("tiller_runs_total", {"tenant": "acme", "status": "completed"}) == 1
     assert value("tiller_tool_latency_seconds_count", {"tool": "issue_refund", "status": "executed"}) == 1

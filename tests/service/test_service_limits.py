@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.service.context import ServiceContext
 from agent.service.errors import RateLimited
@@ -87,6 +88,9 @@ def test_health_readiness_metrics_and_docs(client: TestClient) -> None:
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'tiller_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics.text
     assert "tiller_runs_in_progress" in metrics.text
+    names = [family.name for family in text_string_to_metric_families(metrics.text)]
+    assert len(names) == len(set(names))  # one family per name, or Prometheus rejects the scrape
+    assert {"tiller_runs", "tiller_approvals", "tiller_model_requests", "tiller_rate_limited"} <= set(names)
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/threads", "/v1/threads/{thread_id}/messages", "/v1/approvals/{approval_id}/edit"} <= set(paths)
