@@ -97,6 +97,19 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="explain every failing trial")] = False,
     judge: JudgeOpt = None,
     simulator: SimulatorOpt = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes", min=0, help="run trials in N worker processes (offline/replay models on idle cores)"
+        ),
+    ] = 0,
+    keep_traces: Annotated[
+        bool,
+        typer.Option(
+            "--traces/--no-traces",
+            help="copy each trial's traces into the Tiller home's database (tiller traces list, /traces)",
+        ),
+    ] = True,
 ) -> None:
     """Run scenarios (k trials each) and print the summary; exit 1 if any scenario fails."""
     from evals.errors import HarnessModelError
@@ -116,6 +129,8 @@ def run(
         tags=picked,
         judge=judge or None,
         simulator=simulator or None,
+        traces_db=_traces_db(console) if keep_traces else None,
+        processes=processes,
     )
     try:
         record = _run_with_progress(scenarios, options, console)
@@ -123,10 +138,29 @@ def run(
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     print_report(record, console, verbose=verbose)
+    if options.traces_db:
+        console.print("[dim]traces: tiller traces list (labelled scenario/trial), or /traces in `tiller serve`[/]")
     if report is not None:
         for path in write_reports(record, report):
             console.print(f"wrote {path}")
     raise typer.Exit(1 if record.failed else 0)
+
+
+def _traces_db(console: Console) -> str | None:
+    """The current Tiller home's database, if it exists (an eval never creates one)."""
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+    from agent.storage import redacted_url
+
+    try:
+        url = load_settings().db_url
+    except ConfigError as exc:
+        console.print(f"[yellow]traces not kept:[/] {escape(str(exc))}")
+        return None
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        console.print(f"[dim]traces not kept: no Tiller database at {escape(redacted_url(url))} (tiller db init)[/]")
+        return None
+    return url
 
 
 def _run_with_progress(scenarios: list[Scenario], options: RunOptions, console: Console) -> RunRecord:

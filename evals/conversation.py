@@ -41,8 +41,11 @@ class Conversation:
         limits: Limits | None = None,
         *,
         simulated_user: SimulatedUser | None = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.tiller = tiller
+        self.labels = labels or {}
+        """Copied onto every run's trace (the runner puts the scenario id and trial there)."""
         self.scenario = scenario
         self.thread_id = thread_id
         self.limits = limits
@@ -97,17 +100,27 @@ class Conversation:
         s = self.scenario
         started = time.perf_counter()
         result = self.tiller.ask(
-            message, thread_id=self.thread_id, tenant=s.tenant, user=s.user, role=s.role, limits=self.limits
+            message,
+            thread_id=self.thread_id,
+            tenant=s.tenant,
+            user=s.user,
+            role=s.role,
+            limits=self.limits,
+            labels=self.labels,
         )
         self._record_calls(number, result)
+        run_ids = [result.run_id]
         stopped = False
         while result.status is RunStatus.AWAITING_APPROVAL:
             if not self._review(number, result.pending_approvals):
                 stopped = True
                 break
-            result = self.tiller.resume(self.thread_id, tenant=s.tenant)
+            result = self.tiller.resume(self.thread_id, tenant=s.tenant, labels=self.labels)
             self._record_calls(number, result)
-        self.transcript.turns.append(_turn_record(message, source, result, time.perf_counter() - started))
+            run_ids.append(result.run_id)
+        record = _turn_record(message, source, result, time.perf_counter() - started)
+        record.run_ids = [r for r in run_ids if r]
+        self.transcript.turns.append(record)
         return stopped
 
     def _review(self, turn: int, pending: list[PendingApproval]) -> bool:
@@ -192,4 +205,5 @@ def _turn_record(message: str, source: Literal["script", "simulator"], result: R
         output_tokens=usage.output_tokens,
         cost_usd=usage.cost_usd,
         latency_s=round(elapsed, 4),
+        routes=result.routes,
     )

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, select
+from sqlalchemy import Engine, Table, create_engine, select, tuple_
 
 import tools.commerce.models
 import tools.ledger  # noqa: F401  (registers the ledger table on Base)
@@ -72,6 +72,40 @@ class RowReader:
             raw = [dict(r._mapping) for r in conn.execute(query)]
         return [self._friendly(table, row) for row in raw]
 
+    def rows_with_keys(self, table_name: str, keys: set[tuple[Any, ...]]) -> list[Row]:
+        """The rows of the table whose primary key is one of ``keys``, by key."""
+        table = Base.metadata.tables[table_name]
+        if not keys:
+            return []
+        columns = list(table.primary_key.columns)
+        key = columns[0] if len(columns) == 1 else tuple_(*columns)
+        values = [k[0] for k in keys] if len(columns) == 1 else list(keys)
+        query = select(table).where(key.in_(values)).order_by(*columns)
+        with self.engine.connect() as conn:
+            raw = [dict(r._mapping) for r in conn.execute(query)]
+        return [self._friendly(table, row) for row in raw]
+
+    def changed_keys(self, table_name: str, seeded: RowReader) -> set[tuple[Any, ...]] | None:
+        """Primary keys of rows added, removed or changed since ``seeded`` (another SQLite file
+        with the same schema), computed by SQLite (``EXCEPT`` both ways) so an unchanged table
+        costs one scan in C, not a Python row each; ``None`` when either side is not SQLite."""
+        path = _sqlite_file(seeded.engine)
+        if path is None or _sqlite_file(self.engine) is None:
+            return None
+        table = Base.metadata.tables[table_name]
+        quote = self.engine.dialect.identifier_preparer.quote
+        name, key = quote(table.name), ", ".join(quote(c.name) for c in table.primary_key.columns)
+        query = (
+            f"SELECT {key} FROM (SELECT * FROM main.{name} EXCEPT SELECT * FROM seeded.{name}) "
+            f"UNION SELECT {key} FROM (SELECT * FROM seeded.{name} EXCEPT SELECT * FROM main.{name})"
+        )
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("ATTACH DATABASE ? AS seeded", (f"file:{path}?mode=ro",))
+            try:
+                return {tuple(row) for row in conn.exec_driver_sql(query)}
+            finally:
+                conn.exec_driver_sql("DETACH DATABASE seeded")
+
     def _friendly(self, table: Table, row: Row) -> Row:
         out: Row = {}
         for column in table.c:
@@ -92,6 +126,13 @@ class RowReader:
             with self.engine.connect() as conn:
                 self._public_ids[table.name] = dict(conn.execute(select(table.c.id, table.c.public_id)).all())
         return self._public_ids[table.name].get(key)
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The file behind a SQLite engine (``read_only`` URIs included), else ``None``."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    return engine.url.database.removeprefix("file:")
 
 
 def _plain(value: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evals.results import RunRecord, RunSummary, ScenarioResult
+from evals.results import RunRecord, RunSummary, ScenarioResult, TierSummary, TrialResult
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -42,4 +42,32 @@ def summarize(record: RunRecord) -> RunSummary:
         cost_usd=round(sum(t.transcript.cost_usd for t in trials), 6),
         latency_p50_s=round(percentile(times, 50), 4),
         latency_p95_s=round(percentile(times, 95), 4),
+        tiers=tier_summaries(trials),
     )
+
+
+def tier_summaries(trials: Sequence[TrialResult]) -> list[TierSummary]:
+    """Pass rate, cost and latency of the trials each router tier served (empty without a router)."""
+    groups: dict[str, list[TrialResult]] = {}
+    for trial in trials:
+        if (tier := trial.transcript.tier) is not None:
+            groups.setdefault(tier, []).append(trial)
+    summaries = []
+    for tier in sorted(groups):
+        group = groups[tier]
+        times = [t.transcript.latency_s for t in group]
+        cost = sum(t.transcript.cost_usd for t in group)
+        summaries.append(
+            TierSummary(
+                tier=tier,
+                trials=len(group),
+                passed=sum(t.passed for t in group),
+                pass_rate=round(sum(t.passed for t in group) / len(group), 4),
+                model_steps=sum(r.tier == tier for t in trials for turn in t.transcript.turns for r in turn.routes),
+                cost_usd=round(cost, 6),
+                cost_per_trial=round(cost / len(group), 8),
+                latency_p50_s=round(percentile(times, 50), 4),
+                latency_p95_s=round(percentile(times, 95), 4),
+            )
+        )
+    return summaries

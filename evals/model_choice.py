@@ -3,7 +3,7 @@
 - ``offline``: the embedded deterministic model (a fresh instance per trial);
 - ``replay``: the scenario's own cassette (``cassette:`` or ``cassettes/<id>.yaml``);
 - anything else: a model spec for ``agent.models.factory.make_model`` (``openai:gpt-4o-mini``,
-  ``replay:path.yaml``, ``a,b`` fallbacks).
+  ``replay:path.yaml``, ``a,b`` fallbacks, ``router:offline,openai:gpt-4o-mini`` tiers).
 
 The judge (``--judge``) and the simulated user (``--simulator``) are ``make_model`` specs too,
 but not ``offline`` or a bare ``replay``: the offline model is a support agent, it can neither
@@ -21,13 +21,14 @@ from agent.models.errors import CassetteError
 from agent.models.factory import ModelChain, make_model
 from agent.models.offline import OfflineChatModel
 from agent.models.replay import ReplayChatModel
+from agent.models.router import RouterChain
 from evals.errors import HarnessModelError, ScenarioSetupError
 from evals.scenario import Scenario
 
 LIVE_PREFIXES = ("openai:",)
 
 
-def choose_model(spec: str, scenario: Scenario) -> BaseChatModel | ModelChain:
+def choose_model(spec: str, scenario: Scenario) -> BaseChatModel | ModelChain | RouterChain:
     """The model for one trial of ``scenario``; raise :class:`ScenarioSetupError` if unusable."""
     if spec == "offline":
         return OfflineChatModel()
@@ -62,6 +63,9 @@ def harness_model(spec: str, purpose: Literal["judge", "simulator"]) -> ModelCha
             "(replay:<cassette>); the offline model cannot grade or play a customer"
         )
     try:
-        return make_model(spec)
+        chain = make_model(spec)
     except (ConfigError, CassetteError) as exc:
         raise HarnessModelError(f"--{purpose} {spec}: {exc}") from None
+    if not isinstance(chain, ModelChain):
+        raise HarnessModelError(f"--{purpose} {spec}: a router is for the agent; give the {purpose} one model")
+    return chain

@@ -22,6 +22,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from agent.models.factory import ModelChain
+from agent.models.router import RouterChain
 from agent.runtime import Tiller
 from evals.arg_matching import render_call
 from evals.conversation import Conversation
@@ -36,9 +37,10 @@ from evals.scenario import Scenario
 from evals.scoring import score_trial
 from evals.simulator import SimulatedUser
 from evals.state import database_changes
+from evals.traces import TraceSink
 from evals.transcript import Transcript
 
-ModelFactory = Callable[[Scenario, int], BaseChatModel | ModelChain]
+ModelFactory = Callable[[Scenario, int], BaseChatModel | ModelChain | RouterChain]
 """``(scenario, trial) -> model``: overrides ``--model`` (selfcheck and record use it)."""
 TrialDone = Callable[[Scenario, TrialResult], None]
 
@@ -62,6 +64,11 @@ class RunOptions:
     """Model spec of the LLM judge that grades rubrics (none: rubric checks are skipped)."""
     simulator: str | None = None
     """Model spec of the simulated user (none: scenarios with a ``user_simulator`` are skipped)."""
+    traces_db: str | None = None
+    """Database URL that receives a copy of every trial's traces (``evals.traces``); none: dropped."""
+    processes: int = 0
+    """Worker processes for the trials (``evals.parallel``; worth it for offline and replayed
+    models on idle cores); 0 or 1: threads only."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ def run_scenarios(
     ``harness`` overrides the judge and simulator built from ``options`` (selfcheck scripts the
     simulated user); building them raises ``HarnessModelError`` before anything runs."""
     started = datetime.now(UTC)
+    custom_harness = harness is not None
     harness = harness or HarnessModels.from_options(options)
     root = options.work_dir or Path(tempfile.mkdtemp(prefix="tiller-eval-"))
     homes = SeededHomes(root, retrieval_mode=options.retrieval_mode)
@@ -107,17 +115,32 @@ def run_scenarios(
     for fixtures in dict.fromkeys(s.fixtures for s in runnable):
         homes.template(fixtures)  # seed up front: trials then only copy
     factory = model_factory or (lambda scenario, _trial: choose_model(options.model, scenario))
+    run_label = f"{started:%Y%m%dT%H%M%SZ}"
+    processes = _processes(options, custom=model_factory is not None or custom_harness)
+    sink = TraceSink.open(options.traces_db, run_label) if options.traces_db and not processes else None
 
-    def work(job: _Job) -> _Job:
-        job.result = run_trial(job.scenario, job.trial, homes, factory, options, harness)
+    def finish(job: _Job, result: TrialResult) -> _Job:
+        job.result = result
         if on_trial is not None:
-            on_trial(job.scenario, job.result)
+            on_trial(job.scenario, result)
         return job
 
+    def work(job: _Job) -> _Job:
+        return finish(job, run_trial(job.scenario, job.trial, homes, factory, options, harness, sink))
+
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-            done = list(pool.map(work, jobs))
+        if processes:
+            from evals.parallel import run_in_processes
+
+            pairs = [(j.scenario, j.trial) for j in jobs]
+            run_in_processes(pairs, options, root, run_label, processes, lambda i, r: finish(jobs[i], r))
+            done = jobs
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+                done = list(pool.map(work, jobs))
     finally:
+        if sink is not None:
+            sink.close()
         if options.work_dir is None and not options.keep_homes:
             shutil.rmtree(root, ignore_errors=True)
     results = [
@@ -138,6 +161,12 @@ def run_scenarios(
     )
     record.summary = summarize(record)
     return record
+
+
+def _processes(options: RunOptions, *, custom: bool) -> int:
+    """Worker processes for this run (0: threads). A model factory or harness given in code
+    cannot travel to another process, so those runs use threads."""
+    return 0 if custom or options.processes < 2 else options.processes
 
 
 NO_SIMULATOR = (
@@ -181,6 +210,7 @@ def run_trial(
     factory: ModelFactory,
     options: RunOptions,
     harness: HarnessModels | None = None,
+    sink: TraceSink | None = None,
 ) -> TrialResult:
     """One trial on a fresh home; never raises for a failure of the agent or the model."""
     harness = harness or HarnessModels()
@@ -193,11 +223,16 @@ def run_trial(
         settings = homes.settings(home, model=options.model, model_retry_initial_s=0.05)
         with Tiller(settings, model=model, limits=limits, policy=scenario.policy) as tiller:
             thread_id = f"eval-{scenario.id}-{trial}"
-            conversation = Conversation(tiller, scenario, thread_id, limits, simulated_user=harness.simulated_user)
+            labels = {"scenario": scenario.id, "trial": str(trial)}
+            conversation = Conversation(
+                tiller, scenario, thread_id, limits, simulated_user=harness.simulated_user, labels=labels
+            )
             try:
                 transcript = conversation.play()
             finally:
                 transcript = conversation.transcript
+                if sink is not None:
+                    sink.copy_thread(tiller, scenario.tenant, thread_id)
     except ScenarioSetupError as exc:
         error = str(exc)
     except Exception as exc:  # a crash fails this trial, not the run

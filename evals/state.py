@@ -138,7 +138,13 @@ def database_changes(after: RowReader, before: RowReader) -> dict[str, list[str]
     """Every change a trial made to the database, per table (all tenants): the report's diff."""
     changes: dict[str, list[str]] = {}
     for table in table_names():
-        lines = diff_rows(table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
+        keys = after.changed_keys(table, before)
+        if keys is None:  # not two SQLite files: compare every row
+            lines = diff_rows(table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
+        else:
+            lines = diff_rows(
+                table, before.rows_with_keys(table, keys), after.rows_with_keys(table, keys), DEFAULT_IGNORED
+            )
         if lines:
             changes[table] = lines
     return changes

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.state import ModelRoute
+
 
 class CallRecord(BaseModel):
     """One tool call the model asked for, and what became of it."""
@@ -64,6 +66,12 @@ class TurnRecord(BaseModel):
     output_tokens: int = 0
     cost_usd: float = Field(0.0, description="priced by the runtime's price table (0 when the model has no price)")
     latency_s: float = 0.0
+    run_ids: list[str] = Field(
+        default_factory=list, description="the traces of this turn's runs (`tiller traces show RUN_ID`, /traces/RUN_ID)"
+    )
+    routes: list[ModelRoute] = Field(
+        default_factory=list, description="with a router:… model, the tier that served each model step, and why"
+    )
 
 
 SimulationEnd = Literal["done", "max_turns", "approval_pending", "empty_reply"]
@@ -121,3 +129,9 @@ class Transcript(BaseModel):
     @property
     def latency_s(self) -> float:
         return round(sum(t.latency_s for t in self.turns), 4)
+
+    @property
+    def tier(self) -> str | None:
+        """With a router: ``strong`` if any step escalated, else ``cheap``; ``None`` unrouted."""
+        tiers = {r.tier for t in self.turns for r in t.routes}
+        return ("strong" if "strong" in tiers else "cheap") if tiers else None

@@ -9,6 +9,8 @@ Tenant and caller identity come from :class:`ToolContext`, never from model-chos
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,10 +90,8 @@ class ToolSpec:
             raise ToolDefinitionError(f"tool {self.name!r}: side-effecting tools are never cached")
 
     def args_schema(self) -> dict[str, Any]:
-        """JSON schema of the arguments, as the model sees it."""
-        schema = self.args_model.model_json_schema()
-        schema.pop("title", None)
-        return schema
+        """JSON schema of the arguments, as the model sees it (a fresh copy each call)."""
+        return copy.deepcopy(_args_schema(self.args_model))
 
     def model_schema(self) -> dict[str, Any]:
         """OpenAI-style function schema, plus Tiller extensions under ``x-tiller``."""
@@ -108,6 +108,15 @@ class ToolSpec:
                 "lookup_first": self.lookup_first,
             },
         }
+
+
+@functools.cache
+def _args_schema(args_model: type[BaseModel]) -> dict[str, Any]:
+    """Generating a JSON schema costs milliseconds per model, and every runtime asks for each
+    tool's: computed once per args model per process."""
+    schema = args_model.model_json_schema()
+    schema.pop("title", None)
+    return schema
 
 
 def tool(

@@ -48,6 +48,26 @@ def summary_table(record: RunRecord) -> Table:
     return table
 
 
+def tier_table(record: RunRecord) -> Table | None:
+    """With a router: what each tier served, how often it passed, what it cost."""
+    if not record.summary.tiers:
+        return None
+    table = Table(title="by routing tier (strong = at least one step escalated)", title_justify="left")
+    for column in ("tier", "trials", "pass rate", "steps served", "cost $", "$/trial", "p50/p95 s"):
+        table.add_column(column, justify="left" if column == "tier" else "right")
+    for t in record.summary.tiers:
+        table.add_row(
+            t.tier,
+            str(t.trials),
+            f"{t.pass_rate:.0%}",
+            str(t.model_steps),
+            f"{t.cost_usd:.4f}",
+            f"{t.cost_per_trial:.6f}",
+            f"{t.latency_p50_s:.2f} / {t.latency_p95_s:.2f}",
+        )
+    return table
+
+
 def _row(scenario: ScenarioResult, k: int) -> list[str]:
     trials = scenario.trials
     if not trials:
@@ -91,6 +111,8 @@ def _mean(values: Iterable[float]) -> str:
 def print_report(record: RunRecord, console: Console, *, verbose: bool = False) -> None:
     """The table, then the explanations of each failed scenario (all trials with ``verbose``)."""
     console.print(summary_table(record))
+    if (tiers := tier_table(record)) is not None:
+        console.print(tiers)
     for scenario in record.scenarios:
         if scenario.status != "failed":
             continue

@@ -1,4 +1,4 @@
-"""The JSON report: the full ``RunRecord`` (``{"version": 2, ...}``), written and read back.
+"""The JSON report: the full ``RunRecord`` (``{"version": 3, ...}``), written and read back.
 
 Version 1 reports (written before the judge and the simulated user) still read: every field
 added since has a default, so ``compare`` can diff a new run against an old baseline.

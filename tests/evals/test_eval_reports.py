@@ -42,7 +42,7 @@ def record(eval_work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Run
 def test_json_record_is_versioned_and_reads_back(record: RunRecord, tmp_path: Path) -> None:
     json_path, _, _ = write_reports(record, tmp_path)
     data = json.loads(json_path.read_text())
-    assert data["version"] == 2 and data["k"] == 2
+    assert data["version"] == 3 and data["k"] == 2
     assert data["summary"] == {**data["summary"], "scenarios": 3, "passed": 1, "failed": 1, "skipped": 1}
     assert read_record(json_path) == record
 

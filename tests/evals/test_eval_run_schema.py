@@ -68,11 +68,12 @@ def test_a_real_run_json_validates_against_the_published_schema(
     assert any("'flaky' is not one of" in e.message for e in validator.iter_errors(broken))
 
 
-V2_FIELDS = {"judge", "simulator", "error", "criteria", "source", "simulation"}
+V2_FIELDS = {"judge", "simulator", "error", "criteria", "source", "simulation", "routes", "tiers"}
+"""Fields added since version 1 (version 2: judge and simulator; version 3: router tiers)."""
 
 
 def _as_version_1(value: Any) -> Any:
-    """``value`` without the fields version 2 added."""
+    """``value`` without the fields versions 2 and 3 added."""
     if isinstance(value, dict):
         return {k: _as_version_1(v) for k, v in value.items() if k not in V2_FIELDS}
     if isinstance(value, list):
@@ -91,8 +92,8 @@ def test_a_version_1_report_still_reads(
     assert again.version == REPORT_VERSION and again.judge is None
     assert again.scenarios[0].trials[0].transcript.turns[0].source == "script"
     assert again == record  # nothing else was lost
-    (tmp_path / "future.json").write_text(json.dumps({**old, "version": 3}))
-    with pytest.raises(ReportError, match="report version 3 is not supported"):
+    (tmp_path / "future.json").write_text(json.dumps({**old, "version": 4}))
+    with pytest.raises(ReportError, match="report version 4 is not supported"):
         read_record(tmp_path / "future.json")
 
 

@@ -1,0 +1,81 @@
+"""Trials in worker processes, for models that keep a CPU busy (offline and replayed ones).
+
+Threads are right for live models, which wait on the network; the offline and replay models
+compute every turn in Python, so trials in threads take turns on one core (the GIL). With
+``--processes N`` (N > 1) the runner hands trials to a pool of spawned worker processes: each
+builds the harness, the seeded homes (already seeded by the parent) and the trace sink once,
+then runs trials one at a time and sends back their ``TrialResult``. Results come back in
+completion order; the parent reports progress as they arrive. Opt-in: a worker costs a few
+seconds to start, and on a machine whose cores are already busy it gains nothing (see
+docs/BENCHMARKS.md for measurements).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.homes import SeededHomes
+from evals.results import TrialResult
+from evals.scenario import Scenario
+from evals.traces import TraceSink
+
+
+@dataclass(frozen=True)
+class _WorkerSetup:
+    options: object  # evals.runner.RunOptions (imported lazily: runner imports this module)
+    root: Path
+    run_label: str
+
+
+_worker: dict[str, object] = {}
+
+
+def _start_worker(setup: _WorkerSetup) -> None:
+    from evals.model_choice import choose_model
+    from evals.runner import HarnessModels, RunOptions
+
+    options = setup.options
+    assert isinstance(options, RunOptions)
+    _worker["options"] = options
+    _worker["homes"] = SeededHomes(setup.root, retrieval_mode=options.retrieval_mode)
+    _worker["harness"] = HarnessModels.from_options(options)
+    _worker["factory"] = lambda scenario, _trial: choose_model(options.model, scenario)
+    _worker["sink"] = TraceSink.open(options.traces_db, setup.run_label) if options.traces_db else None
+
+
+def _run_in_worker(scenario: Scenario, trial: int) -> TrialResult:
+    from evals.runner import run_trial
+
+    return run_trial(
+        scenario,
+        trial,
+        _worker["homes"],  # type: ignore[arg-type]
+        _worker["factory"],  # type: ignore[arg-type]
+        _worker["options"],  # type: ignore[arg-type]
+        _worker["harness"],  # type: ignore[arg-type]
+        _worker["sink"],  # type: ignore[arg-type]
+    )
+
+
+def run_in_processes(
+    jobs: Sequence[tuple[Scenario, int]],
+    options: object,
+    root: Path,
+    run_label: str,
+    processes: int,
+    on_result: Callable[[int, TrialResult], None],
+) -> None:
+    """Run every ``(scenario, trial)`` job in ``processes`` spawned workers; ``on_result(index,
+    result)`` is called in this process as each one finishes."""
+    context = multiprocessing.get_context("spawn")  # never fork a process that has threads
+    setup = _WorkerSetup(options, root, run_label)
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
+        futures: dict[Future[TrialResult], int] = {
+            pool.submit(_run_in_worker, scenario, trial): index for index, (scenario, trial) in enumerate(jobs)
+        }
+        for future in as_completed(futures):
+            on_result(futures[future], future.result())
