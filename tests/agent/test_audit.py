@@ -421,3 +421,20 @@ def test_appends_in_transactions_that_wrote_nothing_yet_are_serialised(backend: 
             list(pool.map(append, range(10)))
         report = log.verify()
     assert report.ok and report.entries == 50 and report.heads[0].seq == 50
+
+
+def test_the_runtime_refuses_an_old_schema_with_the_fix_instead_of_failing_at_the_first_approval(
+    tmp_path: Path,
+) -> None:
+    from agent.errors import DatabaseUnavailable
+    from agent.storage import open_database
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")  # an older Tiller's database, not upgraded
+    with pytest.raises(DatabaseUnavailable, match=r"older Tiller \(approval_events: seq, args_hash.*tiller db upgrade"):
+        open_database(url, require_demo_schema=False)
+    assert upgrade(engine) == "database at revision 0002"
+    engine.dispose()
+    engine, _ = open_database(url, require_demo_schema=False)  # upgraded: opens
+    engine.dispose()
