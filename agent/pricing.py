@@ -18,6 +18,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "offline": (0.0, 0.0),
     "scripted": (0.0, 0.0),
     "replay": (0.0, 0.0),
+    "llamacpp": (0.0, 0.0),
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),
     "gpt-4.1": (2.00, 8.00),
@@ -31,9 +32,11 @@ class PriceTable:
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     def price_of(self, model: str) -> tuple[float, float] | None:
-        """Exact name first, then the name without a provider prefix or date suffix."""
-        bare = model.split(":", 1)[-1]
-        for name in (model, bare, bare.rsplit("-20", 1)[0]):
+        """Exact name first, then a priced provider prefix (``replay:`` turns are recordings and
+        ``llamacpp:`` models run on your own hardware, whatever the model), then the name without
+        its provider prefix or date suffix."""
+        provider, _, bare = model.partition(":") if ":" in model else ("", "", model)
+        for name in (model, provider, bare, bare.rsplit("-20", 1)[0]):
             if name in self.prices:
                 return self.prices[name]
         return None

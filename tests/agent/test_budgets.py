@@ -78,3 +78,19 @@ def test_the_trace_shows_context_before_and_after_trimming(settings: Settings) -
         trace = tiller.traces.get("acme", second.run_id or "")
     [event] = [s for s in trace.spans if s.kind == "model"]
     assert event.attributes["context_tokens"]["before"] > 1_000 >= event.attributes["context_tokens"]["after"]
+
+
+@pytest.mark.parametrize(
+    ("model", "price"),
+    [
+        ("gpt-4o-mini", (0.15, 0.60)),
+        ("openai:gpt-4o-2024-08-06", (2.50, 10.00)),
+        ("replay:gpt-4o-mini", (0.0, 0.0)),  # a recorded turn is never billed as the model it recorded
+        ("llamacpp:SmolLM2-135M-Instruct.Q4_1", (0.0, 0.0)),  # local hardware
+        ("mystery-model", None),  # unpriced, never guessed
+    ],
+)
+def test_prices_by_name_provider_and_date_suffix(model: str, price: tuple[float, float] | None) -> None:
+    from agent.pricing import PriceTable
+
+    assert PriceTable().price_of(model) == price
