@@ -26,7 +26,7 @@ from tools import ledger
 from tools.canonical import args_hash, to_jsonable
 from tools.contract import ToolContext, ToolSpec
 from tools.db import transaction
-from tools.errors import ToolError, ToolUnavailable
+from tools.errors import ToolError, ToolUnavailable, database_unavailable
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,9 @@ class ToolExecutor:
             return Outcome(ok=False, error_kind=exc.kind, message=exc.message)
         except ApprovalError as exc:
             return Outcome(ok=False, error_kind="approval", message=str(exc))
-        except OperationalError as exc:
-            return Outcome(ok=False, error_kind="unavailable", message=f"database unavailable: {exc.orig}")
+        except OperationalError as exc:  # the ledger, the approval or the commit met a lock or lost the database
+            error = database_unavailable(str(exc.orig))
+            return Outcome(ok=False, error_kind=error.kind, message=error.message)
         except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see it
             return Outcome(ok=False, error_kind="tool_crashed", message=f"{spec.name} failed: {type(exc).__name__}")
 

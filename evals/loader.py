@@ -154,7 +154,7 @@ def _short(value: Any) -> str:
 
 
 def _unknown_key(document: YamlDocument, path: list[Any], key: str, allowed: list[str]) -> Problem:
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = difflib.get_close_matches(str(key), allowed, n=1)  # YAML keys may be numbers, null…
     hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
     return _at(document, path, f"unknown field {key!r}{hint}", [*path, key])
 
@@ -234,7 +234,7 @@ def scenario_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[
 def looks_like_scenario(path: Path) -> bool:
     """A YAML mapping with a top-level ``id`` (or a file too broken to tell: the loader explains)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8")).data
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return True  # let the loader report why it cannot be read
     return isinstance(data, dict) and "id" in data

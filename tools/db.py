@@ -56,11 +56,16 @@ def is_postgres(url: str) -> bool:
     return normalize_url(url).startswith("postgresql")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys on."""
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys on.
+
+    ``busy_timeout_s``: how long an SQLite write waits for another connection's lock before it
+    fails with "database is locked" (PostgreSQL waits on row locks instead).
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        connect_args = {"timeout": busy_timeout_s, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

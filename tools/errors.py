@@ -7,7 +7,8 @@
     └── ToolUnavailable        a transient backend failure (timeout, lock); may be retried
     ToolDefinitionError        misuse by a developer declaring or registering a tool
 
-Backend errors (SQLAlchemy, HTTP) are translated into these at the tool boundary, once.
+Backend errors (SQLAlchemy, HTTP) are translated into these at the tool boundary, once
+(``database_unavailable`` words a database's refusal the same way wherever it is caught).
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ class ToolUnavailable(ToolError):
     """A transient failure of the tool's backend; the call may be retried."""
 
     kind = "unavailable"
+
+
+def database_unavailable(detail: str) -> ToolUnavailable:
+    """The tool error for a database that refused a call; ``detail`` is the driver's message.
+
+    A lock (SQLite's "database is locked" once the busy timeout passed) fails the statement that
+    wanted it, before any commit, so the call's transaction rolled back: nothing was changed.
+    """
+    if "locked" in detail or "busy" in detail:
+        return ToolUnavailable(
+            "The database is locked by another process (a long write or a backup), so nothing was changed; "
+            "try again in a moment."
+        )
+    return ToolUnavailable(f"The database is unavailable ({detail}); try again in a moment.")
 
 
 class ToolDefinitionError(Exception):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tools.commerce.models import Customer, Order, Refund, Ticket
 from tools.commerce.schema import ShippingAddress
 from tools.contract import ToolContext
-from tools.errors import BusinessRuleViolation, NotFound, ToolUnavailable
+from tools.errors import BusinessRuleViolation, NotFound, ToolUnavailable, database_unavailable
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -36,7 +36,7 @@ def translate_db_errors(fn: Callable[[ToolContext, ArgsT], ResultT]) -> Callable
             return fn(ctx, args)
         except OperationalError as exc:
             # Locked SQLite file, lost connection, PostgreSQL serialization failure…
-            raise ToolUnavailable("The order database is busy or unreachable; try again in a moment.") from exc
+            raise database_unavailable(str(exc.orig)) from exc
         except IntegrityError as exc:
             # Two writers picked the same new public id at once; the retry picks the next one.
             raise ToolUnavailable("Another change to the same records happened at the same time; try again.") from exc

@@ -22,7 +22,10 @@ from agent.state import RunResult
 from agent.store import ThreadRow
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422, 429)}
+# Every error a route may answer (400: a body that cannot be parsed at all; 503: the database is down).
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
 _SSE = {200: {"content": {"text/event-stream": {}}, "description": "the run's steps as server-sent events"}}
 
 
