@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -161,8 +162,8 @@ class Tiller:
         tenant = tenant or self.settings.tenant
         user = user or self.settings.user
         thread_id = thread_id or new_thread_id()
-        row = self.threads.open(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
-        with self._lease(thread_id):  # the state read below must be the one this run continues
+        row = self.threads.open_and_claim(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
+        with self._lease(thread_id, claimed=True) as lease:  # the state read below is the one this run continues
             snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
             if snapshot.interrupts:
                 return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
@@ -179,7 +180,9 @@ class Tiller:
                 **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
             }
             ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
-            return self._invoke(payload, ctx, on_event, "ask")
+            result = self._invoke(payload, ctx, on_event, "ask")
+            lease.status = result.status.value
+            return result
 
     @translate_database_errors
     def resume(
@@ -194,17 +197,20 @@ class Tiller:
         tenant = tenant or self.settings.tenant
         row = self.threads.get(tenant, thread_id)
         ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None, labels)
-        with self._lease(thread_id):  # read the state only once no one else can move the thread
+        with self._lease(thread_id) as lease:  # read the state only once no one else can move the thread
             snapshot = self.graph.get_state(_config(thread_id, self.limits))
             if snapshot.interrupts:
                 ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
                 decisions = self._decisions(tenant, ids)
                 if decisions is None:
                     return self._result(thread_id, tenant, 0.0)
-                return self._invoke(Command(resume=decisions), ctx, on_event, "resume")
-            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-                return self._invoke(None, ctx, on_event, "resume")
-            return self._result(thread_id, tenant, 0.0)
+                result = self._invoke(Command(resume=decisions), ctx, on_event, "resume")
+            elif snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+                result = self._invoke(None, ctx, on_event, "resume")
+            else:
+                return self._result(thread_id, tenant, 0.0)
+            lease.status = result.status.value
+            return result
 
     @translate_database_errors
     def decide(
@@ -272,14 +278,19 @@ class Tiller:
         )
 
     @contextmanager
-    def _lease(self, thread_id: str) -> Iterator[None]:
-        """Hold the thread's lease; on release the thread's status is read from its checkpoint."""
-        self.threads.claim(thread_id)
+    def _lease(self, thread_id: str, *, claimed: bool = False) -> Iterator[_Lease]:
+        """Hold the thread's lease (``claimed``: already taken by ``open_and_claim``). On release
+        the thread's status is the run's, or else read from its checkpoint."""
+        if not claimed:
+            self.threads.claim(thread_id)
+        lease = _Lease()
         try:
-            yield
+            yield lease
         finally:
-            snapshot = self.graph.get_state(_config(thread_id, self.limits))
-            status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
+            status = lease.status
+            if status is None:
+                snapshot = self.graph.get_state(_config(thread_id, self.limits))
+                status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
             self.threads.release(thread_id, status)
 
     def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str) -> RunResult:
@@ -367,6 +378,12 @@ class Tiller:
         pending = self.approvals.list(tenant, thread_id=thread_id, status="pending") if snapshot.interrupts else []
         elapsed = time.monotonic() - started if started else 0.0
         return build_result(thread_id, snapshot, pending, elapsed, forced)
+
+
+@dataclass
+class _Lease:
+    status: str | None = None
+    """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
 
 
 def _config(thread_id: str, limits: Limits) -> dict[str, Any]:

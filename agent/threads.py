@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,9 @@ from agent.approvals import utcnow
 from agent.errors import ThreadBusy, ThreadNotFound
 from agent.store import ThreadRow
 from tools.db import transaction
+
+LEASE_S = 300.0
+"""How long a run holds its thread before another process may take it over."""
 
 
 class ThreadStore:
@@ -57,35 +60,50 @@ class ThreadStore:
             )
             return list(session.scalars(query).all())
 
-    def claim(self, thread_id: str, lease_s: float = 300.0) -> None:
+    def open_and_claim(
+        self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "", lease_s: float = LEASE_S
+    ) -> ThreadRow:
+        """``open`` then ``claim`` in one transaction (a new thread is created already leased)."""
+        with transaction(self._sessions) as session:
+            row = session.get(ThreadRow, thread_id)
+            if row is None:
+                now = utcnow()
+                row = ThreadRow(id=thread_id, tenant_id=tenant_id, user_id=user_id, title=title[:200], created_at=now)
+                row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(now, lease_s)
+                session.add(row)
+                return row
+            if row.tenant_id != tenant_id:
+                raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
+            self._claim_row(session, row, lease_s)
+            return row
+
+    def claim(self, thread_id: str, lease_s: float = LEASE_S) -> None:
         """Take the thread's lease or raise ``ThreadBusy``.
 
         A lease can be taken over when it expired, or when its owner was a process on this host
         that no longer exists (a crashed CLI) — so a crash never locks a thread for long.
         """
-        now = utcnow()
-        values = {
-            "status": "running",
-            "lease_until": now + timedelta(seconds=lease_s),
-            "lease_owner": _me(),
-            "updated_at": now,
-        }
-        free = or_(ThreadRow.status != "running", ThreadRow.lease_until.is_(None), ThreadRow.lease_until < now)
         with transaction(self._sessions) as session:
             row = session.get(ThreadRow, thread_id)
             if row is None:
                 raise ThreadNotFound(f"no thread {thread_id}")
-            condition = free if not _owner_is_dead(row.lease_owner) else ThreadRow.lease_owner == row.lease_owner
-            done = session.execute(
-                update(ThreadRow)
-                .where(ThreadRow.id == thread_id, condition)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                session.refresh(row)  # the winner may have changed it since our read
-                until = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
-                raise ThreadBusy(f"thread {thread_id} is being run by {row.lease_owner}{until}; wait for it to finish")
+            self._claim_row(session, row, lease_s)
+
+    def _claim_row(self, session: Session, row: ThreadRow, lease_s: float) -> None:
+        now = utcnow()
+        status, until, owner, updated = _leased(now, lease_s)
+        free = or_(ThreadRow.status != "running", ThreadRow.lease_until.is_(None), ThreadRow.lease_until < now)
+        condition = free if not _owner_is_dead(row.lease_owner) else ThreadRow.lease_owner == row.lease_owner
+        done = session.execute(
+            update(ThreadRow)
+            .where(ThreadRow.id == row.id, condition)
+            .values(status=status, lease_until=until, lease_owner=owner, updated_at=updated)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(row)  # the winner may have changed it since our read
+            until_text = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
+            raise ThreadBusy(f"thread {row.id} is being run by {row.lease_owner}{until_text}; wait for it to finish")
 
     def release(self, thread_id: str, status: str) -> None:
         with transaction(self._sessions) as session:
@@ -95,6 +113,11 @@ class ThreadStore:
                 .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+
+
+def _leased(now: datetime, lease_s: float) -> tuple[str, datetime, str, datetime]:
+    """``(status, lease_until, lease_owner, updated_at)`` of a thread this process runs."""
+    return "running", now + timedelta(seconds=lease_s), _me(), now
 
 
 def _me() -> str:
