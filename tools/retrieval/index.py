@@ -22,6 +22,7 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+from cachetools import LRUCache
 from pydantic import BaseModel, TypeAdapter
 
 from tools.retrieval import dense
@@ -40,6 +41,8 @@ _CHUNK_LIST = TypeAdapter(list[Chunk])
 # How deep each ranking goes before fusion: deep enough that a chunk ranked moderately by both
 # retrievers can still win, shallow enough to stay cheap on a large index.
 _FUSION_DEPTH = 50
+QUERY_CACHE_SIZE = 1024
+"""Query embeddings kept per index (a few KB each)."""
 
 
 class Passage(BaseModel):
@@ -132,6 +135,11 @@ class KnowledgeIndex:
         self._vectors = vectors
         self._analyzer = Analyzer(params.language)
         self._encoder = encoder
+        # Query embeddings: the same question (a retry, a popular FAQ) is encoded once.
+        self._query_vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=QUERY_CACHE_SIZE)
+        self._query_lock = threading.Lock()
+        self.query_cache_hits = 0
+        self.query_cache_misses = 0
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -155,9 +163,22 @@ class KnowledgeIndex:
         else:
             depth = max(k, _FUSION_DEPTH)
             lexical = [i for i, _ in self._bm25_ranking(query, depth)]
-            semantic = dense.top_k(self._vectors, self._encoder_for_queries().encode([query])[0], depth)
+            semantic = dense.top_k(self._vectors, self.query_vector(query), depth)
             ranked = dense.reciprocal_rank_fusion([lexical, semantic])[:k]
         return [self._passage(i, score) for i, score in ranked]
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The dense embedding of ``query`` (hybrid mode), from the LRU cache when seen before."""
+        with self._query_lock:
+            cached = self._query_vectors.get(query)
+            if cached is not None:
+                self.query_cache_hits += 1
+                return cached
+            self.query_cache_misses += 1
+        vector = self._encoder_for_queries().encode([query])[0]
+        with self._query_lock:
+            self._query_vectors[query] = vector
+        return vector
 
     def save(self, directory: Path) -> None:
         """Write the index's files into ``directory`` (which :meth:`load` reads back)."""

@@ -63,3 +63,22 @@ def test_switching_from_bm25_to_hybrid_rebuilds(small_kb: Path, tmp_path: Path) 
     index = build_or_load(small_kb, tmp_path / "index", mode="hybrid")
 
     assert index.rebuilt and index.rebuild_reason == "parameters changed"
+
+
+def test_a_repeated_query_is_embedded_once(hybrid_index: KnowledgeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = hybrid_index._encoder_for_queries()
+    calls: list[list[str]] = []
+    real = encoder.encode
+
+    def counting(texts: list[str]) -> object:
+        calls.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(encoder, "encode", counting)
+    question = "Which carriers ship to Alaska?"
+    first = hybrid_index.search(question, k=3)
+    hits_before = hybrid_index.query_cache_hits
+    again = hybrid_index.search(question, k=3)
+    assert calls == [[question]]  # the second search reused the cached embedding
+    assert hybrid_index.query_cache_hits == hits_before + 1
+    assert [p.chunk_id for p in again] == [p.chunk_id for p in first]
