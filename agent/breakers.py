@@ -20,13 +20,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pybreaker
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 CircuitOpen = pybreaker.CircuitBreakerError
+T = TypeVar("T")
 
 
 def _emit(event: dict[str, Any]) -> None:
@@ -37,6 +39,50 @@ def _emit(event: dict[str, Any]) -> None:
         get_stream_writer()(event)
     except RuntimeError:  # called outside a graph run
         pass
+
+
+class ConcurrentBreaker(pybreaker.CircuitBreaker):
+    """pybreaker's breaker, without its lock around the protected call.
+
+    ``pybreaker.CircuitBreaker.call`` holds the breaker's lock while the wrapped function runs
+    (danielfm/pybreaker#55, open since 2021), so every model call of a process — they share the
+    provider's breaker — ran one at a time: the load test saw 20 users served as if by one. Here
+    the lock only guards the state: checked before the call, updated after it, with the call
+    itself outside. Half-open still lets a single probe through; calls arriving while it is in
+    flight fail fast like an open breaker.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._probe_in_flight = False
+
+    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            if self.current_state == pybreaker.STATE_OPEN:
+                if not self._reset_timeout_elapsed():
+                    raise CircuitOpen("Timeout not elapsed yet, circuit breaker still open")
+                self.half_open()
+            probing = self.current_state == pybreaker.STATE_HALF_OPEN
+            if probing:
+                if self._probe_in_flight:
+                    raise CircuitOpen("a probe call is already testing this dependency")
+                self._probe_in_flight = True
+            state = self.state
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                self._probe_in_flight = self._probe_in_flight and not probing
+                state._handle_error(exc)  # counts it (or not), may open the breaker, re-raises
+            raise
+        with self._lock:
+            self._probe_in_flight = self._probe_in_flight and not probing
+            state._handle_success()
+        return result
+
+    def _reset_timeout_elapsed(self) -> bool:
+        opened_at = self._state_storage.opened_at
+        return opened_at is None or datetime.now(UTC) >= opened_at + timedelta(seconds=self.reset_timeout)
 
 
 class _Announce(pybreaker.CircuitBreakerListener):
@@ -60,7 +106,7 @@ class BreakerBoard:
 
     def __init__(self, settings: BreakerSettings | None = None) -> None:
         self.settings = settings or BreakerSettings()
-        self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        self._breakers: dict[str, ConcurrentBreaker] = {}
         self._lock = threading.Lock()
 
     def get(
@@ -68,14 +114,14 @@ class BreakerBoard:
         target: str,
         counts: Callable[[BaseException], bool] | None = None,
         fail_max: int | None = None,
-    ) -> pybreaker.CircuitBreaker:
+    ) -> ConcurrentBreaker:
         """The breaker of ``target`` (created on first use): ``counts(exc)`` says which errors
         count as failures; ``fail_max`` overrides the board's setting for this target."""
         with self._lock:
             breaker = self._breakers.get(target)
             if breaker is None:
                 exclude = [lambda exc: not counts(exc)] if counts is not None else []
-                breaker = pybreaker.CircuitBreaker(
+                breaker = ConcurrentBreaker(
                     fail_max=fail_max or self.settings.fail_max,
                     reset_timeout=self.settings.reset_timeout_s,
                     exclude=exclude,
