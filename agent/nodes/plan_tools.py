@@ -1,9 +1,14 @@
-"""plan_tools: decide, for each tool call of the model's turn, what happens to it.
+"""plan_tools: decide, for each tool call of the model's turn, what happens to it — and run
+the allowed calls at once when none of the turn's calls waits for an approval.
 
-Nothing executes here. Each call is checked in order — tool exists, arguments valid, limits
-left, policy verdict — and either becomes a planned call (``allow`` or ``needs_approval``) or
-gets an error tool message the model reads on its next turn. Approval rows are created here
-(idempotently), so that ``request_approval`` — which re-runs on resume — has no side effects.
+Each call is checked in order — tool exists, arguments valid, limits left, policy verdict — and
+either becomes a planned call (``allow`` or ``needs_approval``) or gets an error tool message the
+model reads on its next turn. Approval rows are created here (idempotently), so that
+``request_approval`` — which re-runs on resume — has no side effects. When a call needs an
+approval, the turn's planned calls wait in the state and ``run_tools`` executes them after the
+decisions; otherwise they execute here (``run_tools.execute_planned``), which saves a graph step
+and its checkpoint per tool step. Re-running this node after a crash is safe: planning is pure or
+idempotent, and execution goes through the idempotency ledger.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from agent.breakers import BreakerBoard
 from agent.errors import ApprovalConflict
 from agent.messages import tool_error_message
 from agent.nodes.deps import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
+from agent.nodes.run_tools import execute_planned
 from agent.state import AgentState, CallStatus, PendingApproval
 from tools.canonical import to_jsonable
 from tools.errors import ArgumentsInvalid
@@ -122,10 +129,10 @@ class _Planner:
         )
 
 
-def make_plan_tools(deps: AgentDeps):
+def make_plan_tools(deps: AgentDeps, board: BreakerBoard):
     def plan_tools(
         state: AgentState, runtime: Runtime[RunContext]
-    ) -> Command[Literal["run_tools", "request_approval", "call_model"]]:
+    ) -> Command[Literal["request_approval", "call_model"]]:
         ai = last_ai(state["messages"])
         assert ai is not None, "plan_tools runs after a model turn"
         planner = _Planner(deps, state, runtime.context)
@@ -157,18 +164,24 @@ def make_plan_tools(deps: AgentDeps):
         for r in planner.records:
             if r.get("error"):
                 runtime.stream_writer({"type": "tool_refused", "id": r["id"], "tool": r["tool"], "error": r["error"]})
+        waits = any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned)
+        messages, records = list(planner.messages), list(planner.records)
+        if planner.planned and not waits:  # nothing to wait for: run them now, in this step
+            ran_messages, ran_records = execute_planned(deps, board, state, runtime, planner.planned)
+            messages += ran_messages
+            records += ran_records
         # Only keys that changed: every write re-serialises its channel into the checkpoint.
-        update: dict[str, Any] = {"planned": planner.planned}
-        if planner.messages:
-            update["messages"] = planner.messages
-        if planner.records:
-            update["trajectory"] = planner.records
+        update: dict[str, Any] = {}
+        if waits or state.get("planned"):
+            update["planned"] = planner.planned if waits else []
+        if messages:
+            update["messages"] = messages
+        if records:
+            update["trajectory"] = records
         if planner.invalid != state.get("invalid_args", 0):
             update["invalid_args"] = planner.invalid
         if planner.stop_reason:
             update["stop_reason"] = planner.stop_reason
-        if any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned):
-            return Command(goto="request_approval", update=update)
-        return Command(goto="run_tools" if planner.planned else "call_model", update=update)
+        return Command(goto="request_approval" if waits else "call_model", update=update)
 
     return plan_tools

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Literal
 
+from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -109,45 +110,54 @@ def _execute(
     return _through_breaker(board, spec, partial(deps.executor.execute, spec, args, who, approval_id))
 
 
-def make_run_tools(deps: AgentDeps, breakers: BreakerBoard | None = None):
-    board = breakers or BreakerBoard()
-
+def make_run_tools(deps: AgentDeps, board: BreakerBoard):
     def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
-        policy = policy_for(runtime.context)
-        messages, records = [], []
-        for p in state.get("planned", []):
-            out = _execute(deps, board, state, runtime.context, p, records)
-            record: dict[str, Any] = {"id": p["id"], "tool": p["tool"], "args": p["args"]}
-            record |= {
-                "turn": state.get("turn", 0),
-                "step": state.get("steps", 0),
-                "latency_ms": round(out.latency_ms, 2),
-                "cache_hit": out.cache_hit,
-            }
-            if out.ok:
-                assert out.data is not None
-                shown, guard = _guarded(out.data, policy, p, runtime.stream_writer)
-                messages.append(tool_result_message(p["tool"], p["id"], shown, note=p.get("note"), guard=guard))
-                status = CallStatus.REPLAYED if out.replayed else CallStatus.EXECUTED
-                record |= {"status": status.value, "result": shown}
-            else:
-                kind = out.error_kind or "tool_error"
-                messages.append(tool_error_message(p["tool"], p["id"], kind, out.message or ""))
-                record |= {"status": CallStatus.ERROR.value, "error": {"kind": kind, "message": out.message}}
-            records.append(record)
-            summary = _summary(record.get("result"), out.message)
-            event = {
-                "type": "tool_result",
-                "id": p["id"],
-                "tool": p["tool"],
-                "ok": out.ok,
-                "replayed": out.replayed,
-                "cache_hit": out.cache_hit,
-            }
-            runtime.stream_writer({**event, "summary": summary})
+        messages, records = execute_planned(deps, board, state, runtime, state.get("planned", []))
         return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})
 
     return run_tools
+
+
+def execute_planned(
+    deps: AgentDeps, board: BreakerBoard, state: AgentState, runtime: Runtime[RunContext], planned: list[dict]
+) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
+    """Execute ``planned`` calls in order: the tool messages the model reads next, and the
+    trajectory records. Used by ``run_tools`` (after approvals) and by ``plan_tools`` directly
+    when nothing needs one — one graph step, one checkpoint, fewer per tool call."""
+    policy = policy_for(runtime.context)
+    messages: list[ToolMessage] = []
+    records: list[dict[str, Any]] = []
+    for p in planned:
+        out = _execute(deps, board, state, runtime.context, p, records)
+        record: dict[str, Any] = {"id": p["id"], "tool": p["tool"], "args": p["args"]}
+        record |= {
+            "turn": state.get("turn", 0),
+            "step": state.get("steps", 0),
+            "latency_ms": round(out.latency_ms, 2),
+            "cache_hit": out.cache_hit,
+        }
+        if out.ok:
+            assert out.data is not None
+            shown, guard = _guarded(out.data, policy, p, runtime.stream_writer)
+            messages.append(tool_result_message(p["tool"], p["id"], shown, note=p.get("note"), guard=guard))
+            status = CallStatus.REPLAYED if out.replayed else CallStatus.EXECUTED
+            record |= {"status": status.value, "result": shown}
+        else:
+            kind = out.error_kind or "tool_error"
+            messages.append(tool_error_message(p["tool"], p["id"], kind, out.message or ""))
+            record |= {"status": CallStatus.ERROR.value, "error": {"kind": kind, "message": out.message}}
+        records.append(record)
+        summary = _summary(record.get("result"), out.message)
+        event = {
+            "type": "tool_result",
+            "id": p["id"],
+            "tool": p["tool"],
+            "ok": out.ok,
+            "replayed": out.replayed,
+            "cache_hit": out.cache_hit,
+        }
+        runtime.stream_writer({**event, "summary": summary})
+    return messages, records
 
 
 def _summary(data: dict[str, Any] | None, message: str | None) -> str:

@@ -35,9 +35,9 @@ def test_langsmith_receives_the_run_tree(settings: Settings, monkeypatch: pytest
     assert root["name"] == "tiller.ask" and root["session_name"] == "tiller-tests"
     assert root["extra"]["metadata"]["tiller_run_id"] == result.run_id
     nodes = [r["name"] for r in runs if r.get("parent_run_id") == root["id"]]
-    assert nodes == ["guard_input", "call_model", "plan_tools", "run_tools", "call_model", "finalize"]
-    [tool] = [r for r in runs if r["run_type"] == "tool"]
-    assert tool["name"] == "get_order" and by_id[tool["parent_run_id"]]["name"] == "run_tools"
+    assert nodes == ["guard_input", "call_model", "plan_tools", "call_model", "finalize"]
+    [tool] = [r for r in runs if r["run_type"] == "tool"]  # run by plan_tools: nothing waited for approval
+    assert tool["name"] == "get_order" and by_id[tool["parent_run_id"]]["name"] == "plan_tools"
     assert [by_id[r["parent_run_id"]]["name"] for r in runs if r["run_type"] == "llm"] == ["call_model"] * 2
     assert all("4111 1111 1111 1111" not in r.body.decode() for r in receiver.requests)
 
@@ -54,11 +54,11 @@ def test_otlp_collector_receives_spans(settings: Settings, monkeypatch: pytest.M
         message.ParseFromString(request.body)
         spans += [s for rs in message.resource_spans for ss in rs.scope_spans for s in ss.spans]
     names = {s.name for s in spans}
-    assert {"tiller.ask", "node.call_model", "node.run_tools", "tool.get_order", "model.scripted"} <= names
+    assert {"tiller.ask", "node.call_model", "node.plan_tools", "tool.get_order", "model.scripted"} <= names
     root = next(s for s in spans if s.name == "tiller.ask")
     attrs = {a.key: a.value for a in root.attributes}
     assert attrs["tiller.run_id"].string_value == result.run_id
     tool = next(s for s in spans if s.name == "tool.get_order")
-    run_tools = next(s for s in spans if s.name == "node.run_tools")
-    assert tool.parent_span_id == run_tools.span_id and run_tools.parent_span_id == root.span_id
+    plan_tools = next(s for s in spans if s.name == "node.plan_tools")
+    assert tool.parent_span_id == plan_tools.span_id and plan_tools.parent_span_id == root.span_id
     assert all(b"4111 1111 1111 1111" not in r.body for r in receiver.requests)

@@ -28,7 +28,7 @@ def test_a_lookup_run_records_nodes_model_calls_tools_and_guards(settings: Setti
         result = tiller.ask("where is W1000002?", labels={"scenario": "order-status"})
         assert result.run_id is not None
         trace = tiller.traces.get("acme", result.run_id)
-    assert kinds(trace, "node") == ["guard_input", "call_model", "plan_tools", "run_tools", "call_model", "finalize"]
+    assert kinds(trace, "node") == ["guard_input", "call_model", "plan_tools", "call_model", "finalize"]
     assert kinds(trace, "model") == ["scripted", "scripted"] and kinds(trace, "tool") == ["get_order"]
     assert kinds(trace, "guard") == ["input", "output"]
     tool = next(s for s in trace.spans if s.kind == "tool")

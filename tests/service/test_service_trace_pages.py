@@ -65,10 +65,11 @@ def test_a_chat_runs_trace_page_shows_its_spans_and_totals(client: TestClient, c
     totals = re.search(r'<dl class="totals">(.*?)</dl>', html, re.S).group(1)  # type: ignore[union-attr]
     assert "tool calls</dt><dd>1<" in totals and f"model steps</dt><dd>{stored.steps}<" in totals
     assert f"{stored.input_tokens} / {stored.output_tokens}" in totals and f"${stored.cost_usd:.6f}" in totals
-    # spans are nested under the node they happened in: the tool call inside run_tools
-    [run_tools] = [e for e in timeline(stored) if e.span.name == "run_tools"]
-    assert [c.span.kind for c in run_tools.children] == ["tool"]
-    nested = html[html.index('data-kind="node"', html.index("run_tools") - 300) :]
+    # spans are nested under the node they happened in: the tool call inside plan_tools (which
+    # runs calls that need no approval)
+    [planning] = [e for e in timeline(stored) if e.span.name == "plan_tools"]
+    assert [c.span.kind for c in planning.children] == ["tool"]
+    nested = html[html.index('data-kind="node"', html.index("plan_tools") - 300) :]
     assert nested.index('<ol class="children">') < nested.index('data-kind="tool"')
     assert all(e.offset_pct >= 0 and e.offset_pct + e.width_pct <= 100.01 for e in timeline(stored))
 
