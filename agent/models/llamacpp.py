@@ -24,6 +24,7 @@ threads, generation slows about tenfold as soon as another process wants a core.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -180,8 +181,20 @@ def _load(model_path: str, n_ctx: int, n_threads: int) -> _Loaded:
                 )
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ConfigError(f"llama.cpp cannot load the GGUF model {model_path}: {exc}") from None
+            if not _LOADED:
+                atexit.register(_close_all)
             _LOADED[key] = _Loaded(llama, threading.Lock())
         return _LOADED[key]
+
+
+def _close_all() -> None:
+    """Free the models while llama_cpp is still importable: left to the garbage collector at
+    interpreter shutdown, ``Llama.__del__`` runs after its module globals are gone and prints
+    a TypeError traceback for each model."""
+    with _LOAD_LOCK:
+        for loaded in _LOADED.values():
+            loaded.llama.close()
+        _LOADED.clear()
 
 
 @lru_cache(maxsize=32)
