@@ -28,6 +28,10 @@ def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpoint
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(sqlite_path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives any process crash (only power loss can drop the newest
+    # checkpoints, and a re-run step is deduplicated by the business database's ledger); FULL
+    # fsynced each of the ~40 checkpoint rows of a run: 20 load-test users went 7.8 -> 9.1 runs/s.
+    conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     try:
         saver = SqliteSaver(conn)

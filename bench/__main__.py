@@ -1,5 +1,8 @@
 """``python -m bench [steps|cold|evals|retrieval|seed|approval …] [--quick] [--json PATH]``.
 
+``python -m bench load [--users N] [--duration S] [--model offline|slow:<ms>] [--quick]`` runs the
+load and soak test of ``tiller serve`` instead (``bench/load.py``).
+
 Runs the chosen benchmarks (all by default) and prints each result as a Markdown table.
 ``--quick`` runs them at tiny sizes: it proves they work, its numbers mean nothing.
 PostgreSQL is measured too when ``TILLER_BENCH_POSTGRES_URL`` is set (a scratch database is
@@ -117,6 +120,11 @@ def run(names: Sequence[str], args: argparse.Namespace, workdir: Path) -> dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, list[Any]]:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["load"]:  # a soak against `tiller serve` with its own options; never part of "all"
+        from bench.load import main as load_main
+
+        return {"load": [load_main(argv[1:])]}
     args = parse_args(argv)
     names = args.names or list(BENCHMARKS)
     print(f"## Machine\n\n{machine()}", flush=True)

@@ -10,6 +10,7 @@ timing the whole run: template seeding, a fresh home per trial, the graph, the s
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ SOURCE = PROJECT_ROOT / "scenarios" / "commerce"
 class EvalRow:
     scenarios: int
     concurrency: int
+    processes: int
     seconds: float
     per_second: float
     passed: int
@@ -64,14 +66,14 @@ def generate(bases: list[Scenario], count: int, target: Path) -> Path:
     return target
 
 
-def time_run(folder: Path, concurrency: int) -> EvalRow:
-    """One ``--model replay`` run over every scenario in ``folder``."""
+def time_run(folder: Path, concurrency: int, processes: int = 0) -> EvalRow:
+    """One ``--model replay [--processes N]`` run over every scenario in ``folder``."""
     started = time.perf_counter()
     scenarios = discover([folder]).scenarios
-    record = run_scenarios(scenarios, RunOptions(model="replay", concurrency=concurrency))
+    record = run_scenarios(scenarios, RunOptions(model="replay", concurrency=concurrency, processes=processes))
     took = time.perf_counter() - started
     passed = sum(1 for s in record.scenarios if s.status == "passed")
-    return EvalRow(len(scenarios), concurrency, took, len(scenarios) / took, passed)
+    return EvalRow(len(scenarios), concurrency, processes, took, len(scenarios) / took, passed)
 
 
 def run_eval_throughput(
@@ -88,12 +90,16 @@ def run_eval_throughput(
     for size in sizes:
         folder = generate(bases, size, workdir / f"generated-{size}")
         rows.extend(time_run(folder, c) for c in concurrency)
+        widest = max(concurrency)
+        if widest > 1:  # the same run in worker processes, one per core
+            rows.append(time_run(folder, widest, processes=min(widest, os.cpu_count() or 1)))
     return rows
 
 
 EVAL_COLUMNS = [
     Column("scenarios", lambda r: r.scenarios),
     Column("concurrency", lambda r: r.concurrency),
+    Column("processes", lambda r: r.processes or "-"),
     Column("wall s", lambda r: r.seconds, "{:.1f}"),
     Column("scenarios/s", lambda r: r.per_second, "{:.1f}"),
     Column("passed", lambda r: r.passed),

@@ -29,7 +29,10 @@ log = logging.getLogger("tiller.service")
 
 RunBody = Callable[[Callable[[dict[str, Any]], None]], RunResult]
 _KEEP_EVENTS = 500
-_IDLE_CHANNEL_S = 600.0
+_IDLE_CHANNEL_S = 60.0
+"""A settled thread nobody follows keeps its events this long, for a client that reconnects with
+Last-Event-ID; after that the thread's state is read from the API. (600 s made a busy service
+hold every recent run's events: ~15 KB a run, the first ten minutes of the soak's memory growth.)"""
 
 
 class ThreadChannel:

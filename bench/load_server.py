@@ -1,0 +1,245 @@
+"""What the load test runs against: a fresh Tiller home, its API keys, and processes on loopback.
+
+``prepare_home`` seeds a demo home the way ``tiller db init && tiller db seed && tiller index``
+does; ``create_users`` makes one user key and one reviewer key per simulated user (distinct keys,
+so per-key rate limits apply per user as in production); ``serve`` starts ``tiller serve`` as a
+subprocess on a free port and waits for ``/readyz``; ``fake_model`` starts the fixed-latency fake
+OpenAI server (``bench.load_model``) in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from agent.config import DEFAULT_KB_DIR, Settings
+from agent.setup import build_index, init_database, seed_database
+from bench.cold import bench_env, tiller_executable
+
+TENANT = "acme"
+
+
+@dataclass(frozen=True)
+class LoadUser:
+    """One simulated customer-support user and the reviewer who decides its refunds."""
+
+    name: str
+    key: str
+    reviewer_key: str
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+    log: Path
+
+
+def home_settings(home: Path) -> Settings:
+    """The home as the server sees it: ``server_env`` drops every ``TILLER_*`` variable, so this
+    pins what the environment could otherwise change here (database, knowledge base)."""
+    return Settings(home=home, database_url=None, kb_dir=DEFAULT_KB_DIR, retrieval_mode="bm25")
+
+
+def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000) -> None:
+    """Database schema, demo data (by default the size `tiller db seed` makes), the BM25 index."""
+    settings = home_settings(home)
+    init_database(settings)
+    seed_database(settings, customers=customers, orders=orders)
+    build_index(settings)
+
+
+def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[LoadUser]:
+    """A user key and a reviewer key per simulated user (a reviewer may not approve its own calls)."""
+    from agent.service import store  # noqa: F401 - registers the service's tables before they are created
+    from agent.service.keys import KeyStore
+    from agent.storage import open_database
+
+    engine, sessions = open_database(home_settings(home).db_url, require_demo_schema=True)
+    try:
+        keys = KeyStore(sessions)
+        users = []
+        for i in range(1, count + 1):
+            name = f"load.user{i:03d}"
+            _, key = keys.create(tenant=TENANT, role="user", name=name, rate_per_minute=rate_per_minute)
+            _, reviewer = keys.create(
+                tenant=TENANT, role="reviewer", name=f"load.reviewer{i:03d}", rate_per_minute=rate_per_minute
+            )
+            users.append(LoadUser(name, key, reviewer))
+        return users
+    finally:
+        engine.dispose()
+
+
+def order_pools(home: Path) -> tuple[list[str], list[str]]:
+    """(any order of the tenant, delivered orders with at least $20 left to refund)."""
+    from tools.commerce.models import Order, OrderStatus
+    from tools.db import make_engine
+
+    engine = make_engine(home_settings(home).db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Order.public_id, Order.status, Order.amount_paid_cents - Order.amount_refunded_cents).where(
+                    Order.tenant_id == TENANT
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    refundable = [oid for oid, status, left in rows if status == OrderStatus.DELIVERED and left >= 2000]
+    return [oid for oid, _, _ in rows], refundable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(home: Path, model: str, model_url: str | None) -> dict[str, str]:
+    """The service's environment: this one without ``TILLER_*``/``OPENAI_*``, plus the home, BM25
+    retrieval and the model (``OPENAI_BASE_URL`` pointing at the fake for ``openai:`` specs)."""
+    env = bench_env(home) | {"TILLER_MODEL": model}
+    if model_url is not None:
+        from bench.load_model import API_KEY
+
+        env |= {"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": API_KEY}
+    return env
+
+
+@contextmanager
+def fake_model(delay_ms: float) -> Iterator[str]:
+    """The fixed-latency fake OpenAI server in its own process; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.load_model", "--delay-ms", str(delay_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the fake model server did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[-1])}/v1"
+    finally:
+        _stop(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@contextmanager
+def serve(home: Path, env: dict[str, str], workdir: Path, ready_timeout_s: float = 120.0) -> Iterator[Server]:
+    """``tiller serve`` on a free loopback port, logging to ``workdir/server.log``."""
+    port = free_port()
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [tiller_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_ready(url, proc, log_path, ready_timeout_s)
+            yield Server(url, proc.pid, log_path)
+        finally:
+            _stop(proc)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tiller serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"tiller serve not ready after {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 20.0) -> None:
+    """SIGTERM (uvicorn drains the runs in progress), then SIGKILL after ``grace_s``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait()
+
+
+@dataclass(frozen=True)
+class ServerSample:
+    """The server process at one instant: resident memory, CPU use since the previous sample, load."""
+
+    t_s: float
+    rss_mb: float
+    cpu_pct: float | None
+    load_1m: float
+
+
+class ServerProbe:
+    """Samples a process every time ``sample`` is called (the load test calls it every few seconds)."""
+
+    def __init__(self, pid: int, clock: Callable[[], float]) -> None:
+        self.pid = pid
+        self.clock = clock
+        self.samples: list[ServerSample] = []
+        self._last = (clock(), cpu_seconds(pid))
+
+    def sample(self) -> None:
+        now, rss, cpu = self.clock(), rss_mb(self.pid), cpu_seconds(self.pid)
+        if rss is None:
+            return  # the process is gone; the run reports it
+        then, cpu_then = self._last
+        busy = None
+        if cpu is not None and cpu_then is not None and now > then:
+            busy = round(100 * (cpu - cpu_then) / (now - then), 1)
+        self._last = (now, cpu)
+        self.samples.append(ServerSample(round(now, 1), round(rss, 1), busy, os.getloadavg()[0]))
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process in MiB (psutil when installed, else /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            return float(psutil.Process(pid).memory_info().rss) / 2**20
+        except psutil.Error:
+            return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return kib / 1024
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,58 @@
+"""The load test runs end to end on loopback (``python -m bench load --quick``): a real
+``tiller serve`` subprocess, simulated users, approvals, memory samples and the JSON result.
+No timing is asserted here: the measured numbers live in docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.load_model import plan_reply
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_load_completes_without_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The fixed-latency fake (the real OpenAI provider path); the offline model runs in docs/BENCHMARKS.md.
+    model, out = "slow:20", tmp_path / "load.json"
+    argv = ["load", "--quick", "--duration", "8", "--model", model, "--workdir", str(tmp_path), "--json", str(out)]
+    (report,) = main(argv)["load"]
+
+    data = json.loads(out.read_text())
+    summary = data["summary"]
+    assert set(data) >= {"options", "summary", "latency", "targets", "errors", "memory", "outcomes", "machine"}
+    assert {
+        "requests_per_s",
+        "runs_per_s",
+        "errors",
+        "rate_limited",
+        "error_rate",
+        "rss_slope_mb_per_min",
+        "p95_overhead_ms",
+    } <= set(summary)
+    assert summary["requests"] > 0 and summary["runs"] > 0
+    assert summary["errors"] == 0, data["errors"]  # 429s are allowed, counted apart
+    assert data["memory"] and all(m["rss_mb"] > 0 for m in data["memory"])
+    kinds = {row["kind"] for row in data["latency"]}
+    assert {"all runs", "create_thread"} <= kinds
+    assert {t["target"].split(" (")[0] for t in data["targets"]} >= {"0 non-429 errors", "no memory growth trend"}
+    assert summary["model_calls_served"] == summary["model_calls"] > 0  # every call reached the fake server
+    assert report.summary.requests == summary["requests"]
+    assert "| target | measured | verdict |" in capsys.readouterr().out
+
+
+def test_fake_model_walks_a_refund_through_lookup_approval_and_answer() -> None:
+    tools = [{"type": "function", "function": {"name": n}} for n in ("get_order", "issue_refund")]
+    user = {"role": "user", "content": "refund $3 on order W1100000, it arrived damaged"}
+    first = plan_reply({"messages": [user], "tools": tools})
+    assert first["tool_calls"][0]["function"]["name"] == "get_order"
+    looked_up = [user, first, {"role": "tool", "content": "order W1100000 delivered"}]
+    second = plan_reply({"messages": looked_up, "tools": tools})
+    call = second["tool_calls"][0]["function"]
+    assert call["name"] == "issue_refund"
+    assert json.loads(call["arguments"]) == {"order_id": "W1100000", "amount": "3", "reason": "damaged"}
+    done = plan_reply({"messages": [*looked_up, second, {"role": "tool", "content": "refunded $3"}], "tools": tools})
+    assert "refunded $3" in done["content"] and not done.get("tool_calls")
