@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from agent.service.context import ServiceContext
 from agent.tracing.render import timeline
-from tests.service.conftest import MakeKey
+from tests.service.conftest import MakeKey, served
 from tests.service.test_service_pages import browser as web_client
 from tests.service.test_service_pages import log_in
 from tests.service.test_service_workflows import wait_for
@@ -143,19 +140,8 @@ def test_an_eval_runs_trace_page_shows_its_scenario(client: TestClient, ctx: Ser
 @pytest.fixture(scope="module")
 def base_url(app: FastAPI, client: TestClient) -> Iterator[str]:
     """The app on a free port of 127.0.0.1 (its lifespan stays with ``client``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(app, lifespan="off") as url:
+        yield url
 
 
 def test_a_trace_page_in_the_browser(base_url: str, ctx: ServiceContext) -> None:
