@@ -26,22 +26,7 @@ class ThreadStore:
     def open(self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "") -> ThreadRow:
         """Create the thread, or return it if it exists in this tenant."""
         with transaction(self._sessions) as session:
-            row = session.get(ThreadRow, thread_id)
-            if row is None:
-                now = utcnow()
-                row = ThreadRow(
-                    id=thread_id,
-                    tenant_id=tenant_id,
-                    user_id=user_id,
-                    title=title[:200],
-                    status="idle",
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(row)
-            elif row.tenant_id != tenant_id:
-                raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
-            return row
+            return _get_or_add(session, thread_id, tenant_id, user_id, title)[0]
 
     def get(self, tenant_id: str, thread_id: str) -> ThreadRow:
         with self._sessions() as session:
@@ -65,16 +50,11 @@ class ThreadStore:
     ) -> ThreadRow:
         """``open`` then ``claim`` in one transaction (a new thread is created already leased)."""
         with transaction(self._sessions) as session:
-            row = session.get(ThreadRow, thread_id)
-            if row is None:
-                now = utcnow()
-                row = ThreadRow(id=thread_id, tenant_id=tenant_id, user_id=user_id, title=title[:200], created_at=now)
-                row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(now, lease_s)
-                session.add(row)
-                return row
-            if row.tenant_id != tenant_id:
-                raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
-            self._claim_row(session, row, lease_s)
+            row, created = _get_or_add(session, thread_id, tenant_id, user_id, title)
+            if created:
+                row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(row.created_at, lease_s)
+            else:
+                self._claim_row(session, row, lease_s)
             return row
 
     def claim(self, thread_id: str, lease_s: float = LEASE_S) -> None:
@@ -113,6 +93,27 @@ class ThreadStore:
                 .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+
+
+def _get_or_add(session: Session, thread_id: str, tenant_id: str, user_id: str, title: str) -> tuple[ThreadRow, bool]:
+    """The thread in this tenant, or a new idle one added to ``session``; and whether it is new."""
+    row = session.get(ThreadRow, thread_id)
+    if row is not None:
+        if row.tenant_id != tenant_id:
+            raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
+        return row, False
+    now = utcnow()
+    row = ThreadRow(
+        id=thread_id,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        title=title[:200],
+        status="idle",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row, True
 
 
 def _leased(now: datetime, lease_s: float) -> tuple[str, datetime, str, datetime]:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
 
+from agent.models.base import tool_name
 from agent.models.factory import ModelChain, ModelRunnable
 
 ROUTE_KEY = "tiller_route"
@@ -47,7 +48,7 @@ class RouterChain:
 
     def bind(self, tools: list[dict[str, Any]] | None) -> ModelRunnable:
         cheap, strong = self.cheap.bind(tools), self.strong.bind(tools)
-        read_only = {_name(t) for t in tools or () if _risk(t) == "read"}
+        read_only = {tool_name(t) for t in tools or () if _risk(t) == "read"}
 
         def routed(messages: Sequence[BaseMessage]) -> AIMessage:
             return route(messages, cheap, strong, read_only)
@@ -119,10 +120,6 @@ def _mark(reply: AIMessage, tier: Tier, reason: str, discarded: AIMessage | None
             "output_tokens": int(usage.get("output_tokens", 0)),
         }
     return reply.model_copy(update={"response_metadata": {**reply.response_metadata, ROUTE_KEY: record}})
-
-
-def _name(tool: Mapping[str, Any]) -> str:
-    return str(tool.get("function", {}).get("name", ""))
 
 
 def _risk(tool: Mapping[str, Any]) -> str:
