@@ -130,7 +130,7 @@ class Tiller:
             model_with_tools=chain.bind(schemas),
             model_without_tools=chain.bind(None),
         )
-        self.graph = build_graph(self.deps, checkpointer)
+        self.graph = build_graph(checkpointer)
 
     def close(self) -> None:
         self._stack.close()
@@ -273,6 +273,7 @@ class Tiller:
             user_id=user,
             thread_id=thread_id,
             limits=limits,
+            deps=self.deps,
             role=role,
             deadline=time.monotonic() + limits.deadline_s,
         )

@@ -208,11 +208,13 @@ class TillerGraphRunner:
     def __init__(self, home: Path) -> None:
         self.model = toolkit.scripted_model()
         self.tiller = open_tiller(home, InMemorySaver(), self.model)
-        self.graph = build_graph(self.tiller.deps, None)
+        self.graph = build_graph(None)
 
     def run(self, steps: int) -> int:
         thread = _thread()
-        ctx = RunContext(tenant_id="acme", user_id="agent.demo", thread_id=thread, limits=BENCH_LIMITS)
+        ctx = RunContext(
+            tenant_id="acme", user_id="agent.demo", thread_id=thread, limits=BENCH_LIMITS, deps=self.tiller.deps
+        )
         payload = {
             "messages": [HumanMessage(toolkit.request(steps))],
             **{"turn": 1, "planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},

@@ -90,6 +90,9 @@ def _problems(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors())
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~8x faster on a cassette
+
+
 def load_cassette(path: str | os.PathLike[str]) -> Cassette:
     """Read and validate a cassette; raise :class:`CassetteError` naming the file on any problem."""
     path = Path(path)
@@ -100,7 +103,7 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read cassette ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -18,7 +18,7 @@ from langgraph.types import Command
 from agent.models.factory import describe_model_error
 from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
-from agent.nodes.deps import LIMIT_PROMPT, AgentDeps, RunContext
+from agent.nodes.deps import LIMIT_PROMPT, RunContext
 from agent.state import AgentState, RunStatus
 
 FAILED_ANSWER = (
@@ -72,75 +72,71 @@ def _served_by(reply: BaseMessage, configured: str) -> str:
     return f"replay:{name}" if "replay_turn" in meta else name
 
 
-def make_call_model(deps: AgentDeps):
-    def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
-        limit = exceeded_limit(state, runtime.context)
-        history, context_before, context_after = bounded_history(
-            state["messages"], runtime.context.limits.max_context_tokens
+def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+    deps = runtime.context.deps
+    limit = exceeded_limit(state, runtime.context)
+    history, context_before, context_after = bounded_history(
+        state["messages"], runtime.context.limits.max_context_tokens
+    )
+    prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *history]
+    if limit:
+        prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
+    model = deps.model_without_tools if limit else deps.model_with_tools
+    started = time.perf_counter()
+    try:
+        reply = model.invoke(prompt)
+    except Exception as exc:  # the model boundary: any provider failure becomes a status
+        runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        answer = AIMessage(content=FAILED_ANSWER)
+        status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
+        kind, message = describe_model_error(exc)
+        error = {"kind": kind, "type": type(exc).__name__, "message": message}
+        return Command(
+            goto="finalize",
+            update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
         )
-        prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *history]
-        if limit:
-            prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
-        model = deps.model_without_tools if limit else deps.model_with_tools
-        started = time.perf_counter()
-        try:
-            reply = model.invoke(prompt)
-        except Exception as exc:  # the model boundary: any provider failure becomes a status
-            runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
-            answer = AIMessage(content=FAILED_ANSWER)
-            status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
-            kind, message = describe_model_error(exc)
-            error = {"kind": kind, "type": type(exc).__name__, "message": message}
-            return Command(
-                goto="finalize",
-                update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
-            )
-        if limit and getattr(reply, "tool_calls", None):
-            # Tools are off: a tool call here is dropped, its usage still counts.
-            reply = AIMessage(
-                content=reply.text or "I had to stop before finishing this request.",
-                id=reply.id,
-                usage_metadata=reply.usage_metadata,
-                response_metadata=reply.response_metadata,
-            )
-        input_tokens, output_tokens = _usage(reply)
-        served_by = _served_by(reply, deps.model_name)
-        route = route_of(reply)
-        discarded = (route or {}).get("discarded")  # a cheap reply the router replaced: it was paid for
-        extra_cost = (
-            deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
-            if discarded
-            else 0.0
+    if limit and getattr(reply, "tool_calls", None):
+        # Tools are off: a tool call here is dropped, its usage still counts.
+        reply = AIMessage(
+            content=reply.text or "I had to stop before finishing this request.",
+            id=reply.id,
+            usage_metadata=reply.usage_metadata,
+            response_metadata=reply.response_metadata,
         )
-        update: dict[str, Any] = {
-            "messages": [reply],
-            "steps": state.get("steps", 0) + 1,
-            "input_tokens": state.get("input_tokens", 0) + input_tokens,
-            "output_tokens": state.get("output_tokens", 0) + output_tokens,
-            "cost_usd": state.get("cost_usd", 0.0)
-            + deps.prices.cost(served_by, input_tokens, output_tokens)
-            + extra_cost,
+    input_tokens, output_tokens = _usage(reply)
+    served_by = _served_by(reply, deps.model_name)
+    route = route_of(reply)
+    discarded = (route or {}).get("discarded")  # a cheap reply the router replaced: it was paid for
+    extra_cost = (
+        deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
+        if discarded
+        else 0.0
+    )
+    update: dict[str, Any] = {
+        "messages": [reply],
+        "steps": state.get("steps", 0) + 1,
+        "input_tokens": state.get("input_tokens", 0) + input_tokens,
+        "output_tokens": state.get("output_tokens", 0) + output_tokens,
+        "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens) + extra_cost,
+    }
+    calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
+    runtime.stream_writer(
+        {
+            "type": "model",
+            "model": served_by,
+            "context_tokens": {"before": context_before, "after": context_after},
+            "content": reply.text,
+            "tool_calls": calls,
+            "limit": limit,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "route": route,
+            "cache_hit": is_cache_hit(reply),
         }
-        calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
-        runtime.stream_writer(
-            {
-                "type": "model",
-                "model": served_by,
-                "context_tokens": {"before": context_before, "after": context_after},
-                "content": reply.text,
-                "tool_calls": calls,
-                "limit": limit,
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                "route": route,
-                "cache_hit": is_cache_hit(reply),
-            }
-        )
-        if limit:
-            update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
-            return Command(goto="finalize", update=update)
-        has_calls = bool(getattr(reply, "tool_calls", None) or getattr(reply, "invalid_tool_calls", None))
-        return Command(goto="plan_tools" if has_calls else "finalize", update=update)
-
-    return call_model
+    )
+    if limit:
+        update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
+        return Command(goto="finalize", update=update)
+    has_calls = bool(getattr(reply, "tool_calls", None) or getattr(reply, "invalid_tool_calls", None))
+    return Command(goto="plan_tools" if has_calls else "finalize", update=update)

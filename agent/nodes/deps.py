@@ -1,4 +1,7 @@
-"""What nodes need: shared dependencies (built once per graph) and per-run context."""
+"""What nodes need: shared dependencies (built once per runtime) and per-run context.
+
+Both reach a node through LangGraph's run context (``runtime.context``), never through a
+closure, so the compiled graph holds no runtime of its own and is built once per process."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from agent.approvals import ApprovalStore
+from agent.breakers import BreakerBoard
 from agent.config import Limits
 from agent.execution import ToolExecutor
 from agent.guards import GuardPolicy
@@ -36,7 +40,7 @@ LIMIT_PROMPT = (
 
 @dataclass(frozen=True)
 class AgentDeps:
-    """Built once per graph and shared by every run."""
+    """Built once per runtime (``Tiller``) and shared by every run."""
 
     registry: ToolRegistry
     policy: ApprovalPolicy
@@ -47,16 +51,20 @@ class AgentDeps:
     prices: PriceTable = field(default_factory=PriceTable)
     model_name: str = "model"  # the configured spec; a reply's own model_name wins in traces
     system_prompt: str = SYSTEM_PROMPT.format(company="Acme Outdoor Supply")
+    breakers: BreakerBoard = field(default_factory=BreakerBoard)
+    """One breaker per tool backend, whichever node runs the call."""
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """Who this run acts for, its limits and its deadline; given on every invoke, never stored."""
+    """Who this run acts for, its limits, its deadline and the runtime's dependencies; given on
+    every invoke, never stored."""
 
     tenant_id: str
     user_id: str
     thread_id: str
     limits: Limits
+    deps: AgentDeps
     role: str = "support_agent"
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
     guard_policy: GuardPolicy | None = None  # the tenant's; None: the default policy

@@ -20,7 +20,6 @@ from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.breakers import BreakerBoard
 from agent.errors import ApprovalConflict
 from agent.messages import tool_error_message
 from agent.nodes.deps import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
@@ -129,59 +128,55 @@ class _Planner:
         )
 
 
-def make_plan_tools(deps: AgentDeps, board: BreakerBoard):
-    def plan_tools(
-        state: AgentState, runtime: Runtime[RunContext]
-    ) -> Command[Literal["request_approval", "call_model"]]:
-        ai = last_ai(state["messages"])
-        assert ai is not None, "plan_tools runs after a model turn"
-        planner = _Planner(deps, state, runtime.context)
-        for call in ai.tool_calls:
-            planner.plan(call["id"] or "", call["name"], call["args"])
-        for bad in ai.invalid_tool_calls:
-            planner.invalid += 1
-            planner.refuse(
-                bad["id"] or "",
-                bad["name"] or "?",
-                bad["args"],
-                CallStatus.INVALID,
-                "invalid_arguments",
-                f"arguments are not valid JSON: {bad.get('error') or bad['args']}",
-            )
-        if planner.invalid > runtime.context.limits.max_invalid_args:
-            planner.stop_reason = planner.stop_reason or "max_invalid_args"
-        for p in planner.planned:
-            runtime.stream_writer(
-                {
-                    "type": "tool_call",
-                    "id": p["id"],
-                    "tool": p["tool"],
-                    "args": p["args"],
-                    "verdict": p["verdict"],
-                    "approval_id": p.get("approval_id"),
-                }
-            )
-        for r in planner.records:
-            if r.get("error"):
-                runtime.stream_writer({"type": "tool_refused", "id": r["id"], "tool": r["tool"], "error": r["error"]})
-        waits = any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned)
-        messages, records = list(planner.messages), list(planner.records)
-        if planner.planned and not waits:  # nothing to wait for: run them now, in this step
-            ran_messages, ran_records = execute_planned(deps, board, state, runtime, planner.planned)
-            messages += ran_messages
-            records += ran_records
-        # Only keys that changed: every write re-serialises its channel into the checkpoint.
-        update: dict[str, Any] = {}
-        if waits or state.get("planned"):
-            update["planned"] = planner.planned if waits else []
-        if messages:
-            update["messages"] = messages
-        if records:
-            update["trajectory"] = records
-        if planner.invalid != state.get("invalid_args", 0):
-            update["invalid_args"] = planner.invalid
-        if planner.stop_reason:
-            update["stop_reason"] = planner.stop_reason
-        return Command(goto="request_approval" if waits else "call_model", update=update)
-
-    return plan_tools
+def plan_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["request_approval", "call_model"]]:
+    deps = runtime.context.deps
+    ai = last_ai(state["messages"])
+    assert ai is not None, "plan_tools runs after a model turn"
+    planner = _Planner(deps, state, runtime.context)
+    for call in ai.tool_calls:
+        planner.plan(call["id"] or "", call["name"], call["args"])
+    for bad in ai.invalid_tool_calls:
+        planner.invalid += 1
+        planner.refuse(
+            bad["id"] or "",
+            bad["name"] or "?",
+            bad["args"],
+            CallStatus.INVALID,
+            "invalid_arguments",
+            f"arguments are not valid JSON: {bad.get('error') or bad['args']}",
+        )
+    if planner.invalid > runtime.context.limits.max_invalid_args:
+        planner.stop_reason = planner.stop_reason or "max_invalid_args"
+    for p in planner.planned:
+        runtime.stream_writer(
+            {
+                "type": "tool_call",
+                "id": p["id"],
+                "tool": p["tool"],
+                "args": p["args"],
+                "verdict": p["verdict"],
+                "approval_id": p.get("approval_id"),
+            }
+        )
+    for r in planner.records:
+        if r.get("error"):
+            runtime.stream_writer({"type": "tool_refused", "id": r["id"], "tool": r["tool"], "error": r["error"]})
+    waits = any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned)
+    messages, records = list(planner.messages), list(planner.records)
+    if planner.planned and not waits:  # nothing to wait for: run them now, in this step
+        ran_messages, ran_records = execute_planned(state, runtime, planner.planned)
+        messages += ran_messages
+        records += ran_records
+    # Only keys that changed: every write re-serialises its channel into the checkpoint.
+    update: dict[str, Any] = {}
+    if waits or state.get("planned"):
+        update["planned"] = planner.planned if waits else []
+    if messages:
+        update["messages"] = messages
+    if records:
+        update["trajectory"] = records
+    if planner.invalid != state.get("invalid_args", 0):
+        update["invalid_args"] = planner.invalid
+    if planner.stop_reason:
+        update["stop_reason"] = planner.stop_reason
+    return Command(goto="request_approval" if waits else "call_model", update=update)

@@ -20,7 +20,7 @@ from agent.breakers import BreakerBoard, CircuitOpen
 from agent.execution import CallIdentity, Outcome
 from agent.guards import GuardPolicy, policy_for, screen_tool_output
 from agent.messages import tool_error_message, tool_result_message
-from agent.nodes.deps import AgentDeps, Emit, RunContext, turn_calls
+from agent.nodes.deps import Emit, RunContext, turn_calls
 from agent.state import AgentState, CallStatus
 from tools.contract import ToolSpec
 
@@ -95,10 +95,9 @@ def _guarded(data: dict[str, Any], policy: GuardPolicy, call: dict[str, Any], em
     return shown, {k: v for k, v in note.items() if v}
 
 
-def _execute(
-    deps: AgentDeps, board: BreakerBoard, state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[dict]
-) -> Outcome:
+def _execute(state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[dict]) -> Outcome:
     """Run one planned call: not at all if it already failed twice, else through its breaker."""
+    deps = ctx.deps
     spec = deps.registry.get(p["tool"])
     assert spec is not None, "planned calls name registered tools"
     if _failed_before(state, p["tool"], p["args"], done) >= MAX_IDENTICAL_FAILURES:
@@ -107,19 +106,16 @@ def _execute(
     args: BaseModel = spec.args_model.model_validate(p["args"])
     who = CallIdentity(ctx.tenant_id, ctx.user_id, ctx.thread_id, p["id"])
     approval_id = p.get("approval_id") if p["verdict"] == "approved" else None
-    return _through_breaker(board, spec, partial(deps.executor.execute, spec, args, who, approval_id))
+    return _through_breaker(deps.breakers, spec, partial(deps.executor.execute, spec, args, who, approval_id))
 
 
-def make_run_tools(deps: AgentDeps, board: BreakerBoard):
-    def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
-        messages, records = execute_planned(deps, board, state, runtime, state.get("planned", []))
-        return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})
-
-    return run_tools
+def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
+    messages, records = execute_planned(state, runtime, state.get("planned", []))
+    return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})
 
 
 def execute_planned(
-    deps: AgentDeps, board: BreakerBoard, state: AgentState, runtime: Runtime[RunContext], planned: list[dict]
+    state: AgentState, runtime: Runtime[RunContext], planned: list[dict]
 ) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
     """Execute ``planned`` calls in order: the tool messages the model reads next, and the
     trajectory records. Used by ``run_tools`` (after approvals) and by ``plan_tools`` directly
@@ -128,7 +124,7 @@ def execute_planned(
     messages: list[ToolMessage] = []
     records: list[dict[str, Any]] = []
     for p in planned:
-        out = _execute(deps, board, state, runtime.context, p, records)
+        out = _execute(state, runtime.context, p, records)
         record: dict[str, Any] = {"id": p["id"], "tool": p["tool"], "args": p["args"]}
         record |= {
             "turn": state.get("turn", 0),
