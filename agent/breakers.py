@@ -18,14 +18,12 @@ reports every breaker's current state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pybreaker
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 CircuitOpen = pybreaker.CircuitBreakerError
 T = TypeVar("T")
@@ -136,14 +134,3 @@ class BreakerBoard:
         """``{target: "closed" | "open" | "half-open"}`` for every breaker used so far."""
         with self._lock:
             return {name: b.current_state for name, b in self._breakers.items()}
-
-
-def guard_model(
-    bound: Runnable[Sequence[BaseMessage], Any], breaker: pybreaker.CircuitBreaker
-) -> Runnable[Sequence[BaseMessage], Any]:
-    """``bound`` behind ``breaker``: an open breaker raises :data:`CircuitOpen` without a call."""
-
-    def call(messages: Sequence[BaseMessage], config: RunnableConfig) -> Any:
-        return breaker.call(bound.invoke, messages, config)
-
-    return RunnableLambda(call, name=f"breaker[{breaker.name}]")
