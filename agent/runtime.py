@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -45,7 +46,7 @@ from agent.results import build_result
 from agent.state import PendingApproval, RunResult, RunStatus
 from agent.storage import open_database, translate_database_errors
 from agent.threads import ThreadStore
-from agent.tracing import TraceRecorder, TraceStore
+from agent.tracing import TraceRecorder, TraceStore, TraceView
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
 from tools.errors import ArgumentsInvalid
@@ -180,9 +181,7 @@ class Tiller:
                 **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
             }
             ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
-            result = self._invoke(payload, ctx, on_event, "ask")
-            lease.status = result.status.value
-            return result
+            return self._invoke(payload, ctx, on_event, "ask", lease)
 
     @translate_database_errors
     def resume(
@@ -204,13 +203,10 @@ class Tiller:
                 decisions = self._decisions(tenant, ids)
                 if decisions is None:
                     return self._result(thread_id, tenant, 0.0)
-                result = self._invoke(Command(resume=decisions), ctx, on_event, "resume")
-            elif snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-                result = self._invoke(None, ctx, on_event, "resume")
-            else:
-                return self._result(thread_id, tenant, 0.0)
-            lease.status = result.status.value
-            return result
+                return self._invoke(Command(resume=decisions), ctx, on_event, "resume", lease)
+            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+                return self._invoke(None, ctx, on_event, "resume", lease)
+            return self._result(thread_id, tenant, 0.0)
 
     @translate_database_errors
     def decide(
@@ -281,7 +277,8 @@ class Tiller:
     @contextmanager
     def _lease(self, thread_id: str, *, claimed: bool = False) -> Iterator[_Lease]:
         """Hold the thread's lease (``claimed``: already taken by ``open_and_claim``). On release
-        the thread's status is the run's, or else read from its checkpoint."""
+        the thread's status is the run's, or else read from its checkpoint, and the run's trace is
+        stored in the same transaction."""
         if not claimed:
             self.threads.claim(thread_id)
         lease = _Lease()
@@ -292,10 +289,35 @@ class Tiller:
             if status is None:
                 snapshot = self.graph.get_state(_config(thread_id, self.limits))
                 status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
-            self.threads.release(thread_id, status)
+            self._release(thread_id, status, lease.trace)
 
-    def _invoke(self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str) -> RunResult:
-        """Run the graph to its next stop; the caller holds the thread's lease."""
+    def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
+        """Release the lease and store the run's trace in one transaction (one commit less per
+        run); a failure to store the trace never fails the run: the lease is released alone."""
+        if trace is not None:
+            try:
+                self.threads.release(thread_id, status, also=partial(self.traces.add, trace=trace))
+            except SQLAlchemyError:
+                log.exception("could not store trace %s of thread %s", trace.id, thread_id)
+            else:
+                self._observe(trace)
+                return
+        self.threads.release(thread_id, status)
+
+    def _observe(self, trace: TraceView) -> None:
+        """A stored trace goes to the metrics and to every exporter."""
+        self.metrics.observe_trace(trace)
+        for exporter in self._exporters:
+            try:
+                exporter.export(trace)
+            except Exception:  # an unreachable collector must not fail the run it observes
+                log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
+
+    def _invoke(
+        self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str, lease: _Lease
+    ) -> RunResult:
+        """Run the graph to its next stop; the caller holds the thread's ``lease``, which stores
+        the run's status and trace when it is released."""
         started = time.monotonic()
         recorder = TraceRecorder(
             kind=kind,
@@ -320,22 +342,7 @@ class Tiller:
         except GraphRecursionError:
             forced = RunStatus.LIMIT_REACHED
         result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
-        return self._traced(result, recorder)
-
-    def _traced(self, result: RunResult, recorder: TraceRecorder) -> RunResult:
-        """Store the segment's trace; a failure to trace never fails the run."""
-        trace = recorder.finish(result)
-        try:
-            self.traces.save(trace)
-        except SQLAlchemyError:
-            log.exception("could not store trace %s of thread %s", recorder.id, result.thread_id)
-            return result
-        self.metrics.observe_trace(trace)
-        for exporter in self._exporters:
-            try:
-                exporter.export(trace)
-            except Exception:  # an unreachable collector must not fail the run it observes
-                log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
+        lease.status, lease.trace = result.status.value, recorder.finish(result)
         return result.model_copy(update={"run_id": recorder.id})
 
     def _over_budget(self, thread_id: str, tenant: str) -> RunResult | None:
@@ -385,6 +392,8 @@ class Tiller:
 class _Lease:
     status: str | None = None
     """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
+    trace: TraceView | None = None
+    """The run's trace, stored when the lease is released."""
 
 
 def _config(thread_id: str, limits: Limits) -> dict[str, Any]:

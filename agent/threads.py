@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -85,8 +86,12 @@ class ThreadStore:
             until_text = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
             raise ThreadBusy(f"thread {row.id} is being run by {row.lease_owner}{until_text}; wait for it to finish")
 
-    def release(self, thread_id: str, status: str) -> None:
+    def release(self, thread_id: str, status: str, *, also: Callable[[Session], None] | None = None) -> None:
+        """End the lease, leaving the thread in ``status``; ``also(session)`` writes more in the
+        same transaction (the run's trace)."""
         with transaction(self._sessions) as session:
+            if also is not None:
+                also(session)
             session.execute(
                 update(ThreadRow)
                 .where(ThreadRow.id == thread_id)

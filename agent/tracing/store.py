@@ -108,7 +108,14 @@ class TraceStore:
         self._sessions = sessions
 
     def save(self, trace: TraceView) -> None:
-        # Core bulk inserts: the ORM's per-row unit of work cost ~8 ms for a 20-step run.
+        with transaction(self._sessions) as session:
+            self.add(session, trace)
+
+    @staticmethod
+    def add(session: Session, trace: TraceView) -> None:
+        """Insert ``trace`` in ``session``'s transaction (the runtime's lease release uses it)."""
+        # Core inserts on the tables: the ORM's per-row unit of work cost ~8 ms for a 20-step run,
+        # and even its bulk path ~0.5 ms a run.
         labels = json.dumps(trace.labels, sort_keys=True)
         run = trace.model_dump(exclude={"labels", "spans"}) | {"labels_json": labels}
         spans = [
@@ -123,10 +130,9 @@ class TraceStore:
             }
             for seq, span in enumerate(trace.spans)
         ]
-        with transaction(self._sessions) as session:
-            session.execute(insert(TraceRunRow), [run])
-            if spans:
-                session.execute(insert(TraceSpanRow), spans)
+        session.execute(insert(TraceRunRow.__table__), [run])
+        if spans:
+            session.execute(insert(TraceSpanRow.__table__), spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
         with self._sessions() as session:
