@@ -333,12 +333,10 @@ class Tiller:
             config = _config(ctx.thread_id, ctx.limits)
             # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
             with tracing_context(enabled=False), cache_scope(ctx.tenant_id):
-                for mode, chunk in self.graph.stream(
-                    payload, config, context=ctx, stream_mode=["custom", "tasks"], durability="sync"
-                ):
-                    recorder.observe(mode, chunk)
-                    if mode == "custom" and on_event is not None:
-                        on_event(chunk)
+                for event in self.graph.stream(payload, config, context=ctx, stream_mode="custom", durability="sync"):
+                    recorder.observe(event)
+                    if on_event is not None and event.get("type") != "node":  # node spans are the trace's
+                        on_event({k: v for k, v in event.items() if k != "t"})
         except GraphRecursionError:
             forced = RunStatus.LIMIT_REACHED
         result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)

@@ -1,8 +1,9 @@
 """Recording one run segment as a trace, from the graph's task and custom stream events.
 
-The runtime streams with ``stream_mode=["custom", "tasks"]``: task start/end give one span per
-node (timed on receipt — LangGraph delivers them as they happen), custom events give model
-calls, guard verdicts and approval events; tool spans come from the trajectory at the end.
+The runtime streams with ``stream_mode="custom"``: every node announces its start and end
+(``agent.graph``), which gives one span per node (timed on receipt — LangGraph delivers custom
+events as they are written); the nodes' own events give model calls, guard verdicts and
+approval events; tool spans come from the trajectory at the end.
 Every string stored is passed through the secret redactor first.
 """
 
@@ -59,30 +60,30 @@ class TraceRecorder:
     def _now_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
-    def observe(self, mode: str, chunk: dict[str, Any]) -> None:
-        if mode == "tasks":
-            self._task(chunk)
-        elif mode == "custom":
-            self._event(chunk)
-
-    def _task(self, chunk: dict[str, Any]) -> None:
-        if "result" not in chunk and "error" not in chunk:  # a task starts
-            span = Span(kind="node", name=chunk["name"], start_ms=self._now_ms())
-            self._open[chunk["id"]] = span
+    def _node(self, event: dict[str, Any], at: float) -> None:
+        """A node started (a span opens) or ended (it closes, with its error or interrupt)."""
+        name = str(event.get("name"))
+        if event.get("phase") == "start":
+            span = Span(kind="node", name=name, start_ms=at)
+            self._open[name] = span
             self.spans.append(span)
             return
-        span = self._open.pop(chunk["id"], None)
+        span = self._open.pop(name, None)
         if span is not None:
-            span.duration_ms = self._now_ms() - span.start_ms
-            if chunk.get("error"):
-                span.attributes["error"] = str(chunk["error"])[:300]
-            if chunk.get("interrupts"):
+            span.duration_ms = at - span.start_ms
+            if event.get("error"):
+                span.attributes["error"] = str(event["error"])[:300]
+            if event.get("interrupted"):
                 span.attributes["interrupted"] = True
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def observe(self, event: dict[str, Any]) -> None:
+        """Record one custom stream event of the run."""
         kind = event.get("type")
-        at = self._now_ms()
-        if kind == "model":
+        stamp = event.get("t")  # when the node wrote it (agent.graph); receipt can come later
+        at = (stamp - self._t0) * 1000 if isinstance(stamp, float) else self._now_ms()
+        if kind == "node":
+            self._node(event, at)
+        elif kind == "model":
             model = event.get("model") or self.model
             cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
             route = event.get("route") or {}
