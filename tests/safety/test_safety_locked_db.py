@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.config import Settings
 from agent.errors import DatabaseUnavailable
+from agent.execution import ToolExecutor
 from agent.runtime import Tiller
 from agent.state import CallStatus, RunResult, RunStatus
 from tests.safety.conftest import business_state
@@ -49,16 +50,21 @@ class WriteLock:
             self.holder.close()
             self.holder = None
 
-    def around(self, start: str) -> Callable[[dict[str, Any]], None]:
-        """An ``on_event`` handler: lock at the ``start`` event, unlock once the tool answered."""
+    def around_effects(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Hold the lock while the next write tool's transaction runs (taken in the tool's own
+        thread just before it starts, so the write surely meets it; given back after)."""
+        original = ToolExecutor._run_effect
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event["type"] == start and self.holder is None:
-                self.take()
-            elif event["type"] == "tool_result":
+        def locked(executor: ToolExecutor, *args: Any, **kwargs: Any) -> Any:
+            if self.taken:
+                return original(executor, *args, **kwargs)
+            self.take()
+            try:
+                return original(executor, *args, **kwargs)
+            finally:
                 self.release()
 
-        return on_event
+        monkeypatch.setattr(ToolExecutor, "_run_effect", locked)
 
 
 @pytest.fixture
@@ -79,10 +85,13 @@ def the_call(result: RunResult, tool: str) -> Any:
     return call
 
 
-def test_a_write_tool_meeting_a_lock_fails_cleanly_and_a_retry_writes_once(fast: Settings, lock: WriteLock) -> None:
+def test_a_write_tool_meeting_a_lock_fails_cleanly_and_a_retry_writes_once(
+    fast: Settings, lock: WriteLock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = business_state(fast)
     with Tiller(fast) as tiller:
-        failed = tiller.ask(TICKET, on_event=lock.around("tool_call"))
+        lock.around_effects(monkeypatch)
+        failed = tiller.ask(TICKET)
         assert lock.taken == 1 and failed.status is RunStatus.COMPLETED
         call = the_call(failed, "create_ticket")
         assert call.status is CallStatus.ERROR and call.error["kind"] == "unavailable"
@@ -98,12 +107,13 @@ def test_a_write_tool_meeting_a_lock_fails_cleanly_and_a_retry_writes_once(fast:
 
 
 def test_an_approved_refund_meeting_a_lock_keeps_the_money_and_runs_once_on_retry(
-    fast: Settings, lock: WriteLock, refunds: Callable[[str], tuple[int, int]]
+    fast: Settings, lock: WriteLock, refunds: Callable[[str], tuple[int, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Tiller(fast) as tiller:
         paused = tiller.ask(REFUND, user="jane.doe")
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
-        failed = tiller.resume(paused.thread_id, on_event=lock.around("approval_decided"))
+        lock.around_effects(monkeypatch)
+        failed = tiller.resume(paused.thread_id)
         call = the_call(failed, "issue_refund")
         assert lock.taken == 1 and failed.status is RunStatus.COMPLETED
         assert call.status is CallStatus.ERROR and call.error["message"].startswith(LOCKED)
