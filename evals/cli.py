@@ -98,11 +98,14 @@ def run(
     judge: JudgeOpt = None,
     simulator: SimulatorOpt = None,
     processes: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--processes", min=0, help="run trials in N worker processes (offline/replay models on idle cores)"
+            "--processes",
+            min=0,
+            help="run trials in N worker processes; default: one per core up to -c for offline/replay/llamacpp "
+            "runs of 100+ trials, else threads (0: always threads)",
         ),
-    ] = 0,
+    ] = None,
     keep_traces: Annotated[
         bool,
         typer.Option(

@@ -5,8 +5,9 @@ compute every turn in Python, so trials in threads take turns on one core (the G
 ``--processes N`` (N > 1) the runner hands trials to a pool of spawned worker processes: each
 builds the harness, the seeded homes (already seeded by the parent) and the trace sink once,
 then runs trials one at a time and sends back their ``TrialResult``. Results come back in
-completion order; the parent reports progress as they arrive. Opt-in: a worker costs a few
-seconds to start, and on a machine whose cores are already busy it gains nothing (see
+completion order; the parent reports progress as they arrive. Chosen by default only for
+large runs of in-process models (``evals.runner.auto_processes``): a worker costs a few seconds
+to start, and on a machine whose cores are already busy it gains nothing (see
 docs/BENCHMARKS.md for measurements).
 """
 

@@ -10,6 +10,7 @@ far. Scenarios with a ``user_simulator`` are skipped without a simulator model.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import traceback
@@ -31,7 +32,7 @@ from evals.errors import ScenarioSetupError
 from evals.homes import RetrievalMode, SeededHomes, hermetic_limits
 from evals.judge import Judge
 from evals.metrics import summarize
-from evals.model_choice import choose_model, harness_model
+from evals.model_choice import choose_model, harness_model, is_live
 from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
 from evals.scenario import Scenario
 from evals.scoring import score_trial
@@ -66,9 +67,9 @@ class RunOptions:
     """Model spec of the simulated user (none: scenarios with a ``user_simulator`` are skipped)."""
     traces_db: str | None = None
     """Database URL that receives a copy of every trial's traces (``evals.traces``); none: dropped."""
-    processes: int = 0
+    processes: int | None = None
     """Worker processes for the trials (``evals.parallel``; worth it for offline and replayed
-    models on idle cores); 0 or 1: threads only."""
+    models on idle cores); 0 or 1: threads only; ``None``: decided per run (``auto_processes``)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def run_scenarios(
         homes.template(fixtures)  # seed up front: trials then only copy
     factory = model_factory or (lambda scenario, _trial: choose_model(options.model, scenario))
     run_label = f"{started:%Y%m%dT%H%M%SZ}"
-    processes = _processes(options, custom=model_factory is not None or custom_harness)
+    processes = _processes(options, len(jobs), custom=model_factory is not None or custom_harness)
     sink = TraceSink.open(options.traces_db, run_label) if options.traces_db and not processes else None
 
     def finish(job: _Job, result: TrialResult) -> _Job:
@@ -163,10 +164,30 @@ def run_scenarios(
     return record
 
 
-def _processes(options: RunOptions, *, custom: bool) -> int:
+AUTO_MIN_TRIALS = 100
+"""Below this many trials, worker processes cost more to start (a few seconds each) than they save."""
+
+
+def _processes(options: RunOptions, trials: int, *, custom: bool) -> int:
     """Worker processes for this run (0: threads). A model factory or harness given in code
     cannot travel to another process, so those runs use threads."""
-    return 0 if custom or options.processes < 2 else options.processes
+    if custom:
+        return 0
+    wanted = (
+        auto_processes(options.model, options.concurrency, trials) if options.processes is None else options.processes
+    )
+    return wanted if wanted >= 2 else 0
+
+
+def auto_processes(model: str, concurrency: int, trials: int, cores: int | None = None) -> int:
+    """Worker processes when none were asked for: one per core up to ``concurrency`` for a
+    model that computes in this process (offline, replay, llamacpp: threads would share one core
+    under the GIL) on a run of at least ``AUTO_MIN_TRIALS`` trials; else 0 (threads: a live
+    model waits on the network, and a small run would wait on worker start-up)."""
+    cores = cores if cores is not None else os.cpu_count() or 1
+    if is_live(model) or concurrency < 2 or trials < AUTO_MIN_TRIALS:
+        return 0
+    return min(concurrency, cores)
 
 
 NO_SIMULATOR = (
