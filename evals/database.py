@@ -56,14 +56,27 @@ def singular(table: str) -> str:
 
 
 class RowReader:
-    """Reads friendly rows of any business table from one database (public ids cached)."""
+    """Reads friendly rows of any business table from one database (public ids cached).
 
-    def __init__(self, engine: Engine) -> None:
+    ``frozen``: the database never changes while the reader lives (a seeded template shared by
+    every trial of a run), so whole-table reads are cached too; the rows returned are shared
+    and must not be modified."""
+
+    def __init__(self, engine: Engine, *, frozen: bool = False) -> None:
         self.engine = engine
         self._public_ids: dict[str, dict[int, str]] = {}
+        self._rows: dict[tuple[str, str | None], list[Row]] | None = {} if frozen else None
 
     def rows(self, table_name: str, tenant: str | None) -> list[Row]:
         """All rows of the table (of ``tenant`` when given and the table has tenants), by key."""
+        if self._rows is None:
+            return self._read(table_name, tenant)
+        key = (table_name, tenant)
+        if key not in self._rows:
+            self._rows[key] = self._read(table_name, tenant)
+        return self._rows[key]
+
+    def _read(self, table_name: str, tenant: str | None) -> list[Row]:
         table = Base.metadata.tables[table_name]
         query = select(table).order_by(*table.primary_key.columns)
         if tenant is not None and "tenant_id" in table.c:
@@ -85,26 +98,29 @@ class RowReader:
             raw = [dict(r._mapping) for r in conn.execute(query)]
         return [self._friendly(table, row) for row in raw]
 
-    def changed_keys(self, table_name: str, seeded: RowReader) -> set[tuple[Any, ...]] | None:
-        """Primary keys of rows added, removed or changed since ``seeded`` (another SQLite file
-        with the same schema), computed by SQLite (``EXCEPT`` both ways) so an unchanged table
-        costs one scan in C, not a Python row each; ``None`` when either side is not SQLite."""
+    def changed_keys(self, seeded: RowReader) -> dict[str, set[tuple[Any, ...]]] | None:
+        """Per table, the primary keys of rows added, removed or changed since ``seeded`` (another
+        SQLite file with the same schema), computed by SQLite (``EXCEPT`` both ways, the seeded
+        file attached once) so an unchanged table costs one scan in C, not a Python row each;
+        ``None`` when either side is not SQLite."""
         path = _sqlite_file(seeded.engine)
         if path is None or _sqlite_file(self.engine) is None:
             return None
-        table = Base.metadata.tables[table_name]
         quote = self.engine.dialect.identifier_preparer.quote
-        name, key = quote(table.name), ", ".join(quote(c.name) for c in table.primary_key.columns)
-        query = (
-            f"SELECT {key} FROM (SELECT * FROM main.{name} EXCEPT SELECT * FROM seeded.{name}) "
-            f"UNION SELECT {key} FROM (SELECT * FROM seeded.{name} EXCEPT SELECT * FROM main.{name})"
-        )
+        changed: dict[str, set[tuple[Any, ...]]] = {}
         with self.engine.connect() as conn:
             conn.exec_driver_sql("ATTACH DATABASE ? AS seeded", (f"file:{path}?mode=ro",))
             try:
-                return {tuple(row) for row in conn.exec_driver_sql(query)}
+                for table in Base.metadata.sorted_tables:
+                    name, key = quote(table.name), ", ".join(quote(c.name) for c in table.primary_key.columns)
+                    query = (
+                        f"SELECT {key} FROM (SELECT * FROM main.{name} EXCEPT SELECT * FROM seeded.{name}) "
+                        f"UNION SELECT {key} FROM (SELECT * FROM seeded.{name} EXCEPT SELECT * FROM main.{name})"
+                    )
+                    changed[table.name] = {tuple(row) for row in conn.exec_driver_sql(query)}
             finally:
                 conn.exec_driver_sql("DETACH DATABASE seeded")
+        return changed
 
     def _friendly(self, table: Table, row: Row) -> Row:
         out: Row = {}

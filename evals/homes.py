@@ -12,8 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import Engine, create_engine
+
 from agent.config import DEFAULT_KB_DIR, Limits, Settings
 from agent.setup import build_index, init_database, seed_database
+from evals.database import RowReader
 from evals.scenario import Fixtures, LimitsOverride
 
 RetrievalMode = Literal["auto", "bm25", "hybrid"]
@@ -44,6 +47,7 @@ class SeededHomes:
         self.kb_dir = kb_dir
         self._lock = threading.Lock()
         self._templates: dict[Fixtures, Path] = {}
+        self._readers: dict[Fixtures, tuple[Engine, RowReader]] = {}
 
     def settings(self, home: Path, **overrides: Any) -> Settings:
         return hermetic_settings(home=home, retrieval_mode=self.retrieval_mode, kb_dir=self.kb_dir, **overrides)
@@ -63,6 +67,23 @@ class SeededHomes:
                     (home / _READY).touch()
                 self._templates[fixtures] = home
             return self._templates[fixtures]
+
+    def reader(self, fixtures: Fixtures) -> RowReader:
+        """A read-only reader of the seeded template's database, shared by every trial of the
+        run (its engine, compiled statements and whole-table reads are made once)."""
+        template = self.template(fixtures)
+        with self._lock:
+            if fixtures not in self._readers:
+                engine = create_engine(f"sqlite:///file:{template / 'tiller.db'}?mode=ro&uri=true")
+                self._readers[fixtures] = (engine, RowReader(engine, frozen=True))
+            return self._readers[fixtures][1]
+
+    def close(self) -> None:
+        """Close the template readers' engines."""
+        with self._lock:
+            for engine, _ in self._readers.values():
+                engine.dispose()
+            self._readers.clear()
 
     def fresh(self, fixtures: Fixtures, name: str) -> Path:
         """A new copy of the template for ``fixtures`` at ``root/trials/name``."""

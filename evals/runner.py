@@ -140,6 +140,7 @@ def run_scenarios(
             with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
                 done = list(pool.map(work, jobs))
     finally:
+        homes.close()
         if sink is not None:
             sink.close()
         if options.work_dir is None and not options.keep_homes:
@@ -260,8 +261,8 @@ def run_trial(
         error = f"{type(exc).__name__}: {exc}"
         transcript.notes.append("".join(traceback.format_exception_only(exc)).strip())
     try:
-        template = homes.template(scenario.fixtures)
-        return _score(scenario, trial, transcript, template, home, error, options, harness.judge)
+        before = homes.reader(scenario.fixtures)
+        return _score(scenario, trial, transcript, before, home, error, options, harness.judge)
     finally:
         if not options.keep_homes:
             shutil.rmtree(home, ignore_errors=True)
@@ -271,14 +272,14 @@ def _score(
     scenario: Scenario,
     trial: int,
     transcript: Transcript,
-    template: Path,
+    before: RowReader,
     home: Path,
     error: str | None,
     options: RunOptions,
     judge: Judge | None,
 ) -> TrialResult:
-    with read_only(home / "tiller.db") as after_engine, read_only(template / "tiller.db") as before_engine:
-        after, before = RowReader(after_engine), RowReader(before_engine)
+    with read_only(home / "tiller.db") as after_engine:
+        after = RowReader(after_engine)
         score = score_trial(scenario, transcript, after, before, skip=options.skip_checks, judge=judge)
         changes = database_changes(after, before)
     checks = score.checks

@@ -137,11 +137,12 @@ def _brief(row: Row, ignored: frozenset[str] | set[str], limit: int = 6) -> str:
 def database_changes(after: RowReader, before: RowReader) -> dict[str, list[str]]:
     """Every change a trial made to the database, per table (all tenants): the report's diff."""
     changes: dict[str, list[str]] = {}
+    changed = after.changed_keys(before)
     for table in table_names():
-        keys = after.changed_keys(table, before)
-        if keys is None:  # not two SQLite files: compare every row
+        if changed is None:  # not two SQLite files: compare every row
             lines = diff_rows(table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
         else:
+            keys = changed[table]
             lines = diff_rows(
                 table, before.rows_with_keys(table, keys), after.rows_with_keys(table, keys), DEFAULT_IGNORED
             )
