@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from langchain_core.messages import BaseMessage
 
+from agent.config import Limits
 from agent.models.scripted import ScriptedChatModel
 from evals.approvals import check_invariants
+from evals.homes import hermetic_limits, hermetic_settings
 from evals.loader import load_scenario
 from evals.runner import RunOptions, run_scenarios
-from evals.scenario import Scenario
+from evals.scenario import LimitsOverride, Scenario
 from evals.transcript import ApprovalEvent, CallRecord, Transcript
 
 from .conftest import SCENARIOS
@@ -151,3 +155,16 @@ def test_invariants_catch_a_rejected_call_that_ran_and_an_unapproved_high_risk_c
         "high-risk step 1 issue_refund() ran without a reviewer's approval",
         "high-risk step 2 cancel_order() ran without a reviewer's approval",
     ]
+
+
+def test_trials_see_the_defaults_and_the_scenario_never_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TILLER_DATABASE_URL", "postgresql://someone@elsewhere/prod")
+    monkeypatch.setenv("TILLER_POLICY_FILE", str(tmp_path / "strict.yaml"))
+    monkeypatch.setenv("TILLER_MAX_STEPS", "2")
+    settings = hermetic_settings(home=tmp_path, retrieval_mode="bm25")
+    assert settings.database_url is None and settings.policy_file is None
+    assert settings.home == tmp_path and settings.retrieval_mode == "bm25"
+    assert hermetic_limits(None).max_steps == Limits.model_fields["max_steps"].default
+    assert hermetic_limits(LimitsOverride(max_steps=5)).max_steps == 5
