@@ -54,8 +54,9 @@ Node = Callable[[AgentState, Runtime[RunContext]], Any]
 def _timed(node: Node) -> Node:
     """``node``, announcing its start and end on the custom stream (``{"type": "node", ...}``)
     and stamping every event it writes with the moment it was written (``"t"``,
-    ``time.perf_counter()``): the consumer of a synchronous stream receives a node's events only
-    once the node returns, so the trace recorder times spans by these stamps, not on receipt.
+    ``time.perf_counter()``): the consumer of a synchronous stream can receive a node's events
+    only after the node returns (when LangGraph runs it inline), so the trace recorder times
+    spans by these stamps, not on receipt.
     Cheaper than LangGraph's ``tasks`` stream mode, which builds a payload holding the task's
     input for every start and end."""
 
