@@ -163,11 +163,15 @@ class Tiller:
         tenant = tenant or self.settings.tenant
         user = user or self.settings.user
         thread_id = thread_id or new_thread_id()
-        row = self.threads.open_and_claim(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
+        row, created = self.threads.open_and_claim(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
         with self._lease(thread_id, claimed=True) as lease:  # the state read below is the one this run continues
-            snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
-            if snapshot.interrupts:
-                return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+            # A thread row is created before its first checkpoint: a new thread has no state to read.
+            turn = 0
+            if not created:
+                snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
+                if snapshot.interrupts:
+                    return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+                turn = snapshot.values.get("turn", 0)
             refusal = self._over_budget(thread_id, row.tenant_id)
             if refusal is not None:
                 return refusal
@@ -176,7 +180,7 @@ class Tiller:
             redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
             payload = {
                 "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
-                "turn": snapshot.values.get("turn", 0) + 1,
+                "turn": turn + 1,
                 **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
                 **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
             }
