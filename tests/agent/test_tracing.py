@@ -7,13 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.config import Settings
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.tracing.store import TraceView
+from agent.state import RunStatus
+from agent.tracing.store import TraceStore, TraceView
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
 from tests.fakes.openai_server import API_KEY, fake_openai
 
@@ -37,6 +39,31 @@ def test_a_lookup_run_records_nodes_model_calls_tools_and_guards(settings: Setti
     assert (trace.status, trace.kind, trace.steps, trace.tool_calls) == ("completed", "ask", 2, 1)
     assert trace.labels == {"scenario": "order-status"}
     assert all(s.start_ms >= 0 for s in trace.spans) and trace.duration_ms >= max(s.start_ms for s in trace.spans)
+    # Spans sit inside the node that produced them (stamped when written, not when received).
+    plan = next(s for s in trace.spans if s.kind == "node" and s.name == "plan_tools")
+    first_model = next(s for s in trace.spans if s.kind == "node" and s.name == "call_model")
+    model = next(s for s in trace.spans if s.kind == "model")
+    assert plan.duration_ms is not None and first_model.duration_ms is not None
+    assert (
+        plan.start_ms <= tool.start_ms and tool.start_ms + (tool.duration_ms or 0) <= plan.start_ms + plan.duration_ms
+    )
+    assert first_model.start_ms <= model.start_ms <= first_model.start_ms + first_model.duration_ms
+
+
+def test_a_trace_that_cannot_be_stored_never_fails_the_run(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(session: object, trace: TraceView) -> None:
+        raise OperationalError("INSERT INTO trace_runs", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(TraceStore, "add", staticmethod(broken))
+    model = ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000002"}}]}, "UPS."])
+    with Tiller(settings, model=model) as tiller:
+        result = tiller.ask("where is W1000002?", thread_id="t-untraced")
+        assert result.status is RunStatus.COMPLETED and result.answer == "UPS."
+        assert tiller.threads.get("acme", "t-untraced").status == "completed"  # the lease was released
+        assert tiller.traces.list("acme", limit=10) == []
+    assert "could not store trace" in caplog.text
 
 
 def test_an_approval_shows_in_both_segments(settings: Settings) -> None:
