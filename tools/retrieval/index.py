@@ -180,6 +180,11 @@ class KnowledgeIndex:
             self._query_vectors[query] = vector
         return vector
 
+    def clear_query_cache(self) -> None:
+        """Forget every cached query embedding (the next search of each query encodes it again)."""
+        with self._query_lock:
+            self._query_vectors.clear()
+
     def save(self, directory: Path) -> None:
         """Write the index's files into ``directory`` (which :meth:`load` reads back)."""
         directory.mkdir(parents=True, exist_ok=True)
