@@ -30,13 +30,17 @@ T = TypeVar("T")
 
 
 def _emit(event: dict[str, Any]) -> None:
-    """Stream ``event`` to the running graph, if there is one (a no-op outside a run)."""
-    try:
-        from langgraph.config import get_stream_writer
+    """Hand ``event`` to the running graph's event sink (``RunContext.emit``), if there is one
+    (a no-op outside a run)."""
+    from langgraph.runtime import get_runtime
 
-        get_stream_writer()(event)
-    except RuntimeError:  # called outside a graph run
-        pass
+    try:
+        context = get_runtime().context
+    except (RuntimeError, AttributeError):  # called outside a graph run
+        return
+    emit = getattr(context, "emit", None)
+    if emit is not None:
+        emit(event)
 
 
 class ConcurrentBreaker(pybreaker.CircuitBreaker):

@@ -7,7 +7,6 @@ registers the nodes. See ../shared/DESIGN.md, "The request path".
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
@@ -52,33 +51,26 @@ Node = Callable[[AgentState, Runtime[RunContext]], Any]
 
 
 def _timed(node: Node) -> Node:
-    """``node``, announcing its start and end on the custom stream (``{"type": "node", ...}``)
-    and stamping every event it writes with the moment it was written (``"t"``,
-    ``time.perf_counter()``): the consumer of a synchronous stream can receive a node's events
-    only after the node returns (when LangGraph runs it inline), so the trace recorder times
-    spans by these stamps, not on receipt.
-    Cheaper than LangGraph's ``tasks`` stream mode, which builds a payload holding the task's
-    input for every start and end."""
+    """``node``, announcing its start and end (``{"type": "node", ...}``) to the run's event sink
+    (``RunContext.emit``), which the trace recorder turns into the node's span, and writing its
+    own events (``runtime.stream_writer``) to the same sink. The sink is called in the node's
+    thread as each event happens, so spans are timed when things happen."""
 
     name = node.__name__
 
     @wraps(node)  # keeps the signature and the Command[Literal[...]] return type LangGraph reads edges from
     def run(state: AgentState, runtime: Runtime[RunContext]) -> Any:
-        write = runtime.stream_writer
-
-        def stamped(event: dict[str, Any]) -> None:
-            write({**event, "t": time.perf_counter()})
-
-        stamped({"type": "node", "phase": "start", "name": name})
+        emit = runtime.context.emit
+        emit({"type": "node", "phase": "start", "name": name})
         try:
-            out = node(state, runtime.override(stream_writer=stamped))
+            out = node(state, runtime.override(stream_writer=emit))
         except GraphInterrupt:
-            stamped({"type": "node", "phase": "end", "name": name, "interrupted": True})
+            emit({"type": "node", "phase": "end", "name": name, "interrupted": True})
             raise
         except Exception as exc:
-            stamped({"type": "node", "phase": "end", "name": name, "error": f"{type(exc).__name__}: {exc}"})
+            emit({"type": "node", "phase": "end", "name": name, "error": f"{type(exc).__name__}: {exc}"})
             raise
-        stamped({"type": "node", "phase": "end", "name": name})
+        emit({"type": "node", "phase": "end", "name": name})
         return out
 
     return run

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -333,14 +333,17 @@ class Tiller:
             labels=ctx.labels,
         )
         forced = None
+
+        def emit(event: dict[str, Any]) -> None:  # in the node's thread, as the event happens
+            recorder.observe(event)
+            if on_event is not None and event.get("type") != "node":  # node spans are the trace's
+                on_event(event)
+
         try:
             config = _config(ctx.thread_id, ctx.limits)
             # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
             with tracing_context(enabled=False), cache_scope(ctx.tenant_id):
-                for event in self.graph.stream(payload, config, context=ctx, stream_mode="custom", durability="sync"):
-                    recorder.observe(event)
-                    if on_event is not None and event.get("type") != "node":  # node spans are the trace's
-                        on_event({k: v for k, v in event.items() if k != "t"})
+                self.graph.invoke(payload, config, context=replace(ctx, emit=emit), durability="sync")
         except GraphRecursionError:
             forced = RunStatus.LIMIT_REACHED
         result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)

@@ -55,10 +55,17 @@ class AgentDeps:
     """One breaker per tool backend, whichever node runs the call."""
 
 
+Emit = Callable[[dict[str, Any]], None]
+
+
+def _drop(_: dict[str, Any]) -> None:
+    """Where a run's events go when nobody listens."""
+
+
 @dataclass(frozen=True)
 class RunContext:
-    """Who this run acts for, its limits, its deadline and the runtime's dependencies; given on
-    every invoke, never stored."""
+    """Who this run acts for, its limits, its deadline, the runtime's dependencies and where the
+    run's events go; given on every invoke, never stored."""
 
     tenant_id: str
     user_id: str
@@ -69,9 +76,11 @@ class RunContext:
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
     guard_policy: GuardPolicy | None = None  # the tenant's; None: the default policy
     labels: dict[str, str] = field(default_factory=dict)  # copied onto the trace (e.g. scenario id)
-
-
-Emit = Callable[[dict[str, Any]], None]
+    emit: Emit = _drop
+    """Receives every event of the run (node start/end, model calls, tool results, guard
+    verdicts…) in the node's thread, as it happens: the trace recorder and the caller's
+    ``on_event``. Nodes write through ``runtime.stream_writer``, which ``agent.graph`` points
+    here (a direct call: LangGraph's ``custom`` stream mode cost ≈0.5 ms a step)."""
 
 
 def last_ai(messages: list[AnyMessage]) -> AIMessage | None:

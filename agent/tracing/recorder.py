@@ -1,9 +1,9 @@
 """Recording one run segment as a trace, from the graph's task and custom stream events.
 
-The runtime streams with ``stream_mode="custom"``: every node announces its start and end
-(``agent.graph``), which gives one span per node (timed on receipt — LangGraph delivers custom
-events as they are written); the nodes' own events give model calls, guard verdicts and
-approval events; tool spans come from the trajectory at the end.
+The runtime hands ``observe`` every event of the run as it happens (``RunContext.emit``): every
+node announces its start and end (``agent.graph``), which gives one span per node; the nodes'
+own events give model calls, guard verdicts and approval events; tool spans come from the
+trajectory at the end.
 Every string stored is passed through the secret redactor first.
 """
 
@@ -79,8 +79,7 @@ class TraceRecorder:
     def observe(self, event: dict[str, Any]) -> None:
         """Record one custom stream event of the run."""
         kind = event.get("type")
-        stamp = event.get("t")  # when the node wrote it (agent.graph); receipt can come later
-        at = (stamp - self._t0) * 1000 if isinstance(stamp, float) else self._now_ms()
+        at = self._now_ms()
         if kind == "node":
             self._node(event, at)
         elif kind == "model":
