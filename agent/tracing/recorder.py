@@ -1,4 +1,4 @@
-"""Recording one run segment as a trace, from the graph's task and custom stream events.
+"""Recording one run segment as a trace, from the events its nodes emit.
 
 The runtime hands ``observe`` every event of the run as it happens (``RunContext.emit``): every
 node announces its start and end (``agent.graph``), which gives one span per node; the nodes'
@@ -77,7 +77,7 @@ class TraceRecorder:
                 span.attributes["interrupted"] = True
 
     def observe(self, event: dict[str, Any]) -> None:
-        """Record one custom stream event of the run."""
+        """Record one event of the run (called as it happens, in the node's thread)."""
         kind = event.get("type")
         at = self._now_ms()
         if kind == "node":
