@@ -1,11 +1,10 @@
-"""Turning a thread's checkpoint into the typed ``RunResult`` callers get."""
+"""Turning a thread's state into the typed ``RunResult`` callers get."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.types import StateSnapshot
 
 from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
@@ -26,15 +25,16 @@ def _awaiting_answer(pending: list[PendingApproval]) -> str:
 
 def build_result(
     thread_id: str,
-    snapshot: StateSnapshot,
+    values: dict[str, Any],
+    interrupted: bool,
     pending: list[PendingApproval],
     elapsed_s: float,
     forced: RunStatus | None = None,
 ) -> RunResult:
-    values: dict[str, Any] = snapshot.values or {}
+    """The result of the thread whose state is ``values`` (``interrupted``: it waits for approvals)."""
     turn = values.get("turn", 0)
     records = [ToolCallRecord.model_validate(c) for c in values.get("trajectory", []) if c.get("turn") == turn]
-    if snapshot.interrupts:
+    if interrupted:
         status, answer = RunStatus.AWAITING_APPROVAL, _awaiting_answer(pending)
     else:
         status = forced or RunStatus(values.get("status") or RunStatus.FAILED.value)

@@ -56,6 +56,7 @@ from tools.validation import validate_args
 
 EventHandler = Callable[[dict[str, Any]], None]
 log = logging.getLogger("tiller.runtime")
+_INTERRUPT = "__interrupt__"  # where graph.invoke's output lists the interrupts a run paused on
 
 
 def new_thread_id() -> str:
@@ -339,14 +340,15 @@ class Tiller:
             if on_event is not None and event.get("type") != "node":  # node spans are the trace's
                 on_event(event)
 
+        final: Any = None
         try:
             config = _config(ctx.thread_id, ctx.limits)
             # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
             with tracing_context(enabled=False), cache_scope(ctx.tenant_id):
-                self.graph.invoke(payload, config, context=replace(ctx, emit=emit), durability="sync")
+                final = self.graph.invoke(payload, config, context=replace(ctx, emit=emit), durability="sync")
         except GraphRecursionError:
             forced = RunStatus.LIMIT_REACHED
-        result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced)
+        result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced, final=final)
         lease.status, lease.trace = result.status.value, recorder.finish(result)
         return result.model_copy(update={"run_id": recorder.id})
 
@@ -386,11 +388,21 @@ class Tiller:
             }
         return decisions
 
-    def _result(self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None) -> RunResult:
-        snapshot = self.graph.get_state(_config(thread_id, self.limits))
-        pending = self.approvals.list(tenant, thread_id=thread_id, status="pending") if snapshot.interrupts else []
+    def _result(
+        self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None, final: Any = None
+    ) -> RunResult:
+        """The thread's result. ``final``: the state a run just ended in, as ``graph.invoke``
+        returned it (the same values as its last checkpoint, with ``__interrupt__`` when it
+        paused), which saves reading them back; otherwise the checkpoint is read."""
+        if isinstance(final, dict):
+            values = {k: v for k, v in final.items() if k != _INTERRUPT}
+            interrupted = _INTERRUPT in final
+        else:
+            snapshot = self.graph.get_state(_config(thread_id, self.limits))
+            values, interrupted = snapshot.values or {}, bool(snapshot.interrupts)
+        pending = self.approvals.list(tenant, thread_id=thread_id, status="pending") if interrupted else []
         elapsed = time.monotonic() - started if started else 0.0
-        return build_result(thread_id, snapshot, pending, elapsed, forced)
+        return build_result(thread_id, values, interrupted, pending, elapsed, forced)
 
 
 @dataclass

@@ -303,3 +303,23 @@ def test_a_reused_call_id_with_new_arguments_does_not_inherit_an_approval(settin
     reused = done.trajectory[-1]
     assert reused.status is CallStatus.INVALID and reused.error is not None
     assert reused.error["kind"] == "approval_conflict"
+
+
+def test_the_result_a_run_returns_is_the_one_its_checkpoint_holds(settings: Settings) -> None:
+    """A run's result is built from the state ``graph.invoke`` returned; reading the thread's
+    checkpoint afterwards gives the same result, paused or finished."""
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        paused = tiller.ask("refund W1000001, it arrived damaged", thread_id="t-same")
+        assert paused.status is RunStatus.AWAITING_APPROVAL
+        again = tiller._result("t-same", "acme", 0.0)
+        assert _comparable(again) == _comparable(paused)
+        tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
+        done = tiller.resume("t-same")
+        assert done.status is RunStatus.COMPLETED
+        assert _comparable(tiller._result("t-same", "acme", 0.0)) == _comparable(done)
+
+
+def _comparable(result: Any) -> dict[str, Any]:
+    data = result.model_dump(exclude={"run_id"})
+    data["usage"].pop("elapsed_s")
+    return data
