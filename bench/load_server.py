@@ -154,24 +154,39 @@ def serve(home: Path, env: dict[str, str], workdir: Path, ready_timeout_s: float
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, proc, log_path, ready_timeout_s)
+            wait_ready(url, proc, ready_timeout_s, log=log_path)
             yield Server(url, proc.pid, log_path)
         finally:
             _stop(proc)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout_s: float = 60.0, *, log: Path | None = None
+) -> None:
+    """Poll ``url``'s ``/readyz`` until it answers 200; ``RuntimeError`` with the server's output
+    (the tail of ``log``, else what it printed to its stdout pipe) if it exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"tiller serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"tiller serve exited with {proc.returncode}:\n{_output(proc, log)}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    raise RuntimeError(f"tiller serve not ready after {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
+    shown = log.read_text()[-3000:] if log is not None else ""
+    raise RuntimeError(f"tiller serve not ready after {timeout_s:.0f} s:\n{shown}")
+
+
+def _output(proc: subprocess.Popen[bytes] | subprocess.Popen[str], log: Path | None) -> str:
+    """What an exited server printed: its log's tail, or its stdout pipe."""
+    if log is not None:
+        return log.read_text()[-3000:]
+    if proc.stdout is None:
+        return ""
+    out = proc.stdout.read()  # it has exited: the pipe ends (a later communicate() still works)
+    return out if isinstance(out, str) else out.decode(errors="replace")
 
 
 def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 20.0) -> None:

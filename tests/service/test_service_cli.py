@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +15,7 @@ from typer.testing import CliRunner
 from agent.cli import app as cli
 from agent.config import Settings
 from agent.service.context import ServiceContext
+from bench.load_server import free_port, wait_ready
 
 
 @pytest.fixture
@@ -47,9 +46,7 @@ def test_keys_are_shown_once_listed_without_secret_and_revoked(tiller: Callable[
 
 def test_serve_runs_the_app_in_worker_processes(module_settings: Settings, ctx: ServiceContext) -> None:
     _, key = ctx.keys.create(tenant="acme", role="user", name="sam.serve")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "TILLER_HOME": str(module_settings.home), "TILLER_RETRIEVAL_MODE": "bm25"}
     command = [
         sys.executable,
@@ -64,13 +61,7 @@ def test_serve_runs_the_app_in_worker_processes(module_settings: Settings, ctx: 
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_ready(base, server)
         threads = httpx.get(f"{base}/v1/threads", headers={"Authorization": f"Bearer {key}"}, timeout=5)
         assert threads.status_code == 200 and threads.json() == []
         assert httpx.get(f"{base}/v1/threads", timeout=5).status_code == 401

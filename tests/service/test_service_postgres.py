@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -23,6 +21,7 @@ from agent.config import Settings
 from agent.service import store as service_store
 from agent.service.keys import KeyStore
 from agent.storage import open_database
+from bench.load_server import free_port, wait_ready
 from tests.service.conftest import sse_events
 
 PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
@@ -34,9 +33,7 @@ assert service_store.ApiKeyRow.__tablename__  # imported so that the service's t
 
 
 def serve(settings: Settings) -> tuple[subprocess.Popen[str], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TILLER_")},
         "TILLER_HOME": str(settings.home),
@@ -46,20 +43,6 @@ def serve(settings: Settings) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return process, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.communicate()[0])
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} never became ready")
 
 
 def refund_count(settings: Settings, order_id: str) -> int:
