@@ -32,10 +32,15 @@ from tools.db import Base
 Row = dict[str, Any]
 
 
+def read_only_engine(database: Path) -> Engine:
+    """An engine that can only read the SQLite file ``database`` (the caller disposes of it)."""
+    return create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+
+
 @contextmanager
 def read_only(database: Path) -> Iterator[Engine]:
-    """An engine that can only read the SQLite file ``database``."""
-    engine = create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    """An engine that can only read the SQLite file ``database``, disposed of afterwards."""
+    engine = read_only_engine(database)
     try:
         yield engine
     finally:

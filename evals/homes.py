@@ -12,11 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from agent.config import DEFAULT_KB_DIR, Limits, Settings
 from agent.setup import build_index, init_database, seed_database
-from evals.database import RowReader
+from evals.database import RowReader, read_only_engine
 from evals.scenario import Fixtures, LimitsOverride
 
 RetrievalMode = Literal["auto", "bm25", "hybrid"]
@@ -76,7 +76,7 @@ class SeededHomes:
         template = self.template(fixtures)
         with self._lock:
             if fixtures not in self._readers:
-                engine = create_engine(f"sqlite:///file:{template / 'tiller.db'}?mode=ro&uri=true")
+                engine = read_only_engine(template / "tiller.db")
                 self._readers[fixtures] = (engine, RowReader(engine, frozen=True))
             return self._readers[fixtures][1]
 
