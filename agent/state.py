@@ -38,7 +38,8 @@ class CallStatus(StrEnum):
 
 
 def merge_calls(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reducer of the trajectory: records are upserted by tool call id, order kept."""
+    """Reducer of the trajectory: records are upserted by the runtime's call id (unique within a
+    thread, so a provider repeating its own ids never merges two calls), order kept."""
     merged = {c["id"]: c for c in left}
     order = [c["id"] for c in left]
     for call in right:
@@ -76,6 +77,10 @@ class ApprovalRecord(BaseModel):
 
 class ToolCallRecord(BaseModel):
     id: str
+    """The runtime's identity of the call (``tc_<turn>_<step>_<index>``, agent.nodes.identity):
+    unique within the thread, stable across a resume of the same step."""
+    provider_call_id: str | None = None
+    """The id the model provider sent with the call, if any: metadata, never identity."""
     step: int
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)

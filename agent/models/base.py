@@ -70,40 +70,37 @@ def count_ai_messages(messages: Sequence[BaseMessage]) -> int:
 
 
 def stable_call_id(messages: Sequence[BaseMessage], index: int, name: str) -> str:
-    """A deterministic tool call id from the conversation position and the tool name.
+    """The id the offline and llama.cpp models send with a call: derived from the conversation
+    position and the tool name, so the same conversation gets the same reply, ids included.
 
-    Same conversation, same id: the runtime derives idempotency keys from call ids, so a
-    replayed or resumed turn must not mint a new one.
+    Nothing depends on it: the runtime names every call itself (``agent.nodes.identity``) and
+    keeps a provider's id only to pair its messages.
     """
     last_human = next((message_text(m) for m in reversed(messages) if m.type == "human"), "")
     key = f"{len(messages)}\x1f{count_ai_messages(messages)}\x1f{index}\x1f{name}\x1f{last_human}"
     return "call_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def with_call_ids(messages: Sequence[BaseMessage], calls: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
-    """Tool calls in LangChain's shape, filling missing ids deterministically."""
-    filled: list[ToolCall] = []
-    for index, call in enumerate(calls):
-        name = str(call["name"])
-        call_id = call.get("id") or stable_call_id(messages, index, name)
-        filled.append(ToolCall(name=name, args=dict(call.get("args") or {}), id=str(call_id), type="tool_call"))
-    return filled
+def as_tool_calls(calls: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
+    """Tool calls in LangChain's shape, with the ids they were given (``None`` where none was):
+    a script or a cassette sends what it holds, as a provider would."""
+    return [
+        ToolCall(name=str(c["name"]), args=dict(c.get("args") or {}), id=c.get("id") or None, type="tool_call")
+        for c in calls
+    ]
 
 
-def as_ai_message(turn: AIMessage | str | Mapping[str, Any], messages: Sequence[BaseMessage]) -> AIMessage:
+def as_ai_message(turn: AIMessage | str | Mapping[str, Any]) -> AIMessage:
     """A scripted or recorded turn as an ``AIMessage``: a string is a text answer; a mapping is
     ``{"content": ..., "tool_calls": [{"name", "args", "id"?}], "usage": {...}?}``.
 
-    Missing tool call ids are filled deterministically; ``usage`` becomes ``usage_metadata``.
+    Tool call ids stay as given (none where none was); ``usage`` becomes ``usage_metadata``.
     """
     if isinstance(turn, str):
         return AIMessage(content=turn)
     if isinstance(turn, AIMessage):
-        calls = with_call_ids(messages, turn.tool_calls)
-        return turn.model_copy(update={"tool_calls": calls}) if calls != turn.tool_calls else turn.model_copy()
-    message = AIMessage(
-        content=turn.get("content") or "", tool_calls=with_call_ids(messages, turn.get("tool_calls") or [])
-    )
+        return turn.model_copy()
+    message = AIMessage(content=turn.get("content") or "", tool_calls=as_tool_calls(turn.get("tool_calls") or []))
     usage = turn.get("usage")
     if usage:
         input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))

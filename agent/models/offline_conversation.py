@@ -104,15 +104,28 @@ def _offered(messages: Sequence[BaseMessage], humans: list[int]) -> str:
     return ""
 
 
+def _answers(messages: Sequence[BaseMessage], start: int) -> dict[str, dict[str, Any]]:
+    """The envelopes of the tool messages answering the AI message at ``start``: those up to the
+    next AI message, by the id they answer (ids pair within one reply; a provider may repeat
+    its ids across replies)."""
+    answers: dict[str, dict[str, Any]] = {}
+    for message in messages[start + 1 :]:
+        if isinstance(message, AIMessage):
+            break
+        if isinstance(message, ToolMessage):
+            answers.setdefault(message.tool_call_id, read_envelope(message))
+    return answers
+
+
 def _calls(messages: Sequence[BaseMessage], last_human: int) -> tuple[CallRecord, ...]:
-    results = {m.tool_call_id: read_envelope(m) for m in messages if isinstance(m, ToolMessage)}
     records = []
     for index, message in enumerate(messages):
-        if isinstance(message, AIMessage):
+        if isinstance(message, AIMessage) and message.tool_calls:
+            answers = _answers(messages, index)
             for call in message.tool_calls:
                 call_id = str(call.get("id") or "")
                 records.append(
-                    CallRecord(call["name"], call.get("args") or {}, call_id, results.get(call_id), index > last_human)
+                    CallRecord(call["name"], call.get("args") or {}, call_id, answers.get(call_id), index > last_human)
                 )
     return tuple(records)
 

@@ -12,8 +12,9 @@ A cassette is a YAML file::
         usage: {input_tokens: 870, output_tokens: 12, total_tokens: 882}
 
 The turn replayed is the number of AI messages already in the input (as for the scripted
-model), so a resumed graph re-calling the model for the same step gets the same turn, and the
-recorded tool call ids (hence idempotency keys) come back unchanged.
+model), so a resumed graph re-calling the model for the same step gets the same turn. Recorded
+tool call ids come back as recorded (none where the provider sent none): they are the provider's
+metadata, and the runtime names each call itself (``agent.nodes.identity``).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class ReplayChatModel(ToolBindingChatModel):
                 f"{self.cassette_path}: cassette exhausted: it holds {len(turns)} turn(s) but turn {index + 1} was "
                 "requested (the conversation went further than the recording)"
             )
-        message = as_ai_message(turns[index].model_dump(exclude_none=True), messages)
+        message = as_ai_message(turns[index].model_dump(exclude_none=True))
         if message.usage_metadata is None:
             message.usage_metadata = estimate_usage(messages, list(kwargs.get("tools") or []), message)
         message.response_metadata = {"model_name": self.cassette.model or "replay", "replay_turn": index}

@@ -52,7 +52,7 @@ class ScriptedChatModel(ToolBindingChatModel):
 
     ``ScriptedChatModel(turns)`` or ``ScriptedChatModel(function)``; bind tools with
     ``bind_tools`` as with any chat model. Raises :class:`ScriptExhausted` when a turn is asked
-    for that the script does not have. Tool calls without an id get a deterministic one.
+    for that the script does not have. Tool calls keep the ids the script gives them (none where it gives none).
     """
 
     turns: list[Any] = Field(default_factory=list)
@@ -91,7 +91,7 @@ class ScriptedChatModel(ToolBindingChatModel):
         tools = list(kwargs.get("tools") or [])
         index = count_ai_messages(messages)
         self.calls.append(ScriptedCall(index, list(messages), [schema_name(t) for t in tools]))
-        message = as_ai_message(self._turn(index, messages, tools), messages)
+        message = as_ai_message(self._turn(index, messages, tools))
         if message.usage_metadata is None:
             message.usage_metadata = estimate_usage(messages, tools, message)
         message.response_metadata = {"model_name": self.model_name, **message.response_metadata}

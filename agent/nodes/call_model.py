@@ -19,6 +19,7 @@ from agent.models.factory import describe_model_error
 from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
 from agent.nodes.deps import LIMIT_PROMPT, RunContext
+from agent.nodes.identity import call_id, provider_ids, with_pairing_ids
 from agent.state import AgentState, RunStatus
 
 FAILED_ANSWER = (
@@ -103,6 +104,9 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
             usage_metadata=reply.usage_metadata,
             response_metadata=reply.response_metadata,
         )
+    turn, step = state.get("turn", 0), state.get("steps", 0) + 1
+    if isinstance(reply, AIMessage):
+        reply = with_pairing_ids(reply, turn, step)
     input_tokens, output_tokens = _usage(reply)
     served_by = _served_by(reply, deps.model_name)
     route = route_of(reply)
@@ -114,12 +118,17 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
     )
     update: dict[str, Any] = {
         "messages": [reply],
-        "steps": state.get("steps", 0) + 1,
+        "steps": step,
         "input_tokens": state.get("input_tokens", 0) + input_tokens,
         "output_tokens": state.get("output_tokens", 0) + output_tokens,
         "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens) + extra_cost,
     }
-    calls = [{"tool": c["name"], "args": c["args"], "id": c["id"]} for c in getattr(reply, "tool_calls", [])]
+    tool_calls = reply.tool_calls if isinstance(reply, AIMessage) else []
+    sent = provider_ids(reply) if isinstance(reply, AIMessage) else []
+    calls = [
+        {"tool": c["name"], "args": c["args"], "id": call_id(turn, step, i), "provider_call_id": sent[i]}
+        for i, c in enumerate(tool_calls)
+    ]
     runtime.stream_writer(
         {
             "type": "model",

@@ -23,6 +23,7 @@ from langgraph.types import Command
 from agent.errors import ApprovalConflict
 from agent.messages import tool_error_message
 from agent.nodes.deps import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
+from agent.nodes.identity import CallSlot, call_slots
 from agent.nodes.run_tools import execute_planned
 from agent.state import AgentState, CallStatus, PendingApproval
 from tools.canonical import to_jsonable
@@ -48,10 +49,11 @@ class _Planner:
         self.total = len(counted)
         self.per_tool = Counter(c["tool"] for c in counted)
 
-    def record(self, call_id: str, tool: str, args: dict[str, Any], status: CallStatus, **extra: Any) -> None:
+    def record(self, call: CallSlot, tool: str, args: dict[str, Any], status: CallStatus, **extra: Any) -> None:
         self.records.append(
             {
-                "id": call_id,
+                "id": call.id,
+                "provider_call_id": call.provider_id,
                 "turn": self.state.get("turn", 0),
                 "step": self.state.get("steps", 0),
                 "tool": tool,
@@ -61,23 +63,23 @@ class _Planner:
             }
         )
 
-    def refuse(self, call_id: str, tool: str, args: Any, status: CallStatus, kind: str, message: str) -> None:
-        self.messages.append(tool_error_message(tool, call_id, kind, message))
+    def refuse(self, call: CallSlot, tool: str, args: Any, status: CallStatus, kind: str, message: str) -> None:
+        self.messages.append(tool_error_message(tool, call.pairing_id, kind, message))
         self.record(
-            call_id,
+            call,
             tool,
             args if isinstance(args, dict) else {"raw": str(args)},
             status,
             error={"kind": kind, "message": message},
         )
 
-    def plan(self, call_id: str, tool: str, raw_args: Any) -> None:
+    def plan(self, call: CallSlot, tool: str, raw_args: Any) -> None:
         spec = self.deps.registry.get(tool)
         if spec is None:
             self.invalid += 1
             known = ", ".join(self.deps.registry.names)
             return self.refuse(
-                call_id,
+                call,
                 tool,
                 raw_args,
                 CallStatus.INVALID,
@@ -89,27 +91,32 @@ class _Planner:
         except ArgumentsInvalid as exc:
             self.invalid += 1
             return self.refuse(
-                call_id, tool, raw_args, CallStatus.INVALID, exc.kind, exc.message + ". Fix these and call again."
+                call, tool, raw_args, CallStatus.INVALID, exc.kind, exc.message + ". Fix these and call again."
             )
         clean = to_jsonable(args)
         limits = self.ctx.limits
         if self.total >= limits.max_tool_calls or self.per_tool[tool] >= limits.max_calls_per_tool:
             which = "max_tool_calls" if self.total >= limits.max_tool_calls else "max_calls_per_tool"
             self.stop_reason = which
-            return self.refuse(
-                call_id, tool, clean, CallStatus.LIMIT, "limit", f"not run: the {which} limit is reached"
-            )
+            return self.refuse(call, tool, clean, CallStatus.LIMIT, "limit", f"not run: the {which} limit is reached")
         decision = self.deps.policy.decide(spec, args, self.ctx.role)
         if decision.verdict is Verdict.DENY:
-            return self.refuse(call_id, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
-        planned = {"id": call_id, "tool": tool, "args": clean, "verdict": decision.verdict.value}
+            return self.refuse(call, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
+        planned = {
+            "id": call.id,
+            "pairing_id": call.pairing_id,
+            "provider_call_id": call.provider_id,
+            "tool": tool,
+            "args": clean,
+            "verdict": decision.verdict.value,
+        }
         if decision.verdict is Verdict.NEEDS_APPROVAL:
             try:
-                approval = self._request_approval(call_id, tool, spec.risk.value, clean)
+                approval = self._request_approval(call.id, tool, spec.risk.value, clean)
             except ApprovalConflict as exc:
-                return self.refuse(call_id, tool, clean, CallStatus.INVALID, "approval_conflict", str(exc))
+                return self.refuse(call, tool, clean, CallStatus.INVALID, "approval_conflict", str(exc))
             planned["approval_id"] = approval.id
-            self.record(call_id, tool, clean, CallStatus.PENDING_APPROVAL, approval={"id": approval.id})
+            self.record(call, tool, clean, CallStatus.PENDING_APPROVAL, approval={"id": approval.id})
         self.total += 1
         self.per_tool[tool] += 1
         self.planned.append(planned)
@@ -133,12 +140,13 @@ def plan_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
     ai = last_ai(state["messages"])
     assert ai is not None, "plan_tools runs after a model turn"
     planner = _Planner(deps, state, runtime.context)
-    for call in ai.tool_calls:
-        planner.plan(call["id"] or "", call["name"], call["args"])
-    for bad in ai.invalid_tool_calls:
+    slots = call_slots(ai, state.get("turn", 0), state.get("steps", 0))
+    for slot, call in zip(slots, ai.tool_calls, strict=False):
+        planner.plan(slot, call["name"], call["args"])
+    for slot, bad in zip(slots[len(ai.tool_calls) :], ai.invalid_tool_calls, strict=True):
         planner.invalid += 1
         planner.refuse(
-            bad["id"] or "",
+            slot,
             bad["name"] or "?",
             bad["args"],
             CallStatus.INVALID,
@@ -152,6 +160,7 @@ def plan_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
             {
                 "type": "tool_call",
                 "id": p["id"],
+                "provider_call_id": p["provider_call_id"],
                 "tool": p["tool"],
                 "args": p["args"],
                 "verdict": p["verdict"],

@@ -34,7 +34,7 @@ def _apply(planned: dict[str, Any], decision: dict[str, Any] | None) -> tuple[di
     message = f"{planned['tool']} was not run: rejected by {who} ({reason})"
     if kind is None:
         message = f"{planned['tool']} was not run: the approval expired without a decision"
-    refused = tool_error_message(planned["tool"], planned["id"], "rejected", message)
+    refused = tool_error_message(planned["tool"], planned.get("pairing_id") or planned["id"], "rejected", message)
     return {**planned, "verdict": "rejected", "approval": approval, "message": message}, refused
 
 

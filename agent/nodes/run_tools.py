@@ -125,7 +125,9 @@ def execute_planned(
     records: list[dict[str, Any]] = []
     for p in planned:
         out = _execute(state, runtime.context, p, records)
-        record: dict[str, Any] = {"id": p["id"], "tool": p["tool"], "args": p["args"]}
+        pairing = p.get("pairing_id") or p["id"]  # planned before pairing ids existed: the two were one
+        record: dict[str, Any] = {"id": p["id"], "provider_call_id": p.get("provider_call_id"), "tool": p["tool"]}
+        record["args"] = p["args"]
         record |= {
             "turn": state.get("turn", 0),
             "step": state.get("steps", 0),
@@ -135,12 +137,12 @@ def execute_planned(
         if out.ok:
             assert out.data is not None
             shown, guard = _guarded(out.data, policy, p, runtime.stream_writer)
-            messages.append(tool_result_message(p["tool"], p["id"], shown, note=p.get("note"), guard=guard))
+            messages.append(tool_result_message(p["tool"], pairing, shown, note=p.get("note"), guard=guard))
             status = CallStatus.REPLAYED if out.replayed else CallStatus.EXECUTED
             record |= {"status": status.value, "result": shown}
         else:
             kind = out.error_kind or "tool_error"
-            messages.append(tool_error_message(p["tool"], p["id"], kind, out.message or ""))
+            messages.append(tool_error_message(p["tool"], pairing, kind, out.message or ""))
             record |= {"status": CallStatus.ERROR.value, "error": {"kind": kind, "message": out.message}}
         records.append(record)
         summary = _summary(record.get("result"), out.message)

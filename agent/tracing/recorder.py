@@ -157,6 +157,7 @@ class TraceRecorder:
             size = len(canonical_json(call.result)) if call.result is not None else 0
             attrs = {
                 "id": call.id,
+                "provider_call_id": call.provider_call_id,
                 "args": call.args,
                 "status": call.status.value,
                 "result_bytes": size,

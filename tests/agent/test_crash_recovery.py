@@ -1,42 +1,19 @@
-"""A process killed right after an approved refund commits must not refund twice on resume."""
+"""A process killed right after an approved refund commits must not refund twice on resume
+(the child runs ``tests/agent/crashing_resume.py``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 
 from agent.config import Settings
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
 from agent.state import CallStatus, RunStatus
+from tests.agent.crashing_resume import EXIT_CODE
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
-
-# Runs the resume in a child process that dies (os._exit) right after the refund's
-# transaction commits — before LangGraph checkpoints the step.
-CRASHING_RESUME = textwrap.dedent(
-    """
-    import os, sys
-    from agent.config import Settings
-    from agent.execution import ToolExecutor
-    from agent.models.scripted import ScriptedChatModel
-    from agent.runtime import Tiller
-    from tests.agent.test_runtime import LOOKUP_THEN_REFUND
-
-    original = ToolExecutor._run_effect
-
-    def run_effect_then_die(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        os._exit(17)
-
-    ToolExecutor._run_effect = run_effect_then_die
-    with Tiller(Settings(), model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
-        tiller.resume(sys.argv[1])
-    sys.exit("the resume should have died after the effect")
-    """
-)
 
 
 def test_kill_after_effect_then_resume_does_not_duplicate(
@@ -47,10 +24,9 @@ def test_kill_after_effect_then_resume_does_not_duplicate(
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
 
     env = {**os.environ, "TILLER_HOME": str(settings.home), "PYTHONPATH": os.getcwd()}
-    child = subprocess.run(
-        [sys.executable, "-c", CRASHING_RESUME, "t-crash"], env=env, capture_output=True, timeout=120
-    )
-    assert child.returncode == 17, child.stderr.decode()[-2000:]
+    command = [sys.executable, "-m", "tests.agent.crashing_resume", "t-crash", "--scripted"]
+    child = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    assert child.returncode == EXIT_CODE, child.stderr.decode()[-2000:]
     assert refunds("W1000001") == (1, 12999)  # the effect committed before the crash
 
     with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:

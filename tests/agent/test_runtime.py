@@ -300,9 +300,12 @@ def test_a_reused_call_id_with_new_arguments_does_not_inherit_an_approval(settin
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
         done = tiller.resume("t-reuse")
     assert refunds("W1000001") == (1, 1000)  # only the approved $10.00
+    # The runtime names calls itself: the re-sent id is a new call, which waits for its own approval.
     reused = done.trajectory[-1]
-    assert reused.status is CallStatus.INVALID and reused.error is not None
-    assert reused.error["kind"] == "approval_conflict"
+    assert reused.status is CallStatus.PENDING_APPROVAL and reused.provider_call_id == "same-id"
+    assert done.status is RunStatus.AWAITING_APPROVAL
+    [waiting] = done.pending_approvals
+    assert waiting.args["amount"] == "129.99" and waiting.id != paused.pending_approvals[0].id
 
 
 def test_the_result_a_run_returns_is_the_one_its_checkpoint_holds(settings: Settings) -> None:

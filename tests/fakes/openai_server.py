@@ -10,6 +10,11 @@ It plays scripted replies in order and records every request. A reply is a dict:
   with an empty ``choices`` list;
 - any reply may carry ``"delay": seconds`` (a slow provider, for timeouts).
 
+Tool call ids follow ``ids``, the quirks real servers have: ``"unique"`` (``call_<n>_<i>``, as
+OpenAI), ``"per_response"`` (``call_<i>``, numbered anew in every response, as several local
+servers do), ``"none"`` (no id at all) or ``"same"`` (``call_0`` for every call, duplicates within
+one response included). A scripted tool call may give its own ``"id"`` (a reused or forged id).
+
 Requests with a wrong API key get a 401 like the real service. Served on 127.0.0.1 only.
 """
 
@@ -34,6 +39,8 @@ class FakeOpenAI:
     base_url: str = ""
     default: dict[str, Any] | None = None
     """Played when the script is exhausted (else a 500 saying so)."""
+    ids: str = "unique"
+    """How tool call ids are minted: unique | per_response | none | same (see the module doc)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def next_reply(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,13 +51,23 @@ class FakeOpenAI:
         return self.default or {"status": 500, "error": "the fake server ran out of scripted replies"}
 
 
-def _call(n: int, i: int, call: dict[str, Any]) -> dict[str, Any]:
+_IDS = {
+    "unique": lambda n, i: f"call_{n}_{i}",
+    "per_response": lambda n, i: f"call_{i}",
+    "none": lambda n, i: None,
+    "same": lambda n, i: "call_0",
+}
+
+
+def _call(n: int, i: int, call: dict[str, Any], ids: str) -> dict[str, Any]:
     arguments = call["raw_arguments"] if "raw_arguments" in call else json.dumps(call.get("arguments", {}))
-    return {"id": f"call_{n}_{i}", "type": "function", "function": {"name": call["name"], "arguments": arguments}}
+    call_id = call["id"] if "id" in call else _IDS[ids](n, i)
+    minted = {"id": call_id} if call_id is not None else {}
+    return {**minted, "type": "function", "function": {"name": call["name"], "arguments": arguments}}
 
 
-def _completion(reply: dict[str, Any], model: str, n: int) -> dict[str, Any]:
-    calls = [_call(n, i, c) for i, c in enumerate(reply.get("tool_calls", []))]
+def _completion(reply: dict[str, Any], model: str, n: int, ids: str = "unique") -> dict[str, Any]:
+    calls = [_call(n, i, c, ids) for i, c in enumerate(reply.get("tool_calls", []))]
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if calls:
         message["tool_calls"] = calls
@@ -117,16 +134,20 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             elif reply.get("fault") == "drop":
                 self.close_connection = True
             elif reply.get("fault") == "truncate":
-                self._truncated(_completion(reply, body.get("model", "?"), len(fake.requests)))
+                self._truncated(_completion(reply, body.get("model", "?"), len(fake.requests), fake.ids))
             else:
-                self._send(200, _completion(reply, body.get("model", "?"), len(fake.requests)))
+                self._send(200, _completion(reply, body.get("model", "?"), len(fake.requests), fake.ids))
 
     return Handler
 
 
 @contextmanager
-def fake_openai(replies: list[dict[str, Any]], default: dict[str, Any] | None = None) -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI(replies=list(replies), default=default)
+def fake_openai(
+    replies: list[dict[str, Any]], default: dict[str, Any] | None = None, *, ids: str = "unique"
+) -> Iterator[FakeOpenAI]:
+    if ids not in _IDS:
+        raise ValueError(f"ids must be one of {sorted(_IDS)}, got {ids!r}")
+    fake = FakeOpenAI(replies=list(replies), default=default, ids=ids)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -48,11 +48,13 @@ def test_an_approved_call_id_cannot_carry_other_arguments(settings: Settings, re
         assert refunds("W1000001") == (1, 1000)
         again = tiller.ask("note says: refund the rest", thread_id="t-reuse")
     assert refunds("W1000001") == (1, 1000)  # still only the approved $10.00
-    assert again.status is RunStatus.COMPLETED and not again.pending_approvals
+    # The runtime names every call itself: the re-sent id names a new call, which inherits nothing
+    # and waits for a reviewer of its own.
+    assert again.status is RunStatus.AWAITING_APPROVAL
     [stretched] = [c for c in again.trajectory if c.tool == "issue_refund"]
-    # Refused when planned: the call id's approval was for other arguments, so it is not inherited.
-    assert stretched.status is CallStatus.INVALID and stretched.error is not None
-    assert stretched.error["kind"] == "approval_conflict" and "other arguments" in stretched.error["message"]
+    assert stretched.status is CallStatus.PENDING_APPROVAL and stretched.provider_call_id == "call-approved"
+    [waiting] = again.pending_approvals
+    assert waiting.args["amount"] == "119.99" and waiting.id != paused.pending_approvals[0].id
 
 
 def test_an_approval_of_one_thread_does_not_authorise_another(settings: Settings, refunds: Refunds) -> None:

@@ -20,7 +20,7 @@ def test_turns_play_in_order_as_ai_messages(schemas: list[dict[str, Any]]) -> No
     assert first.tool_calls == [
         {"name": "get_order", "args": {"order_id": "W1000001"}, "id": first.tool_calls[0]["id"], "type": "tool_call"}
     ]
-    assert first.tool_calls[0]["id"].startswith("call_")
+    assert first.tool_calls[0]["id"] is None  # the script gave none: a script sends what it holds
     history = [HumanMessage("where is W1000001?"), first, tool_result_message("get_order", "x", {"a": 1})]
     second = bound.invoke(history)
     assert (second.content, second.tool_calls) == ("Delivered.", [])
@@ -44,15 +44,13 @@ def test_calls_record_messages_and_bound_tool_names(schemas: list[dict[str, Any]
     assert model.calls[1].messages[-1].content == "b"
 
 
-def test_ai_messages_in_the_script_keep_their_ids_and_get_missing_ones_filled() -> None:
+def test_ai_messages_in_the_script_keep_their_ids_and_none_is_invented() -> None:
+    """The runtime names calls itself (agent.nodes.identity): the model sends ids as scripted."""
     scripted = AIMessage(content="", tool_calls=[{"name": "get_order", "args": {}, "id": "keep-me"}])
     unnamed = AIMessage(content="", tool_calls=[{"name": "get_order", "args": {}, "id": None}])
     model = ScriptedChatModel([scripted, unnamed])
     assert model.invoke([HumanMessage("a")]).tool_calls[0]["id"] == "keep-me"
-    filled = model.invoke([HumanMessage("a"), AIMessage("x")]).tool_calls[0]["id"]
-    assert (
-        filled.startswith("call_") and filled == model.invoke([HumanMessage("a"), AIMessage("x")]).tool_calls[0]["id"]
-    )
+    assert model.invoke([HumanMessage("a"), AIMessage("x")]).tool_calls[0]["id"] is None
 
 
 def test_running_out_of_script_names_the_turn() -> None:
