@@ -54,12 +54,14 @@ class Settings(BaseSettings):
     user: str = Field("agent.demo", description="default acting user for the CLI")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
-    guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/guards/policy.py)")
+    guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/checks/policy.py)")
     tenant_daily_budgets: dict[str, float] = Field(
         default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'
     )
     tool_cache: bool = Field(True, description="reuse results of read tools that declare cache_ttl_s")
-    price_file: Path | None = Field(None, description="YAML prices per model, USD per 1M tokens (agent/pricing.py)")
+    price_file: Path | None = Field(
+        None, description="YAML prices per model, USD per 1M tokens (agent/models/pricing.py)"
+    )
     model_cache: bool = Field(
         False,
         description="answer byte-identical model requests from a per-tenant cache (opt-in; never in pass^k evals)",

@@ -16,7 +16,7 @@
         └── InvalidEdit         edited arguments fail the tool's schema
 
 Failures of a run itself (model down, limits) are not exceptions: they end the run with a
-status (see ``agent.state.RunStatus``) and keep the trajectory.
+status (see ``agent.loop.state.RunStatus``) and keep the trajectory.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel
 
 from agent.config import Settings
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from bench.checkpointers import postgres_url
 from bench.postgres import scratch_database
 from bench.report import Column

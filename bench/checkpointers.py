@@ -17,7 +17,7 @@ from typing import Any, Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.checkpoint import open_checkpointer
+from agent.persistence.checkpoint import open_checkpointer
 
 SaverKind = Literal["none", "memory", "sqlite", "postgres"]
 POSTGRES_ENV = "TILLER_BENCH_POSTGRES_URL"

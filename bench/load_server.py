@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import select
 
 from agent.config import DEFAULT_KB_DIR, Settings
-from agent.setup import build_index, init_database, seed_database
+from agent.persistence.setup import build_index, init_database, seed_database
 from bench.cold import bench_env, tiller_executable
 
 TENANT = "acme"
@@ -62,9 +62,8 @@ def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000) -> Non
 
 def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[LoadUser]:
     """A user key and a reviewer key per simulated user (a reviewer may not approve its own calls)."""
-    from agent.service import store  # noqa: F401 - registers the service's tables before they are created
-    from agent.service.keys import KeyStore
-    from agent.storage import open_database
+    from agent.interfaces.service.keys import KeyStore
+    from agent.persistence.database import open_database
 
     engine, sessions = open_database(home_settings(home).db_url, require_demo_schema=True)
     try:

@@ -30,11 +30,11 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from agent.config import Limits, Settings
-from agent.graph import build_graph
+from agent.loop.context import RunContext
+from agent.loop.graph import build_graph
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
-from agent.nodes.deps import RunContext
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from bench import toolkit
 from tools.policy import ApprovalPolicy
 

@@ -1,6 +1,6 @@
 """Seed time: the deterministic demo data at 100k orders (25k customers, the default ratio).
 
-Timed as ``tiller db seed --orders 100000`` does it (``agent.setup.seed_database``: create the
+Timed as ``tiller db seed --orders 100000`` does it (``agent.persistence.setup.seed_database``: create the
 tables, then insert), on a new SQLite file, and on a scratch PostgreSQL database when
 ``TILLER_BENCH_POSTGRES_URL`` is set.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config import Settings
-from agent.setup import seed_database
+from agent.persistence.setup import seed_database
 from bench.checkpointers import postgres_url
 from bench.postgres import scratch_database
 from bench.report import Column

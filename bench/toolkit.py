@@ -22,8 +22,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as langchain_tool
 from pydantic import BaseModel
 
+from agent.loop.context import SYSTEM_PROMPT
 from agent.models.scripted import ScriptedChatModel
-from agent.nodes.deps import SYSTEM_PROMPT
 from tools.contract import Risk, ToolContext, tool
 from tools.registry import ToolRegistry
 

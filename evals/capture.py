@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent.loop.state import PendingApproval
 from agent.runtime import Tiller
-from agent.state import PendingApproval
 
 _RECORDED = ("executed", "replayed", "error", "rejected", "denied", "invalid")
 

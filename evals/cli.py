@@ -153,7 +153,7 @@ def _traces_db(console: Console) -> str | None:
     """The current Tiller home's database, if it exists (an eval never creates one)."""
     from agent.config import load_settings
     from agent.errors import ConfigError
-    from agent.storage import redacted_url
+    from agent.persistence.database import redacted_url
 
     try:
         url = load_settings().db_url

@@ -19,8 +19,8 @@ from typing import Literal
 
 from agent.config import Limits
 from agent.errors import TillerError
+from agent.loop.state import PendingApproval, RunResult, RunStatus, ToolCallRecord
 from agent.runtime import Tiller
-from agent.state import PendingApproval, RunResult, RunStatus, ToolCallRecord
 from evals.errors import ScenarioSetupError
 from evals.scenario import ReviewerDecision, Scenario, UserSimulator
 from evals.simulator import STOP_TOKEN, Exchange, SimulatedUser

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from agent.config import DEFAULT_KB_DIR, Limits, Settings
-from agent.setup import build_index, init_database, seed_database
+from agent.persistence.setup import build_index, init_database, seed_database
 from evals.database import RowReader, read_only_engine
 from evals.scenario import Fixtures, LimitsOverride
 

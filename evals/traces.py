@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.persistence.database import open_database
+from agent.persistence.traces import TraceStore
 from agent.runtime import Tiller
-from agent.storage import open_database
-from agent.tracing.store import TraceStore
 
 
 class TraceSink:

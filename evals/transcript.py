@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.state import ModelRoute
+from agent.loop.state import ModelRoute
 
 
 class CallRecord(BaseModel):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from agent.config import Settings
-from agent.setup import build_index, init_database, seed_database
+from agent.persistence.setup import build_index, init_database, seed_database
 from tools.commerce.models import Order, Refund
 from tools.db import make_engine
 

@@ -73,7 +73,7 @@ def stable_call_id(messages: Sequence[BaseMessage], index: int, name: str) -> st
     """The id the offline and llama.cpp models send with a call: derived from the conversation
     position and the tool name, so the same conversation gets the same reply, ids included.
 
-    Nothing depends on it: the runtime names every call itself (``agent.nodes.identity``) and
+    Nothing depends on it: the runtime names every call itself (``agent.loop.identity``) and
     keeps a provider's id only to pair its messages.
     """
     last_human = next((message_text(m) for m in reversed(messages) if m.type == "human"), "")

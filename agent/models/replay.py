@@ -14,7 +14,7 @@ A cassette is a YAML file::
 The turn replayed is the number of AI messages already in the input (as for the scripted
 model), so a resumed graph re-calling the model for the same step gets the same turn. Recorded
 tool call ids come back as recorded (none where the provider sent none): they are the provider's
-metadata, and the runtime names each call itself (``agent.nodes.identity``).
+metadata, and the runtime names each call itself (``agent.loop.identity``).
 """
 
 from __future__ import annotations

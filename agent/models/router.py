@@ -34,7 +34,7 @@ from agent.models.base import tool_name
 from agent.models.factory import ModelChain, ModelRunnable
 
 ROUTE_KEY = "tiller_route"
-OFFLINE_KEY = "tiller_offline"  # agent.models.offline_conversation.METADATA_KEY, without importing it
+OFFLINE_KEY = "tiller_offline"  # agent.models.offline.conversation.METADATA_KEY, without importing it
 Tier = Literal["cheap", "strong"]
 
 

@@ -1,6 +1,6 @@
 """Cost reports from stored traces: per tenant, model or day; and monthly projections.
 
-Costs come from the price table at the time of the run (``agent/pricing.py``); replayed and
+Costs come from the price table at the time of the run (``agent/models/pricing.py``); replayed and
 local models cost nothing. "Per successful task" divides by runs that ended ``completed``.
 """
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.tracing.store import TraceRunRow, TraceSpanRow
+from agent.persistence.traces import TraceRunRow, TraceSpanRow
 
 GroupBy = Literal["tenant", "model", "tier", "day"]
 """``tier``: the router tier of each model call (``direct`` for calls made without a router)."""

@@ -24,7 +24,7 @@ from scipy.stats import chi2_contingency, fisher_exact, mannwhitneyu
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.tracing.store import TraceRunRow, TraceSpanRow
+from agent.persistence.traces import TraceRunRow, TraceSpanRow
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _load(session: Session, tenant_id: str | None, start: datetime, end: datetim
     runs = list(session.scalars(query).all())
     ids = [r.id for r in runs]
     spans = list(session.scalars(select(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids))).all()) if ids else []
-    from agent.service.store import FeedbackRow  # the service's table; registered with every store schema
+    from agent.persistence.tables import FeedbackRow  # the service's table; registered with every store schema
 
     ratings = select(FeedbackRow.rating).where(FeedbackRow.created_at >= start, FeedbackRow.created_at < end)
     if tenant_id:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from agent.tracing.store import Span, TraceView
+from agent.persistence.traces import Span, TraceView
 
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -1,7 +1,7 @@
 """Recording one run segment as a trace, from the events its nodes emit.
 
 The runtime hands ``observe`` every event of the run as it happens (``RunContext.emit``): every
-node announces its start and end (``agent.graph``), which gives one span per node; the nodes'
+node announces its start and end (``agent.loop.graph``), which gives one span per node; the nodes'
 own events give model calls, guard verdicts and approval events; tool spans come from the
 trajectory at the end.
 Every string stored is passed through the secret redactor first.
@@ -13,10 +13,10 @@ import time
 import uuid
 from typing import Any
 
-from agent.guards import redact
-from agent.pricing import PriceTable
-from agent.state import RunResult
-from agent.tracing.store import Span, TraceView
+from agent.checks import redact
+from agent.loop.state import RunResult
+from agent.models.pricing import PriceTable
+from agent.persistence.traces import Span, TraceView
 from tools.canonical import canonical_json
 
 
@@ -45,7 +45,7 @@ class TraceRecorder:
         prices: PriceTable,
         labels: dict[str, str] | None = None,
     ) -> None:
-        from agent.approvals import utcnow
+        from agent.persistence.approvals import utcnow
 
         self.id = "run_" + uuid.uuid4().hex[:16]
         self.kind, self.tenant_id, self.user_id, self.thread_id = kind, tenant_id, user_id, thread_id

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.tracing.store import Span, TraceView
+from agent.persistence.traces import Span, TraceView
 
 _STYLE = {"node": "bold", "model": "cyan", "tool": "green", "guard": "yellow", "approval": "magenta", "refusal": "red"}
 

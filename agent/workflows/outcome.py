@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.state import RunResult
+from agent.loop.state import RunResult
 from agent.workflows.spec import Task
 
 FINISHED = ("completed", "limit_reached", "blocked", "failed")

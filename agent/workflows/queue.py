@@ -19,12 +19,12 @@ from datetime import timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.approvals import utcnow
-from agent.store import ApprovalRow
+from agent.persistence.approvals import utcnow
+from agent.persistence.tables import ApprovalRow
+from agent.persistence.workflows import RunRows, WorkflowRunRow, WorkflowTaskRow
 from agent.workflows.outcome import FINISHED, TaskOutcome
 from agent.workflows.runner import WORKFLOW_THREAD_PREFIX
 from agent.workflows.spec import Task, Workflow
-from agent.workflows.store import RunRows, WorkflowRunRow, WorkflowTaskRow
 from tools.db import transaction
 
 CLAIMABLE = ("queued", "resumable")

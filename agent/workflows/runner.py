@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.errors import ThreadNotFound, TillerError
+from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller
-from agent.state import RunResult, RunStatus
 from agent.workflows.outcome import FINISHED, TaskOutcome, outcome_of
 from agent.workflows.spec import Task, Workflow
 

@@ -29,7 +29,7 @@ def workflow_tiller(settings: Settings, workflow: Workflow) -> Tiller:
     limits = workflow.run_limits()
     if workflow.approval == "queue":
         return Tiller(settings, limits=limits)
-    from agent.toolset import demo_registry
+    from agent.runtime.toolset import demo_registry
 
     registry = demo_registry(settings)
     base = ApprovalPolicy.from_file(settings.policy_file) if settings.policy_file else ApprovalPolicy()

@@ -18,9 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from agent.config import Settings
 from agent.errors import ThreadBusy
+from agent.loop.state import RunStatus
+from agent.persistence.database import open_database
 from agent.runtime import Tiller
-from agent.state import RunStatus
-from agent.storage import open_database
 from agent.workflows.outcome import TaskOutcome, outcome_of
 from agent.workflows.queue import Claim, TaskQueue
 from agent.workflows.runner import WorkflowRunner

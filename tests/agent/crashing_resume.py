@@ -14,9 +14,9 @@ import sys
 from typing import Any
 
 from agent.config import Settings
-from agent.execution import ToolExecutor
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
+from agent.runtime.execution import ToolExecutor
 
 EXIT_CODE = 17
 

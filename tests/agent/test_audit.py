@@ -18,17 +18,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from agent import audit
-from agent.approvals import ApprovalStore
-from agent.cli import app
 from agent.config import Settings
 from agent.errors import ApprovalConflict
-from agent.migrations import alembic_config, upgrade
+from agent.interfaces.cli.app import app
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
+from agent.persistence import audit
+from agent.persistence.approvals import ApprovalStore
+from agent.persistence.database import open_database
+from agent.persistence.migrations import alembic_config, upgrade
+from agent.persistence.tables import ApprovalEventRow, create_store_schema
 from agent.runtime import Tiller
-from agent.state import RunStatus
-from agent.storage import open_database
-from agent.store import ApprovalEventRow, create_store_schema
 from tests.conftest import POSTGRES_URL
 from tools.canonical import args_hash
 from tools.db import make_engine, make_session_factory, transaction
@@ -427,7 +427,7 @@ def test_the_runtime_refuses_an_old_schema_with_the_fix_instead_of_failing_at_th
     tmp_path: Path,
 ) -> None:
     from agent.errors import DatabaseUnavailable
-    from agent.storage import open_database
+    from agent.persistence.database import open_database
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)

@@ -8,10 +8,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.config import Limits, Settings
+from agent.loop.nodes.call_model import bounded_history
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
-from agent.nodes.call_model import bounded_history
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from tests.fakes.openai_server import API_KEY, fake_openai
 
 LOOKUP = {"content": None, "tool_calls": [{"name": "get_order", "arguments": {"order_id": "W1000002"}}]}
@@ -91,6 +91,6 @@ def test_the_trace_shows_context_before_and_after_trimming(settings: Settings) -
     ],
 )
 def test_prices_by_name_provider_and_date_suffix(model: str, price: tuple[float, float] | None) -> None:
-    from agent.pricing import PriceTable
+    from agent.models.pricing import PriceTable
 
     assert PriceTable().price_of(model) == price

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from agent.approvals import ApprovalStore
-from agent.cache import ToolResultCache
-from agent.execution import CallIdentity, ToolExecutor
-from agent.store import create_store_schema
+from agent.persistence.approvals import ApprovalStore
+from agent.persistence.tables import create_store_schema
+from agent.runtime.cache import ToolResultCache
+from agent.runtime.execution import CallIdentity, ToolExecutor
 from tools import ledger
 from tools.contract import Risk, ToolContext, tool
 from tools.db import Base, make_engine, make_session_factory

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunResult, RunStatus
 from tests.agent.crashing_resume import EXIT_CODE
 from tests.fakes.openai_server import API_KEY, FakeOpenAI, fake_openai
 from tools.commerce.models import Ticket

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.config import Settings
+from agent.interfaces.cli.app import app
 
 Refunds = Callable[[str], tuple[int, int]]
 

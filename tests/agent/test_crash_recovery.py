@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tests.agent.crashing_resume import EXIT_CODE
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.approvals import utcnow
 from agent.config import Settings
 from agent.models.scripted import ScriptedChatModel
+from agent.persistence.approvals import utcnow
+from agent.persistence.traces import Span, TraceView
 from agent.runtime import Tiller
 from agent.tracing.drift import drift_report
-from agent.tracing.store import Span, TraceView
 
 
 def _run(i: int, when: int, status: str, tool: str) -> TraceView:
@@ -62,7 +62,7 @@ def _search(i: int, when: int, hits: int, top: float) -> TraceView:
 
 
 def test_retrieval_scores_misses_and_negative_feedback_drift_are_flagged(settings: Settings) -> None:
-    from agent.service.feedback import FeedbackStore
+    from agent.interfaces.service.feedback import FeedbackStore
 
     with Tiller(settings, model=ScriptedChatModel([])) as tiller:
         for i in range(60):  # baseline: strong matches, almost never empty
@@ -100,7 +100,7 @@ def test_steady_retrieval_is_not_flagged(settings: Settings) -> None:
 def _backdate(tiller: Tiller, feedback_id: int, days: int) -> None:
     from sqlalchemy import update
 
-    from agent.service.store import FeedbackRow
+    from agent.persistence.tables import FeedbackRow
 
     with tiller.sessions.begin() as session:
         session.execute(

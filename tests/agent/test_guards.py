@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.guards import GuardAction, redact, screen_input
+from agent.checks import GuardAction, redact, screen_input
 
 
 def test_card_numbers_are_redacted_only_when_luhn_valid() -> None:

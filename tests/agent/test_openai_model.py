@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tests.fakes.openai_server import API_KEY, fake_openai
 
 

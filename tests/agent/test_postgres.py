@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
 
 PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")

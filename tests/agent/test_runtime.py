@@ -11,10 +11,10 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.config import Limits, Settings
 from agent.errors import ApprovalConflict, InvalidEdit, SelfApproval, ThreadNotFound
-from agent.messages import read_envelope
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
+from tools.envelope import read_envelope
 
 Refunds = Callable[[str], tuple[int, int]]
 
@@ -268,7 +268,7 @@ def test_concurrent_decisions_execute_once(settings: Settings, refunds: Refunds)
 
 def test_every_demo_tool_example_selects_its_own_tool_on_the_offline_model(settings: Settings) -> None:
     """The examples teach the offline model; one that points at another tool is a bug in the declarations."""
-    from agent.models.offline_select import examples_leave_one_out
+    from agent.models.offline.select import examples_leave_one_out
 
     with Tiller(settings) as tiller:
         misses = examples_leave_one_out(tiller.registry.model_schemas())

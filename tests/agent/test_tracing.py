@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.config import Settings
+from agent.interfaces.cli.app import app
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
+from agent.persistence.traces import TraceStore, TraceView
 from agent.runtime import Tiller
-from agent.state import RunStatus
-from agent.tracing.store import TraceStore, TraceView
 from tests.agent.test_runtime import LOOKUP_THEN_REFUND
 from tests.fakes.openai_server import API_KEY, fake_openai
 
@@ -117,7 +117,7 @@ def test_traces_cli_lists_shows_and_prunes(settings: Settings, monkeypatch: pyte
 
 
 def test_costs_per_tenant_model_and_projection(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.approvals import utcnow
+    from agent.persistence.approvals import utcnow
     from agent.tracing.costs import cost_report, parse_volume, projection
 
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)

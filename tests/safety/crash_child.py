@@ -12,11 +12,11 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from agent.approvals import ApprovalStore
 from agent.config import Settings
-from agent.execution import ToolExecutor
 from agent.models.scripted import ScriptedChatModel
+from agent.persistence.approvals import ApprovalStore
 from agent.runtime import Tiller
+from agent.runtime.execution import ToolExecutor
 from tools.commerce import actions
 
 ORDER, AMOUNT_CENTS = "W1000001", 100

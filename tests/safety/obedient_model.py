@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
-from agent.guards.normalize import views
+from agent.checks.injection.normalize import views
 from agent.models.base import message_text
 from agent.models.base import tool_name as schema_name
 from agent.models.scripted import ScriptedChatModel

@@ -1,6 +1,6 @@
 """Running ``Tiller`` with a given guard policy, until the runtime takes one itself.
 
-``agent.guards.policy_for`` reads ``guard_policy`` from the run context; the runtime's
+``agent.checks.policy_for`` reads ``guard_policy`` from the run context; the runtime's
 ``RunContext`` does not carry that field yet (see the report to the lead), so these tests use a
 context subclass that does.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent.guards import GuardPolicy
-from agent.nodes.deps import RunContext
+from agent.checks import GuardPolicy
+from agent.loop.context import RunContext
 from agent.runtime import Tiller
 
 # Detection off: nothing is blocked, redacted or neutralised, only reported.

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, text
 
 from agent.config import Settings
 from agent.errors import ApprovalConflict, ThreadBusy
+from agent.loop.state import RunStatus
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from tests.conftest import seeded_postgres
 from tests.safety import crash_child
 from tests.safety.crash_child import AMOUNT_CENTS, ORDER, POINTS, REVIEWER, runtime

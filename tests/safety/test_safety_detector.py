@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.checks import GuardAction, GuardPolicies, GuardPolicy, detect_injection, redact, screen_input
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.guards import GuardAction, GuardPolicies, GuardPolicy, detect_injection, redact, screen_input
-from agent.guards.evaluate import evaluate, main
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
-from agent.state import RunStatus
+from bench.detector import evaluate, main
 from tests.safety.policy_runtime import PolicyTiller
 
 # Floors just under the measured values (docs/SECURITY.md); a drop below them is a regression.

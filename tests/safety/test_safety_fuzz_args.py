@@ -15,9 +15,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tools.validation import validate_args
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a dev dependency (pip install -e '.[dev]')")

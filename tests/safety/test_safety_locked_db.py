@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.config import Settings
 from agent.errors import DatabaseUnavailable
-from agent.execution import ToolExecutor
+from agent.interfaces.cli.app import app
+from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunResult, RunStatus
+from agent.runtime.execution import ToolExecutor
 from tests.safety.conftest import business_state
 from tools.commerce import commerce_tools
 

@@ -18,9 +18,9 @@ import pytest
 
 from agent.breakers import BreakerBoard, BreakerSettings
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.factory import ModelChain, make_model
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tests.fakes.openai_server import API_KEY, FakeOpenAI, fake_openai
 
 GET_ORDER = {"tool_calls": [{"name": "get_order", "arguments": {"order_id": "W1000002"}}]}

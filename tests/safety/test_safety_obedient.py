@@ -18,8 +18,8 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.config import DEFAULT_KB_DIR, Limits, Settings
-from agent.state import CallStatus, RunResult
-from agent.toolset import demo_registry
+from agent.loop.state import CallStatus, RunResult
+from agent.runtime.toolset import demo_registry
 from tests.safety.conftest import business_state
 from tests.safety.obedient_model import obedient_model
 from tests.safety.policy_runtime import DETECTION_OFF, PolicyTiller

@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agent.answer_evidence import gather_evidence
+from agent.checks import GuardPolicy
+from agent.checks.answer import check_answer
+from agent.checks.evidence import gather_evidence
 from agent.config import Settings
-from agent.guards import GuardPolicy
-from agent.messages import tool_result_message
+from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
-from agent.output_checks import check_answer
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from tests.safety.policy_runtime import PolicyTiller
+from tools.envelope import tool_result_message
 
 ORDER = {
     "order_id": "W1000002",

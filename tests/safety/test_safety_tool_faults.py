@@ -10,12 +10,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
 from agent.config import Limits, Settings
-from agent.messages import read_envelope
+from agent.loop.nodes.run_tools import tool_backend
+from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.models.scripted import ScriptedChatModel
-from agent.nodes.run_tools import tool_backend
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunResult, RunStatus
 from tools.contract import Risk, ToolContext, tool
+from tools.envelope import read_envelope
 from tools.errors import ToolUnavailable
 from tools.registry import ToolRegistry
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from langchain_core.messages import ToolMessage
 
+from agent.checks import MARKER, GuardPolicy, screen_tool_output
+from agent.checks.injection.neutralize import Detector, neutralize
 from agent.config import Settings
-from agent.guards import MARKER, GuardPolicy, screen_tool_output
-from agent.guards.neutralize import Detector, neutralize
-from agent.messages import DATA_NOTICE, fit_result, read_envelope, tool_result_message
+from agent.loop.state import CallStatus, RunStatus
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from tests.safety.obedient_model import obedient_model
 from tests.safety.policy_runtime import PolicyTiller
 from tools.commerce.fixtures import INJECTION_NOTE
+from tools.envelope import DATA_NOTICE, fit_result, read_envelope, tool_result_message
 
 
 def _detector() -> Detector:

@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from agent.config import Settings
-from agent.service.app import create_app
-from agent.service.config import ServiceSettings
-from agent.service.context import ServiceContext
+from agent.interfaces.service.app import create_app
+from agent.interfaces.service.config import ServiceSettings
+from agent.interfaces.service.context import ServiceContext
 
 MakeKey = Callable[..., dict[str, str]]
 

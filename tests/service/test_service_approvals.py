@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from agent.service.context import ServiceContext
-from agent.store import ApprovalRow
+from agent.interfaces.service.context import ServiceContext
+from agent.persistence.tables import ApprovalRow
 from tests.service.conftest import MakeKey, stream
 from tests.service.test_service_auth import paused_refund
 from tools.commerce.models import Order, Refund

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from agent.service.context import ServiceContext
+from agent.interfaces.service.context import ServiceContext
 from tests.service.conftest import MakeKey
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from agent.service.context import ServiceContext
+from agent.interfaces.service.context import ServiceContext
 from tests.service.conftest import served
 from tests.service.test_service_approvals import refunded_cents
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app as cli
 from agent.config import Settings
-from agent.service.context import ServiceContext
+from agent.interfaces.cli.app import app as cli
+from agent.interfaces.service.context import ServiceContext
 from bench.load_server import free_port, wait_ready
 
 
@@ -51,7 +51,7 @@ def test_serve_runs_the_app_in_worker_processes(module_settings: Settings, ctx: 
     command = [
         sys.executable,
         "-c",
-        "from agent.cli import main; main()",
+        "from agent.interfaces.cli.app import main; main()",
         "serve",
         "--port",
         str(port),

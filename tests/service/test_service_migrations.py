@@ -13,10 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
-from agent.cli import app as cli
 from agent.config import Settings
-from agent.migrations import target_metadata, upgrade
-from agent.setup import init_database
+from agent.interfaces.cli.app import app as cli
+from agent.persistence.migrations import target_metadata, upgrade
+from agent.persistence.setup import init_database
 from tools.db import make_engine
 
 
@@ -33,7 +33,9 @@ def test_upgrade_creates_every_table_of_the_models(tmp_path: Path, monkeypatch: 
     first = CliRunner().invoke(cli, ["db", "upgrade"], catch_exceptions=False)
     assert first.exit_code == 0 and "database at revision" in first.output, first.output
     engine = make_engine(f"sqlite:///{tmp_path / '.tiller' / 'tiller.db'}")
-    assert differences(engine) == []  # a model changed without a revision? `python -m agent.migrations revision -m …`
+    assert (
+        differences(engine) == []
+    )  # a model changed without a revision? `python -m agent.persistence.migrations revision -m …`
     assert {"threads", "approvals", "api_keys", "workflow_tasks", "orders"} <= set(inspect(engine).get_table_names())
     again = CliRunner().invoke(cli, ["db", "upgrade"], catch_exceptions=False)
     assert again.exit_code == 0 and "recognised" not in again.output

@@ -6,8 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from agent.service.app import create_app
-from agent.service.context import ServiceContext
+from agent.interfaces.service.app import create_app
+from agent.interfaces.service.context import ServiceContext
 from tests.service.conftest import MakeKey
 from tests.service.test_service_auth import paused_refund
 

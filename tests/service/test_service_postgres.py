@@ -18,9 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from agent.config import Settings
-from agent.service import store as service_store
-from agent.service.keys import KeyStore
-from agent.storage import open_database
+from agent.interfaces.service.keys import KeyStore
+from agent.persistence.database import open_database
 from bench.load_server import free_port, wait_ready
 from tests.service.conftest import sse_events
 
@@ -29,7 +28,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not PG_URL, reason="TILLER_TEST_POSTGRES_URL is not set (CI sets it)"),
 ]
-assert service_store.ApiKeyRow.__tablename__  # imported so that the service's tables are created
 
 
 def serve(settings: Settings) -> tuple[subprocess.Popen[str], str]:
@@ -40,7 +38,7 @@ def serve(settings: Settings) -> tuple[subprocess.Popen[str], str]:
         "TILLER_DATABASE_URL": str(settings.database_url),
         "TILLER_RETRIEVAL_MODE": "bm25",
     }
-    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
+    command = [sys.executable, "-c", "from agent.interfaces.cli.app import main; main()", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return process, f"http://127.0.0.1:{port}"
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from agent.service.context import ServiceContext
+from agent.interfaces.service.context import ServiceContext
 from agent.tracing.render import timeline
 from tests.service.conftest import MakeKey, served
 from tests.service.test_service_pages import browser as web_client

@@ -12,13 +12,13 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from agent.approvals import ApprovalStore
 from agent.config import Settings
-from agent.storage import open_database
-from agent.tracing.store import TraceRunRow
-from agent.workflows import store as workflow_store
+from agent.persistence import workflows as workflow_store
+from agent.persistence.approvals import ApprovalStore
+from agent.persistence.database import open_database
+from agent.persistence.tables import TraceRunRow
+from agent.persistence.workflows import RunRows, WorkflowRunRow, WorkflowTaskRow
 from agent.workflows.spec import expand_tasks, parse_workflow
-from agent.workflows.store import RunRows, WorkflowRunRow, WorkflowTaskRow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 assert workflow_store.WorkflowTaskRow.__tablename__  # imported so that its tables are created
@@ -35,7 +35,7 @@ def spawn_worker(settings: Settings) -> subprocess.Popen[str]:
     command = [
         sys.executable,
         "-c",
-        "from agent.cli import main; main()",
+        "from agent.interfaces.cli.app import main; main()",
         "worker",
         "--concurrency",
         "2",

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from agent.cli import app as cli
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.service.context import ServiceContext
+from agent.interfaces.cli.app import app as cli
+from agent.interfaces.service.context import ServiceContext
 from agent.workflows.files import ResultsFolder
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.spec import expand_tasks, load_workflow, parse_workflow, read_inputs
@@ -223,7 +223,7 @@ def test_queued_api_runs_are_executed_by_a_worker(
     client: TestClient, make_key: MakeKey, ctx: ServiceContext, module_settings: Settings
 ) -> None:
     """With TILLER_WORKFLOW_EXECUTOR=queue the API only queues; a ``Worker`` (here on SQLite) runs it."""
-    from agent.service.app import create_app
+    from agent.interfaces.service.app import create_app
     from agent.workflows.worker import Worker
     from tests.service.conftest import service_settings
 

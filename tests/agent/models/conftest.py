@@ -9,9 +9,9 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.messages import tool_error_message, tool_result_message
 from agent.models import OfflineChatModel
 from tests.agent.models.fake_domain import SPECS
+from tools.envelope import tool_error_message, tool_result_message
 
 
 @pytest.fixture

@@ -20,15 +20,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.config import Limits, Settings
 from agent.errors import ConfigError
-from agent.messages import tool_result_message
+from agent.loop.context import AgentDeps
+from agent.loop.state import RunStatus
 from agent.models.factory import make_model
 from agent.models.llamacpp import LlamaCppChatModel, read_reply, render_messages
-from agent.models.llamacpp_grammar import grammar_pattern, grammar_schema, reply_schema
-from agent.nodes.deps import AgentDeps
+from agent.models.llamacpp.grammar import grammar_pattern, grammar_schema, reply_schema
 from agent.runtime import Tiller
-from agent.state import RunStatus
-from agent.toolset import demo_registry
+from agent.runtime.toolset import demo_registry
 from tools.commerce.tools import commerce_tools
+from tools.envelope import tool_result_message
 
 COMMERCE = [spec.model_schema() for spec in commerce_tools()]
 

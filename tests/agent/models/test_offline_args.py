@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from agent.models.offline_args import default_from, fill_args
-from agent.models.offline_fields import field_views, pattern_example
+from agent.models.offline.args import default_from, fill_args
+from agent.models.offline.fields import field_views, pattern_example
 from tests.agent.models.fake_domain import SPECS
 
 TOOLS = {spec.name: spec for spec in SPECS}

@@ -7,10 +7,10 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent.messages import tool_result_message
 from agent.models import OfflineChatModel
 from tests.agent.models.conftest import Chat
 from tests.agent.models.fake_domain import SPECS
+from tools.envelope import tool_result_message
 
 ORDER = {"order_id": "W1000001", "status": "delivered", "total": "42.00", "refundable_amount": "42.00"}
 REFUNDED = {"refund_id": "R000001", "amount": "42.00", "summary": "Refunded 42.00 to the original card for W1000001."}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agent.models import examples_leave_one_out
-from agent.models.offline_select import choose_intent, tool_infos
+from agent.models.offline.select import choose_intent, tool_infos
 
 
 def intent_of(schemas: list[dict[str, Any]], text: str) -> tuple[str, str | None]:

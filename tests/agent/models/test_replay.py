@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from agent.messages import tool_result_message
 from agent.models import (
     Cassette,
     CassetteError,
@@ -21,6 +20,7 @@ from agent.models import (
     load_cassette,
     save_cassette,
 )
+from tools.envelope import tool_result_message
 
 ORDER = {"order_id": "W1000001", "status": "delivered", "refundable_amount": "42.00"}
 

@@ -6,10 +6,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agent.config import Settings
+from agent.loop.state import CallStatus, RunStatus
 from agent.models.offline import OfflineChatModel
 from agent.models.request_cache import ModelRequestCache, cache_scope, is_cache_hit
 from agent.runtime import Tiller
-from agent.state import CallStatus, RunStatus
 from evals.homes import hermetic_settings
 from tests.fakes.openai_server import API_KEY, fake_openai
 

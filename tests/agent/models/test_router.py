@@ -14,10 +14,10 @@ from langchain_core.messages import AIMessage
 
 from agent.config import Settings
 from agent.errors import ConfigError
+from agent.loop.state import RunStatus
 from agent.models.factory import make_model
 from agent.models.router import RouterChain, assess
 from agent.runtime import Tiller
-from agent.state import RunStatus
 from tests.fakes.openai_server import API_KEY, fake_openai
 
 ROUTER = "router:offline,openai:gpt-4o-mini"
@@ -153,7 +153,7 @@ def test_the_strong_tier_may_be_a_fallback_chain() -> None:
 def test_costs_by_tier_and_their_monthly_projection(routed: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from agent.interfaces.cli.app import app
 
     with fake_openai([{"content": "Both done."}]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)

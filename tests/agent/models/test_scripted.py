@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from agent.messages import tool_result_message
 from agent.models import ScriptedChatModel, ScriptExhausted
+from tools.envelope import tool_result_message
 
 LOOKUP = {"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000001"}}]}
 
@@ -45,7 +45,7 @@ def test_calls_record_messages_and_bound_tool_names(schemas: list[dict[str, Any]
 
 
 def test_ai_messages_in_the_script_keep_their_ids_and_none_is_invented() -> None:
-    """The runtime names calls itself (agent.nodes.identity): the model sends ids as scripted."""
+    """The runtime names calls itself (agent.loop.identity): the model sends ids as scripted."""
     scripted = AIMessage(content="", tool_calls=[{"name": "get_order", "args": {}, "id": "keep-me"}])
     unnamed = AIMessage(content="", tool_calls=[{"name": "get_order", "args": {}, "id": None}])
     model = ScriptedChatModel([scripted, unnamed])

@@ -1,0 +1,116 @@
+"""What an answer may rely on: the facts this conversation's tool results and the user gave.
+
+Gathered from the thread's messages: every tool envelope (results and errors), the user's own
+messages, and the knowledge-base passages that were retrieved. The output checks
+(:mod:`agent.checks.answer`) compare an answer against it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+
+from tools.envelope import read_envelope
+
+IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:W\d{7}|C\d{6}|R\d{7}|T\d{6})(?![\w-])"  # orders, customers, refunds, tickets
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"  # email addresses
+    r"|(?<![\w-])\+?\d{1,3}[-. ]\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}(?![\w-])"  # phone numbers
+)
+MONEY = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)")
+NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d{1,2})?)(?![\w])")
+ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+WORD_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b"
+    r"|\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+(\d{4}))?\b",
+    re.IGNORECASE,
+)
+CITATION = re.compile(r"\[([A-Za-z0-9_.-]+#\d+)\]")
+
+
+def amounts_in(text: str) -> set[Decimal]:
+    """Dollar amounts written as ``$129.99`` or ``$1,299``."""
+    return {Decimal(m.group(1).replace(",", "")).quantize(Decimal("0.01")) for m in MONEY.finditer(text)}
+
+
+def dates_in(text: str) -> set[tuple[int | None, int, int]]:
+    """Dates as ``(year or None, month, day)`` from ISO and written forms ("October 9, 2026")."""
+    found: set[tuple[int | None, int, int]] = set()
+    for y, m, d in ISO_DATE.findall(text):
+        found.add((int(y), int(m), int(d)))
+    for m in WORD_DATE.finditer(text):
+        month, day, year = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
+        found.add((int(year) if year else None, MONTHS.index(month[:3].lower()) + 1, int(day)))
+    return found
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif value is not None:
+        yield str(value)
+
+
+@dataclass
+class Evidence:
+    """Facts an answer may state, gathered from one conversation."""
+
+    text: str = ""
+    identifiers: set[str] = field(default_factory=set)
+    amounts: set[Decimal] = field(default_factory=set)
+    dates: set[tuple[int | None, int, int]] = field(default_factory=set)
+    chunk_ids: set[str] = field(default_factory=set)
+    order_status: dict[str, str] = field(default_factory=dict)
+    """Latest known status of each order a tool returned."""
+    summaries: list[str] = field(default_factory=list)
+    """Summaries of successful tool results since the last user message (for a fallback answer)."""
+
+    def knows_date(self, claimed: tuple[int | None, int, int]) -> bool:
+        year, month, day = claimed
+        return any(m == month and d == day and (year is None or y is None or y == year) for y, m, d in self.dates)
+
+
+def _add_text(evidence: Evidence, text: str) -> None:
+    evidence.text += "\n" + text
+    evidence.identifiers |= {m.group() for m in IDENTIFIER.finditer(text)}
+    evidence.amounts |= amounts_in(text)
+    evidence.amounts |= {Decimal(m.group(1)).quantize(Decimal("0.01")) for m in NUMBER.finditer(text)}
+    evidence.dates |= dates_in(text)
+
+
+def _add_result(evidence: Evidence, data: Any) -> None:
+    for text in _strings(data):
+        _add_text(evidence, text)
+    records = [data, *(data.get("orders") or [])] if isinstance(data, dict) else []
+    for record in records:
+        if isinstance(record, dict) and record.get("order_id") and record.get("status"):
+            evidence.order_status[str(record["order_id"])] = str(record["status"])
+    for passage in (data.get("passages") or []) if isinstance(data, dict) else []:
+        if isinstance(passage, dict) and passage.get("chunk_id"):
+            evidence.chunk_ids.add(str(passage["chunk_id"]))
+
+
+def gather_evidence(messages: Sequence[BaseMessage]) -> Evidence:
+    """The evidence of a conversation: tool envelopes and the user's messages."""
+    evidence = Evidence()
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            _add_text(evidence, message.text)
+            evidence.summaries = []
+        elif isinstance(message, ToolMessage):
+            envelope = read_envelope(message)
+            _add_result(evidence, envelope.get("data") if envelope.get("ok") else envelope.get("error"))
+            data = envelope.get("data")
+            if envelope.get("ok") and isinstance(data, dict) and isinstance(data.get("summary"), str):
+                evidence.summaries.append(data["summary"])
+    return evidence

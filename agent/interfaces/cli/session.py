@@ -1,0 +1,90 @@
+"""The interactive chat: prompt, stream each step, wait for reviewers while a call is paused."""
+
+from __future__ import annotations
+
+import time
+
+from langchain_core.messages import AIMessage, HumanMessage
+from rich.console import Console
+
+from agent.config import Settings
+from agent.errors import ThreadBusy
+from agent.interfaces.cli.console import StepPrinter, show_result
+from agent.loop.state import RunResult, RunStatus
+from agent.runtime import Tiller, new_thread_id
+
+WELCOME = (
+    "[bold]Tiller chat[/] — {company} support agent on model [cyan]{model}[/], "
+    "acting as [cyan]{user}[/] in tenant [cyan]{tenant}[/].\n"
+    "Try: [italic]where is my order W1000002?[/] · [italic]what is the return policy for electronics?[/] · "
+    "[italic]refund order W1000001, it arrived damaged[/]\n"
+    "Type [bold]/quit[/] to leave; the thread can be resumed later with --thread."
+)
+
+
+class ChatSession:
+    def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0) -> None:
+        self.console = console
+        self.settings = settings
+        self.poll_s = poll_s
+
+    def run(self, thread_id: str | None) -> None:
+        with Tiller(self.settings) as tiller:
+            s = self.settings
+            self.console.print(
+                WELCOME.format(company="Acme Outdoor Supply", model=s.model, user=s.user, tenant=s.tenant)
+            )
+            if thread_id:
+                self._replay_history(tiller, thread_id)
+                result = tiller.result(thread_id)
+                if result.status is RunStatus.AWAITING_APPROVAL:
+                    if result.pending_approvals:  # else: already decided, continue right away
+                        show_result(self.console, result, in_chat=True)
+                    self._wait_for_reviewers(tiller, result)
+            thread_id = thread_id or new_thread_id()
+            self.console.print(f"[dim]thread {thread_id}[/]")
+            self._loop(tiller, thread_id)
+
+    def _loop(self, tiller: Tiller, thread_id: str) -> None:
+        printer = StepPrinter(self.console)
+        while True:
+            try:
+                text = self.console.input("[bold green]you>[/] ").strip()
+            except (EOFError, KeyboardInterrupt):
+                self.console.print(f"\n[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
+                return
+            if not text:
+                continue
+            if text in ("/quit", "/exit", "/q"):
+                self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
+                return
+            result = tiller.ask(text, thread_id=thread_id, on_event=printer)
+            show_result(self.console, result, in_chat=True)
+            if result.status is RunStatus.AWAITING_APPROVAL:
+                self._wait_for_reviewers(tiller, result)
+
+    def _wait_for_reviewers(self, tiller: Tiller, result: RunResult) -> None:
+        """Poll until every pending approval is decided, then continue the thread here."""
+        ids = [a.id for a in result.pending_approvals]
+        if ids:
+            self.console.print("[dim]Waiting for a reviewer… (Ctrl-C to stop waiting; the request stays queued)[/]")
+        try:
+            while any(tiller.approvals.get(self.settings.tenant, i).status == "pending" for i in ids):
+                time.sleep(self.poll_s)
+        except KeyboardInterrupt:
+            self.console.print(f"[dim]Stopped waiting. Later: tiller resume {result.thread_id}[/]")
+            return
+        try:
+            resumed = tiller.resume(result.thread_id, on_event=StepPrinter(self.console))
+        except ThreadBusy:
+            # The reviewer's command is resuming it; show the outcome once it is done.
+            time.sleep(self.poll_s)
+            resumed = tiller.result(result.thread_id)
+        show_result(self.console, resumed)
+
+    def _replay_history(self, tiller: Tiller, thread_id: str) -> None:
+        for message in tiller.messages(thread_id)[-12:]:
+            if isinstance(message, HumanMessage):
+                self.console.print(f"[bold green]you>[/] {message.text}")
+            elif isinstance(message, AIMessage) and message.text:
+                self.console.print(f"[bold cyan]agent>[/] {message.text}")

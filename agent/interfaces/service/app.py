@@ -1,0 +1,118 @@
+"""``create_app``: the FastAPI application over one shared ``Tiller``.
+
+uvicorn --factory agent.interfaces.service.app:create_app      # what `tiller serve` runs
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from agent.config import Settings, load_settings
+from agent.interfaces.service import inbox, pages, traces_page
+from agent.interfaces.service.config import ServiceSettings, load_service_settings
+from agent.interfaces.service.context import ServiceContext
+from agent.interfaces.service.feedback import FeedbackStore
+from agent.interfaces.service.gateway import GatewayMiddleware, install_error_handlers
+from agent.interfaces.service.hub import RunHub
+from agent.interfaces.service.keys import KeyStore
+from agent.interfaces.service.metrics import ServiceMetrics
+from agent.interfaces.service.ratelimit import RateLimits
+from agent.interfaces.service.routes import approvals, feedback, ops, threads, workflows
+from agent.interfaces.service.workflow_runs import WorkflowRuns
+from agent.persistence.approvals import utcnow
+from agent.persistence.tables import ServiceSecretRow
+from agent.runtime import Tiller
+from tools.db import transaction
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None, service: ServiceSettings | None = None, *, tiller: Tiller | None = None
+) -> FastAPI:
+    """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in."""
+    settings = settings or load_settings()
+    service = service or load_service_settings()
+    owned = tiller is None
+    tiller = tiller or Tiller(settings)
+    metrics = ServiceMetrics()
+    context = ServiceContext(
+        settings=settings,
+        service=service,
+        tiller=tiller,
+        keys=KeyStore(tiller.sessions),
+        feedback=FeedbackStore(tiller.sessions),
+        limits=RateLimits(
+            rate_per_minute=service.rate_per_minute,
+            max_concurrent_runs=service.max_concurrent_runs,
+            redis_url=service.redis_url,
+            on_refusal=lambda limit: metrics.rate_limited.labels(limit).inc(),
+        ),
+        hub=RunHub(metrics, service.run_threads),
+        metrics=metrics,
+        workflows=WorkflowRuns(settings, tiller),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await to_thread.run_sync(context.workflows.stop_all)
+        await context.hub.drain()
+        await context.limits.close()
+        if owned:
+            await to_thread.run_sync(tiller.close)
+
+    app = FastAPI(
+        title="Tiller",
+        summary="Tool-using agents you can trust with real business actions.",
+        description="Chat threads (runs streamed as server-sent events), reviewer approvals, workflow runs, "
+        "feedback. Authenticate with `Authorization: Bearer <key>` (`tiller keys create`).",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    for router in (threads.router, feedback.router, approvals.router, workflows.router, ops.router):
+        app.include_router(router)
+    app.include_router(pages.router)
+    app.include_router(inbox.router)
+    app.include_router(traces_page.router)
+    app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=service.session_secret or stored_secret(tiller.sessions, "session"),
+        session_cookie="tiller_session",
+        max_age=service.session_max_age_s,
+        same_site="lax",
+        https_only=service.secure_cookies,
+    )
+    app.add_middleware(GatewayMiddleware, metrics=metrics, max_body=service.max_body_bytes)
+    return app
+
+
+def stored_secret(sessions: sessionmaker[Session], name: str) -> str:
+    """A secret generated once and kept in the database, so every process shares it."""
+    with sessions() as session:
+        row = session.get(ServiceSecretRow, name)
+        if row is not None:
+            return row.value
+    try:
+        with transaction(sessions) as session:
+            session.add(ServiceSecretRow(name=name, value=secrets.token_urlsafe(48), created_at=utcnow()))
+    except IntegrityError:
+        pass  # another process created it first: use theirs
+    with sessions() as session:
+        row = session.get(ServiceSecretRow, name)
+        assert row is not None
+        return row.value

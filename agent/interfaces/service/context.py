@@ -1,0 +1,37 @@
+"""What every request handler shares: the runtime, key store, limits, run hub and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from agent.config import Settings
+from agent.interfaces.service.config import ServiceSettings
+from agent.interfaces.service.feedback import FeedbackStore
+from agent.interfaces.service.hub import RunHub
+from agent.interfaces.service.keys import KeyStore
+from agent.interfaces.service.metrics import ServiceMetrics
+from agent.interfaces.service.ratelimit import RateLimits
+from agent.interfaces.service.workflow_runs import WorkflowRuns
+from agent.runtime import Tiller
+
+
+@dataclass
+class ServiceContext:
+    """One per process: one shared ``Tiller`` (thread-safe across different threads)."""
+
+    settings: Settings
+    service: ServiceSettings
+    tiller: Tiller
+    keys: KeyStore
+    feedback: FeedbackStore
+    limits: RateLimits
+    hub: RunHub
+    metrics: ServiceMetrics
+    workflows: WorkflowRuns
+
+
+def service_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the app's context."""
+    return request.app.state.context  # type: ignore[no-any-return]

@@ -1,0 +1,115 @@
+"""Errors of the service layer, each an HTTP answer ``{"error": {"code", "message"}}``.
+
+    ServiceError              base: an HTTP status, a stable ``code`` and a message for a person
+    ├── Unauthorized     401  no key, a malformed or unknown key, a revoked key
+    ├── Forbidden        403  the key's role may not do this; the requester deciding their own call
+    ├── NotFound         404  no such thread / approval / run in the key's tenant (others' look the same)
+    ├── Conflict         409  thread busy or waiting for a reviewer; approval already decided or expired
+    ├── PayloadTooLarge  413  a message or body over the configured size
+    ├── Unprocessable    422  invalid input; ``fields`` names each bad field
+    ├── RateLimited      429  over a per-key limit; ``retry_after`` seconds go into ``Retry-After``
+    └── Unavailable      503  the database cannot be reached
+
+The runtime's errors (``agent.errors``) are translated here, once, by ``from_runtime_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent import errors as rt
+from agent.persistence.traces import TraceNotFound
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or type(self).code
+        self.fields = fields
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        return {"error": error}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="tiller"'}
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(ServiceError):
+    status = 422
+    code = "invalid_request"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "unavailable"
+
+
+def from_runtime_error(exc: rt.TillerError) -> ServiceError:
+    """The HTTP answer for an error the runtime raised on purpose."""
+    message = str(exc)
+    for cli_hint in ("; see `tiller approvals list`", "; see `tiller threads`", "; see `tiller traces list`"):
+        message = message.replace(cli_hint, "")
+    table: list[tuple[type[rt.TillerError], type[ServiceError], str]] = [
+        (rt.ThreadNotFound, NotFound, "thread_not_found"),
+        (rt.ApprovalNotFound, NotFound, "approval_not_found"),
+        (TraceNotFound, NotFound, "trace_not_found"),
+        (rt.ThreadBusy, Conflict, "thread_busy"),
+        (rt.ApprovalConflict, Conflict, "approval_conflict"),
+        (rt.ApprovalExpired, Conflict, "approval_expired"),
+        # 403, not 409: nothing about the approval's state is in conflict, and retrying
+        # never helps — this caller is not allowed to decide it; another reviewer is.
+        (rt.SelfApproval, Forbidden, "self_approval"),
+        (rt.InvalidEdit, Unprocessable, "invalid_edit"),
+        (rt.DatabaseUnavailable, Unavailable, "database_unavailable"),
+    ]
+    for runtime_type, service_type, code in table:
+        if isinstance(exc, runtime_type):
+            return service_type(message, code=code)
+    return ServiceError(message)

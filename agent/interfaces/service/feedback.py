@@ -1,0 +1,57 @@
+"""Feedback on runs: a thumbs up or down and a comment on one run of a thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.persistence.approvals import utcnow
+from agent.persistence.tables import FeedbackRow
+from tools.db import transaction
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int
+    thread_id: str
+    run_id: str
+    rating: str
+    comment: str
+    user: str
+    created_at: datetime
+
+
+def _view(row: FeedbackRow) -> Feedback:
+    return Feedback(row.id, row.thread_id, row.run_id, row.rating, row.comment, row.user_id, row.created_at)
+
+
+class FeedbackStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def add(self, *, tenant: str, thread_id: str, run_id: str, rating: str, comment: str, user: str) -> Feedback:
+        row = FeedbackRow(
+            tenant_id=tenant,
+            thread_id=thread_id,
+            run_id=run_id,
+            rating=rating,
+            comment=comment,
+            user_id=user,
+            created_at=utcnow(),
+        )
+        with transaction(self._sessions) as session:
+            session.add(row)
+            session.flush()
+            return _view(row)
+
+    def list(self, tenant: str, thread_id: str) -> list[Feedback]:
+        query = (
+            select(FeedbackRow)
+            .where(FeedbackRow.tenant_id == tenant, FeedbackRow.thread_id == thread_id)
+            .order_by(FeedbackRow.id)
+        )
+        with self._sessions() as session:
+            return [_view(r) for r in session.scalars(query).all()]

@@ -1,0 +1,71 @@
+"""A thread as the API shows it: access checks, history messages and status."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+
+from agent.errors import ThreadNotFound
+from agent.interfaces.service.keys import Principal
+from agent.interfaces.service.schemas import Message, ThreadSummary, ThreadView
+from agent.persistence.tables import ThreadRow
+from agent.runtime import Tiller
+from tools.envelope import read_envelope
+
+
+def visible_thread(tiller: Tiller, who: Principal, thread_id: str) -> ThreadRow:
+    """The thread if ``who`` may see it: same tenant, and a user key sees only its own threads.
+
+    Anything else is "not found" — the answer never tells whether the id exists elsewhere.
+    """
+    row = tiller.threads.get(who.tenant, thread_id)
+    if who.role == "user" and row.user_id != who.name:
+        raise ThreadNotFound(f"no thread {thread_id} in tenant {who.tenant}")
+    return row
+
+
+def to_message(message: AnyMessage) -> Message | None:
+    if isinstance(message, HumanMessage):
+        return Message(role="user", content=message.text)
+    if isinstance(message, AIMessage):
+        calls = [{"id": c["id"], "tool": c["name"], "args": c["args"]} for c in message.tool_calls]
+        return Message(role="assistant", content=message.text, tool_calls=calls)
+    if isinstance(message, ToolMessage):
+        return Message(role="tool", content=_tool_text(message), tool=message.name)
+    return None
+
+
+def _tool_text(message: ToolMessage) -> str:
+    """A tool result's summary, or a refusal's message; the raw text when it has neither."""
+    envelope = read_envelope(message)
+    if not envelope.get("ok"):
+        return str((envelope.get("error") or {}).get("message") or message.text)
+    data = envelope.get("data")
+    if isinstance(data, dict) and isinstance(data.get("summary"), str):
+        return str(data["summary"])
+    return message.text
+
+
+def to_messages(messages: list[AnyMessage]) -> list[Message]:
+    return [m for m in (to_message(x) for x in messages) if m is not None]
+
+
+def summary(row: ThreadRow) -> ThreadSummary:
+    return ThreadSummary(
+        id=row.id,
+        user=row.user_id,
+        title=row.title,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def thread_view(tiller: Tiller, who: Principal, thread_id: str) -> ThreadView:
+    row = visible_thread(tiller, who, thread_id)
+    view = ThreadView(**summary(row).model_dump())
+    if row.status == "idle":
+        return view
+    view.messages = to_messages(tiller.messages(thread_id, tenant=who.tenant))
+    view.last_run = tiller.result(thread_id, tenant=who.tenant)
+    view.pending_approvals = view.last_run.pending_approvals
+    return view

@@ -1,0 +1,167 @@
+"""API keys: created once and shown once, stored as a hash, looked up by their public id.
+
+A key reads ``tk_<id>_<secret>``: the id (12 hex digits) finds the row, the secret (256 random
+bits) proves possession. Because the secret is high-entropy, a keyed SHA-256 (HMAC) is the
+right hash — a slow password KDF would only add latency to every request. Revocation is read
+on every request, so it takes effect on the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.interfaces.service.errors import NotFound, Unauthorized, Unprocessable
+from agent.persistence.approvals import utcnow
+from agent.persistence.tables import ApiKeyRow
+from tools.db import transaction
+
+Role = Literal["user", "reviewer", "admin"]
+ROLES: tuple[Role, ...] = ("user", "reviewer", "admin")
+_PREFIX = "tk"
+_HASH_KEY = b"tiller-api-key-v1"  # domain separation: these hashes mean nothing elsewhere
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the key's tenant, role and name (the acting user)."""
+
+    key_id: str
+    tenant: str
+    role: Role
+    name: str
+    rate_per_minute: int | None = None
+    max_concurrent_runs: int | None = None
+
+    @property
+    def can_review(self) -> bool:
+        return self.role in ("reviewer", "admin")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key as listed: never its secret."""
+
+    id: str
+    tenant: str
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    rate_per_minute: int | None
+    max_concurrent_runs: int | None
+
+
+def hash_secret(secret: str) -> str:
+    return hmac.new(_HASH_KEY, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _info(row: ApiKeyRow) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        tenant=row.tenant_id,
+        role=row.role,
+        name=row.name,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        rate_per_minute=row.rate_per_minute,
+        max_concurrent_runs=row.max_concurrent_runs,
+    )
+
+
+class KeyStore:
+    """Create, list, revoke and check API keys."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def create(
+        self,
+        *,
+        tenant: str,
+        role: str,
+        name: str | None = None,
+        rate_per_minute: int | None = None,
+        max_concurrent_runs: int | None = None,
+    ) -> tuple[KeyInfo, str]:
+        """A new key; the returned key string is the only time its secret exists in clear."""
+        if role not in ROLES:
+            raise Unprocessable(f"role must be one of {', '.join(ROLES)}; got {role!r}", code="invalid_role")
+        if not tenant.strip():
+            raise Unprocessable("tenant must not be empty", code="invalid_tenant")
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        row = ApiKeyRow(
+            id=key_id,
+            tenant_id=tenant,
+            role=role,
+            name=name or f"key-{key_id}",
+            secret_hash=hash_secret(secret),
+            created_at=utcnow(),
+            rate_per_minute=rate_per_minute,
+            max_concurrent_runs=max_concurrent_runs,
+        )
+        with transaction(self._sessions) as session:
+            session.add(row)
+        return _info(row), f"{_PREFIX}_{key_id}_{secret}"
+
+    def list(self, tenant: str | None = None) -> list[KeyInfo]:
+        query = select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
+        if tenant:
+            query = query.where(ApiKeyRow.tenant_id == tenant)
+        with self._sessions() as session:
+            return [_info(r) for r in session.scalars(query).all()]
+
+    def revoke(self, key_id: str) -> KeyInfo:
+        """Revoke a key (idempotent); requests with it fail from the next one on."""
+        with transaction(self._sessions) as session:
+            row = session.get(ApiKeyRow, key_id.removeprefix(f"{_PREFIX}_").split("_")[0])
+            if row is None:
+                raise NotFound(f"no API key {key_id}; see `tiller keys list`", code="key_not_found")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            return _info(row)
+
+    def get(self, key_id: str) -> Principal:
+        """The principal of an active key, by id (a web session holds the id, not the secret)."""
+        with self._sessions() as session:
+            row = session.get(ApiKeyRow, key_id)
+            if row is None or row.revoked_at is not None:
+                raise Unauthorized("this session's API key was revoked or removed; log in again", code="key_revoked")
+            return _principal(row)
+
+    def authenticate(self, presented: str) -> Principal:
+        """The principal a presented key acts as, or ``Unauthorized`` saying what is wrong."""
+        prefix, _, rest = presented.strip().partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != _PREFIX or len(key_id) != 12 or not secret:
+            raise Unauthorized(
+                "malformed API key: expected tk_<id>_<secret> as printed by `tiller keys create`",
+                code="invalid_key",
+            )
+        with self._sessions() as session:
+            row = session.get(ApiKeyRow, key_id)
+            if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(secret)):
+                raise Unauthorized("invalid API key: no key matches it", code="invalid_key")
+            if row.revoked_at is not None:
+                raise Unauthorized(
+                    f"API key {key_id} was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC", code="key_revoked"
+                )
+            return _principal(row)
+
+
+def _principal(row: ApiKeyRow) -> Principal:
+    return Principal(
+        key_id=row.id,
+        tenant=row.tenant_id,
+        role=row.role,  # type: ignore[arg-type]
+        name=row.name,
+        rate_per_minute=row.rate_per_minute,
+        max_concurrent_runs=row.max_concurrent_runs,
+    )

@@ -1,0 +1,56 @@
+"""Operations: liveness, readiness (the databases answer) and Prometheus metrics. No key needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from agent.interfaces.service.auth import Context
+from agent.interfaces.service.context import ServiceContext
+from agent.interfaces.service.metrics import PROMETHEUS_CONTENT_TYPE
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def _check_databases(ctx: ServiceContext) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with ctx.tiller.engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM threads LIMIT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports any failure as data
+        checks["database"] = f"error: {type(exc).__name__}: {str(exc)[:200]}"
+    try:
+        ctx.tiller.graph.checkpointer.get_tuple({"configurable": {"thread_id": "readyz", "checkpoint_ns": ""}})  # type: ignore[union-attr]
+        checks["checkpoints"] = "ok"
+    except Exception as exc:
+        checks["checkpoints"] = f"error: {type(exc).__name__}: {str(exc)[:200]}"
+    return checks
+
+
+@router.get("/readyz", responses={503: {"description": "a dependency does not answer"}})
+async def readyz(ctx: Context) -> Any:
+    """Ready when the database, the checkpoint store (and Redis, when configured) answer."""
+    checks = await to_thread.run_sync(_check_databases, ctx)
+    if ctx.limits.backend == "redis":
+        checks["redis"] = await ctx.limits.ping()
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(ctx: Context) -> Response:
+    """Prometheus text: requests, runs by status, approvals decided, rate-limit refusals."""
+    return Response(ctx.metrics.render(ctx.tiller.metrics.registry), media_type=PROMETHEUS_CONTENT_TYPE)

@@ -1,0 +1,151 @@
+"""call_model: one model turn with the tools bound, inside the run's limits.
+
+When a limit is reached the model is called once more with tools off for a best-effort answer;
+when the model keeps failing (after retries and fallbacks) the run ends ``failed`` with a
+graceful answer — never a stack trace.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent.loop.context import LIMIT_PROMPT, RunContext
+from agent.loop.identity import call_id, provider_ids, with_pairing_ids
+from agent.loop.state import AgentState, RunStatus
+from agent.models.factory import describe_model_error
+from agent.models.request_cache import is_cache_hit
+from agent.models.router import route_of
+
+FAILED_ANSWER = (
+    "Sorry, I could not complete this request because the language model is unavailable right now. "
+    "Nothing was changed by this failed step; please try again in a few minutes."
+)
+
+
+def exceeded_limit(state: AgentState, ctx: RunContext) -> str | None:
+    """The name of the first limit this run has reached, if any."""
+    if state.get("stop_reason"):
+        return state["stop_reason"]
+    if state.get("steps", 0) >= ctx.limits.max_steps:
+        return "max_steps"
+    if state.get("input_tokens", 0) + state.get("output_tokens", 0) >= ctx.limits.max_tokens:
+        return "max_tokens"
+    if time.monotonic() >= ctx.deadline:
+        return "deadline"
+    if ctx.limits.max_cost_usd is not None and state.get("cost_usd", 0.0) >= ctx.limits.max_cost_usd:
+        return "max_cost_usd"
+    return None
+
+
+def bounded_history(messages: list[AnyMessage], max_tokens: int) -> tuple[list[AnyMessage], int, int]:
+    """The newest whole turns that fit ``max_tokens``, and the token counts before and after.
+
+    Cutting only where a user message starts keeps every tool call next to its result; the
+    current turn is always kept, even when it alone is over the budget.
+    """
+    before = count_tokens_approximately(messages)
+    if before <= max_tokens:
+        return messages, before, before
+    kept = trim_messages(
+        messages, max_tokens=max_tokens, token_counter=count_tokens_approximately, strategy="last", start_on="human"
+    )
+    if not kept:
+        last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        kept = messages[last_human:]
+    return kept, before, count_tokens_approximately(kept)
+
+
+def _usage(message: BaseMessage) -> tuple[int, int]:
+    meta = getattr(message, "usage_metadata", None) or {}
+    return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+
+
+def _served_by(reply: BaseMessage, configured: str) -> str:
+    """The model that produced the reply; replayed turns are marked so they are never billed."""
+    meta = reply.response_metadata
+    name = str(meta.get("model_name") or configured)
+    return f"replay:{name}" if "replay_turn" in meta else name
+
+
+def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+    deps = runtime.context.deps
+    limit = exceeded_limit(state, runtime.context)
+    history, context_before, context_after = bounded_history(
+        state["messages"], runtime.context.limits.max_context_tokens
+    )
+    prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *history]
+    if limit:
+        prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
+    model = deps.model_without_tools if limit else deps.model_with_tools
+    started = time.perf_counter()
+    try:
+        reply = model.invoke(prompt)
+    except Exception as exc:  # the model boundary: any provider failure becomes a status
+        runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        answer = AIMessage(content=FAILED_ANSWER)
+        status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
+        kind, message = describe_model_error(exc)
+        error = {"kind": kind, "type": type(exc).__name__, "message": message}
+        return Command(
+            goto="finalize",
+            update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
+        )
+    if limit and getattr(reply, "tool_calls", None):
+        # Tools are off: a tool call here is dropped, its usage still counts.
+        reply = AIMessage(
+            content=reply.text or "I had to stop before finishing this request.",
+            id=reply.id,
+            usage_metadata=reply.usage_metadata,
+            response_metadata=reply.response_metadata,
+        )
+    turn, step = state.get("turn", 0), state.get("steps", 0) + 1
+    if isinstance(reply, AIMessage):
+        reply = with_pairing_ids(reply, turn, step)
+    input_tokens, output_tokens = _usage(reply)
+    served_by = _served_by(reply, deps.model_name)
+    route = route_of(reply)
+    discarded = (route or {}).get("discarded")  # a cheap reply the router replaced: it was paid for
+    extra_cost = (
+        deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
+        if discarded
+        else 0.0
+    )
+    update: dict[str, Any] = {
+        "messages": [reply],
+        "steps": step,
+        "input_tokens": state.get("input_tokens", 0) + input_tokens,
+        "output_tokens": state.get("output_tokens", 0) + output_tokens,
+        "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens) + extra_cost,
+    }
+    tool_calls = reply.tool_calls if isinstance(reply, AIMessage) else []
+    sent = provider_ids(reply) if isinstance(reply, AIMessage) else []
+    calls = [
+        {"tool": c["name"], "args": c["args"], "id": call_id(turn, step, i), "provider_call_id": sent[i]}
+        for i, c in enumerate(tool_calls)
+    ]
+    runtime.stream_writer(
+        {
+            "type": "model",
+            "model": served_by,
+            "context_tokens": {"before": context_before, "after": context_after},
+            "content": reply.text,
+            "tool_calls": calls,
+            "limit": limit,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "route": route,
+            "cache_hit": is_cache_hit(reply),
+        }
+    )
+    if limit:
+        update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
+        return Command(goto="finalize", update=update)
+    has_calls = bool(getattr(reply, "tool_calls", None) or getattr(reply, "invalid_tool_calls", None))
+    return Command(goto="plan_tools" if has_calls else "finalize", update=update)

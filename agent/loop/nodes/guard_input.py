@@ -1,0 +1,45 @@
+"""guard_input: screen the user's newest message before anything reaches the model.
+
+The tenant's guard policy (``RunContext.guard_policy``; the default policy otherwise) decides
+what happens to secrets, personal data and prompt injection: ``redact``, ``block`` (the run
+ends ``blocked`` with a message the user can act on) or ``flag`` (reported, passed on).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent.checks import INJECTION_BLOCKED, GuardAction, policy_for, screen_input
+from agent.loop.context import RunContext
+from agent.loop.state import AgentState, RunStatus
+
+BLOCKED_ANSWER = INJECTION_BLOCKED
+
+
+def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "finalize"]]:
+    message = state["messages"][-1]
+    if not isinstance(message, HumanMessage):
+        return Command(goto="call_model")
+    # The runtime cuts secrets before the message is checkpointed; they count as findings here.
+    early = tuple(message.additional_kwargs.get("redacted") or ())
+    verdict = screen_input(message.text, policy=policy_for(runtime.context), redacted_before=early)
+    event: dict[str, Any] = {"type": "guard", "stage": "input", "verdict": verdict.summary}
+    if any(f.kind == "injection" for f in verdict.findings):
+        event["score"] = max(f.score for f in verdict.findings if f.kind == "injection")
+    runtime.stream_writer(event)
+    update: dict[str, Any] = {}
+    if verdict.text != message.text:
+        # Same id: add_messages replaces the raw text with the redacted one.
+        update["messages"] = [
+            HumanMessage(content=verdict.text, id=message.id, additional_kwargs=message.additional_kwargs)
+        ]
+    if verdict.action is GuardAction.BLOCK:
+        answer = AIMessage(content=verdict.message or BLOCKED_ANSWER)
+        update["messages"] = [*update.get("messages", []), answer]
+        update["status"] = RunStatus.BLOCKED.value
+        return Command(goto="finalize", update=update)
+    return Command(goto="call_model", update=update)

@@ -1,0 +1,227 @@
+"""What the offline model writes: answers from tool results, questions, and honest refusals.
+
+Every fact in an answer comes from a tool result envelope (see :mod:`tools.envelope`): the
+result's ``summary`` when the tool wrote one, otherwise its scalar fields; knowledge-base
+passages are quoted sentence by sentence with ``[doc#chunk]`` citations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent.models.offline.conversation import CallRecord
+from agent.models.offline.fields import FieldView, pattern_example
+from agent.models.offline.text import name_words, sentences, terms
+
+_MAX_FIELDS = 8
+NOT_FOUND = "I couldn't find an answer to that in the knowledge base."
+_ERROR_TEXT = {
+    "rejected": "I did not {action}: a reviewer rejected it. Reason: {message}",
+    "denied": "I can't {action}: it is not allowed by policy. {message}",
+    "not_found": "I couldn't {action}: {message}",
+    "business_rule": "I can't {action}: {message}",
+    "invalid_arguments": "I couldn't {action} because some details were missing or invalid: {message}",
+    "unavailable": "I couldn't {action} right now because the system is unavailable: {message} Please try again later.",
+    "timeout": "I couldn't {action} right now because the system took too long: {message} Please try again later.",
+    "limit": "I stopped before I could {action}: {message}",
+}
+
+
+def action_phrase(tool: str) -> str:
+    """``issue_refund`` → ``issue the refund``; ``search_knowledge_base`` → ``search the knowledge base``."""
+    verb, _, rest = name_words(tool).partition(" ")
+    return f"{verb} the {rest}" if rest else verb
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (str, int, float)) and str(value) != "":
+        return str(value)
+    if isinstance(value, list):
+        if value and all(isinstance(v, (str, int, float)) for v in value):
+            return ", ".join(str(v) for v in value[:5]) + (" …" if len(value) > 5 else "")
+        return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+    return None
+
+
+def render_data(tool: str, data: Mapping[str, Any]) -> str:
+    """A result in words: its ``summary`` if present, else its scalar fields."""
+    summary = data.get("summary")
+    if isinstance(summary, str) and summary.strip():
+        return _sentence(summary)
+    shown = [(k, _scalar(v)) for k, v in data.items()]
+    parts = [f"{k.replace('_', ' ')}: {v}" for k, v in shown if v is not None][:_MAX_FIELDS]
+    if not parts:
+        return f"Done: {action_phrase(tool)} returned no details."
+    return f"Result of {name_words(tool)} — " + "; ".join(parts) + "."
+
+
+def explain_error(record: CallRecord) -> str:
+    """An error envelope explained plainly, with the tool's own message."""
+    error = (record.result or {}).get("error") or {}
+    kind = str(error.get("kind", "tool_error"))
+    message = _sentence(str(error.get("message", "")).strip() or "no details were given")
+    template = _ERROR_TEXT.get(kind, "Something went wrong when trying to {action}: {message}")
+    return template.format(action=action_phrase(record.name), message=message).strip()
+
+
+def describe(record: CallRecord, query: str = "") -> str:
+    """One tool call's outcome in words: its result, its error, and any note."""
+    if record.result is None:
+        return f"I asked to {action_phrase(record.name)} but got no result."
+    if not record.ok:
+        text = explain_error(record)
+    elif isinstance(record.data.get("passages"), list):
+        text = knowledge_answer(record.data["passages"], query)
+    else:
+        text = render_data(record.name, record.data)
+    note = record.result.get("note")
+    return f"{text} Note: {_sentence(str(note))}" if note else text
+
+
+def _citation(passage: Mapping[str, Any]) -> str:
+    doc, chunk = str(passage.get("doc_id", "")), str(passage.get("chunk_id", ""))
+    if not chunk or "#" in chunk or (doc and chunk.startswith(doc)):
+        return f"[{chunk or doc}]"
+    return f"[{doc}#{chunk}]" if doc else f"[{chunk}]"
+
+
+_QUESTION_WORDS = frozenset({"what", "how", "when", "where", "why", "which", "who", "whom"})
+
+
+def _windows(passages: Sequence[Any]) -> list[tuple[int, int, list[str], str]]:
+    """(passage rank, position, 1-2 consecutive sentences, citation) over the top passages."""
+    found = []
+    for rank, passage in enumerate(p for p in passages[:3] if isinstance(p, Mapping)):
+        # Chunks can start mid-sentence, and headings are no answer.
+        lines = [x for x in sentences(str(passage.get("text", ""))) if len(x.split()) >= 4]
+        lines = [x for x in lines if x[:1].isupper() or x[:1].isdigit()]
+        for position in range(max(1, len(lines) - 1)):
+            if lines:
+                found.append((rank, position, lines[position : position + 2], _citation(passage)))
+    return found
+
+
+def knowledge_answer(passages: Sequence[Any], query: str) -> str:
+    """The two consecutive sentences of the top passages that best match the question, cited.
+
+    A pair rather than one sentence, because the sentence naming the topic ("… see our
+    electronics returns policy") often follows the one with the facts ("15 days from delivery").
+    Shared words weigh more when fewer candidates have them; a pair needs two shared words when
+    the question has three or more; ties go to pairs stating a number, then to the retriever's
+    order.
+    """
+    wanted = set(terms(query)) - _QUESTION_WORDS
+    needed = 2 if len(wanted) >= 3 else 1
+    windows = _windows(passages)
+    shared = [set(terms(" ".join(w[2]))) & wanted for w in windows]
+    frequency = {t: sum(t in found for found in shared) for t in wanted}
+    scored = []
+    for window, found in zip(windows, shared, strict=True):
+        if len(found) >= needed:
+            weight = sum(math.log(1 + len(windows) / frequency[t]) for t in found)
+            has_fact = any(c.isdigit() for c in " ".join(window[2]))
+            scored.append((-round(weight, 6), not has_fact, window[0], window[1], window))
+    if not scored:
+        return NOT_FOUND
+    _, _, _, _, (_, _, lines, citation) = min(scored)
+    return " ".join(_sentence(line) for line in lines) + f" {citation}"
+
+
+def answer_from_results(records: Sequence[CallRecord], focus: str, query: str) -> str:
+    """The final answer of a turn: the focus tool's outcome (an earlier failure if it never ran)."""
+    mine = [r for r in records if r.name == focus]
+    if mine:
+        return describe(mine[-1], query)
+    failed = [r for r in records if r.result is not None and not r.ok]
+    if failed:
+        return describe(failed[-1], query)
+    return " ".join(describe(r, query) for r in records) or "I have nothing to report yet."
+
+
+def stopped_summary(records: Sequence[CallRecord], query: str) -> str:
+    """Tools-off answer: what the turn's tool calls found before the run had to stop."""
+    done = [r for r in records if r.result is not None]
+    if not done:
+        return "I had to stop before finishing your request, and I have no results to report yet."
+    lines = [describe(r, query) for r in done]
+    return "I had to stop before finishing your request. Here is what I found so far:\n" + "\n".join(
+        f"- {line}" for line in lines
+    )
+
+
+def _example(view: FieldView) -> str | None:
+    if view.examples:
+        return str(view.examples[0])
+    return pattern_example(view.pattern) if view.kind == "pattern" and view.pattern else None
+
+
+def _question(view: FieldView) -> str:
+    example = _example(view)
+    hint = f", e.g. {example}" if example else ""
+    if view.kind == "pattern" and view.is_identifier:
+        return f"Which {view.label} do you mean? Please give the {view.label} number{hint}."
+    if view.kind == "enum":
+        options = ", ".join(str(v).replace("_", " ") for v in view.enum)
+        return f"What is the {view.label}? Please choose one of: {options}."
+    if view.kind in ("number", "integer"):
+        return f"What {view.label} should I use? Please give it as a number{hint or ', e.g. 20.00'}."
+    if view.kind == "email":
+        return f"What is the {view.label}? Please give an email address{hint or ', e.g. name@example.com'}."
+    if view.kind == "date":
+        return f"What is the {view.label}? Please give a date{hint or ', e.g. 2024-01-31'}."
+    return f'What should the {view.label} be{hint}? You can write it as "{view.label}: …".'
+
+
+def _one_of_question(views: Sequence[FieldView]) -> str:
+    options = []
+    for view in views:
+        example = _example(view)
+        noun = "email address" if view.kind == "email" else f"{view.label} number"
+        options.append(f"the {noun}" + (f" (e.g. {example})" if example else ""))
+    subject = next((v.label for v in views if v.is_identifier), "record")
+    return f"Which {subject} do you mean? Please give {' or '.join(options)}."
+
+
+def clarifying_question(
+    missing: Sequence[FieldView], ambiguous: Mapping[str, list[str]], one_of: Sequence[FieldView] = ()
+) -> str:
+    """Ask for what is missing or ambiguous, naming each field with an example."""
+    parts = [
+        f"You mentioned more than one {name.removesuffix('_id').replace('_', ' ')} ({', '.join(values)}); "
+        "I can handle one at a time. Which one do you mean?"
+        for name, values in ambiguous.items()
+    ]
+    parts += [_question(view) for view in missing]
+    if one_of:
+        parts.append(_one_of_question(one_of))
+    return " ".join(parts)
+
+
+def cannot_help(ticket_tool: str | None, why: str = "") -> str:
+    """The honest refusal, pointing at a human (via a ticket when a ticket tool is bound)."""
+    lead = f"I can't help with that request on my own{': ' + why if why else ''}."
+    if ticket_tool:
+        return f"{lead} I can create a support ticket for a human agent; just say yes."
+    return f"{lead} Please contact a human agent."
+
+
+def smalltalk_reply(text: str, tool_names: Sequence[str]) -> str:
+    """Greetings get a short list of what the model can do; thanks get a short reply."""
+    lowered = text.lower()
+    if "thank" in lowered or "thx" in lowered:
+        return "You're welcome!"
+    if lowered.strip(" .!") in ("ok", "okay", "no", "no thanks", "no thank you", "bye"):
+        return "All right. Let me know if there is anything else."
+    if not tool_names:
+        return "Hello!"
+    abilities = ", ".join(name_words(n) for n in tool_names[:6])
+    return f"Hello! I can help with: {abilities}. What would you like to do?"

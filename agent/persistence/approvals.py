@@ -1,0 +1,276 @@
+"""Approvals as rows: request, decide, consume — bound to the exact arguments.
+
+- ``request`` is idempotent per (tenant, thread, tool call): re-running the planning step after a
+  crash finds the same row.
+- ``decide`` enforces separation of duties (the decider is not the requester), expiry, and
+  decide-once (a conditional UPDATE; a concurrent second decision gets ``ApprovalConflict``).
+- ``consume`` runs inside the transaction of the side effect: it marks the approval executed
+  only if it is approved, unexpired, unconsumed, and the arguments about to run hash to what was
+  approved. Every step appends to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
+from agent.loop.state import PendingApproval
+from agent.persistence import audit
+from agent.persistence.tables import ApprovalEventRow, ApprovalRow
+from tools.canonical import args_hash, canonical_json, digest
+from tools.db import transaction
+
+Decision = Literal["approve", "edit", "reject"]
+_STATUS_OF: dict[str, str] = {"approve": "approved", "edit": "approved", "reject": "rejected"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:
+    return "apr_" + digest(tenant_id, thread_id, tool_call_id)[:16]
+
+
+def to_view(row: ApprovalRow) -> PendingApproval:
+    return PendingApproval(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        thread_id=row.thread_id,
+        tool_call_id=row.tool_call_id,
+        tool=row.tool,
+        risk=row.risk,
+        args=json.loads(row.args_json),
+        args_hash=row.args_hash,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        expires_at=row.expires_at,
+        excerpt=row.excerpt,
+        decision=row.decision,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        reason=row.reason,
+        edited_args=json.loads(row.edited_args_json) if row.edited_args_json else None,
+    )
+
+
+def _audit(session: Session, row: ApprovalRow, event: str, actor: str, *, args_hash: str, **details: Any) -> None:
+    """Append to the tenant's hash-chained audit log, in the caller's transaction (``agent.persistence.audit``).
+
+    ``args_hash`` is the hash of the arguments the event is about: requested, approved (edited),
+    or run. It is a column of the entry and, as before, part of the details that readers of
+    ``events`` (CLI, HTTP) see.
+    """
+    audit.append(
+        session,
+        tenant_id=row.tenant_id,
+        approval_id=row.id,
+        event=event,
+        actor=actor,
+        args_hash=args_hash,
+        details={**details, "args_hash": args_hash},
+        at=utcnow(),
+    )
+
+
+class ApprovalStore:
+    """Approval rows of every tenant; every read and write names the tenant."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl_s: int) -> None:
+        self._sessions = sessions
+        self._ttl = timedelta(seconds=ttl_s)
+
+    def request(
+        self,
+        *,
+        tenant_id: str,
+        thread_id: str,
+        tool_call_id: str,
+        tool: str,
+        risk: str,
+        args: dict[str, Any],
+        requested_by: str,
+        excerpt: str = "",
+    ) -> PendingApproval:
+        approval_id = approval_id_for(tenant_id, thread_id, tool_call_id)
+        with transaction(self._sessions) as session:
+            row = session.get(ApprovalRow, approval_id)
+            if row is None:
+                now = utcnow()
+                row = ApprovalRow(
+                    id=approval_id,
+                    tenant_id=tenant_id,
+                    thread_id=thread_id,
+                    tool_call_id=tool_call_id,
+                    tool=tool,
+                    risk=risk,
+                    args_json=canonical_json(args),
+                    args_hash=args_hash(args),
+                    requested_by=requested_by,
+                    requested_at=now,
+                    expires_at=now + self._ttl,
+                    excerpt=excerpt[:2000],
+                    status="pending",
+                )
+                session.add(row)
+                _audit(session, row, "requested", requested_by, args_hash=row.args_hash, tool=tool)
+            elif row.args_hash != args_hash(args) or row.tool != tool:
+                # A model re-sending a decided call id with new arguments must not inherit the decision.
+                raise ApprovalConflict(
+                    f"tool call id {tool_call_id} was already used for {row.tool} with other arguments; use a new call"
+                )
+            return to_view(row)
+
+    def get(self, tenant_id: str, approval_id: str) -> PendingApproval:
+        with self._sessions() as session:
+            return to_view(self._row(session, tenant_id, approval_id))
+
+    def list(
+        self, tenant_id: str, *, status: str | None = None, thread_id: str | None = None, tool: str | None = None
+    ) -> list[PendingApproval]:
+        self.expire_due(tenant_id)
+        query = select(ApprovalRow).where(ApprovalRow.tenant_id == tenant_id)
+        if status:
+            query = query.where(ApprovalRow.status == status)
+        if thread_id:
+            query = query.where(ApprovalRow.thread_id == thread_id)
+        if tool:
+            query = query.where(ApprovalRow.tool == tool)
+        with self._sessions() as session:
+            rows = session.scalars(query.order_by(ApprovalRow.requested_at.desc(), ApprovalRow.id)).all()
+            return [to_view(r) for r in rows]
+
+    def events(self, tenant_id: str, approval_id: str) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            self._row(session, tenant_id, approval_id)
+            rows = session.scalars(
+                select(ApprovalEventRow)
+                .where(ApprovalEventRow.approval_id == approval_id)
+                .order_by(ApprovalEventRow.id)
+            ).all()
+            return [
+                {"event": r.event, "actor": r.actor, "at": r.at, "details": json.loads(r.details_json)} for r in rows
+            ]
+
+    def decide(
+        self,
+        tenant_id: str,
+        approval_id: str,
+        *,
+        decision: Decision,
+        decided_by: str,
+        reason: str | None = None,
+        edited_args: dict[str, Any] | None = None,
+    ) -> PendingApproval:
+        """Record a decision once. ``edited_args`` must already be validated by the caller."""
+        with transaction(self._sessions) as session:
+            row = self._row(session, tenant_id, approval_id)
+            if decided_by == row.requested_by:
+                raise SelfApproval(
+                    f"{decided_by} requested approval {approval_id} and cannot decide it; "
+                    "another reviewer must (separation of duties)"
+                )
+            if row.status != "pending":
+                raise ApprovalConflict(f"approval {approval_id} is already {row.status} (by {row.decided_by})")
+            now = utcnow()
+            expires_at = row.expires_at
+            if expires_at <= now:
+                self._mark_expired(session, row)  # committed, then reported below
+            else:
+                return self._record_decision(session, row, decision, decided_by, reason, edited_args, now)
+        raise ApprovalExpired(f"approval {approval_id} expired at {expires_at:%Y-%m-%d %H:%M} UTC")
+
+    def _record_decision(
+        self,
+        session: Session,
+        row: ApprovalRow,
+        decision: Decision,
+        decided_by: str,
+        reason: str | None,
+        edited_args: dict[str, Any] | None,
+        now: datetime,
+    ) -> PendingApproval:
+        approval_id = row.id
+        effective = edited_args if decision == "edit" else json.loads(row.args_json)
+        values = {
+            "status": _STATUS_OF[decision],
+            "decision": decision,
+            "decided_by": decided_by,
+            "decided_at": now,
+            "reason": reason,
+            "edited_args_json": canonical_json(edited_args) if decision == "edit" else None,
+            "approved_hash": args_hash(effective) if decision != "reject" else None,
+        }
+        # Conditional update: of two concurrent deciders exactly one sees rowcount 1.
+        done = session.execute(
+            update(ApprovalRow)
+            .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise ApprovalConflict(f"approval {approval_id} was decided concurrently by another reviewer")
+        session.refresh(row)
+        event = _STATUS_OF[decision] if decision != "edit" else "edited"
+        # An approval or edit is about the arguments that may now run; a rejection, the requested ones.
+        decided_hash = row.approved_hash or row.args_hash
+        _audit(session, row, event, decided_by, args_hash=decided_hash, reason=reason)
+        return to_view(row)
+
+    def consume(self, session: Session, approval_id: str, args_hash_to_run: str, actor: str) -> None:
+        """Inside the effect's transaction: use the approval once, for exactly these args."""
+        done = session.execute(
+            update(ApprovalRow)
+            .where(
+                ApprovalRow.id == approval_id,
+                ApprovalRow.status == "approved",
+                ApprovalRow.approved_hash == args_hash_to_run,
+                ApprovalRow.expires_at > utcnow(),
+            )
+            .values(status="executed", executed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            row = session.get(ApprovalRow, approval_id)
+            state = (
+                "missing" if row is None else f"{row.status}, args hash match={row.approved_hash == args_hash_to_run}"
+            )
+            raise ApprovalConflict(f"approval {approval_id} cannot authorise this call ({state})")
+        row = session.get(ApprovalRow, approval_id)
+        assert row is not None
+        _audit(session, row, "executed", actor, args_hash=args_hash_to_run)
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many approvals are in each status, over all tenants (for metrics)."""
+        self.expire_due()
+        with self._sessions() as session:
+            rows = session.execute(select(ApprovalRow.status, func.count()).group_by(ApprovalRow.status)).all()
+        return {status: int(n) for status, n in rows}
+
+    def expire_due(self, tenant_id: str | None = None) -> int:
+        """Mark pending approvals past their expiry as expired (audited)."""
+        with transaction(self._sessions) as session:
+            query = select(ApprovalRow).where(ApprovalRow.status == "pending", ApprovalRow.expires_at <= utcnow())
+            if tenant_id:
+                query = query.where(ApprovalRow.tenant_id == tenant_id)
+            rows = session.scalars(query).all()
+            for row in rows:
+                self._mark_expired(session, row)
+            return len(rows)
+
+    def _mark_expired(self, session: Session, row: ApprovalRow) -> None:
+        row.status = "expired"
+        row.reason = "approval expired before a decision"
+        _audit(session, row, "expired", "system", args_hash=row.args_hash)
+
+    def _row(self, session: Session, tenant_id: str, approval_id: str) -> ApprovalRow:
+        row = session.get(ApprovalRow, approval_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise ApprovalNotFound(f"no approval {approval_id} in tenant {tenant_id}; see `tiller approvals list`")
+        return row

@@ -1,0 +1,125 @@
+"""Opening the database the runtime works on, with errors that say what to run."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.errors import DatabaseUnavailable
+from agent.persistence.checkpoint import SCHEMA_LOCK
+from agent.persistence.tables import StoreBase, create_store_schema
+from tools import ledger
+from tools.db import Base, make_engine, make_session_factory, normalize_url
+
+DEMO_TABLES = ("customers", "orders", "refunds")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def redacted_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+def connect_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for ``url``; an unsupported or malformed URL says what is accepted."""
+    try:
+        return make_engine(url, busy_timeout_s=busy_timeout_s)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnavailable(
+            f"unsupported database URL {redacted_url(url)} ({exc}); use sqlite:///path/to/file.db or postgresql://…"
+        ) from None
+
+
+def open_database(
+    url: str, *, require_demo_schema: bool, busy_timeout_s: float = 30.0
+) -> tuple[Engine, sessionmaker[Session]]:
+    """Connect, create the runtime's own tables if missing, and check the demo schema exists."""
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if require_demo_schema and not path.exists():
+            raise DatabaseUnavailable(
+                f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
+                "(or `make chat`, which does both)."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = connect_engine(url, busy_timeout_s=busy_timeout_s)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # concurrent starts would race on CREATE TABLE
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            create_store_schema(conn)
+            Base.metadata.create_all(conn, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        missing = [t for t in DEMO_TABLES if not inspect(engine).has_table(t)]
+    except DatabaseError as exc:  # unreachable, locked, or a file that is not a database
+        engine.dispose()
+        hint = (
+            "Check TILLER_HOME and TILLER_DATABASE_URL: the file must be a Tiller database no other process "
+            "holds locked (`tiller db init` creates one)."
+            if engine.dialect.name == "sqlite"
+            else "Check TILLER_DATABASE_URL and that the database server is running."
+        )
+        raise DatabaseUnavailable(f"cannot open the database {redacted_url(url)}: {exc.orig}. {hint}") from None
+    if outdated := _outdated_columns(engine):
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"the database {redacted_url(url)} was created by an older Tiller ({outdated}). "
+            "Run `tiller db upgrade`: it migrates the schema and keeps every row."
+        )
+    if require_demo_schema and missing:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"the database {redacted_url(url)} has no demo tables ({', '.join(missing)}). "
+            "Run `tiller db init && tiller db seed`."
+        )
+    return engine, make_session_factory(engine)
+
+
+def translate_database_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Raise a database's refusal during a runtime call — a lock another process held past the
+    busy timeout (``TILLER_DB_BUSY_TIMEOUT_S``), a lost connection — as ``DatabaseUnavailable``:
+    a message saying what happened instead of a driver traceback. (A tool's own database errors
+    never get here: they become tool errors the model reads.)"""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except OperationalError as exc:
+            detail = str(exc.orig)
+            if "locked" in detail or "busy" in detail:
+                message = (
+                    "the database is locked by another process (a long write or a backup) and stayed locked "
+                    "past TILLER_DB_BUSY_TIMEOUT_S; try again in a moment"
+                )
+            else:
+                message = f"the database is unavailable ({detail}); check TILLER_DATABASE_URL and try again"
+            raise DatabaseUnavailable(message) from None
+
+    return call
+
+
+def _outdated_columns(engine: Engine) -> str:
+    """Runtime tables that exist but lack a column the models declare (``create_all`` adds
+    missing tables, never missing columns), as ``table: col, col``; empty when up to date."""
+    inspector = inspect(engine)
+    existing = set(inspector.get_table_names())
+    gaps = []
+    for table in StoreBase.metadata.sorted_tables:
+        if table.name in existing:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            if lacking := [c.name for c in table.columns if c.name not in have]:
+                gaps.append(f"{table.name}: {', '.join(lacking)}")
+    return "; ".join(gaps)

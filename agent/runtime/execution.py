@@ -1,0 +1,155 @@
+"""Executing one tool call: timeout, retries, the idempotency ledger and approval consumption.
+
+Each call runs in its own transaction on a worker thread, so a timeout abandons the call
+without sharing a session across threads. For a side-effecting call the transaction also
+records the idempotency key and, for an approved call, consumes the approval: the effect
+commits exactly once or not at all. A repeat (resume after a crash, a double resume) finds the
+key and returns the recorded result without running anything.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.errors import ApprovalError
+from agent.persistence.approvals import ApprovalStore
+from agent.runtime.cache import ToolResultCache
+from tools import ledger
+from tools.canonical import args_hash, to_jsonable
+from tools.contract import ToolContext, ToolSpec
+from tools.db import transaction
+from tools.errors import ToolError, ToolUnavailable, database_unavailable
+
+
+@dataclass(frozen=True)
+class CallIdentity:
+    tenant_id: str
+    user_id: str
+    thread_id: str
+    tool_call_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of one execution: ``data`` on success, else ``error_kind`` and ``message``."""
+
+    ok: bool
+    data: dict[str, Any] | None = None
+    error_kind: str | None = None
+    message: str | None = None
+    replayed: bool = False
+    cache_hit: bool = False
+    latency_ms: float = 0.0
+
+
+class ToolExecutor:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        approvals: ApprovalStore,
+        workers: int = 8,
+        cache: ToolResultCache | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._approvals = approvals
+        self.cache = cache
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tiller-tool")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        """Run the call with its timeout and retry policy; never raises for tool failures."""
+        started = time.perf_counter()
+        key = ToolResultCache.key(who.tenant_id, spec, args)
+        cached = self.cache.get(key) if self.cache is not None and spec.cache_ttl_s is not None else None
+        if cached is not None:
+            return Outcome(ok=True, data=cached, cache_hit=True, latency_ms=(time.perf_counter() - started) * 1000)
+        attempts = 1 + (spec.max_retries if spec.idempotent else 0)
+        outcome = Outcome(ok=False, error_kind="unavailable", message="not run")
+        for attempt in range(attempts):
+            outcome = self._attempt(spec, args, who, approval_id)
+            if outcome.ok or outcome.error_kind not in ("unavailable", "timeout"):
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        if self.cache is not None and outcome.ok and outcome.data is not None:
+            if spec.risk.has_side_effects:
+                self.cache.invalidate_tenant(who.tenant_id)
+            else:
+                self.cache.put(key, spec, outcome.data)
+        return Outcome(**{**outcome.__dict__, "latency_ms": (time.perf_counter() - started) * 1000})
+
+    def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        future = self._pool.submit(self._run, spec, args, who, approval_id)
+        try:
+            return future.result(timeout=spec.timeout_s)
+        except FutureTimeout:
+            return Outcome(
+                ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
+            )
+
+    def _run(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        try:
+            if not spec.risk.has_side_effects:
+                with transaction(self._sessions) as session:
+                    return Outcome(ok=True, data=self._call(spec, args, who, session))
+            return self._run_effect(spec, args, who, approval_id)
+        except ToolError as exc:
+            return Outcome(ok=False, error_kind=exc.kind, message=exc.message)
+        except ApprovalError as exc:
+            return Outcome(ok=False, error_kind="approval", message=str(exc))
+        except OperationalError as exc:  # the ledger, the approval or the commit met a lock or lost the database
+            error = database_unavailable(str(exc.orig))
+            return Outcome(ok=False, error_kind=error.kind, message=error.message)
+        except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see it
+            return Outcome(ok=False, error_kind="tool_crashed", message=f"{spec.name} failed: {type(exc).__name__}")
+
+    def _run_effect(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        key = ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args)
+        digest = args_hash(args)
+        try:
+            with transaction(self._sessions) as session:
+
+                def effect() -> dict[str, Any]:
+                    if approval_id is not None:
+                        self._approvals.consume(session, approval_id, digest, who.user_id)
+                    return self._call(spec, args, who, session)
+
+                data, replayed = ledger.run_once(
+                    session,
+                    key=key,
+                    tenant_id=who.tenant_id,
+                    thread_id=who.thread_id,
+                    tool_call_id=who.tool_call_id,
+                    tool=spec.name,
+                    args_hash=digest,
+                    effect=effect,
+                )
+            return Outcome(ok=True, data=data, replayed=replayed)
+        except IntegrityError:
+            # A concurrent duplicate committed first; ours rolled back. Return its result.
+            with self._sessions() as session:
+                recorded = ledger.recorded_result(session, key)
+            if recorded is None:
+                raise ToolUnavailable(f"{spec.name}: conflicting write, try again") from None
+            return Outcome(ok=True, data=recorded, replayed=True)
+
+    @staticmethod
+    def _call(spec: ToolSpec, args: BaseModel, who: CallIdentity, session: Session) -> dict[str, Any]:
+        ctx = ToolContext(
+            tenant_id=who.tenant_id,
+            user_id=who.user_id,
+            thread_id=who.thread_id,
+            session=session,
+            tool_call_id=who.tool_call_id,
+        )
+        result = spec.func(ctx, args)
+        return to_jsonable(spec.result_model.model_validate(result))
