@@ -5,6 +5,11 @@
     ├── DatabaseUnavailable     the database cannot be reached or has no schema (says what to run)
     ├── ThreadNotFound          no such thread for this tenant (another tenant's look the same)
     ├── ThreadBusy              another process is running this thread right now
+    ├── KeyError_               an API key that cannot act or be managed (``code`` says which)
+    │   ├── InvalidKey          malformed or unknown key (HTTP 401)
+    │   ├── KeyRevoked          revoked or removed key (HTTP 401)
+    │   ├── KeyNotFound         no such key to revoke (HTTP 404)
+    │   └── InvalidKeyRequest   a key asked for with a bad role or tenant (HTTP 422)
     ├── ModelAdapterError       a local model adapter cannot go on (agent.models.errors)
     │   ├── ScriptExhausted     a scripted model ran out of turns
     │   └── CassetteError       a replay cassette is missing, malformed or exhausted
@@ -40,6 +45,32 @@ class ThreadNotFound(TillerError):
 
 class ThreadBusy(TillerError):
     pass
+
+
+class KeyError_(TillerError):
+    """A key problem; ``code`` is the stable code the HTTP answer carries."""
+
+    code = "invalid_key"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or type(self).code
+
+
+class InvalidKey(KeyError_):
+    code = "invalid_key"
+
+
+class KeyRevoked(KeyError_):
+    code = "key_revoked"
+
+
+class KeyNotFound(KeyError_):
+    code = "key_not_found"
+
+
+class InvalidKeyRequest(KeyError_):
+    code = "invalid_request"
 
 
 class ApprovalError(TillerError):

@@ -62,8 +62,8 @@ def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000) -> Non
 
 def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[LoadUser]:
     """A user key and a reviewer key per simulated user (a reviewer may not approve its own calls)."""
-    from agent.interfaces.service.keys import KeyStore
     from agent.persistence.database import open_database
+    from agent.persistence.keys import KeyStore
 
     engine, sessions = open_database(home_settings(home).db_url, require_demo_schema=True)
     try:

@@ -81,38 +81,42 @@ def _print_errors(found: Discovery, console: Console) -> None:
         console.print(f"[red]{escape(str(error))}[/]")
 
 
+TrialsOpt = Annotated[int, typer.Option("-k", "--trials", min=1, help="trials per scenario (pass^k)")]
+ReportOpt = Annotated[Path | None, typer.Option("--report", "-r", help="write run.json, junit.xml, report.html here")]
+AllOpt = Annotated[bool, typer.Option("--all", help="also run offline: false scenarios offline")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="explain every failing trial")]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--processes",
+        min=0,
+        help="run trials in N worker processes; default: one per core up to -c for offline/replay/llamacpp "
+        "runs of 100+ trials, else threads (0: always threads)",
+    ),
+]
+TracesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--traces/--no-traces",
+        help="copy each trial's traces into the Tiller home's database (tiller traces list, /traces)",
+    ),
+]
+
+
 @app.command()
 def run(
     paths: Paths,
     model: ModelOpt = "offline",
-    k: Annotated[int, typer.Option("-k", "--trials", min=1, help="trials per scenario (pass^k)")] = 1,
+    k: TrialsOpt = 1,
     concurrency: ConcurrencyOpt = 4,
     tags: TagsOpt = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", "-r", help="write run.json, junit.xml, report.html here")
-    ] = None,
-    include_unsupported: Annotated[
-        bool, typer.Option("--all", help="also run offline: false scenarios offline")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="explain every failing trial")] = False,
+    report: ReportOpt = None,
+    include_unsupported: AllOpt = False,
+    verbose: VerboseOpt = False,
     judge: JudgeOpt = None,
     simulator: SimulatorOpt = None,
-    processes: Annotated[
-        int | None,
-        typer.Option(
-            "--processes",
-            min=0,
-            help="run trials in N worker processes; default: one per core up to -c for offline/replay/llamacpp "
-            "runs of 100+ trials, else threads (0: always threads)",
-        ),
-    ] = None,
-    keep_traces: Annotated[
-        bool,
-        typer.Option(
-            "--traces/--no-traces",
-            help="copy each trial's traces into the Tiller home's database (tiller traces list, /traces)",
-        ),
-    ] = True,
+    processes: ProcessesOpt = None,
+    keep_traces: TracesOpt = True,
 ) -> None:
     """Run scenarios (k trials each) and print the summary; exit 1 if any scenario fails."""
     from evals.errors import HarnessModelError

@@ -10,14 +10,15 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
-from typing import Any, Literal
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.config import DEFAULT_KB_DIR, Limits, Settings
 from agent.persistence.setup import build_index, init_database, seed_database
-from evals.database import RowReader, read_only_engine
 from evals.scenario import Fixtures, LimitsOverride
+from tools.rows import RowReader, read_only_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 RetrievalMode = Literal["auto", "bm25", "hybrid"]
 _READY = ".seeded"

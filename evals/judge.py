@@ -21,7 +21,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.models.factory import ModelChain, describe_model_error, transient_errors
+from agent.models.chain import ModelChain, transient_errors
+from agent.models.factory import describe_model_error
 from evals.answer import excerpt
 from evals.arg_matching import render_call
 from evals.errors import HarnessModelError, JudgeError

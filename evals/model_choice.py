@@ -17,8 +17,9 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 from agent.errors import ConfigError
+from agent.models.chain import ModelChain
 from agent.models.errors import CassetteError
-from agent.models.factory import ModelChain, make_model
+from agent.models.factory import make_model
 from agent.models.offline import OfflineChatModel
 from agent.models.replay import ReplayChatModel
 from agent.models.router import RouterChain

@@ -20,14 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evals.homes import SeededHomes
+from evals.model_choice import choose_model
+from evals.options import HarnessModels, RunOptions
 from evals.results import TrialResult
 from evals.scenario import Scenario
 from evals.traces import TraceSink
+from evals.trial import run_trial
 
 
 @dataclass(frozen=True)
 class _WorkerSetup:
-    options: object  # evals.runner.RunOptions (imported lazily: runner imports this module)
+    options: RunOptions
     root: Path
     run_label: str
 
@@ -36,11 +39,7 @@ _worker: dict[str, object] = {}
 
 
 def _start_worker(setup: _WorkerSetup) -> None:
-    from evals.model_choice import choose_model
-    from evals.runner import HarnessModels, RunOptions
-
     options = setup.options
-    assert isinstance(options, RunOptions)
     _worker["options"] = options
     _worker["homes"] = SeededHomes(setup.root, retrieval_mode=options.retrieval_mode)
     _worker["harness"] = HarnessModels.from_options(options)
@@ -49,8 +48,6 @@ def _start_worker(setup: _WorkerSetup) -> None:
 
 
 def _run_in_worker(scenario: Scenario, trial: int) -> TrialResult:
-    from evals.runner import run_trial
-
     return run_trial(
         scenario,
         trial,
@@ -64,7 +61,7 @@ def _run_in_worker(scenario: Scenario, trial: int) -> TrialResult:
 
 def run_in_processes(
     jobs: Sequence[tuple[Scenario, int]],
-    options: object,
+    options: RunOptions,
     root: Path,
     run_label: str,
     processes: int,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agent.models.factory import ModelChain
+from agent.models.chain import ModelChain
 from agent.models.replay import CassetteRecorder
 from evals.model_choice import choose_model
 from evals.results import RunRecord

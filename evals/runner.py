@@ -13,78 +13,21 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from langchain_core.language_models import BaseChatModel
-
-from agent.models.factory import ModelChain
-from agent.models.router import RouterChain
-from agent.runtime import Tiller
 from evals.arg_matching import render_call
-from evals.conversation import Conversation
-from evals.database import RowReader, read_only
-from evals.errors import ScenarioSetupError
-from evals.homes import RetrievalMode, SeededHomes, hermetic_limits
-from evals.judge import Judge
+from evals.homes import SeededHomes
 from evals.metrics import summarize
-from evals.model_choice import choose_model, harness_model, is_live
-from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
+from evals.model_choice import choose_model, is_live
+from evals.options import HarnessModels, ModelFactory, RunOptions, TrialDone
+from evals.results import RunRecord, ScenarioResult, TrialResult
 from evals.scenario import Scenario
-from evals.scoring import score_trial
-from evals.simulator import SimulatedUser
-from evals.state import database_changes
 from evals.traces import TraceSink
-from evals.transcript import Transcript
-
-ModelFactory = Callable[[Scenario, int], BaseChatModel | ModelChain | RouterChain]
-"""``(scenario, trial) -> model``: overrides ``--model`` (selfcheck and record use it)."""
-TrialDone = Callable[[Scenario, TrialResult], None]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run: model spec, trials per scenario, parallel trials, where to work."""
-
-    model: str = "offline"
-    k: int = 1
-    concurrency: int = 1
-    retrieval_mode: RetrievalMode = "bm25"
-    include_unsupported: bool = False
-    """Run ``offline: false`` scenarios on the offline model too (they are skipped otherwise)."""
-    work_dir: Path | None = None
-    keep_homes: bool = False
-    skip_checks: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    judge: str | None = None
-    """Model spec of the LLM judge that grades rubrics (none: rubric checks are skipped)."""
-    simulator: str | None = None
-    """Model spec of the simulated user (none: scenarios with a ``user_simulator`` are skipped)."""
-    traces_db: str | None = None
-    """Database URL that receives a copy of every trial's traces (``evals.traces``); none: dropped."""
-    processes: int | None = None
-    """Worker processes for the trials (``evals.parallel``; worth it for offline and replayed
-    models on idle cores); 0 or 1: threads only; ``None``: decided per run (``auto_processes``)."""
-
-
-@dataclass(frozen=True)
-class HarnessModels:
-    """The models the harness itself uses, shared by every trial of a run."""
-
-    judge: Judge | None = None
-    simulated_user: SimulatedUser | None = None
-
-    @classmethod
-    def from_options(cls, options: RunOptions) -> HarnessModels:
-        """Built from the specs of ``options``; raise ``HarnessModelError`` when one is unusable."""
-        judge = Judge(harness_model(options.judge, "judge")) if options.judge else None
-        user = SimulatedUser.from_chain(harness_model(options.simulator, "simulator")) if options.simulator else None
-        return cls(judge, user)
+from evals.trial import run_trial
 
 
 @dataclass
@@ -145,6 +88,13 @@ def run_scenarios(
             sink.close()
         if options.work_dir is None and not options.keep_homes:
             shutil.rmtree(root, ignore_errors=True)
+    return _record(scenarios, done, options, harness, started)
+
+
+def _record(
+    scenarios: Sequence[Scenario], done: list[_Job], options: RunOptions, harness: HarnessModels, started: datetime
+) -> RunRecord:
+    """The run's record: every scenario's trials, scored, and the summary."""
     results = [
         _scenario_result(s, [j.result for j in done if j.scenario is s and j.result], options, harness)
         for s in scenarios
@@ -225,73 +175,4 @@ def _scenario_result(
     )
 
 
-def run_trial(
-    scenario: Scenario,
-    trial: int,
-    homes: SeededHomes,
-    factory: ModelFactory,
-    options: RunOptions,
-    harness: HarnessModels | None = None,
-    sink: TraceSink | None = None,
-) -> TrialResult:
-    """One trial on a fresh home; never raises for a failure of the agent or the model."""
-    harness = harness or HarnessModels()
-    home = homes.fresh(scenario.fixtures, f"{scenario.id}-{trial}")
-    transcript = Transcript()
-    error: str | None = None
-    try:
-        model = factory(scenario, trial)
-        limits = hermetic_limits(scenario.limits)
-        settings = homes.settings(home, model=options.model, model_retry_initial_s=0.05)
-        with Tiller(settings, model=model, limits=limits, policy=scenario.policy) as tiller:
-            thread_id = f"eval-{scenario.id}-{trial}"
-            labels = {"scenario": scenario.id, "trial": str(trial)}
-            conversation = Conversation(
-                tiller, scenario, thread_id, limits, simulated_user=harness.simulated_user, labels=labels
-            )
-            try:
-                transcript = conversation.play()
-            finally:
-                transcript = conversation.transcript
-                if sink is not None:
-                    sink.copy_thread(tiller, scenario.tenant, thread_id)
-    except ScenarioSetupError as exc:
-        error = str(exc)
-    except Exception as exc:  # a crash fails this trial, not the run
-        error = f"{type(exc).__name__}: {exc}"
-        transcript.notes.append("".join(traceback.format_exception_only(exc)).strip())
-    try:
-        before = homes.reader(scenario.fixtures)
-        return _score(scenario, trial, transcript, before, home, error, options, harness.judge)
-    finally:
-        if not options.keep_homes:
-            shutil.rmtree(home, ignore_errors=True)
-
-
-def _score(
-    scenario: Scenario,
-    trial: int,
-    transcript: Transcript,
-    before: RowReader,
-    home: Path,
-    error: str | None,
-    options: RunOptions,
-    judge: Judge | None,
-) -> TrialResult:
-    with read_only(home / "tiller.db") as after_engine:
-        after = RowReader(after_engine)
-        score = score_trial(scenario, transcript, after, before, skip=options.skip_checks, judge=judge)
-        changes = database_changes(after, before)
-    checks = score.checks
-    if error is not None:
-        checks.insert(0, CheckResult(name="run", passed=False, details=[error]))
-    return TrialResult(
-        trial=trial,
-        passed=error is None and not any(c.fails for c in checks),
-        checks=checks,
-        credit=score.credit,
-        matched=score.matched,
-        transcript=transcript,
-        changes=changes,
-        error=error,
-    )
+__all__ = ["HarnessModels", "ModelFactory", "RunOptions", "TrialDone", "auto_processes", "run_scenarios", "run_trial"]

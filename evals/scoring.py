@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from evals.answer import AnswerVerdict, check_answer
 from evals.approvals import check_approvals, check_invariants
-from evals.database import RowReader
 from evals.errors import JudgeError
 from evals.judge import Judge
 from evals.results import CheckResult, PartialCredit
@@ -21,6 +20,7 @@ from evals.scenario import AnswerExpectation, Budget, Expectations, Scenario
 from evals.state import check_state
 from evals.trajectory import match_trajectory
 from evals.transcript import Transcript
+from tools.rows import RowReader
 
 
 @dataclass

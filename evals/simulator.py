@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 
 from agent.models.base import message_text
-from agent.models.factory import ModelChain
+from agent.models.chain import ModelChain
 from evals.errors import SimulatorError
 from evals.scenario import UserSimulator
 

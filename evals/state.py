@@ -1,7 +1,7 @@
 """State checks: assertions on the business database after a trial, with a field-level diff.
 
 Each assertion selects rows of one table (``where``, in the friendly column names of
-:mod:`evals.database`) in the scenario's tenant, then checks their ``count``, the ``fields``
+:mod:`tools.rows`) in the scenario's tenant, then checks their ``count``, the ``fields``
 every selected row must have, or that they are ``unchanged`` from the seeded database. A
 failure names the row and the field: ``orders[W1000003].status: expected cancelled, got
 processing``.
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evals.arg_matching import describe_expected, describe_value, value_matches
-from evals.database import Row, RowReader, primary_key, row_label, table_names
 from evals.scenario import CountRange, StateAssertion
+from tools.rows import Row, RowReader, primary_key, row_label, table_names
 
 DEFAULT_IGNORED = frozenset({"id"})
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING
 
 from agent.persistence.database import open_database
 from agent.persistence.traces import TraceStore
 from agent.runtime import Tiller
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class TraceSink:

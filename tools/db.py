@@ -15,6 +15,11 @@ from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, 
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (what every timestamp column stores)."""
+    return datetime.now(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend.
 
@@ -88,3 +93,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session in one transaction: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def refusals_as_tool_errors() -> Iterator[None]:
+    """A database that refuses a statement — a lock held past the busy timeout, a lost
+    connection — raises ``ToolUnavailable`` saying so (nothing was committed)."""
+    from sqlalchemy.exc import OperationalError
+
+    from tools.errors import database_unavailable
+
+    try:
+        yield
+    except OperationalError as exc:
+        raise database_unavailable(str(exc.orig)) from None

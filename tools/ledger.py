@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from tools.canonical import canonical_json, digest
-from tools.db import Base, UTCDateTime
+from tools.db import Base, UTCDateTime, transaction
+from tools.errors import ToolUnavailable
 
 
 class ToolEffect(Base):
@@ -75,3 +77,37 @@ def run_once(
     )
     session.flush()
     return result, False
+
+
+def execute_once(
+    sessions: sessionmaker[Session],
+    *,
+    key: str,
+    tenant_id: str,
+    thread_id: str,
+    tool_call_id: str,
+    tool: str,
+    args_hash: str,
+    effect: Callable[[Session], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run ``effect(session)`` in its own transaction under ``key`` (see ``run_once``); when a
+    concurrent duplicate committed first, ours rolled back and the recorded result is returned.
+    Returns ``(result, replayed)``."""
+    try:
+        with transaction(sessions) as session:
+            return run_once(
+                session,
+                key=key,
+                tenant_id=tenant_id,
+                thread_id=thread_id,
+                tool_call_id=tool_call_id,
+                tool=tool,
+                args_hash=args_hash,
+                effect=lambda: effect(session),
+            )
+    except IntegrityError:
+        with sessions() as session:
+            recorded = recorded_result(session, key)
+        if recorded is None:
+            raise ToolUnavailable(f"{tool}: conflicting write, try again") from None
+        return recorded, True

@@ -15,10 +15,10 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from agent.breakers import BreakerBoard
 from agent.checks import GuardPolicy
 from agent.config import Limits
-from agent.models.factory import ModelRunnable
+from agent.loop.calls import ToolRunner
+from agent.models.chain import ModelRunnable
 from agent.models.pricing import PriceTable
 from agent.persistence.approvals import ApprovalStore
-from agent.runtime.execution import ToolExecutor
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
 
@@ -45,7 +45,7 @@ class AgentDeps:
     registry: ToolRegistry
     policy: ApprovalPolicy
     approvals: ApprovalStore
-    executor: ToolExecutor
+    executor: ToolRunner
     model_with_tools: ModelRunnable
     model_without_tools: ModelRunnable
     prices: PriceTable = field(default_factory=PriceTable)

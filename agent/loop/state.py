@@ -7,13 +7,14 @@ the usage — a failed or limited run still returns everything it did.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
+
+from agent.persistence.approvals import PendingApproval
 
 
 class RunStatus(StrEnum):
@@ -103,29 +104,6 @@ class Usage(BaseModel):
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-
-class PendingApproval(BaseModel):
-    """A high-risk call waiting for a reviewer (the public view of an approval row)."""
-
-    id: str
-    tenant_id: str
-    thread_id: str
-    tool_call_id: str
-    tool: str
-    risk: str
-    args: dict[str, Any]
-    args_hash: str
-    status: str
-    requested_by: str
-    requested_at: datetime
-    expires_at: datetime
-    excerpt: str = ""
-    decision: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    reason: str | None = None
-    edited_args: dict[str, Any] | None = None
 
 
 class ModelRoute(BaseModel):

@@ -11,140 +11,20 @@ next model of the chain answers. This is the only module that imports an LLM pro
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from agent.breakers import BreakerBoard, CircuitOpen, ConcurrentBreaker
+from agent.breakers import CircuitOpen
 from agent.errors import ConfigError
+from agent.models.chain import ModelChain
 
 if TYPE_CHECKING:
+    from agent.config import Settings
     from agent.models.router import RouterChain
-
-ModelRunnable = Runnable[Sequence[BaseMessage], Any]
-
-
-@dataclass(frozen=True)
-class ModelChain:
-    """Chat models tried in order; ``bind`` gives the runnable the graph calls."""
-
-    spec: str
-    models: tuple[BaseChatModel, ...]
-    retries: int = 2
-    retry_initial_s: float = 1.0
-    breakers: BreakerBoard = field(default_factory=BreakerBoard, compare=False, repr=False)
-    """One breaker per provider, shared by both bindings (tools on and off) of this chain."""
-    breaker_fail_max: int | None = None
-    """Failed attempts in a row that open a provider's breaker; default: two model calls that
-    failed every retry (``2 * (retries + 1)``)."""
-
-    def bind(self, tools: list[dict[str, Any]] | None) -> ModelRunnable:
-        """Each model with ``tools`` bound (``None``: tools off), behind its provider's breaker,
-        retried, then the next model."""
-        runnables: list[ModelRunnable] = []
-        for model in self.models:
-            bound: ModelRunnable = model.bind_tools(_tools_for(model, tools)) if tools else model
-            fail_max = self.breaker_fail_max or 2 * (self.retries + 1)
-            breaker = self.breakers.get(provider_of(model), counts=is_transient, fail_max=fail_max)
-            runnables.append(GuardedModel(bound, breaker, self.retries, self.retry_initial_s))
-        first, *rest = runnables
-        return first.with_fallbacks(rest) if rest else first
-
-
-class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
-    """One model of a chain: behind its provider's breaker (an open breaker raises
-    :data:`CircuitOpen` without a call), retried ``retries`` times on transient errors with
-    jittered exponential backoff (tenacity), its reply made :func:`checkpoint_safe`.
-
-    One plain ``invoke`` rather than LangChain's ``with_retry`` around a ``RunnableSequence`` of
-    two ``RunnableLambda``: each of those layers opened a callback run and re-inspected its
-    function's signature on every call, ~0.4 ms per model call (docs/BENCHMARKS.md)."""
-
-    def __init__(self, bound: ModelRunnable, breaker: ConcurrentBreaker, retries: int, initial_s: float) -> None:
-        self.bound, self.breaker, self.retries, self.initial_s = bound, breaker, retries, initial_s
-        self.name = f"breaker[{breaker.name}]"
-
-    def invoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        if not self.retries:
-            return checkpoint_safe(self.breaker.call(self.bound.invoke, input, config, **kwargs))
-        retrying = Retrying(
-            retry=retry_if_exception_type(transient_errors()),
-            stop=stop_after_attempt(self.retries + 1),
-            wait=wait_exponential_jitter(multiplier=self.initial_s, jitter=self.initial_s, max=20 * self.initial_s),
-            reraise=True,
-        )
-        for attempt in retrying:
-            with attempt:
-                reply = self.breaker.call(self.bound.invoke, input, config, **kwargs)
-        return checkpoint_safe(reply)
-
-
-_INT_RANGE = (-(2**63), 2**64 - 1)  # what checkpoint serialisers (msgpack) can store
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def checkpoint_safe(reply: Any) -> Any:
-    """A model reply whose tool-call arguments every checkpoint backend can store.
-
-    Arguments are the model's JSON: an integer beyond 64 bits would make the checkpoint write
-    fail and crash the run, so it becomes a string (which the tool's schema then rejects
-    as an ordinary invalid argument the model can fix).
-    """
-    if isinstance(reply, AIMessage) and reply.tool_calls:
-        calls = [{**call, "args": _json_safe(call["args"])} for call in reply.tool_calls]
-        if calls != reply.tool_calls:
-            return reply.model_copy(update={"tool_calls": calls})
-    return reply
-
-
-def _tools_for(model: BaseChatModel, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Provider APIs reject unknown keys: strip Tiller's ``x-tiller`` extension for them."""
-    if getattr(model, "accepts_tiller_extensions", False):
-        return tools
-    return [{k: v for k, v in t.items() if k != "x-tiller"} for t in tools]
-
-
-def provider_of(model: BaseChatModel) -> str:
-    """The breaker target of a model: its provider and endpoint (``model:openai@host``)."""
-    client = getattr(model, "root_client", None)
-    base_url = getattr(model, "openai_api_base", None) or getattr(client, "base_url", None)
-    if base_url is not None:
-        return f"model:openai@{str(base_url).rstrip('/')}"
-    return f"model:{getattr(model, '_llm_type', type(model).__name__)}"
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Does ``exc`` say the provider is unhealthy (rather than the request being wrong)?"""
-    return isinstance(exc, transient_errors())
-
-
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors worth retrying: timeouts, connection drops, 429 and 5xx."""
-    errors: list[type[BaseException]] = [TimeoutError, ConnectionError]
-    try:
-        import openai
-
-        errors += [openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError]
-    except ImportError:  # pragma: no cover - langchain-openai is a dependency
-        pass
-    return tuple(errors)
 
 
 def make_model(
@@ -270,3 +150,26 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
             "nothing was run"
         )
     return "model_error", f"{type(exc).__name__}: {exc}"[:500]
+
+
+def as_chain(model: ModelChain | RouterChain | BaseChatModel | None, settings: Settings) -> ModelChain | RouterChain:
+    """The chain a runtime calls: ``model`` as given (a bare chat model gets the settings'
+    retries), or the one ``settings.model`` names."""
+    from agent.models.request_cache import ModelRequestCache
+    from agent.models.router import RouterChain
+
+    if isinstance(model, ModelChain | RouterChain):
+        return model
+    if model is not None:
+        return ModelChain(
+            spec=type(model).__name__,
+            models=(model,),
+            retries=settings.model_retries,
+            retry_initial_s=settings.model_retry_initial_s,
+        )
+    return make_model(
+        settings.model,
+        retries=settings.model_retries,
+        retry_initial_s=settings.model_retry_initial_s,
+        cache=ModelRequestCache(ttl_s=settings.model_cache_ttl_s) if settings.model_cache else None,
+    )

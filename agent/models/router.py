@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
 
 from agent.models.base import tool_name
-from agent.models.factory import ModelChain, ModelRunnable
+from agent.models.chain import ModelChain, ModelRunnable
 
 ROUTE_KEY = "tiller_route"
 OFFLINE_KEY = "tiller_offline"  # agent.models.offline.conversation.METADATA_KEY, without importing it

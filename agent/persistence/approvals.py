@@ -12,25 +12,45 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
-from agent.loop.state import PendingApproval
 from agent.persistence import audit
 from agent.persistence.tables import ApprovalEventRow, ApprovalRow
 from tools.canonical import args_hash, canonical_json, digest
-from tools.db import transaction
+from tools.db import transaction, utcnow
+
+
+class PendingApproval(BaseModel):
+    """A high-risk call waiting for a reviewer (the public view of an approval row)."""
+
+    id: str
+    tenant_id: str
+    thread_id: str
+    tool_call_id: str
+    tool: str
+    risk: str
+    args: dict[str, Any]
+    args_hash: str
+    status: str
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+    excerpt: str = ""
+    decision: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    edited_args: dict[str, Any] | None = None
+
 
 Decision = Literal["approve", "edit", "reject"]
 _STATUS_OF: dict[str, str] = {"approve": "approved", "edit": "approved", "reject": "rejected"}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:

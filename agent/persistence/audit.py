@@ -29,13 +29,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.errors import DatabaseUnavailable
+from agent.persistence.database import open_database, redacted_url
 from agent.persistence.tables import ApprovalEventRow
 
 GENESIS = "0" * 64
@@ -279,3 +285,21 @@ def recent(
         query = query.where(ApprovalEventRow.approval_id == approval_id)
     with sessions() as session:
         return list(session.scalars(query))
+
+
+@contextmanager
+def reading(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on just the database at ``db_url`` (no model, no index) for reading the log; a
+    missing database, or one from before the chain columns, says what to do."""
+    if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
+        raise DatabaseUnavailable(f"no Tiller database at {db_url.removeprefix('sqlite:///')}")
+    engine, sessions = open_database(db_url, require_demo_schema=False)
+    try:
+        yield sessions
+    except DBAPIError as exc:  # e.g. a database from before the chain columns: not upgraded yet
+        raise DatabaseUnavailable(
+            f"cannot read the audit log in {redacted_url(db_url)}: {exc.orig}. "
+            "Run `tiller db upgrade` if the database was created by an older Tiller."
+        ) from None
+    finally:
+        engine.dispose()

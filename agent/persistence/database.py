@@ -87,6 +87,12 @@ def open_database(
     return engine, make_session_factory(engine)
 
 
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers a query on the runtime's tables (readiness checks)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1 FROM threads LIMIT 1"))
+
+
 def translate_database_errors(method: Callable[P, R]) -> Callable[P, R]:
     """Raise a database's refusal during a runtime call — a lock another process held past the
     busy timeout (``TILLER_DB_BUSY_TIMEOUT_S``), a lost connection — as ``DatabaseUnavailable``:

@@ -3,18 +3,21 @@ runs a thread at a time (a chat, a resume after approval, a service worker)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ThreadBusy, ThreadNotFound
-from agent.persistence.approvals import utcnow
 from agent.persistence.tables import ThreadRow
-from tools.db import transaction
+from tools.db import transaction, utcnow
+
+log = logging.getLogger("tiller.persistence")
 
 LEASE_S = 300.0
 """How long a run holds its thread before another process may take it over."""
@@ -87,18 +90,30 @@ class ThreadStore:
             until_text = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
             raise ThreadBusy(f"thread {row.id} is being run by {row.lease_owner}{until_text}; wait for it to finish")
 
-    def release(self, thread_id: str, status: str, *, also: Callable[[Session], None] | None = None) -> None:
+    def release(self, thread_id: str, status: str, *, also: Callable[[Session], None] | None = None) -> bool:
         """End the lease, leaving the thread in ``status``; ``also(session)`` writes more in the
-        same transaction (the run's trace)."""
+        same transaction (the run's trace). When the database refuses what ``also`` wrote, the
+        lease is released alone (logged) and False is returned: a trace never fails its run."""
+        if also is not None:
+            try:
+                with transaction(self._sessions) as session:
+                    also(session)
+                    self._release(session, thread_id, status)
+                return True
+            except SQLAlchemyError:
+                log.exception("could not store trace with the release of thread %s; releasing it alone", thread_id)
         with transaction(self._sessions) as session:
-            if also is not None:
-                also(session)
-            session.execute(
-                update(ThreadRow)
-                .where(ThreadRow.id == thread_id)
-                .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+            self._release(session, thread_id, status)
+        return also is None
+
+    @staticmethod
+    def _release(session: Session, thread_id: str, status: str) -> None:
+        session.execute(
+            update(ThreadRow)
+            .where(ThreadRow.id == thread_id)
+            .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _get_or_add(session: Session, thread_id: str, tenant_id: str, user_id: str, title: str) -> tuple[ThreadRow, bool]:

@@ -119,7 +119,7 @@ class TraceStore:
 
     def spent_today(self, tenant_id: str) -> float:
         """Model cost of the tenant's runs since 00:00 UTC."""
-        from agent.persistence.approvals import utcnow
+        from tools.db import utcnow
 
         midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._sessions() as session:
@@ -139,3 +139,27 @@ class TraceStore:
                 session.execute(delete(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids)))
                 session.execute(delete(TraceRunRow).where(TraceRunRow.id.in_(ids)))
             return len(ids)
+
+
+def runs_between(
+    sessions: sessionmaker[Session], start: datetime, end: datetime | None = None, tenant_id: str | None = None
+) -> list[TraceRunRow]:
+    """Stored runs that started in ``[start, end)`` (``end`` None: until now), of one tenant or all."""
+    query = select(TraceRunRow).where(TraceRunRow.started_at >= start)
+    if end is not None:
+        query = query.where(TraceRunRow.started_at < end)
+    if tenant_id:
+        query = query.where(TraceRunRow.tenant_id == tenant_id)
+    with sessions() as session:
+        return list(session.scalars(query).all())
+
+
+def spans_of(sessions: sessionmaker[Session], run_ids: list[str], kind: str | None = None) -> list[TraceSpanRow]:
+    """The spans of the runs ``run_ids`` (of one ``kind`` when given)."""
+    if not run_ids:
+        return []
+    query = select(TraceSpanRow).where(TraceSpanRow.run_id.in_(run_ids))
+    if kind is not None:
+        query = query.where(TraceSpanRow.kind == kind)
+    with sessions() as session:
+        return list(session.scalars(query).all())

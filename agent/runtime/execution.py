@@ -12,45 +12,27 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ApprovalError
+from agent.loop.calls import CallIdentity, Outcome
 from agent.persistence.approvals import ApprovalStore
 from agent.runtime.cache import ToolResultCache
 from tools import ledger
 from tools.canonical import args_hash, to_jsonable
 from tools.contract import ToolContext, ToolSpec
-from tools.db import transaction
-from tools.errors import ToolError, ToolUnavailable, database_unavailable
+from tools.db import refusals_as_tool_errors, transaction
+from tools.errors import ToolError
 
-
-@dataclass(frozen=True)
-class CallIdentity:
-    tenant_id: str
-    user_id: str
-    thread_id: str
-    tool_call_id: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Result of one execution: ``data`` on success, else ``error_kind`` and ``message``."""
-
-    ok: bool
-    data: dict[str, Any] | None = None
-    error_kind: str | None = None
-    message: str | None = None
-    replayed: bool = False
-    cache_hit: bool = False
-    latency_ms: float = 0.0
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class ToolExecutor:
+    """The runtime's ``ToolRunner``: each call in its own transaction on a worker thread."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -98,49 +80,39 @@ class ToolExecutor:
 
     def _run(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         try:
-            if not spec.risk.has_side_effects:
-                with transaction(self._sessions) as session:
-                    return Outcome(ok=True, data=self._call(spec, args, who, session))
-            return self._run_effect(spec, args, who, approval_id)
+            with refusals_as_tool_errors():  # the ledger, the approval or the commit met a lock or lost the database
+                if not spec.risk.has_side_effects:
+                    with transaction(self._sessions) as session:
+                        return Outcome(ok=True, data=self._call(spec, args, who, session))
+                return self._run_effect(spec, args, who, approval_id)
         except ToolError as exc:
             return Outcome(ok=False, error_kind=exc.kind, message=exc.message)
         except ApprovalError as exc:
             return Outcome(ok=False, error_kind="approval", message=str(exc))
-        except OperationalError as exc:  # the ledger, the approval or the commit met a lock or lost the database
-            error = database_unavailable(str(exc.orig))
-            return Outcome(ok=False, error_kind=error.kind, message=error.message)
-        except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see it
-            return Outcome(ok=False, error_kind="tool_crashed", message=f"{spec.name} failed: {type(exc).__name__}")
+        except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see what it said
+            detail = " ".join(str(exc).split())[:300]
+            message = f"{spec.name} failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+            return Outcome(ok=False, error_kind="tool_crashed", message=message)
 
     def _run_effect(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
-        key = ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args)
         digest = args_hash(args)
-        try:
-            with transaction(self._sessions) as session:
 
-                def effect() -> dict[str, Any]:
-                    if approval_id is not None:
-                        self._approvals.consume(session, approval_id, digest, who.user_id)
-                    return self._call(spec, args, who, session)
+        def effect(session: Session) -> dict[str, Any]:
+            if approval_id is not None:
+                self._approvals.consume(session, approval_id, digest, who.user_id)
+            return self._call(spec, args, who, session)
 
-                data, replayed = ledger.run_once(
-                    session,
-                    key=key,
-                    tenant_id=who.tenant_id,
-                    thread_id=who.thread_id,
-                    tool_call_id=who.tool_call_id,
-                    tool=spec.name,
-                    args_hash=digest,
-                    effect=effect,
-                )
-            return Outcome(ok=True, data=data, replayed=replayed)
-        except IntegrityError:
-            # A concurrent duplicate committed first; ours rolled back. Return its result.
-            with self._sessions() as session:
-                recorded = ledger.recorded_result(session, key)
-            if recorded is None:
-                raise ToolUnavailable(f"{spec.name}: conflicting write, try again") from None
-            return Outcome(ok=True, data=recorded, replayed=True)
+        data, replayed = ledger.execute_once(
+            self._sessions,
+            key=ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args),
+            tenant_id=who.tenant_id,
+            thread_id=who.thread_id,
+            tool_call_id=who.tool_call_id,
+            tool=spec.name,
+            args_hash=digest,
+            effect=effect,
+        )
+        return Outcome(ok=True, data=data, replayed=replayed)
 
     @staticmethod
     def _call(spec: ToolSpec, args: BaseModel, who: CallIdentity, session: Session) -> dict[str, Any]:

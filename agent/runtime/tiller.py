@@ -27,7 +27,6 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 from langsmith import tracing_context
-from sqlalchemy.exc import SQLAlchemyError
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, load_limits, load_settings
@@ -36,14 +35,16 @@ from agent.loop.context import AgentDeps, RunContext
 from agent.loop.graph import build_graph
 from agent.loop.results import build_result
 from agent.loop.state import PendingApproval, RunResult, RunStatus
-from agent.models.factory import ModelChain, make_model
+from agent.models.chain import ModelChain
+from agent.models.factory import as_chain
 from agent.models.pricing import PriceTable
-from agent.models.request_cache import ModelRequestCache, cache_scope
+from agent.models.request_cache import cache_scope
 from agent.models.router import RouterChain
 from agent.persistence.approvals import ApprovalStore, Decision
 from agent.persistence.checkpoint import open_checkpointer
 from agent.persistence.database import open_database, translate_database_errors
 from agent.persistence.threads import ThreadStore
+from agent.runtime.budget import over_budget
 from agent.runtime.cache import ToolResultCache
 from agent.runtime.execution import ToolExecutor
 from agent.tracing import TraceRecorder, TraceStore, TraceView
@@ -113,7 +114,7 @@ class Tiller:
             checkpointer = self._stack.enter_context(open_checkpointer(s.db_url, s.checkpoint_path))
         if policy is None:
             policy = ApprovalPolicy.from_file(s.policy_file) if s.policy_file else ApprovalPolicy()
-        chain = _as_chain(model, s)
+        chain = as_chain(model, s)
         schemas = registry.model_schemas()
         self.traces = TraceStore(self.sessions)
         self.metrics = RunMetrics()
@@ -173,7 +174,7 @@ class Tiller:
                 if snapshot.interrupts:
                     return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
                 turn = snapshot.values.get("turn", 0)
-            refusal = self._over_budget(thread_id, row.tenant_id)
+            refusal = over_budget(self.settings.tenant_daily_budgets, self.traces, thread_id, row.tenant_id)
             if refusal is not None:
                 return refusal
             # Secrets are cut before the text enters the checkpoint (guard_input reports them).
@@ -298,16 +299,10 @@ class Tiller:
 
     def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
         """Release the lease and store the run's trace in one transaction (one commit less per
-        run); a failure to store the trace never fails the run: the lease is released alone."""
-        if trace is not None:
-            try:
-                self.threads.release(thread_id, status, also=partial(self.traces.add, trace=trace))
-            except SQLAlchemyError:
-                log.exception("could not store trace %s of thread %s", trace.id, thread_id)
-            else:
-                self._observe(trace)
-                return
-        self.threads.release(thread_id, status)
+        run); a trace the database refuses never fails the run: the lease is released alone."""
+        also = partial(self.traces.add, trace=trace) if trace is not None else None
+        if self.threads.release(thread_id, status, also=also) and trace is not None:
+            self._observe(trace)
 
     def _observe(self, trace: TraceView) -> None:
         """A stored trace goes to the metrics and to every exporter."""
@@ -351,24 +346,6 @@ class Tiller:
         result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced, final=final)
         lease.status, lease.trace = result.status.value, recorder.finish(result)
         return result.model_copy(update={"run_id": recorder.id})
-
-    def _over_budget(self, thread_id: str, tenant: str) -> RunResult | None:
-        """A refusal when the tenant's daily budget is spent (nothing runs, nothing is stored)."""
-        budget = self.settings.tenant_daily_budgets.get(tenant)
-        if budget is None:
-            return None
-        spent = self.traces.spent_today(tenant)
-        if spent < budget:
-            return None
-        return RunResult(
-            thread_id=thread_id,
-            status=RunStatus.BLOCKED,
-            answer=(
-                f"Tenant {tenant} has used its daily model budget (${spent:.2f} of ${budget:.2f}); "
-                "new requests are refused until 00:00 UTC. An admin can raise TILLER_TENANT_DAILY_BUDGETS."
-            ),
-            error={"kind": "budget_exhausted", "spent_usd": round(spent, 6), "budget_usd": budget},
-        )
 
     def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
         """Decisions for every approval of the interrupt, or ``None`` while any is still pending."""
@@ -416,21 +393,3 @@ class _Lease:
 def _config(thread_id: str, limits: Limits) -> dict[str, Any]:
     # Each model step takes at most 4 graph steps; the limits end the run long before this does.
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
-
-
-def _as_chain(model: ModelChain | RouterChain | BaseChatModel | None, settings: Settings) -> ModelChain | RouterChain:
-    if isinstance(model, (ModelChain, RouterChain)):
-        return model
-    if model is not None:
-        return ModelChain(
-            spec=type(model).__name__,
-            models=(model,),
-            retries=settings.model_retries,
-            retry_initial_s=settings.model_retry_initial_s,
-        )
-    return make_model(
-        settings.model,
-        retries=settings.model_retries,
-        retry_initial_s=settings.model_retry_initial_s,
-        cache=ModelRequestCache(ttl_s=settings.model_cache_ttl_s) if settings.model_cache else None,
-    )

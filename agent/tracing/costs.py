@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from agent.persistence.traces import TraceRunRow, TraceSpanRow
+from agent.persistence.traces import runs_between, spans_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from agent.persistence.tables import TraceRunRow, TraceSpanRow
 
 GroupBy = Literal["tenant", "model", "tier", "day"]
 """``tier``: the router tier of each model call (``direct`` for calls made without a router)."""
@@ -43,35 +46,25 @@ def cost_report(
 ) -> list[CostRow]:
     """Rows sorted by cost, highest first. ``by=model`` and ``by=tier`` group model calls, not runs:
     a row's ``runs`` are the runs that had at least one call in it."""
-    query = select(TraceRunRow).where(TraceRunRow.started_at >= since)
-    if tenant_id:
-        query = query.where(TraceRunRow.tenant_id == tenant_id)
+    runs = runs_between(sessions, since, tenant_id=tenant_id)
     rows: dict[str, CostRow] = defaultdict(lambda: CostRow(key=""))
-    with sessions() as session:
-        runs = session.scalars(query).all()
-        if by in ("model", "tier"):
-            _by_call(session, runs, rows, by)
-        for run in runs if by not in ("model", "tier") else ():
-            key = run.tenant_id if by == "tenant" else f"{run.started_at:%Y-%m-%d}"
-            row = rows[key]
-            row.key = key
-            row.runs += 1
-            row.completed += run.status == "completed"
-            row.input_tokens += run.input_tokens
-            row.output_tokens += run.output_tokens
-            row.cost_usd += run.cost_usd
+    if by in ("model", "tier"):
+        _by_call(spans_of(sessions, [r.id for r in runs], kind="model"), runs, rows, by)
+        return sorted(rows.values(), key=lambda r: (-r.cost_usd, r.key))
+    for run in runs:
+        key = run.tenant_id if by == "tenant" else f"{run.started_at:%Y-%m-%d}"
+        row = rows[key]
+        row.key = key
+        row.runs += 1
+        row.completed += run.status == "completed"
+        row.input_tokens += run.input_tokens
+        row.output_tokens += run.output_tokens
+        row.cost_usd += run.cost_usd
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, r.key))
 
 
-def _by_call(
-    session: Session, runs: list[TraceRunRow] | tuple[TraceRunRow, ...], rows: dict[str, CostRow], by: GroupBy
-) -> None:
+def _by_call(spans: list[TraceSpanRow], runs: list[TraceRunRow], rows: dict[str, CostRow], by: GroupBy) -> None:
     status = {r.id: r.status for r in runs}
-    if not status:
-        return
-    spans = session.scalars(
-        select(TraceSpanRow).where(TraceSpanRow.kind == "model", TraceSpanRow.run_id.in_(list(status)))
-    ).all()
     seen: dict[str, set[str]] = defaultdict(set)
     for span in spans:
         attrs = json.loads(span.attributes_json)
@@ -97,11 +90,7 @@ def parse_volume(text: str) -> int:
 
 def total_runs(sessions: sessionmaker[Session], *, since: datetime, tenant_id: str | None = None) -> tuple[int, int]:
     """``(runs, completed)`` in the window: the denominators of a projection."""
-    query = select(TraceRunRow.status).where(TraceRunRow.started_at >= since)
-    if tenant_id:
-        query = query.where(TraceRunRow.tenant_id == tenant_id)
-    with sessions() as session:
-        statuses = session.scalars(query).all()
+    statuses = [r.status for r in runs_between(sessions, since, tenant_id=tenant_id)]
     return len(statuses), sum(s == "completed" for s in statuses)
 
 

@@ -18,13 +18,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from scipy.stats import chi2_contingency, fisher_exact, mannwhitneyu
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from agent.persistence.traces import TraceRunRow, TraceSpanRow
+from agent.persistence.feedback import ratings_between
+from agent.persistence.traces import runs_between, spans_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from agent.persistence.tables import TraceRunRow, TraceSpanRow
 
 
 @dataclass
@@ -45,19 +50,10 @@ class Signal(BaseModel):
     flagged: bool = False
 
 
-def _load(session: Session, tenant_id: str | None, start: datetime, end: datetime) -> Window:
-    query = select(TraceRunRow).where(TraceRunRow.started_at >= start, TraceRunRow.started_at < end)
-    if tenant_id:
-        query = query.where(TraceRunRow.tenant_id == tenant_id)
-    runs = list(session.scalars(query).all())
-    ids = [r.id for r in runs]
-    spans = list(session.scalars(select(TraceSpanRow).where(TraceSpanRow.run_id.in_(ids))).all()) if ids else []
-    from agent.persistence.tables import FeedbackRow  # the service's table; registered with every store schema
-
-    ratings = select(FeedbackRow.rating).where(FeedbackRow.created_at >= start, FeedbackRow.created_at < end)
-    if tenant_id:
-        ratings = ratings.where(FeedbackRow.tenant_id == tenant_id)
-    return Window(runs, spans, list(session.scalars(ratings).all()))
+def _load(sessions: sessionmaker[Session], tenant_id: str | None, start: datetime, end: datetime) -> Window:
+    runs = runs_between(sessions, start, end, tenant_id)
+    spans = spans_of(sessions, [r.id for r in runs])
+    return Window(runs, spans, ratings_between(sessions, start, end, tenant_id))
 
 
 def _attr(span: TraceSpanRow, key: str) -> object:
@@ -142,8 +138,7 @@ def drift_report(
     alpha: float = 0.01,
     min_delta: float = 0.05,
 ) -> list[Signal]:
-    with sessions() as session:
-        base = _load(session, tenant_id, now - 2 * window, now - window)
-        cur = _load(session, tenant_id, now - window, now)
+    base = _load(sessions, tenant_id, now - 2 * window, now - window)
+    cur = _load(sessions, tenant_id, now - window, now)
     signals = [_compare(name, rate(base), rate(cur), alpha, min_delta) for name, rate in RATES.items()]
     return [*signals, _tool_mix(base, cur, alpha), _retrieval_score(base, cur, alpha, min_delta)]

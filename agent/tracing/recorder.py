@@ -45,7 +45,7 @@ class TraceRecorder:
         prices: PriceTable,
         labels: dict[str, str] | None = None,
     ) -> None:
-        from agent.persistence.approvals import utcnow
+        from tools.db import utcnow
 
         self.id = "run_" + uuid.uuid4().hex[:16]
         self.kind, self.tenant_id, self.user_id, self.thread_id = kind, tenant_id, user_id, thread_id
@@ -76,6 +76,29 @@ class TraceRecorder:
             if event.get("interrupted"):
                 span.attributes["interrupted"] = True
 
+    def _model(self, event: dict[str, Any], at: float) -> None:
+        """A model call: its span, priced (a router's discarded cheap reply is paid for too)."""
+        model = event.get("model") or self.model
+        cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
+        route = event.get("route") or {}
+        if discarded := route.get("discarded"):
+            cost += self.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
+        self.cost_usd += cost
+        latency = float(event.get("latency_ms", 0.0))
+        attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content", "context_tokens")}
+        attrs |= {
+            "model": model,
+            "cost_usd": round(cost, 8),
+            "priced": self.prices.price_of(model) is not None,
+            "tool_calls": [c["tool"] for c in event.get("tool_calls", [])],
+            "cache_hit": bool(event.get("cache_hit")),
+        }
+        if route:
+            attrs |= {"tier": route.get("tier"), "route_reason": route.get("reason"), "discarded": discarded}
+        self.spans.append(
+            Span(kind="model", name=model, start_ms=at - latency, duration_ms=latency, attributes=_scrub(attrs))
+        )
+
     def observe(self, event: dict[str, Any]) -> None:
         """Record one event of the run (called as it happens, in the node's thread)."""
         kind = event.get("type")
@@ -83,26 +106,7 @@ class TraceRecorder:
         if kind == "node":
             self._node(event, at)
         elif kind == "model":
-            model = event.get("model") or self.model
-            cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
-            route = event.get("route") or {}
-            if discarded := route.get("discarded"):  # the router's thrown-away cheap reply was paid for too
-                cost += self.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
-            self.cost_usd += cost
-            latency = float(event.get("latency_ms", 0.0))
-            attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content", "context_tokens")}
-            attrs |= {
-                "model": model,
-                "cost_usd": round(cost, 8),
-                "priced": self.prices.price_of(model) is not None,
-                "tool_calls": [c["tool"] for c in event.get("tool_calls", [])],
-                "cache_hit": bool(event.get("cache_hit")),
-            }
-            if route:
-                attrs |= {"tier": route.get("tier"), "route_reason": route.get("reason"), "discarded": discarded}
-            self.spans.append(
-                Span(kind="model", name=model, start_ms=at - latency, duration_ms=latency, attributes=_scrub(attrs))
-            )
+            self._model(event, at)
         elif kind == "tool_result":
             self._tool_end[event["id"]] = at
         elif kind == "tool_refused":  # invalid arguments, unknown tool, policy deny, limit

@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.loop.state import RunResult
+from agent.persistence.workflows import FINISHED
 from agent.workflows.spec import Task
 
-FINISHED = ("completed", "limit_reached", "blocked", "failed")
+__all__ = ["FINISHED", "TaskOutcome", "outcome_of"]
 
 
 class TaskOutcome(BaseModel):

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from agent.loop.calls import CallIdentity
 from agent.persistence.approvals import ApprovalStore
 from agent.persistence.tables import create_store_schema
 from agent.runtime.cache import ToolResultCache
-from agent.runtime.execution import CallIdentity, ToolExecutor
+from agent.runtime.execution import ToolExecutor
 from tools import ledger
 from tools.contract import Risk, ToolContext, tool
 from tools.db import Base, make_engine, make_session_factory

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from agent.config import Settings
 from agent.models.scripted import ScriptedChatModel
-from agent.persistence.approvals import utcnow
 from agent.persistence.traces import Span, TraceView
 from agent.runtime import Tiller
 from agent.tracing.drift import drift_report
+from tools.db import utcnow
 
 
 def _run(i: int, when: int, status: str, tool: str) -> TraceView:
@@ -62,7 +62,7 @@ def _search(i: int, when: int, hits: int, top: float) -> TraceView:
 
 
 def test_retrieval_scores_misses_and_negative_feedback_drift_are_flagged(settings: Settings) -> None:
-    from agent.interfaces.service.feedback import FeedbackStore
+    from agent.persistence.feedback import FeedbackStore
 
     with Tiller(settings, model=ScriptedChatModel([])) as tiller:
         for i in range(60):  # baseline: strong matches, almost never empty

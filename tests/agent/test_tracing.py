@@ -117,8 +117,8 @@ def test_traces_cli_lists_shows_and_prunes(settings: Settings, monkeypatch: pyte
 
 
 def test_costs_per_tenant_model_and_projection(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.persistence.approvals import utcnow
     from agent.tracing.costs import cost_report, parse_volume, projection
+    from tools.db import utcnow
 
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     replies = [{"content": "Hello."}, {"content": "Hi again."}]

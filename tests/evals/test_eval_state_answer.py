@@ -13,11 +13,11 @@ from sqlalchemy import update
 
 from agent.config import Settings
 from evals.answer import check_answer
-from evals.database import RowReader, read_only
 from evals.scenario import AnswerExpectation, StateAssertion
 from evals.state import check_state, database_changes
 from tools.commerce.models import Order
 from tools.db import make_engine
+from tools.rows import RowReader, read_only
 
 
 @pytest.fixture

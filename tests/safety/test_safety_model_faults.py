@@ -19,7 +19,8 @@ import pytest
 from agent.breakers import BreakerBoard, BreakerSettings
 from agent.config import Settings
 from agent.loop.state import CallStatus, RunStatus
-from agent.models.factory import ModelChain, make_model
+from agent.models.chain import ModelChain
+from agent.models.factory import make_model
 from agent.runtime import Tiller
 from tests.fakes.openai_server import API_KEY, FakeOpenAI, fake_openai
 

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import RateLimited
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.ratelimit import RateLimits
+from agent.persistence.keys import Principal
 from tests.service.conftest import MakeKey
 
 REDIS_URL = os.environ.get("TILLER_TEST_REDIS_URL")

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from agent.config import Settings
-from agent.interfaces.service.keys import KeyStore
 from agent.persistence.database import open_database
+from agent.persistence.keys import KeyStore
 from bench.load_server import free_port, wait_ready
 from tests.service.conftest import sse_events
 

@@ -13,15 +13,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from agent.config import Settings
-from agent.persistence import workflows as workflow_store
 from agent.persistence.approvals import ApprovalStore
 from agent.persistence.database import open_database
-from agent.persistence.tables import TraceRunRow
-from agent.persistence.workflows import RunRows, WorkflowRunRow, WorkflowTaskRow
+from agent.persistence.tables import TraceRunRow, WorkflowRunRow, WorkflowTaskRow
+from agent.workflows.rows import RunSink
 from agent.workflows.spec import expand_tasks, parse_workflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-assert workflow_store.WorkflowTaskRow.__tablename__  # imported so that its tables are created
 LOOKUPS = ["where is my order W1000002?", "what is the status of order W1000003?", "where is my order W1000007?"]
 
 
@@ -51,7 +49,7 @@ def test_workers_share_the_queue_and_a_killed_worker_loses_nothing(pg_settings: 
     prompts += ["refund order W1000001, it arrived damaged", "refund $10 on order W1000004, it arrived damaged"]
     workflow = parse_workflow({"name": "bulk", "approval": "queue", "tasks": [{"prompt": p} for p in prompts]})
     tasks = expand_tasks(workflow)
-    RunRows.create(
+    RunSink.create(
         sessions, run_id="wfr_bulk", tenant="acme", requested_by="workflow.bulk", workflow=workflow,
         tasks=tasks, concurrency=2, executor="queue",
     )  # fmt: skip

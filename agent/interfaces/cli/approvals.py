@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.interfaces.cli.app import Reviewer, Tenant, _console, _open, _settings, approvals_app, run_cli
+from agent.interfaces.cli._common import Reviewer, Tenant, _console, _open, _settings, approvals_app, run_cli
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:

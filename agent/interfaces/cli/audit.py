@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.interfaces.cli.app import _console, _settings, app, run_cli
+from agent.interfaces.cli._common import _console, _settings, app, run_cli
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from agent.config import Settings
+    pass
 
 audit_app = typer.Typer(help="The approval audit log: verify its hash chain, list entries.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 AllTenants = Annotated[str | None, typer.Option("--tenant", help="only this tenant's chain (default: all)")]
-
-
-@contextmanager
-def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Just the database (no model, no index): the audit log is all these commands read."""
-    from pathlib import Path
-
-    from sqlalchemy.exc import DBAPIError
-
-    from agent.errors import DatabaseUnavailable
-    from agent.persistence.database import open_database, redacted_url
-
-    if settings.db_url.startswith("sqlite:///") and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
-        raise DatabaseUnavailable(f"no Tiller database at {settings.db_url.removeprefix('sqlite:///')}")
-    engine, sessions = open_database(settings.db_url, require_demo_schema=False)
-    try:
-        yield sessions
-    except DBAPIError as exc:  # e.g. a database from before the chain columns: not upgraded yet
-        raise DatabaseUnavailable(
-            f"cannot read the audit log in {redacted_url(settings.db_url)}: {exc.orig}. "
-            "Run `tiller db upgrade` if the database was created by an older Tiller."
-        ) from None
-    finally:
-        engine.dispose()
 
 
 @audit_app.command("verify")
@@ -60,7 +32,7 @@ def verify(
     settings = _settings()
 
     def body() -> None:
-        with _sessions(settings) as sessions:
+        with audit.reading(settings.db_url) as sessions:
             report = audit.verify(sessions, tenant, expect_head=expect_head)
         console = _console()
         for broken in report.breaks:
@@ -104,7 +76,7 @@ def list_entries(
     settings = _settings()
 
     def body() -> None:
-        with _sessions(settings) as sessions:
+        with audit.reading(settings.db_url) as sessions:
             rows = audit.recent(sessions, tenant=tenant, approval_id=approval, limit=limit)
         title = "Audit log" + (f" of {tenant}" if tenant else "") + (f", {approval}" if approval else "")
         # 80 columns: the chain hashes are for `tiller audit verify`; the args hash says what was decided.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.interfaces.cli.app import Tenant, _console, _fail, _settings, app, db_app, run_cli
+from agent.interfaces.cli._common import Tenant, _console, _settings, app, run_cli, service_cli
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -16,19 +15,6 @@ if TYPE_CHECKING:
 
 keys_app = typer.Typer(help="API keys of the HTTP service (shown once, stored as a hash).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-
-
-def _service_cli(fn: Any) -> Any:
-    """``run_cli`` that also turns the service's errors into a message and exit code 2."""
-    from agent.interfaces.service.errors import ServiceError
-
-    def body() -> Any:
-        try:
-            return fn()
-        except ServiceError as exc:
-            _fail(exc.message)
-
-    return run_cli(body)
 
 
 def _key_sessions(settings: Settings) -> sessionmaker[Session]:
@@ -88,7 +74,7 @@ def keys_create(
     max_concurrent_runs: Annotated[int | None, typer.Option(min=1, help="runs at once (default: service's)")] = None,
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
-    from agent.interfaces.service.keys import KeyStore
+    from agent.persistence.keys import KeyStore
 
     settings = _settings()
 
@@ -105,7 +91,7 @@ def keys_create(
         console.print("Copy it now — it is not stored and cannot be shown again:")
         typer.echo(key)
 
-    _service_cli(body)
+    service_cli(body)
 
 
 @keys_app.command("list")
@@ -113,7 +99,7 @@ def keys_list(tenant: Tenant = None) -> None:
     """Keys (never their secrets), newest first; all tenants unless --tenant."""
     from rich.table import Table
 
-    from agent.interfaces.service.keys import KeyStore
+    from agent.persistence.keys import KeyStore
 
     settings = _settings()
 
@@ -124,13 +110,13 @@ def keys_list(tenant: Tenant = None) -> None:
             table.add_row(k.id, k.tenant, k.role, k.name, f"{k.created_at:%Y-%m-%d %H:%M}", revoked)
         _console().print(table)
 
-    _service_cli(body)
+    service_cli(body)
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (from `tiller keys list`)")]) -> None:
     """Revoke a key: requests with it fail from the next one on."""
-    from agent.interfaces.service.keys import KeyStore
+    from agent.persistence.keys import KeyStore
 
     settings = _settings()
 
@@ -138,65 +124,4 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (from `
         info = KeyStore(_key_sessions(settings)).revoke(key_id)
         _console().print(f"Revoked key {info.id} ({info.role} {info.name} in {info.tenant}).")
 
-    _service_cli(body)
-
-
-@app.command("run")
-def run_workflow(
-    workflow_file: Annotated[Path, typer.Argument(help="workflow YAML", exists=True, dir_okay=False)],
-    inputs: Annotated[Path | None, typer.Option("--inputs", help="JSONL records for the prompt template")] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="tasks at once (default: the workflow's)")] = None,
-    output: Annotated[Path | None, typer.Option(help="results folder (default: out/workflows/<name>)")] = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="start over instead of resuming the folder's run")] = False,
-    tenant: Tenant = None,
-) -> None:
-    """Run a workflow's tasks; rerun the same command to resume without redoing finished tasks."""
-    from agent.interfaces.cli.workflows import run_from_cli
-
-    settings = _settings(tenant)
-    _service_cli(lambda: run_from_cli(settings, workflow_file, inputs, concurrency, output, fresh, tenant))
-
-
-@app.command()
-def worker(
-    concurrency: Annotated[int, typer.Option(min=1, help="tasks at once in this process")] = 2,
-    lease_s: Annotated[float, typer.Option(min=1, help="seconds a claimed task stays ours without renewal")] = 30.0,
-) -> None:
-    """Execute queued workflow tasks (API runs with TILLER_WORKFLOW_EXECUTOR=queue); run any number."""
-    import signal
-    import threading
-
-    from agent.workflows.worker import Worker
-
-    settings = _settings()
-    stop = threading.Event()
-
-    def body() -> None:
-        runner = Worker(settings, concurrency=concurrency, lease_s=lease_s)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())  # finish the tasks in progress, then exit
-        _console().print(f"worker {runner.queue.owner}: waiting for queued workflow tasks (Ctrl-C stops)")
-        done = runner.run(stop)
-        _console().print(f"worker {runner.queue.owner}: {done} tasks finished")
-
-    _service_cli(body)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database schema to the latest migration (Alembic); safe to run again."""
-    from agent.persistence.database import connect_engine
-    from agent.persistence.migrations import upgrade
-
-    settings = _settings()
-
-    def body() -> None:
-        if not settings.uses_postgres:
-            settings.home.mkdir(parents=True, exist_ok=True)
-        engine = connect_engine(settings.db_url)
-        try:
-            _console().print(upgrade(engine))
-        finally:
-            engine.dispose()
-
-    _service_cli(body)
+    service_cli(body)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.interfaces.cli.app import Tenant, _console, _open, _settings, app, run_cli
+from agent.interfaces.cli._common import Tenant, _console, _open, _settings, app, run_cli
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -75,7 +75,7 @@ def prune(
     older_than: Annotated[str, typer.Option("--older-than", help="age, e.g. 30d, 12h")] = "30d",
 ) -> None:
     """Delete traces older than the given age (all tenants)."""
-    from agent.persistence.approvals import utcnow
+    from tools.db import utcnow
 
     age = parse_age(older_than)
     settings = _settings()
@@ -100,8 +100,8 @@ def costs(
     """What runs cost: per tenant, model or day, per run and per successful task; projections."""
     from rich.table import Table
 
-    from agent.persistence.approvals import utcnow
     from agent.tracing.costs import cost_report, parse_volume, projection, total_runs
+    from tools.db import utcnow
 
     if by not in ("tenant", "model", "tier", "day"):
         raise typer.BadParameter("use tenant, model, tier or day", param_hint="--by")
@@ -172,8 +172,8 @@ def drift(
     """Compare quality signals of the last window with the one before; exit 1 if any is flagged."""
     from rich.table import Table
 
-    from agent.persistence.approvals import utcnow
     from agent.tracing.drift import drift_report
+    from tools.db import utcnow
 
     span = parse_age(window)
     settings = _settings()

@@ -1,102 +1,51 @@
-"""``tiller run``: a workflow from the command line, with a progress bar and a summary."""
+"""``tiller run`` and ``tiller worker``: scripted workflow runs, from a file or a queue."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from agent.config import Settings
-from agent.persistence.database import open_database
-from agent.workflows.files import ProgressHook, ResultsFolder
-from agent.workflows.runner import WorkflowRunner
-from agent.workflows.runtime import workflow_tiller
-from agent.workflows.spec import Task, Workflow, expand_tasks, load_workflow, read_inputs
+from agent.interfaces.cli._common import Tenant, _console, _settings, app, service_cli
 
 
-def run_from_cli(
-    settings: Settings,
-    workflow_file: Path,
-    inputs: Path | None,
-    concurrency: int | None,
-    output: Path | None,
-    fresh: bool,
-    tenant: str | None,
+@app.command("run")
+def run_workflow(
+    workflow_file: Annotated[Path, typer.Argument(help="workflow YAML", exists=True, dir_okay=False)],
+    inputs: Annotated[Path | None, typer.Option("--inputs", help="JSONL records for the prompt template")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="tasks at once (default: the workflow's)")] = None,
+    output: Annotated[Path | None, typer.Option(help="results folder (default: out/workflows/<name>)")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="start over instead of resuming the folder's run")] = False,
+    tenant: Tenant = None,
 ) -> None:
-    """Run (or resume) the workflow; exit 1 when a task failed or could not run."""
-    workflow = load_workflow(workflow_file)
-    tasks = expand_tasks(workflow, read_inputs(inputs) if inputs else None, str(inputs or "inputs"))
-    engine, _ = open_database(settings.db_url, require_demo_schema=True)  # a clear message if it is missing
-    engine.dispose()
-    console = Console(highlight=False)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    bar = progress.add_task(workflow.name, total=len(tasks), note="")
-    folder = ResultsFolder(
-        output or Path("out/workflows") / workflow.name, workflow, fresh=fresh, hook=_hook(progress, bar)
-    )
-    try:
-        progress.update(bar, completed=len(folder.finished() & {t.id for t in tasks}))
-        with progress:
-            summary = _run_pass(settings, workflow, tasks, folder, concurrency, tenant or workflow.tenant)
-    finally:
-        folder.close()
-    _show(console, summary)
-    if any(s in summary["statuses"] for s in ("failed", "error")):
-        raise typer.Exit(1)
+    """Run a workflow's tasks; rerun the same command to resume without redoing finished tasks."""
+    from agent.interfaces.cli.workflow_run import run_from_cli
+
+    settings = _settings(tenant)
+    service_cli(lambda: run_from_cli(settings, workflow_file, inputs, concurrency, output, fresh, tenant))
 
 
-def _run_pass(
-    settings: Settings,
-    workflow: Workflow,
-    tasks: list[Task],
-    folder: ResultsFolder,
-    concurrency: int | None,
-    tenant: str | None,
-) -> dict[str, Any]:
-    tiller = workflow_tiller(settings, workflow)
-    try:
-        runner = WorkflowRunner(
-            tiller, workflow, run_id=folder.run_id, tenant=tenant or settings.tenant, user=workflow.acting_user()
-        )
-        this_pass = runner.run(tasks, folder, concurrency)
-    finally:
-        tiller.close()
-    return folder.write_summary(tasks, this_pass)
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="tasks at once in this process")] = 2,
+    lease_s: Annotated[float, typer.Option(min=1, help="seconds a claimed task stays ours without renewal")] = 30.0,
+) -> None:
+    """Execute queued workflow tasks (API runs with TILLER_WORKFLOW_EXECUTOR=queue); run any number."""
+    import signal
+    import threading
 
+    from agent.workflows.worker import Worker
 
-def _hook(progress: Progress, bar: TaskID) -> ProgressHook:
-    """Advance the bar on each result; show how many tasks wait for reviewers."""
-    waiting: set[str] = set()
+    settings = _settings()
+    stop = threading.Event()
 
-    def hook(event: str, task_id: str) -> None:
-        if event == "waiting":
-            waiting.add(task_id)
-        else:
-            waiting.discard(task_id)
-        note = f"{len(waiting)} waiting for reviewers" if waiting else ""
-        progress.update(bar, advance=1 if event == "recorded" else 0, note=note)
+    def body() -> None:
+        runner = Worker(settings, concurrency=concurrency, lease_s=lease_s)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())  # finish the tasks in progress, then exit
+        _console().print(f"worker {runner.queue.owner}: waiting for queued workflow tasks (Ctrl-C stops)")
+        done = runner.run(stop)
+        _console().print(f"worker {runner.queue.owner}: {done} tasks finished")
 
-    return hook
-
-
-def _show(console: Console, summary: dict[str, Any]) -> None:
-    table = Table("status", "tasks", title=f"run {summary['run_id']}", title_justify="left")
-    for status, count in summary["statuses"].items():
-        table.add_row(status, str(count))
-    console.print(table)
-    passed = summary["this_pass"]
-    console.print(
-        f"this pass: {passed['total'] - passed['skipped']} run, {passed['skipped']} already finished, "
-        f"{passed['elapsed_s']:.1f}s · results: {summary['results']}"
-    )
+    service_cli(body)

@@ -5,7 +5,6 @@ uvicorn --factory agent.interfaces.service.app:create_app      # what `tiller se
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,40 +12,29 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
 from agent.config import Settings, load_settings
 from agent.interfaces.service import inbox, pages, traces_page
 from agent.interfaces.service.config import ServiceSettings, load_service_settings
 from agent.interfaces.service.context import ServiceContext
-from agent.interfaces.service.feedback import FeedbackStore
 from agent.interfaces.service.gateway import GatewayMiddleware, install_error_handlers
 from agent.interfaces.service.hub import RunHub
-from agent.interfaces.service.keys import KeyStore
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.ratelimit import RateLimits
 from agent.interfaces.service.routes import approvals, feedback, ops, threads, workflows
 from agent.interfaces.service.workflow_runs import WorkflowRuns
-from agent.persistence.approvals import utcnow
-from agent.persistence.tables import ServiceSecretRow
+from agent.persistence.feedback import FeedbackStore
+from agent.persistence.keys import KeyStore, stored_secret
 from agent.runtime import Tiller
-from tools.db import transaction
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(
-    settings: Settings | None = None, service: ServiceSettings | None = None, *, tiller: Tiller | None = None
-) -> FastAPI:
-    """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in."""
-    settings = settings or load_settings()
-    service = service or load_service_settings()
-    owned = tiller is None
-    tiller = tiller or Tiller(settings)
+def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> ServiceContext:
+    """What every request of the app shares: the runtime, the stores, limits, the run hub."""
     metrics = ServiceMetrics()
-    context = ServiceContext(
+    return ServiceContext(
         settings=settings,
         service=service,
         tiller=tiller,
@@ -62,6 +50,18 @@ def create_app(
         metrics=metrics,
         workflows=WorkflowRuns(settings, tiller),
     )
+
+
+def create_app(
+    settings: Settings | None = None, service: ServiceSettings | None = None, *, tiller: Tiller | None = None
+) -> FastAPI:
+    """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in."""
+    settings = settings or load_settings()
+    service = service or load_service_settings()
+    owned = tiller is None
+    tiller = tiller or Tiller(settings)
+    context = _context(settings, service, tiller)
+    metrics = context.metrics
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -99,20 +99,3 @@ def create_app(
     )
     app.add_middleware(GatewayMiddleware, metrics=metrics, max_body=service.max_body_bytes)
     return app
-
-
-def stored_secret(sessions: sessionmaker[Session], name: str) -> str:
-    """A secret generated once and kept in the database, so every process shares it."""
-    with sessions() as session:
-        row = session.get(ServiceSecretRow, name)
-        if row is not None:
-            return row.value
-    try:
-        with transaction(sessions) as session:
-            session.add(ServiceSecretRow(name=name, value=secrets.token_urlsafe(48), created_at=utcnow()))
-    except IntegrityError:
-        pass  # another process created it first: use theirs
-    with sessions() as session:
-        row = session.get(ServiceSecretRow, name)
-        assert row is not None
-        return row.value

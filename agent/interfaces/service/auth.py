@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent.interfaces.service.context import ServiceContext, service_context
 from agent.interfaces.service.errors import Forbidden, Unauthorized
-from agent.interfaces.service.keys import Principal
+from agent.persistence.keys import Principal
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -8,12 +8,12 @@ from fastapi import Request
 
 from agent.config import Settings
 from agent.interfaces.service.config import ServiceSettings
-from agent.interfaces.service.feedback import FeedbackStore
 from agent.interfaces.service.hub import RunHub
-from agent.interfaces.service.keys import KeyStore
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.ratelimit import RateLimits
 from agent.interfaces.service.workflow_runs import WorkflowRuns
+from agent.persistence.feedback import FeedbackStore
+from agent.persistence.keys import KeyStore
 from agent.runtime import Tiller
 
 

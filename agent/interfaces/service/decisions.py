@@ -9,8 +9,8 @@ from anyio import to_thread
 from agent.errors import ThreadBusy
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import Conflict, Forbidden, Unprocessable
-from agent.interfaces.service.keys import Principal
 from agent.loop.state import PendingApproval
+from agent.persistence.keys import Principal
 from agent.workflows.runner import WORKFLOW_THREAD_PREFIX
 from tools.errors import ArgumentsInvalid
 from tools.validation import validate_args

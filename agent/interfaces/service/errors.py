@@ -109,6 +109,13 @@ def from_runtime_error(exc: rt.TillerError) -> ServiceError:
         (rt.InvalidEdit, Unprocessable, "invalid_edit"),
         (rt.DatabaseUnavailable, Unavailable, "database_unavailable"),
     ]
+    if isinstance(exc, rt.KeyError_):
+        kind: type[ServiceError] = Unauthorized
+        if isinstance(exc, rt.KeyNotFound):
+            kind = NotFound
+        elif isinstance(exc, rt.InvalidKeyRequest):
+            kind = Unprocessable
+        return kind(message, code=exc.code)
     for runtime_type, service_type, code in table:
         if isinstance(exc, runtime_type):
             return service_type(message, code=code)

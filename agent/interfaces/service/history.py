@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from agent.errors import ThreadNotFound
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.schemas import Message, ThreadSummary, ThreadView
+from agent.persistence.keys import Principal
 from agent.persistence.tables import ThreadRow
 from agent.runtime import Tiller
 from tools.envelope import read_envelope

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from agent.errors import KeyError_
 from agent.interfaces.service.auth import Context, csrf_token, session_principal, start_session
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import ServiceError, Unauthorized
-from agent.interfaces.service.keys import Principal
+from agent.persistence.keys import Principal
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -50,9 +51,9 @@ async def page_principal(request: Request, ctx: ServiceContext, next_path: str, 
         raise LoginRequired(next_path)
     try:
         who = await session_principal(request, ctx)
-    except Unauthorized as exc:
+    except (Unauthorized, KeyError_) as exc:
         request.session.clear()
-        raise LoginRequired(next_path, exc.message) from None
+        raise LoginRequired(next_path, str(exc)) from None
     if reviewer and not who.can_review:
         raise LoginRequired(next_path, f"the inbox needs a reviewer or admin key; {who.name} has a {who.role} key")
     await ctx.limits.hit(who)

@@ -20,7 +20,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from agent.interfaces.service.errors import RateLimited
-from agent.interfaces.service.keys import Principal
+from agent.persistence.keys import Principal
 
 _RUN_LEASE_S = 900  # a run slot outlives any run (deadline 120 s by default) yet frees a dead process's slots
 _RUN_RETRY_AFTER_S = 5  # a hint: runs take seconds, not minutes

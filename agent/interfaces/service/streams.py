@@ -10,8 +10,8 @@ from fastapi.responses import StreamingResponse
 
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.hub import RunJob, ThreadChannel
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.sse import KEEPALIVE, StreamEvent
+from agent.persistence.keys import Principal
 from agent.persistence.tables import ThreadRow
 
 _KEEPALIVE_S = 15.0

@@ -19,9 +19,9 @@ from agent.errors import ThreadNotFound
 from agent.interfaces.service.auth import Context
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.history import visible_thread
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.pages import page_principal, render
 from agent.loop.state import RunStatus
+from agent.persistence.keys import Principal
 from agent.persistence.traces import TraceNotFound, TraceView
 from agent.tracing.render import run_models, timeline
 from agent.workflows.runner import WORKFLOW_THREAD_PREFIX

@@ -6,8 +6,8 @@ import logging
 import threading
 
 from agent.config import Settings
-from agent.persistence.workflows import RunRows
 from agent.runtime import Tiller
+from agent.workflows.rows import RunSink
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.runtime import workflow_tiller
 from agent.workflows.spec import Workflow
@@ -28,7 +28,7 @@ class WorkflowRuns:
         with self._lock:
             return run_id in self._active
 
-    def start(self, rows: RunRows, *, tenant: str, user: str, concurrency: int) -> None:
+    def start(self, rows: RunSink, *, tenant: str, user: str, concurrency: int) -> None:
         stop = threading.Event()
         thread = threading.Thread(
             target=self._execute,
@@ -55,7 +55,7 @@ class WorkflowRuns:
         same = workflow.model in (None, self._settings.model) and not workflow.limits and workflow.approval == "queue"
         return (self._tiller, False) if same else (workflow_tiller(self._settings, workflow), True)
 
-    def _execute(self, rows: RunRows, tenant: str, user: str, concurrency: int, stop: threading.Event) -> None:
+    def _execute(self, rows: RunSink, tenant: str, user: str, concurrency: int, stop: threading.Event) -> None:
         try:
             workflow, tasks = rows.spec()
             tiller, owned = self._runtime(workflow)

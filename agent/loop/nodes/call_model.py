@@ -15,7 +15,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent.loop.context import LIMIT_PROMPT, RunContext
+from agent.loop.context import LIMIT_PROMPT, AgentDeps, RunContext
 from agent.loop.identity import call_id, provider_ids, with_pairing_ids
 from agent.loop.state import AgentState, RunStatus
 from agent.models.factory import describe_model_error
@@ -73,6 +73,36 @@ def _served_by(reply: BaseMessage, configured: str) -> str:
     return f"replay:{name}" if "replay_turn" in meta else name
 
 
+def _failed(exc: Exception, limit: str | None) -> Command[Literal["plan_tools", "finalize"]]:
+    """The run ends with a graceful answer when the model keeps failing (after retries, fallbacks)."""
+    kind, message = describe_model_error(exc)
+    status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
+    error = {"kind": kind, "type": type(exc).__name__, "message": message}
+    update = {"messages": [AIMessage(content=FAILED_ANSWER)], "status": status.value, "stop_reason": limit}
+    return Command(goto="finalize", update=update | {"error": error})
+
+
+def _without_calls(reply: AIMessage) -> AIMessage:
+    """Tools are off (a limit was reached): a tool call is dropped, its usage still counts."""
+    return AIMessage(
+        content=reply.text or "I had to stop before finishing this request.",
+        id=reply.id,
+        usage_metadata=reply.usage_metadata,
+        response_metadata=reply.response_metadata,
+    )
+
+
+def _cost(deps: AgentDeps, reply: AIMessage, served_by: str, input_tokens: int, output_tokens: int) -> float:
+    """What the reply cost, plus a cheap reply the router replaced (it was paid for too)."""
+    discarded = (route_of(reply) or {}).get("discarded")
+    extra = (
+        deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
+        if discarded
+        else 0.0
+    )
+    return deps.prices.cost(served_by, input_tokens, output_tokens) + extra
+
+
 def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
     deps = runtime.context.deps
     limit = exceeded_limit(state, runtime.context)
@@ -85,49 +115,28 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
     model = deps.model_without_tools if limit else deps.model_with_tools
     started = time.perf_counter()
     try:
-        reply = model.invoke(prompt)
+        raw = model.invoke(prompt)
     except Exception as exc:  # the model boundary: any provider failure becomes a status
         runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
-        answer = AIMessage(content=FAILED_ANSWER)
-        status = RunStatus.LIMIT_REACHED if limit else RunStatus.FAILED
-        kind, message = describe_model_error(exc)
-        error = {"kind": kind, "type": type(exc).__name__, "message": message}
-        return Command(
-            goto="finalize",
-            update={"messages": [answer], "status": status.value, "stop_reason": limit, "error": error},
-        )
-    if limit and getattr(reply, "tool_calls", None):
-        # Tools are off: a tool call here is dropped, its usage still counts.
-        reply = AIMessage(
-            content=reply.text or "I had to stop before finishing this request.",
-            id=reply.id,
-            usage_metadata=reply.usage_metadata,
-            response_metadata=reply.response_metadata,
-        )
+        return _failed(exc, limit)
+    reply = raw if isinstance(raw, AIMessage) else AIMessage(content=raw.text, response_metadata=raw.response_metadata)
+    if limit and reply.tool_calls:
+        reply = _without_calls(reply)
     turn, step = state.get("turn", 0), state.get("steps", 0) + 1
-    if isinstance(reply, AIMessage):
-        reply = with_pairing_ids(reply, turn, step)
+    reply = with_pairing_ids(reply, turn, step)
     input_tokens, output_tokens = _usage(reply)
     served_by = _served_by(reply, deps.model_name)
-    route = route_of(reply)
-    discarded = (route or {}).get("discarded")  # a cheap reply the router replaced: it was paid for
-    extra_cost = (
-        deps.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
-        if discarded
-        else 0.0
-    )
     update: dict[str, Any] = {
         "messages": [reply],
         "steps": step,
         "input_tokens": state.get("input_tokens", 0) + input_tokens,
         "output_tokens": state.get("output_tokens", 0) + output_tokens,
-        "cost_usd": state.get("cost_usd", 0.0) + deps.prices.cost(served_by, input_tokens, output_tokens) + extra_cost,
+        "cost_usd": state.get("cost_usd", 0.0) + _cost(deps, reply, served_by, input_tokens, output_tokens),
     }
-    tool_calls = reply.tool_calls if isinstance(reply, AIMessage) else []
-    sent = provider_ids(reply) if isinstance(reply, AIMessage) else []
+    sent = provider_ids(reply)
     calls = [
         {"tool": c["name"], "args": c["args"], "id": call_id(turn, step, i), "provider_call_id": sent[i]}
-        for i, c in enumerate(tool_calls)
+        for i, c in enumerate(reply.tool_calls)
     ]
     runtime.stream_writer(
         {
@@ -140,12 +149,12 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "route": route,
+            "route": route_of(reply),
             "cache_hit": is_cache_hit(reply),
         }
     )
     if limit:
         update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
         return Command(goto="finalize", update=update)
-    has_calls = bool(getattr(reply, "tool_calls", None) or getattr(reply, "invalid_tool_calls", None))
+    has_calls = bool(reply.tool_calls or reply.invalid_tool_calls)
     return Command(goto="plan_tools" if has_calls else "finalize", update=update)

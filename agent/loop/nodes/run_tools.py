@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from agent.breakers import BreakerBoard, CircuitOpen
 from agent.checks import GuardPolicy, policy_for, screen_tool_output
+from agent.loop.calls import CallIdentity, Outcome
 from agent.loop.context import Emit, RunContext, turn_calls
 from agent.loop.state import AgentState, CallStatus
-from agent.runtime.execution import CallIdentity, Outcome
 from tools.contract import ToolSpec
 from tools.envelope import tool_error_message, tool_result_message
 

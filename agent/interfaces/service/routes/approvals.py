@@ -12,10 +12,10 @@ from agent.interfaces.service.auth import Context, Reviewer
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.decisions import decide
 from agent.interfaces.service.history import to_messages
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.routes.threads import _ERRORS
 from agent.interfaces.service.schemas import ApprovalDetail, Approve, DecisionResult, Edit, Reject
 from agent.loop.state import PendingApproval
+from agent.persistence.keys import Principal
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 Status = Literal["pending", "approved", "rejected", "executed", "expired", "all"]

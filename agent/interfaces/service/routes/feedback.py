@@ -11,9 +11,9 @@ from agent.interfaces.service.auth import Caller, Context
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import Conflict, Unprocessable
 from agent.interfaces.service.history import visible_thread
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.routes.threads import _ERRORS
 from agent.interfaces.service.schemas import FeedbackIn, FeedbackOut
+from agent.persistence.keys import Principal
 from agent.persistence.traces import TraceNotFound, TraceView
 
 router = APIRouter(tags=["feedback and traces"])

@@ -7,11 +7,11 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from agent.interfaces.service.auth import Context
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.metrics import PROMETHEUS_CONTENT_TYPE
+from agent.persistence.database import ping
 
 router = APIRouter(tags=["operations"])
 
@@ -25,8 +25,7 @@ async def healthz() -> dict[str, str]:
 def _check_databases(ctx: ServiceContext) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with ctx.tiller.engine.connect() as conn:
-            conn.execute(text("SELECT 1 FROM threads LIMIT 1"))
+        ping(ctx.tiller.engine)
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports any failure as data
         checks["database"] = f"error: {type(exc).__name__}: {str(exc)[:200]}"

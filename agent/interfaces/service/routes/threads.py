@@ -14,10 +14,10 @@ from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.decisions import resume_when_ready
 from agent.interfaces.service.errors import Conflict, Forbidden, PayloadTooLarge, ServiceError
 from agent.interfaces.service.history import summary, thread_view, visible_thread
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.schemas import CreateThread, ErrorBody, PostMessage, ThreadSummary, ThreadView
 from agent.interfaces.service.streams import follow_thread, run_events, sse_response
 from agent.loop.state import RunResult
+from agent.persistence.keys import Principal
 from agent.persistence.tables import ThreadRow
 from agent.runtime import new_thread_id
 

@@ -16,9 +16,11 @@ from agent.errors import ConfigError
 from agent.interfaces.service.auth import Caller, Context
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import Conflict, NotFound, Unprocessable
-from agent.interfaces.service.keys import Principal
 from agent.interfaces.service.routes.threads import _ERRORS
-from agent.persistence.workflows import RunRows, WorkflowRunRow, WorkflowTaskRow, list_runs, load_run
+from agent.persistence.keys import Principal
+from agent.persistence.tables import WorkflowRunRow, WorkflowTaskRow
+from agent.persistence.workflows import RunRows, list_runs, load_run
+from agent.workflows.rows import RunSink
 from agent.workflows.spec import expand_tasks, parse_workflow
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
@@ -91,8 +93,8 @@ async def start_run(body: StartRun, who: Caller, ctx: Context) -> RunProgress:
     concurrency = min(body.concurrency or workflow.concurrency, MAX_CONCURRENCY)
     run_id = "wfr_" + uuid.uuid4().hex[:12]
 
-    def create() -> RunRows:
-        return RunRows.create(
+    def create() -> RunSink:
+        return RunSink.create(
             ctx.tiller.sessions,
             run_id=run_id,
             tenant=who.tenant,
@@ -152,6 +154,6 @@ async def resume_run(run_id: str, who: Caller, ctx: Context) -> RunProgress:
         raise Conflict(f"workflow run {run_id} is executed by `tiller worker` processes", code="run_queued")
     if ctx.workflows.is_running(run_id):
         raise Conflict(f"workflow run {run_id} is running in this process", code="run_busy")
-    rows = RunRows(ctx.tiller.sessions, run_id)
+    rows = RunSink(RunRows(ctx.tiller.sessions, run_id))
     ctx.workflows.start(rows, tenant=who.tenant, user=run.requested_by, concurrency=run.concurrency)
     return _progress(*await to_thread.run_sync(_visible_run, ctx, who, run_id))

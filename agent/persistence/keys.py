@@ -1,4 +1,5 @@
-"""API keys: created once and shown once, stored as a hash, looked up by their public id.
+"""API keys: created once and shown once, stored as a hash, looked up by their public id; and the
+secrets the service generates once (``stored_secret``).
 
 A key reads ``tk_<id>_<secret>``: the id (12 hex digits) finds the row, the secret (256 random
 bits) proves possession. Because the secret is high-entropy, a keyed SHA-256 (HMAC) is the
@@ -16,12 +17,12 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.interfaces.service.errors import NotFound, Unauthorized, Unprocessable
-from agent.persistence.approvals import utcnow
-from agent.persistence.tables import ApiKeyRow
-from tools.db import transaction
+from agent.errors import InvalidKey, InvalidKeyRequest, KeyNotFound, KeyRevoked
+from agent.persistence.tables import ApiKeyRow, ServiceSecretRow
+from tools.db import transaction, utcnow
 
 Role = Literal["user", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("user", "reviewer", "admin")
@@ -93,9 +94,9 @@ class KeyStore:
     ) -> tuple[KeyInfo, str]:
         """A new key; the returned key string is the only time its secret exists in clear."""
         if role not in ROLES:
-            raise Unprocessable(f"role must be one of {', '.join(ROLES)}; got {role!r}", code="invalid_role")
+            raise InvalidKeyRequest(f"role must be one of {', '.join(ROLES)}; got {role!r}", code="invalid_role")
         if not tenant.strip():
-            raise Unprocessable("tenant must not be empty", code="invalid_tenant")
+            raise InvalidKeyRequest("tenant must not be empty", code="invalid_tenant")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         row = ApiKeyRow(
             id=key_id,
@@ -123,7 +124,7 @@ class KeyStore:
         with transaction(self._sessions) as session:
             row = session.get(ApiKeyRow, key_id.removeprefix(f"{_PREFIX}_").split("_")[0])
             if row is None:
-                raise NotFound(f"no API key {key_id}; see `tiller keys list`", code="key_not_found")
+                raise KeyNotFound(f"no API key {key_id}; see `tiller keys list`")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             return _info(row)
@@ -133,26 +134,21 @@ class KeyStore:
         with self._sessions() as session:
             row = session.get(ApiKeyRow, key_id)
             if row is None or row.revoked_at is not None:
-                raise Unauthorized("this session's API key was revoked or removed; log in again", code="key_revoked")
+                raise KeyRevoked("this session's API key was revoked or removed; log in again")
             return _principal(row)
 
     def authenticate(self, presented: str) -> Principal:
-        """The principal a presented key acts as, or ``Unauthorized`` saying what is wrong."""
+        """The principal a presented key acts as, or ``InvalidKey``/``KeyRevoked`` saying what is wrong."""
         prefix, _, rest = presented.strip().partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != _PREFIX or len(key_id) != 12 or not secret:
-            raise Unauthorized(
-                "malformed API key: expected tk_<id>_<secret> as printed by `tiller keys create`",
-                code="invalid_key",
-            )
+            raise InvalidKey("malformed API key: expected tk_<id>_<secret> as printed by `tiller keys create`")
         with self._sessions() as session:
             row = session.get(ApiKeyRow, key_id)
             if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(secret)):
-                raise Unauthorized("invalid API key: no key matches it", code="invalid_key")
+                raise InvalidKey("invalid API key: no key matches it")
             if row.revoked_at is not None:
-                raise Unauthorized(
-                    f"API key {key_id} was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC", code="key_revoked"
-                )
+                raise KeyRevoked(f"API key {key_id} was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC")
             return _principal(row)
 
 
@@ -165,3 +161,20 @@ def _principal(row: ApiKeyRow) -> Principal:
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
     )
+
+
+def stored_secret(sessions: sessionmaker[Session], name: str) -> str:
+    """A secret generated once and kept in the database, so every process shares it."""
+    with sessions() as session:
+        row = session.get(ServiceSecretRow, name)
+        if row is not None:
+            return row.value
+    try:
+        with transaction(sessions) as session:
+            session.add(ServiceSecretRow(name=name, value=secrets.token_urlsafe(48), created_at=utcnow()))
+    except IntegrityError:
+        pass  # another process created it first: use theirs
+    with sessions() as session:
+        row = session.get(ServiceSecretRow, name)
+        assert row is not None
+        return row.value

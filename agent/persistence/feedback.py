@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.persistence.approvals import utcnow
 from agent.persistence.tables import FeedbackRow
-from tools.db import transaction
+from tools.db import transaction, utcnow
 
 
 @dataclass(frozen=True)
@@ -55,3 +54,14 @@ class FeedbackStore:
         )
         with self._sessions() as session:
             return [_view(r) for r in session.scalars(query).all()]
+
+
+def ratings_between(
+    sessions: sessionmaker[Session], start: datetime, end: datetime, tenant_id: str | None = None
+) -> list[str]:
+    """The ratings (``up`` / ``down``) given in ``[start, end)``, of one tenant or all."""
+    query = select(FeedbackRow.rating).where(FeedbackRow.created_at >= start, FeedbackRow.created_at < end)
+    if tenant_id:
+        query = query.where(FeedbackRow.tenant_id == tenant_id)
+    with sessions() as session:
+        return list(session.scalars(query).all())

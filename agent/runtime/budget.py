@@ -1,0 +1,28 @@
+"""Tenant daily budgets: a request is refused once the tenant's model spend of the UTC day reached
+its budget (``TILLER_TENANT_DAILY_BUDGETS``); nothing runs and nothing is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agent.loop.state import RunResult, RunStatus
+from agent.persistence.traces import TraceStore
+
+
+def over_budget(budgets: Mapping[str, float], traces: TraceStore, thread_id: str, tenant: str) -> RunResult | None:
+    """A refusal when ``tenant``'s daily budget is spent; ``None`` when it may run."""
+    budget = budgets.get(tenant)
+    if budget is None:
+        return None
+    spent = traces.spent_today(tenant)
+    if spent < budget:
+        return None
+    return RunResult(
+        thread_id=thread_id,
+        status=RunStatus.BLOCKED,
+        answer=(
+            f"Tenant {tenant} has used its daily model budget (${spent:.2f} of ${budget:.2f}); "
+            "new requests are refused until 00:00 UTC. An admin can raise TILLER_TENANT_DAILY_BUDGETS."
+        ),
+        error={"kind": "budget_exhausted", "spent_usd": round(spent, 6), "budget_usd": budget},
+    )
