@@ -8,8 +8,11 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.domain import Domain, load_domain
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_KB_DIR = PROJECT_ROOT / "scenarios" / "commerce" / "kb"
+DEFAULT_DOMAIN = "commerce"
+"""The demo shop, run when nothing says otherwise (``make chat``); any installed domain can be."""
 
 
 class Limits(BaseSettings):
@@ -46,12 +49,20 @@ class Settings(BaseSettings):
         description="model spec: offline | openai:<name> | replay:<file> | llamacpp:<gguf>; a,b = fallback; "
         "router:CHEAP,STRONG = cheap tier first",
     )
-    kb_dir: Path = Field(DEFAULT_KB_DIR, description="Markdown knowledge base to index")
+    domain: str = Field(
+        DEFAULT_DOMAIN,
+        description="the business the agent runs: an installed domain (`tiller domains list`) or pkg.module:domain",
+    )
+    tenant_domains: dict[str, str] = Field(
+        default_factory=dict,
+        description='tenants bound to another domain than TILLER_DOMAIN, e.g. {"sierra": "tau2-retail"}',
+    )
+    kb_dir: Path | None = Field(None, description="Markdown knowledge base to index (default: the domain's)")
     retrieval_mode: Literal["auto", "bm25", "hybrid"] = Field(
         "auto", description="auto: hybrid (BM25 + dense) when the embeddings extra is installed, else BM25"
     )
-    tenant: str = Field("acme", description="default tenant for the CLI")
-    user: str = Field("agent.demo", description="default acting user for the CLI")
+    tenant: str = Field("", description="default tenant for the CLI (empty: the domain's)")
+    user: str = Field("", description="default acting user for the CLI (empty: the domain's)")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
     guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/checks/policy.py)")
@@ -96,13 +107,41 @@ def _explain(exc: ValidationError) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment (plus overrides); a bad value names its variable."""
+    """Settings from the environment (plus overrides), with the domain's defaults filled in; a bad
+    value names its variable."""
     from agent.errors import ConfigError
 
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(_explain(exc)) from None
+    return with_domain_defaults(settings)
+
+
+def domain_of(settings: Settings, tenant: str | None = None) -> Domain:
+    """The domain ``tenant`` is bound to (``TILLER_TENANT_DOMAINS``), else ``TILLER_DOMAIN``'s;
+    an unknown one raises ``ConfigError`` saying which are installed."""
+    from agent.errors import ConfigError
+    from tools.errors import ToolDefinitionError
+
+    spec = settings.tenant_domains.get(tenant or "", settings.domain)
+    try:
+        return load_domain(spec)
+    except ToolDefinitionError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def with_domain_defaults(settings: Settings) -> Settings:
+    """``settings`` with what it leaves to the domain filled in: tenant, user, knowledge base."""
+    domain = domain_of(settings)
+    filled: dict[str, object] = {}
+    if not settings.tenant:
+        filled["tenant"] = domain.tenant
+    if not settings.user:
+        filled["user"] = domain.user
+    if settings.kb_dir is None and domain.knowledge is not None:
+        filled["kb_dir"] = domain.knowledge.documents
+    return settings.model_copy(update=filled) if filled else settings
 
 
 def load_limits() -> Limits:

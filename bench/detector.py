@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 
 from agent.checks.injection.detector import DEFAULT_THRESHOLD, detect_injection
-from agent.config import DEFAULT_KB_DIR, PROJECT_ROOT
+from agent.config import PROJECT_ROOT
+from tools.commerce.domain import KB_DIR
 
 DATA = PROJECT_ROOT / "tests" / "safety" / "data"
 
@@ -66,7 +67,7 @@ def _load(path: Path, key: str) -> list[dict[str, str]]:
 def evaluate(
     injections: Path = DATA / "injections.yaml",
     benign: Path = DATA / "benign.yaml",
-    kb_dir: Path = DEFAULT_KB_DIR,
+    kb_dir: Path = KB_DIR,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Evaluation:
     """Run the detector over the corpora and the knowledge base."""

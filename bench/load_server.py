@@ -23,9 +23,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from agent.config import DEFAULT_KB_DIR, Settings
-from agent.persistence.setup import build_index, init_database, seed_database
+from agent.config import Settings
+from agent.persistence.setup import fixtures_of, init_database, seed_database
+from agent.runtime.toolset import build_index
 from bench.cold import bench_env, tiller_executable
+from tools.commerce.domain import KB_DIR
+from tools.domain import load_domain
 
 TENANT = "acme"
 
@@ -49,14 +52,14 @@ class Server:
 def home_settings(home: Path) -> Settings:
     """The home as the server sees it: ``server_env`` drops every ``TILLER_*`` variable, so this
     pins what the environment could otherwise change here (database, knowledge base)."""
-    return Settings(home=home, database_url=None, kb_dir=DEFAULT_KB_DIR, retrieval_mode="bm25")
+    return Settings(home=home, database_url=None, kb_dir=KB_DIR, retrieval_mode="bm25")
 
 
 def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000) -> None:
     """Database schema, demo data (by default the size `tiller db seed` makes), the BM25 index."""
     settings = home_settings(home)
     init_database(settings)
-    seed_database(settings, customers=customers, orders=orders)
+    seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": customers, "orders": orders}))
     build_index(settings)
 
 
@@ -65,7 +68,7 @@ def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[Lo
     from agent.persistence.database import open_database
     from agent.persistence.keys import KeyStore
 
-    engine, sessions = open_database(home_settings(home).db_url, require_demo_schema=True)
+    engine, sessions = open_database(home_settings(home).db_url, require=load_domain("commerce"))
     try:
         keys = KeyStore(sessions)
         users = []

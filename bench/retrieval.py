@@ -1,7 +1,7 @@
 """Retrieval latency: ``KnowledgeIndex.search`` p50/p95 over 1k and 50k chunks.
 
 The corpus is synthetic but shaped like the real knowledge base: documents whose sections are
-made of sentences drawn (deterministically) from ``scenarios/commerce/kb``, each section short
+made of sentences drawn (deterministically) from ``tools/commerce/kb``, each section short
 enough to be one chunk, plus a document-specific product code so documents differ. Queries are
 the 76 labelled customer questions of ``scenarios/commerce/kb_questions.yaml``, each searched
 for the top 5. BM25 always; hybrid (BM25 + MiniLM vectors, fused by reciprocal rank) at 1k
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import yaml
 
-from agent.config import DEFAULT_KB_DIR, PROJECT_ROOT
+from agent.config import PROJECT_ROOT
 from bench.report import Column
 from bench.stats import median, percentile
+from tools.commerce.domain import KB_DIR
 from tools.retrieval import KnowledgeIndex, build_index, dense_available, load_documents, make_document
 from tools.retrieval.documents import Document
 
@@ -43,7 +44,7 @@ class RetrievalRow:
 def kb_sentences() -> list[str]:
     """Every prose sentence of the real knowledge base (headings, lists' markers and tables out)."""
     sentences: list[str] = []
-    for doc in load_documents(DEFAULT_KB_DIR):
+    for doc in load_documents(KB_DIR):
         for paragraph in doc.text.split("\n\n"):
             lines = [ln.strip().lstrip("-* ") for ln in paragraph.splitlines()]
             prose = " ".join(ln for ln in lines if ln and not ln.startswith(("#", "|", "```")))

@@ -1,6 +1,6 @@
 """Seed time: the deterministic demo data at 100k orders (25k customers, the default ratio).
 
-Timed as ``tiller db seed --orders 100000`` does it (``agent.persistence.setup.seed_database``: create the
+Timed as ``tiller db seed --set orders=100000`` does it (``agent.persistence.setup.seed_database``: create the
 tables, then insert), on a new SQLite file, and on a scratch PostgreSQL database when
 ``TILLER_BENCH_POSTGRES_URL`` is set.
 """
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config import Settings
-from agent.persistence.setup import seed_database
+from agent.persistence.setup import fixtures_of, seed_database
 from bench.checkpointers import postgres_url
 from bench.postgres import scratch_database
 from bench.report import Column
+from tools.domain import load_domain
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class SeedRow:
 def time_seed(backend: str, settings: Settings, orders: int) -> SeedRow:
     customers = max(1, orders // 4)
     started = time.perf_counter()
-    seed_database(settings, customers=customers, orders=orders)
+    seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": customers, "orders": orders}))
     took = time.perf_counter() - started
     return SeedRow(backend, orders, customers, took, orders / took)
 

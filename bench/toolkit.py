@@ -22,9 +22,10 @@ from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as langchain_tool
 from pydantic import BaseModel
 
-from agent.loop.context import SYSTEM_PROMPT
+from agent.loop.context import system_prompt
 from agent.models.scripted import ScriptedChatModel
 from tools.contract import Risk, ToolContext, tool
+from tools.domain import load_domain
 from tools.registry import ToolRegistry
 
 FIXED_TIME = "2026-10-01T12:00:00+00:00"
@@ -35,7 +36,7 @@ TOOL_ARGS: dict[str, dict[str, Any]] = {
     "echo_text": {"text": "hello"},
 }
 FINAL_ANSWER = "All steps done."
-PROMPT = SYSTEM_PROMPT.format(company="Acme Outdoor Supply")
+PROMPT = system_prompt(load_domain("commerce").prompt())
 """The same system prompt for every runtime (Tiller's own)."""
 
 _STEPS = re.compile(r"steps=(\d+)")

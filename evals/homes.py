@@ -1,20 +1,25 @@
-"""Seeded homes: one template per fixture set, seeded once per run, copied for every trial.
+"""Seeded homes: one template per domain and fixture set, seeded once per run, copied for every
+trial.
 
-Seeding the demo database and building the BM25 index take well under a second with the
-default sizes; copying the template directory is faster still, so every trial gets a fresh,
-identical database and index without paying for either again.
+Seeding a domain's database and building its BM25 index take well under a second with small
+sizes; copying the template directory is faster still, so every trial gets a fresh, identical
+database and index without paying for either again.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.config import DEFAULT_KB_DIR, Limits, Settings
-from agent.persistence.setup import build_index, init_database, seed_database
-from evals.scenario import Fixtures, LimitsOverride
+from agent.config import Limits, Settings, with_domain_defaults
+from agent.persistence.setup import fixtures_of, init_database, seed_database
+from agent.runtime.toolset import build_index
+from evals.scenario import LimitsOverride, Scenario
+from tools.canonical import canonical_json, digest
+from tools.domain import load_domain
 from tools.rows import RowReader, read_only_engine
 
 if TYPE_CHECKING:
@@ -30,7 +35,7 @@ def hermetic_settings(**overrides: Any) -> Settings:
     Validated without ``BaseSettings.__init__``, which would read the environment only for every
     value to be overridden (a few ms per trial)."""
     values = {name: f.get_default(call_default_factory=True) for name, f in Settings.model_fields.items()}
-    return Settings.model_validate({**values, **overrides})
+    return with_domain_defaults(Settings.model_validate({**values, **overrides}))
 
 
 def hermetic_limits(override: LimitsOverride | None) -> Limits:
@@ -41,45 +46,58 @@ def hermetic_limits(override: LimitsOverride | None) -> Limits:
     return Limits.model_validate(values)
 
 
+TemplateKey = tuple[str, str]
+"""``(domain spec, canonical fixtures)``: what a seeded template is."""
+
+
+def template_key(scenario: Scenario) -> TemplateKey:
+    """The template a (resolved) scenario's trials are copied from."""
+    return scenario.domain, canonical_json(scenario.fixtures)
+
+
 class SeededHomes:
     """Template homes under ``root`` (built on first use, thread-safe) and their copies."""
 
-    def __init__(self, root: Path, *, retrieval_mode: RetrievalMode = "bm25", kb_dir: Path = DEFAULT_KB_DIR) -> None:
+    def __init__(self, root: Path, *, retrieval_mode: RetrievalMode = "bm25") -> None:
         self.root = root
         self.retrieval_mode: RetrievalMode = retrieval_mode
-        self.kb_dir = kb_dir
         self._lock = threading.Lock()
-        self._templates: dict[Fixtures, Path] = {}
-        self._readers: dict[Fixtures, tuple[Engine, RowReader]] = {}
+        self._templates: dict[TemplateKey, Path] = {}
+        self._readers: dict[TemplateKey, tuple[Engine, RowReader]] = {}
 
-    def settings(self, home: Path, **overrides: Any) -> Settings:
-        return hermetic_settings(home=home, retrieval_mode=self.retrieval_mode, kb_dir=self.kb_dir, **overrides)
+    def settings(self, home: Path, domain: str, **overrides: Any) -> Settings:
+        return hermetic_settings(home=home, domain=domain, retrieval_mode=self.retrieval_mode, **overrides)
 
-    def template(self, fixtures: Fixtures) -> Path:
-        """The seeded template for ``fixtures`` (built once)."""
+    def template(self, key: TemplateKey) -> Path:
+        """The seeded template for ``key`` (built once)."""
         with self._lock:
-            if fixtures not in self._templates:
-                name = f"c{fixtures.customers}-o{fixtures.orders}-s{fixtures.seed}-{self.retrieval_mode}"
+            if key not in self._templates:
+                spec, fixtures = key
+                name = f"{load_domain(spec).name}-{digest(spec, fixtures)[:12]}-{self.retrieval_mode}"
                 home = self.root / "templates" / name
                 if not (home / _READY).exists():  # a template from an earlier run in this work dir is reused
                     shutil.rmtree(home, ignore_errors=True)
-                    settings = self.settings(home)
-                    init_database(settings)
-                    seed_database(settings, customers=fixtures.customers, orders=fixtures.orders, seed=fixtures.seed)
-                    build_index(settings)
-                    (home / _READY).touch()
-                self._templates[fixtures] = home
-            return self._templates[fixtures]
+                    self._seed(home, spec, json.loads(fixtures))
+                self._templates[key] = home
+            return self._templates[key]
 
-    def reader(self, fixtures: Fixtures) -> RowReader:
+    def _seed(self, home: Path, spec: str, fixtures: dict[str, Any]) -> None:
+        settings = self.settings(home, spec)
+        init_database(settings)
+        seed_database(settings, fixtures_of(load_domain(spec), fixtures))
+        build_index(settings)
+        (home / _READY).touch()
+
+    def reader(self, key: TemplateKey) -> RowReader:
         """A read-only reader of the seeded template's database, shared by every trial of the
         run (its engine, compiled statements and whole-table reads are made once)."""
-        template = self.template(fixtures)
+        template = self.template(key)
         with self._lock:
-            if fixtures not in self._readers:
+            if key not in self._readers:
                 engine = read_only_engine(template / "tiller.db")
-                self._readers[fixtures] = (engine, RowReader(engine, frozen=True))
-            return self._readers[fixtures][1]
+                metadata = load_domain(key[0]).metadata
+                self._readers[key] = (engine, RowReader(engine, metadata, frozen=True))
+            return self._readers[key][1]
 
     def close(self) -> None:
         """Close the template readers' engines."""
@@ -88,9 +106,9 @@ class SeededHomes:
                 engine.dispose()
             self._readers.clear()
 
-    def fresh(self, fixtures: Fixtures, name: str) -> Path:
-        """A new copy of the template for ``fixtures`` at ``root/trials/name``."""
+    def fresh(self, key: TemplateKey, name: str) -> Path:
+        """A new copy of the template for ``key`` at ``root/trials/name``."""
         target = self.root / "trials" / name
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(self.template(fixtures), target, ignore=shutil.ignore_patterns(_READY))
+        shutil.copytree(self.template(key), target, ignore=shutil.ignore_patterns(_READY))
         return target

@@ -25,6 +25,7 @@ import yaml
 from jsonschema.exceptions import ValidationError as SchemaError
 from pydantic import ValidationError
 
+from evals.domains import resolve
 from evals.errors import Problem, ScenarioError, ScenarioInvalid, ScenarioSyntaxError
 from evals.scenario import Scenario, json_schema
 from evals.yaml_source import YamlDocument, format_path, parse_yaml, syntax_problem
@@ -42,8 +43,10 @@ def published_schema() -> dict[str, Any]:
     return json_schema()
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and build one scenario; raise :class:`ScenarioError` listing every problem."""
+def load_scenario(path: str | Path, domain: str | None = None) -> Scenario:
+    """Read, validate and build one scenario in its domain (its own ``domain``, else ``domain``,
+    else ``TILLER_DOMAIN``); raise :class:`ScenarioError` listing every problem — including
+    tools, tables, columns and fixtures its domain does not have."""
     path = Path(path)
     document = _read(path)
     if not isinstance(document.data, dict):
@@ -52,9 +55,14 @@ def load_scenario(path: str | Path) -> Scenario:
     problems = document.duplicates + schema_problems(document)
     if not problems:
         try:
-            return Scenario.model_validate(document.data).with_source(path)
+            scenario = Scenario.model_validate(document.data).with_source(path)
         except ValidationError as exc:
             problems = _model_problems(exc, document)
+        else:
+            scenario, found = resolve(scenario, domain)
+            if not found:
+                return scenario
+            problems = [_at(document, where, message) for where, message in found]
     raise ScenarioInvalid(path, sorted(problems, key=_file_order)[:MAX_PROBLEMS])
 
 
@@ -240,14 +248,15 @@ def looks_like_scenario(path: Path) -> bool:
     return isinstance(data, dict) and "id" in data
 
 
-def discover(paths: Iterable[str | Path], *, tags: Sequence[str] = ()) -> Discovery:
-    """Load every scenario under ``paths`` (optionally only those with one of ``tags``)."""
+def discover(paths: Iterable[str | Path], *, tags: Sequence[str] = (), domain: str | None = None) -> Discovery:
+    """Load every scenario under ``paths`` (optionally only those with one of ``tags``), in
+    ``domain`` unless a scenario names its own."""
     files, skipped = scenario_files(paths)
     result = Discovery(skipped=skipped)
     seen: dict[str, Path] = {}
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(path, domain)
         except ScenarioError as exc:
             result.errors.append(exc)
             continue

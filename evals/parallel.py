@@ -14,6 +14,7 @@ docs/BENCHMARKS.md for measurements).
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -33,12 +34,16 @@ class _WorkerSetup:
     options: RunOptions
     root: Path
     run_label: str
+    sys_path: tuple[str, ...] = ()
+    """The parent's import path: a domain loaded from a folder put on ``sys.path`` in-process
+    must load in the workers too."""
 
 
 _worker: dict[str, object] = {}
 
 
 def _start_worker(setup: _WorkerSetup) -> None:
+    sys.path[:] = [*setup.sys_path, *(p for p in sys.path if p not in setup.sys_path)]
     options = setup.options
     _worker["options"] = options
     _worker["homes"] = SeededHomes(setup.root, retrieval_mode=options.retrieval_mode)
@@ -70,7 +75,7 @@ def run_in_processes(
     """Run every ``(scenario, trial)`` job in ``processes`` spawned workers; ``on_result(index,
     result)`` is called in this process as each one finishes."""
     context = multiprocessing.get_context("spawn")  # never fork a process that has threads
-    setup = _WorkerSetup(options, root, run_label)
+    setup = _WorkerSetup(options, root, run_label, tuple(sys.path))
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
         futures: dict[Future[TrialResult], int] = {
             pool.submit(_run_in_worker, scenario, trial): index for index, (scenario, trial) in enumerate(jobs)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evals.arg_matching import render_call
-from evals.homes import SeededHomes
+from evals.homes import SeededHomes, template_key
 from evals.metrics import summarize
 from evals.model_choice import choose_model, is_live
 from evals.options import HarnessModels, ModelFactory, RunOptions, TrialDone
@@ -56,8 +56,8 @@ def run_scenarios(
     homes = SeededHomes(root, retrieval_mode=options.retrieval_mode)
     runnable = [s for s in scenarios if _skip_reason(s, options, harness) is None]
     jobs = [_Job(s, t) for s in runnable for t in range(1, options.k + 1)]
-    for fixtures in dict.fromkeys(s.fixtures for s in runnable):
-        homes.template(fixtures)  # seed up front: trials then only copy
+    for key in dict.fromkeys(template_key(s) for s in runnable):
+        homes.template(key)  # seed up front: trials then only copy
     factory = model_factory or (lambda scenario, _trial: choose_model(options.model, scenario))
     run_label = f"{started:%Y%m%dT%H%M%SZ}"
     processes = _processes(options, len(jobs), custom=model_factory is not None or custom_harness)

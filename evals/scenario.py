@@ -92,14 +92,6 @@ Expected = Annotated[
 # -- the conversation ----------------------------------------------------------------------
 
 
-class Fixtures(_Strict):
-    """Sizes of the seeded demo data (the named fixtures are always present)."""
-
-    customers: int = Field(40, ge=1)
-    orders: int = Field(120, ge=0)
-    seed: int = 7
-
-
 class LimitsOverride(_Strict):
     """Run limits for this scenario; unset ones keep the runtime's defaults."""
 
@@ -241,8 +233,8 @@ class CountRange(_Strict):
 
 
 class StateAssertion(_Strict):
-    """Rows of a business table after the run. Columns are read the friendly way: ``order_id``
-    means the order's public id (``W1000001``), ``amount`` means ``amount_cents`` in dollars."""
+    """Rows of a business table after the run. Columns are read the friendly way: a foreign key
+    ``<entity>_id`` means the entity's public id, ``amount`` means ``amount_cents`` in dollars."""
 
     table: str
     where: dict[str, Expected] = Field(default_factory=dict)
@@ -292,11 +284,16 @@ class Scenario(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     description: str = ""
     tags: list[str] = Field(default_factory=list)
-    tenant: str = "acme"
-    user: str = Field("agent.demo", description="the acting user (the reviewer is eval.reviewer)")
-    role: str = "support_agent"
+    domain: str = Field(
+        "", description="the domain the scenario runs in (default: the run's, --domain / TILLER_DOMAIN)"
+    )
+    tenant: str = Field("", description="the tenant it acts in (default: the domain's)")
+    user: str = Field("", description="the acting user (default: the domain's; the reviewer is eval.reviewer)")
+    role: str = Field("", description="the acting user's role (default: the domain's)")
     offline: bool = Field(True, description="false: the embedded offline model cannot serve this scenario")
-    fixtures: Fixtures = Field(default_factory=Fixtures)
+    fixtures: dict[str, Any] = Field(
+        default_factory=dict, description="values for the domain's seed (its fixtures model validates them)"
+    )
     limits: LimitsOverride | None = None
     policy: ApprovalPolicy | None = None
     cassette: str | None = Field(None, description="recorded model turns; default cassettes/<id>.yaml")

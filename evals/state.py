@@ -14,7 +14,7 @@ from typing import Any
 
 from evals.arg_matching import describe_expected, describe_value, value_matches
 from evals.scenario import CountRange, StateAssertion
-from tools.rows import Row, RowReader, primary_key, row_label, table_names
+from tools.rows import Row, RowReader
 
 DEFAULT_IGNORED = frozenset({"id"})
 
@@ -30,11 +30,11 @@ def check_state(
 
 
 def _check_one(assertion: StateAssertion, after: RowReader, before: RowReader | None, tenant: str) -> list[str]:
-    if assertion.table not in table_names():
-        return [f"unknown table {assertion.table!r} (tables: {', '.join(table_names())})"]
+    if assertion.table not in after.tables:
+        return [f"unknown table {assertion.table!r} (tables: {', '.join(after.table_names())})"]
     scope = None if assertion.tenant == "*" else (assertion.tenant or tenant)
     rows = after.rows(assertion.table, scope)
-    unknown = _unknown_columns(assertion, rows)
+    unknown = _unknown_columns(assertion, after.columns(assertion.table))
     if unknown:
         return unknown
     selected = [row for row in rows if _selected(row, assertion.where)]
@@ -48,18 +48,16 @@ def _check_one(assertion: StateAssertion, after: RowReader, before: RowReader | 
         if not selected:
             problems.append(f"{assertion.table}{where}: no row matches, so fields cannot be checked")
         for row in selected:
-            problems += _field_diffs(assertion.table, row, assertion.fields)
+            problems += _field_diffs(after.label(assertion.table, row), row, assertion.fields)
     if assertion.unchanged and before is not None:
         seeded = [row for row in before.rows(assertion.table, scope) if _selected(row, assertion.where)]
         ignored = DEFAULT_IGNORED | set(assertion.ignore)
-        problems += diff_rows(assertion.table, seeded, selected, ignored)
+        problems += diff_rows(after, assertion.table, seeded, selected, ignored)
     return problems
 
 
-def _unknown_columns(assertion: StateAssertion, rows: list[Row]) -> list[str]:
-    if not rows:
-        return []
-    known = set(rows[0])
+def _unknown_columns(assertion: StateAssertion, columns: list[str]) -> list[str]:
+    known = set(columns)
     names = [*assertion.where, *assertion.fields, *assertion.ignore]
     return [
         f"{assertion.table} has no column {name!r} (columns: {', '.join(sorted(known))})"
@@ -92,8 +90,7 @@ def _describe_where(assertion: StateAssertion) -> str:
     return " where " + ", ".join(f"{k}={describe_expected(v)}" for k, v in assertion.where.items())
 
 
-def _field_diffs(table: str, row: Row, fields: Mapping[str, Any]) -> list[str]:
-    label = row_label(table, row)
+def _field_diffs(label: str, row: Row, fields: Mapping[str, Any]) -> list[str]:
     return [
         f"{label}.{name}: expected {describe_expected(want)}, got {describe_value(row.get(name), want)}"
         for name, want in fields.items()
@@ -101,9 +98,12 @@ def _field_diffs(table: str, row: Row, fields: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def diff_rows(table: str, before: list[Row], after: list[Row], ignored: frozenset[str] | set[str]) -> list[str]:
+def diff_rows(
+    reader: RowReader, table: str, before: list[Row], after: list[Row], ignored: frozenset[str] | set[str]
+) -> list[str]:
     """Rows added, removed and changed between two reads of a table, field by field (by key)."""
-    key = primary_key(table)
+    key = reader.primary_key(table)
+    row_label = reader.label
     old = {tuple(row[k] for k in key): row for row in before}
     new = {tuple(row[k] for k in key): row for row in after}
     lines = [f"{row_label(table, new[k])}: new row ({_brief(new[k], ignored)})" for k in new if k not in old]
@@ -138,13 +138,13 @@ def database_changes(after: RowReader, before: RowReader) -> dict[str, list[str]
     """Every change a trial made to the database, per table (all tenants): the report's diff."""
     changes: dict[str, list[str]] = {}
     changed = after.changed_keys(before)
-    for table in table_names():
+    for table in after.table_names():
         if changed is None:  # not two SQLite files: compare every row
-            lines = diff_rows(table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
+            lines = diff_rows(after, table, before.rows(table, None), after.rows(table, None), DEFAULT_IGNORED)
         else:
             keys = changed[table]
             lines = diff_rows(
-                table, before.rows_with_keys(table, keys), after.rows_with_keys(table, keys), DEFAULT_IGNORED
+                after, table, before.rows_with_keys(table, keys), after.rows_with_keys(table, keys), DEFAULT_IGNORED
             )
         if lines:
             changes[table] = lines

@@ -37,7 +37,7 @@ class TraceSink:
         """The sink for ``db_url``; ``None`` for a SQLite file that does not exist yet."""
         if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
             return None
-        engine, sessions = open_database(db_url, require_demo_schema=False)
+        engine, sessions = open_database(db_url)
         return cls(engine, sessions, run_label)
 
     def copy_thread(self, tiller: Tiller, tenant: str, thread_id: str) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from agent.runtime import Tiller
 from evals.conversation import Conversation
 from evals.errors import ScenarioSetupError
-from evals.homes import SeededHomes, hermetic_limits
+from evals.homes import SeededHomes, hermetic_limits, template_key
 from evals.judge import Judge
 from evals.options import HarnessModels, ModelFactory, RunOptions
 from evals.results import CheckResult, TrialResult
@@ -18,6 +18,7 @@ from evals.scoring import score_trial
 from evals.state import database_changes
 from evals.traces import TraceSink
 from evals.transcript import Transcript
+from tools.domain import load_domain
 from tools.rows import RowReader, read_only
 
 
@@ -32,13 +33,14 @@ def run_trial(
 ) -> TrialResult:
     """One trial on a fresh home; never raises for a failure of the agent or the model."""
     harness = harness or HarnessModels()
-    home = homes.fresh(scenario.fixtures, f"{scenario.id}-{trial}")
+    key = template_key(scenario)
+    home = homes.fresh(key, f"{scenario.id}-{trial}")
     transcript = Transcript()
     error: str | None = None
     try:
         model = factory(scenario, trial)
         limits = hermetic_limits(scenario.limits)
-        settings = homes.settings(home, model=options.model, model_retry_initial_s=0.05)
+        settings = homes.settings(home, scenario.domain, model=options.model, model_retry_initial_s=0.05)
         with Tiller(settings, model=model, limits=limits, policy=scenario.policy) as tiller:
             thread_id = f"eval-{scenario.id}-{trial}"
             labels = {"scenario": scenario.id, "trial": str(trial)}
@@ -57,7 +59,7 @@ def run_trial(
         error = f"{type(exc).__name__}: {exc}"
         transcript.notes.append("".join(traceback.format_exception_only(exc)).strip())
     try:
-        before = homes.reader(scenario.fixtures)
+        before = homes.reader(key)
         return _score(scenario, trial, transcript, before, home, error, options, harness.judge)
     finally:
         if not options.keep_homes:
@@ -75,7 +77,7 @@ def _score(
     judge: Judge | None,
 ) -> TrialResult:
     with read_only(home / "tiller.db") as after_engine:
-        after = RowReader(after_engine)
+        after = RowReader(after_engine, load_domain(scenario.domain).metadata)
         score = score_trial(scenario, transcript, after, before, skip=options.skip_checks, judge=judge)
         changes = database_changes(after, before)
     checks = score.checks

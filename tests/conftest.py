@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from agent.config import Settings
-from agent.persistence.setup import build_index, init_database, seed_database
+from agent.config import Settings, with_domain_defaults
+from agent.persistence.setup import fixtures_of, init_database, seed_database
+from agent.runtime.toolset import build_index
 from tools.commerce.models import Order, Refund
 from tools.db import make_engine
+from tools.domain import load_domain
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +34,7 @@ def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("seeded") / ".tiller"
     settings = Settings(home=home, retrieval_mode="bm25")
     init_database(settings)
-    seed_database(settings, customers=40, orders=120)
+    seed_database(settings, fixtures_of(load_domain("commerce"), size="test"))
     build_index(settings)
     return home
 
@@ -42,7 +44,7 @@ def settings(seeded_home: Path, tmp_path: Path) -> Settings:
     home = tmp_path / ".tiller"
     shutil.copytree(seeded_home, home)
     # BM25 keeps agent tests fast; hybrid retrieval has its own tests under tests/tools/retrieval.
-    return Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01)
+    return with_domain_defaults(Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01))
 
 
 @pytest.fixture
@@ -76,10 +78,12 @@ def seeded_postgres(home: Path, prefix: str = "tiller_test") -> Iterator[Setting
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    settings = Settings(home=home, database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
+    settings = with_domain_defaults(
+        Settings(home=home, database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
+    )
     try:
         init_database(settings)
-        seed_database(settings, customers=20, orders=40)
+        seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": 20, "orders": 40}))
         build_index(settings)
         yield settings
     finally:

@@ -1,33 +1,30 @@
-"""Reading a trial's business database, read-only, as friendly rows.
+"""Reading a business database, read-only, as friendly rows (the eval harness's state checks).
 
-Rows are read the way a support person talks about them, so assertions map onto the commerce
-tables naturally:
+Rows are read the way a person talks about them, whatever the domain:
 
-- ``public_id`` is also readable as ``<entity>_id`` (``order_id`` on orders, ``refund_id`` on
-  refunds);
-- a foreign key to a table with public ids reads as that public id (``order_id`` on refunds is
-  ``W1000001``, not the integer key);
-- money columns ``*_cents`` read in dollars without the suffix (``amount`` = ``amount_cents``/100);
+- ``public_id`` is also readable as ``<entity>_id`` (``order_id`` on ``orders``);
+- a foreign key to a table with public ids reads as that public id (``order_id`` on a child
+  table is the order's public id, not the integer key);
+- money columns ``*_cents`` read in dollars without the suffix (``amount`` = ``amount_cents``/100),
+  decided by the column's name, so a null in the first row changes nothing;
 - timestamps read as ISO 8601 text, enums as their value.
 
-Every table registered on ``tools.db.Base`` can be read (business tables and the ledger).
+The tables are the domain's (its ``metadata``) and the idempotency ledger's.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, select, tuple_
+from sqlalchemy import Engine, MetaData, Table, create_engine, select, tuple_
 
-import tools.commerce.models
-import tools.ledger  # noqa: F401  (registers the ledger table on Base)
-from tools.db import Base
+from tools.ledger import ToolEffect
 
 Row = dict[str, Any]
 
@@ -47,13 +44,22 @@ def read_only(database: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
-def table_names() -> list[str]:
-    return sorted(Base.metadata.tables)
+def business_tables(metadata: MetaData | Sequence[MetaData] | None) -> dict[str, Table]:
+    """The tables a reader serves: those of ``metadata`` and the ledger's."""
+    metadatas = [] if metadata is None else [metadata] if isinstance(metadata, MetaData) else list(metadata)
+    tables: dict[str, Table] = {t.name: t for m in metadatas for t in m.sorted_tables}
+    ledger = ToolEffect.__table__
+    tables.setdefault(ledger.name, ledger)  # type: ignore[arg-type]
+    return tables
 
 
-def primary_key(table: str) -> list[str]:
-    """Names of the table's primary-key columns."""
-    return [c.name for c in Base.metadata.tables[table].primary_key.columns]
+def friendly_columns(table: Table) -> list[str]:
+    """The column names a friendly row of ``table`` has (from its schema, not from its rows)."""
+    names = [c.name for c in table.c]
+    names += [c.name.removesuffix("_cents") for c in table.c if c.name.endswith("_cents")]
+    if "public_id" in table.c:
+        names.append(f"{singular(table.name)}_id")
+    return list(dict.fromkeys(names))
 
 
 def singular(table: str) -> str:
@@ -67,8 +73,11 @@ class RowReader:
     every trial of a run), so whole-table reads are cached too; the rows returned are shared
     and must not be modified."""
 
-    def __init__(self, engine: Engine, *, frozen: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, metadata: MetaData | Sequence[MetaData] | None = None, *, frozen: bool = False
+    ) -> None:
         self.engine = engine
+        self.tables = business_tables(metadata)
         self._public_ids: dict[str, dict[int, str]] = {}
         self._rows: dict[tuple[str, str | None], list[Row]] | None = {} if frozen else None
 
@@ -82,7 +91,7 @@ class RowReader:
         return self._rows[key]
 
     def _read(self, table_name: str, tenant: str | None) -> list[Row]:
-        table = Base.metadata.tables[table_name]
+        table = self.tables[table_name]
         query = select(table).order_by(*table.primary_key.columns)
         if tenant is not None and "tenant_id" in table.c:
             query = query.where(table.c.tenant_id == tenant)
@@ -92,7 +101,7 @@ class RowReader:
 
     def rows_with_keys(self, table_name: str, keys: set[tuple[Any, ...]]) -> list[Row]:
         """The rows of the table whose primary key is one of ``keys``, by key."""
-        table = Base.metadata.tables[table_name]
+        table = self.tables[table_name]
         if not keys:
             return []
         columns = list(table.primary_key.columns)
@@ -116,7 +125,7 @@ class RowReader:
         with self.engine.connect() as conn:
             conn.exec_driver_sql("ATTACH DATABASE ? AS seeded", (f"file:{path}?mode=ro",))
             try:
-                for table in Base.metadata.sorted_tables:
+                for table in self.tables.values():
                     name, key = quote(table.name), ", ".join(quote(c.name) for c in table.primary_key.columns)
                     query = (
                         f"SELECT {key} FROM (SELECT * FROM main.{name} EXCEPT SELECT * FROM seeded.{name}) "
@@ -127,13 +136,29 @@ class RowReader:
                 conn.exec_driver_sql("DETACH DATABASE seeded")
         return changed
 
+    def table_names(self) -> list[str]:
+        return sorted(self.tables)
+
+    def primary_key(self, table: str) -> list[str]:
+        """Names of the table's primary-key columns."""
+        return [c.name for c in self.tables[table].primary_key.columns]
+
+    def columns(self, table_name: str) -> list[str]:
+        """The friendly column names of a table's rows, from its schema."""
+        return friendly_columns(self.tables[table_name])
+
+    def label(self, table: str, row: Row) -> str:
+        """``orders[W1000003]`` (public id) or ``audit_log[#12]`` (key)."""
+        key = row.get("public_id") or "#" + ",".join(str(row[k])[:12] for k in self.primary_key(table))
+        return f"{table}[{key}]"
+
     def _friendly(self, table: Table, row: Row) -> Row:
         out: Row = {}
         for column in table.c:
             value = _plain(row[column.name])
             out[column.name] = value
-            if column.name.endswith("_cents") and isinstance(value, int):
-                out[column.name.removesuffix("_cents")] = Decimal(value).scaleb(-2)  # cents → dollars, two places
+            if column.name.endswith("_cents"):  # cents → dollars, two places (the name decides, not the value)
+                out[column.name.removesuffix("_cents")] = Decimal(value).scaleb(-2) if isinstance(value, int) else value
             elif column.name == "public_id":
                 out.setdefault(f"{singular(table.name)}_id", value)
         for fk in table.foreign_keys:
@@ -162,9 +187,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
-
-
-def row_label(table: str, row: Row) -> str:
-    """``orders[W1000003]`` (public id) or ``audit_log[#12]`` (key)."""
-    key = row.get("public_id") or "#" + ",".join(str(row[k])[:12] for k in primary_key(table))
-    return f"{table}[{key}]"

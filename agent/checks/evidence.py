@@ -1,12 +1,15 @@
 """What an answer may rely on: the facts this conversation's tool results and the user gave.
 
 Gathered from the thread's messages: every tool envelope (results and errors), the user's own
-messages, and the knowledge-base passages that were retrieved. The output checks
-(:mod:`agent.checks.answer`) compare an answer against it.
+messages, and the knowledge-base passages that were retrieved. What counts as a record id or a
+status comes from the domain's vocabulary (``tools.domain.Vocabulary``); emails and phone numbers
+are identifiers in every domain. The output checks (:mod:`agent.checks.answer`) compare an
+answer against it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,13 +18,27 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
+from tools.domain import Vocabulary
 from tools.envelope import read_envelope
 
-IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:W\d{7}|C\d{6}|R\d{7}|T\d{6})(?![\w-])"  # orders, customers, refunds, tickets
-    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"  # email addresses
+CONTACTS = (
+    r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"  # email addresses
     r"|(?<![\w-])\+?\d{1,3}[-. ]\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}(?![\w-])"  # phone numbers
 )
+
+
+def identifier_pattern(vocabulary: Vocabulary) -> re.Pattern[str]:
+    """Ids of the domain's records, emails and phone numbers, as one pattern."""
+    return _identifiers(tuple(e.id_pattern for e in vocabulary.entities if e.id_pattern))
+
+
+@functools.cache
+def _identifiers(id_patterns: tuple[str, ...]) -> re.Pattern[str]:
+    ids = [f"(?:{p})" for p in id_patterns]
+    records = rf"(?<![\w-])(?:{'|'.join(ids)})(?![\w-])|" if ids else ""
+    return re.compile(records + CONTACTS)
+
+
 MONEY = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)")
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d{1,2})?)(?![\w])")
 ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -70,8 +87,8 @@ class Evidence:
     amounts: set[Decimal] = field(default_factory=set)
     dates: set[tuple[int | None, int, int]] = field(default_factory=set)
     chunk_ids: set[str] = field(default_factory=set)
-    order_status: dict[str, str] = field(default_factory=dict)
-    """Latest known status of each order a tool returned."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Latest known status of each record (by id) a tool returned."""
     summaries: list[str] = field(default_factory=list)
     """Summaries of successful tool results since the last user message (for a fallback answer)."""
 
@@ -80,36 +97,50 @@ class Evidence:
         return any(m == month and d == day and (year is None or y is None or y == year) for y, m, d in self.dates)
 
 
-def _add_text(evidence: Evidence, text: str) -> None:
+def _add_text(evidence: Evidence, text: str, vocabulary: Vocabulary) -> None:
     evidence.text += "\n" + text
-    evidence.identifiers |= {m.group() for m in IDENTIFIER.finditer(text)}
+    evidence.identifiers |= {m.group() for m in identifier_pattern(vocabulary).finditer(text)}
     evidence.amounts |= amounts_in(text)
     evidence.amounts |= {Decimal(m.group(1)).quantize(Decimal("0.01")) for m in NUMBER.finditer(text)}
     evidence.dates |= dates_in(text)
 
 
-def _add_result(evidence: Evidence, data: Any) -> None:
+def _records(data: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping inside a result (records, nested records, lists of them)."""
+    if isinstance(data, dict):
+        yield data
+        for value in data.values():
+            yield from _records(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _records(value)
+
+
+def _add_result(evidence: Evidence, data: Any, vocabulary: Vocabulary) -> None:
     for text in _strings(data):
-        _add_text(evidence, text)
-    records = [data, *(data.get("orders") or [])] if isinstance(data, dict) else []
-    for record in records:
-        if isinstance(record, dict) and record.get("order_id") and record.get("status"):
-            evidence.order_status[str(record["order_id"])] = str(record["status"])
-    for passage in (data.get("passages") or []) if isinstance(data, dict) else []:
-        if isinstance(passage, dict) and passage.get("chunk_id"):
-            evidence.chunk_ids.add(str(passage["chunk_id"]))
+        _add_text(evidence, text, vocabulary)
+    for record in _records(data):
+        for entity in vocabulary.entities:
+            if entity.status_field is None or not record.get(entity.status_field):
+                continue
+            for id_field in entity.id_fields:
+                if record.get(id_field):
+                    evidence.statuses[str(record[id_field])] = str(record[entity.status_field])
+        if record.get("chunk_id") and "text" in record:
+            evidence.chunk_ids.add(str(record["chunk_id"]))
 
 
-def gather_evidence(messages: Sequence[BaseMessage]) -> Evidence:
+def gather_evidence(messages: Sequence[BaseMessage], vocabulary: Vocabulary | None = None) -> Evidence:
     """The evidence of a conversation: tool envelopes and the user's messages."""
+    vocabulary = vocabulary or Vocabulary()
     evidence = Evidence()
     for message in messages:
         if isinstance(message, HumanMessage):
-            _add_text(evidence, message.text)
+            _add_text(evidence, message.text, vocabulary)
             evidence.summaries = []
         elif isinstance(message, ToolMessage):
             envelope = read_envelope(message)
-            _add_result(evidence, envelope.get("data") if envelope.get("ok") else envelope.get("error"))
+            _add_result(evidence, envelope.get("data") if envelope.get("ok") else envelope.get("error"), vocabulary)
             data = envelope.get("data")
             if envelope.get("ok") and isinstance(data, dict) and isinstance(data.get("summary"), str):
                 evidence.summaries.append(data["summary"])

@@ -293,7 +293,7 @@ def reading(db_url: str) -> Iterator[sessionmaker[Session]]:
     missing database, or one from before the chain columns, says what to do."""
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
         raise DatabaseUnavailable(f"no Tiller database at {db_url.removeprefix('sqlite:///')}")
-    engine, sessions = open_database(db_url, require_demo_schema=False)
+    engine, sessions = open_database(db_url)
     try:
         yield sessions
     except DBAPIError as exc:  # e.g. a database from before the chain columns: not upgraded yet

@@ -15,8 +15,8 @@ from agent.persistence.checkpoint import SCHEMA_LOCK
 from agent.persistence.tables import StoreBase, create_store_schema
 from tools import ledger
 from tools.db import Base, make_engine, make_session_factory, normalize_url
+from tools.domain import Domain
 
-DEMO_TABLES = ("customers", "orders", "refunds")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -42,14 +42,15 @@ def connect_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
 
 
 def open_database(
-    url: str, *, require_demo_schema: bool, busy_timeout_s: float = 30.0
+    url: str, *, require: Domain | None = None, busy_timeout_s: float = 30.0
 ) -> tuple[Engine, sessionmaker[Session]]:
-    """Connect, create the runtime's own tables if missing, and check the demo schema exists."""
+    """Connect, create the runtime's own tables if missing, and check that the tables of the
+    domain ``require`` names exist (``None``: the business tables are not needed)."""
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         path = Path(url.removeprefix("sqlite:///"))
-        if require_demo_schema and not path.exists():
+        if require is not None and not path.exists():
             raise DatabaseUnavailable(
                 f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
                 "(or `make chat`, which does both)."
@@ -62,7 +63,7 @@ def open_database(
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             create_store_schema(conn)
             Base.metadata.create_all(conn, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
-        missing = [t for t in DEMO_TABLES if not inspect(engine).has_table(t)]
+        missing = missing_tables(engine, require)
     except DatabaseError as exc:  # unreachable, locked, or a file that is not a database
         engine.dispose()
         hint = (
@@ -78,13 +79,27 @@ def open_database(
             f"the database {redacted_url(url)} was created by an older Tiller ({outdated}). "
             "Run `tiller db upgrade`: it migrates the schema and keeps every row."
         )
-    if require_demo_schema and missing:
+    if missing:
         engine.dispose()
-        raise DatabaseUnavailable(
-            f"the database {redacted_url(url)} has no demo tables ({', '.join(missing)}). "
-            "Run `tiller db init && tiller db seed`."
-        )
+        raise DatabaseUnavailable(no_tables_message(url, require, missing))
     return engine, make_session_factory(engine)
+
+
+def missing_tables(engine: Engine, domain: Domain | None) -> list[str]:
+    """The tables of ``domain`` the database does not have (none when no domain is given)."""
+    if domain is None or domain.metadata is None:
+        return []
+    inspector = inspect(engine)
+    return [t.name for t in domain.metadata.sorted_tables if not inspector.has_table(t.name)]
+
+
+def no_tables_message(url: str, domain: Domain | None, missing: list[str]) -> str:
+    name = domain.name if domain is not None else "?"
+    shown = ", ".join(missing[:6]) + (", …" if len(missing) > 6 else "")
+    return (
+        f"the database {redacted_url(url)} has no tables of the domain {name!r} ({shown}). "
+        f"Run `tiller db init && tiller db seed` (with TILLER_DOMAIN={name})."
+    )
 
 
 def ping(engine: Engine) -> None:

@@ -28,6 +28,7 @@ class ThreadRow(StoreBase):
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the requester's, used on resume
     title: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(32), default="idle")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -50,16 +50,25 @@ class ThreadStore:
             return list(session.scalars(query).all())
 
     def open_and_claim(
-        self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "", lease_s: float = LEASE_S
+        self,
+        thread_id: str,
+        *,
+        tenant_id: str,
+        user_id: str,
+        title: str = "",
+        role: str | None = None,
+        lease_s: float = LEASE_S,
     ) -> tuple[ThreadRow, bool]:
-        """``open`` then ``claim`` in one transaction (a new thread is created already leased);
-        and whether the thread is new."""
+        """``open`` then ``claim`` in one transaction (a new thread is created already leased),
+        recording the requester's ``role`` (resumes act with it); and whether the thread is new."""
         with transaction(self._sessions) as session:
             row, created = _get_or_add(session, thread_id, tenant_id, user_id, title)
             if created:
                 row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(row.created_at, lease_s)
             else:
                 self._claim_row(session, row, lease_s)
+            if role is not None and row.role != role:
+                row.role = role
             return row, created
 
     def claim(self, thread_id: str, lease_s: float = LEASE_S) -> None:

@@ -29,7 +29,7 @@ from langgraph.types import Command
 from langsmith import tracing_context
 
 from agent.checks import GuardPolicies, redact
-from agent.config import Limits, Settings, load_limits, load_settings
+from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
 from agent.errors import InvalidEdit
 from agent.loop.context import AgentDeps, RunContext
 from agent.loop.graph import build_graph
@@ -46,6 +46,7 @@ from agent.persistence.database import open_database, translate_database_errors
 from agent.persistence.threads import ThreadStore
 from agent.runtime.budget import over_budget
 from agent.runtime.cache import ToolResultCache
+from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
 from agent.tracing import TraceRecorder, TraceStore, TraceView
 from agent.tracing.export import exporters_from_env
@@ -78,44 +79,36 @@ class Tiller:
         checkpointer: BaseCheckpointSaver[str] | None = None,
         guard_policies: GuardPolicies | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        """``settings`` (default: from the environment) name the domain; ``registry``, ``policy``
+        and ``guard_policies`` replace that domain's tools, approval policy and guard policy."""
+        self.settings = with_domain_defaults(settings) if settings is not None else load_settings()
         self.limits = limits or load_limits()
-        file = self.settings.guard_policy_file
-        self.guard_policies = guard_policies or (GuardPolicies.from_file(file) if file else GuardPolicies())
         self._stack = ExitStack()
         try:
-            self._open(registry, model, policy, checkpointer)
+            self._open(model, checkpointer, Overrides(registry, policy, guard_policies))
         except BaseException:
             self._stack.close()
             raise
 
     def _open(
         self,
-        registry: ToolRegistry | None,
         model: ModelChain | RouterChain | BaseChatModel | None,
-        policy: ApprovalPolicy | None,
         checkpointer: BaseCheckpointSaver[str] | None,
+        overrides: Overrides,
     ) -> None:
         s = self.settings
-        self.engine, self.sessions = open_database(
-            s.db_url, require_demo_schema=registry is None, busy_timeout_s=s.db_busy_timeout_s
-        )
+        self.domain = domain_of(s)
+        # The own domain's tables must be there (unless code brought its own tools): say what to run.
+        own_tables = self.domain if overrides.registry is None else None
+        self.engine, self.sessions = open_database(s.db_url, require=own_tables, busy_timeout_s=s.db_busy_timeout_s)
         self._stack.callback(self.engine.dispose)
-        if registry is None:
-            from agent.runtime.toolset import demo_registry
-
-            registry = demo_registry(s)
-        self.registry = registry
         self.approvals = ApprovalStore(self.sessions, ttl_s=s.approval_ttl_s)
         self.threads = ThreadStore(self.sessions)
         executor = ToolExecutor(self.sessions, self.approvals, cache=ToolResultCache() if s.tool_cache else None)
         self._stack.callback(executor.close)
         if checkpointer is None:
             checkpointer = self._stack.enter_context(open_checkpointer(s.db_url, s.checkpoint_path))
-        if policy is None:
-            policy = ApprovalPolicy.from_file(s.policy_file) if s.policy_file else ApprovalPolicy()
         chain = as_chain(model, s)
-        schemas = registry.model_schemas()
         self.traces = TraceStore(self.sessions)
         self.metrics = RunMetrics()
         self.metrics.watch_approvals(self.approvals.count_by_status)
@@ -123,16 +116,19 @@ class Tiller:
         for exporter in self._exporters:
             self._stack.callback(exporter.close)
         self.prices = PriceTable.load(s.price_file)
-        self.deps = AgentDeps(
+        shared = AgentDeps(
             model_name=chain.spec,
             prices=self.prices,
-            registry=registry,
-            policy=policy,
+            registry=ToolRegistry(),
+            policy=ApprovalPolicy(),
             approvals=self.approvals,
             executor=executor,
-            model_with_tools=chain.bind(schemas),
+            model_with_tools=chain.bind(None),
             model_without_tools=chain.bind(None),
         )
+        self.domains = DomainRuntimes(s, chain, shared, overrides, table_checker(self.engine))
+        self.deps = self.domains.deps(s.tenant)  # the own domain's, built now: its errors surface at start
+        self.registry = self.deps.registry
         self.graph = build_graph(checkpointer)
 
     def close(self) -> None:
@@ -154,18 +150,22 @@ class Tiller:
         thread_id: str | None = None,
         tenant: str | None = None,
         user: str | None = None,
-        role: str = "support_agent",
+        role: str | None = None,
         limits: Limits | None = None,
         on_event: EventHandler | None = None,
         labels: dict[str, str] | None = None,
     ) -> RunResult:
-        """Run one user message to completion, a pause for approval, or a limit.
+        """Run one user message to completion, a pause for approval, or a limit. ``role``: the
+        requester's (default: the domain's); it is kept with the thread and used on resume.
 
         ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
         tenant = tenant or self.settings.tenant
         user = user or self.settings.user
+        role = role or self.domains.domain_of(tenant).role
         thread_id = thread_id or new_thread_id()
-        row, created = self.threads.open_and_claim(thread_id, tenant_id=tenant, user_id=user, title=text[:80])
+        row, created = self.threads.open_and_claim(
+            thread_id, tenant_id=tenant, user_id=user, title=text[:80], role=role
+        )
         with self._lease(thread_id, claimed=True) as lease:  # the state read below is the one this run continues
             # A thread row is created before its first checkpoint: a new thread has no state to read.
             turn = 0
@@ -201,7 +201,8 @@ class Tiller:
         """Continue a paused or interrupted thread; a no-op returning its state if nothing is due."""
         tenant = tenant or self.settings.tenant
         row = self.threads.get(tenant, thread_id)
-        ctx = self._context(thread_id, row.tenant_id, row.user_id, "support_agent", None, labels)
+        role = row.role or self.domains.domain_of(row.tenant_id).role
+        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, None, labels)
         with self._lease(thread_id) as lease:  # read the state only once no one else can move the thread
             snapshot = self.graph.get_state(_config(thread_id, self.limits))
             if snapshot.interrupts:
@@ -230,9 +231,9 @@ class Tiller:
         edited = None
         if decision == "edit":
             current = self.approvals.get(tenant, approval_id)
-            spec = self.registry.get(current.tool)
+            spec = self.domains.registry(tenant).get(current.tool)
             if spec is None:
-                raise InvalidEdit(f"tool {current.tool} is not registered in this runtime")
+                raise InvalidEdit(f"tool {current.tool} is not a tool of this tenant's domain")
             try:
                 from tools.canonical import to_jsonable
 
@@ -270,12 +271,12 @@ class Tiller:
         limits = limits or self.limits
         return RunContext(
             labels=labels or {},
-            guard_policy=self.guard_policies.for_tenant(tenant),
+            guard_policy=self.domains.guard_policy(tenant),
             tenant_id=tenant,
             user_id=user,
             thread_id=thread_id,
             limits=limits,
-            deps=self.deps,
+            deps=self.domains.deps(tenant),
             role=role,
             deadline=time.monotonic() + limits.deadline_s,
         )

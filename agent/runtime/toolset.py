@@ -1,14 +1,57 @@
-"""The demo tool set: the commerce back office plus the knowledge base."""
+"""A domain's tools as the runtime registers them: its own, plus the search over its knowledge base."""
 
 from __future__ import annotations
 
-from agent.config import Settings
+from pathlib import Path
+
+from agent.config import Settings, domain_of
+from tools.domain import Domain
 from tools.registry import ToolRegistry
 
 
-def demo_registry(settings: Settings) -> ToolRegistry:
-    from tools.commerce import commerce_tools
+def knowledge_dirs(settings: Settings, domain: Domain) -> tuple[Path, Path] | None:
+    """``(documents, index directory)`` of the domain's knowledge base (``None``: it has none).
+    ``TILLER_KB_DIR`` replaces the documents of the settings' own domain; each domain keeps its
+    index under ``TILLER_HOME/index/<domain>``."""
+    if domain.knowledge is None:
+        return None
+    own = domain is domain_of(settings)
+    documents = settings.kb_dir if own and settings.kb_dir is not None else domain.knowledge.documents
+    return documents, settings.index_dir / domain.name
+
+
+def domain_registry(settings: Settings, domain: Domain) -> ToolRegistry:
+    """Every tool an agent of ``domain`` may call."""
     from tools.retrieval import build_or_load, knowledge_tools
 
-    index = build_or_load(settings.kb_dir, settings.index_dir, mode=settings.retrieval_mode)
-    return ToolRegistry([*commerce_tools(), *knowledge_tools(index)])
+    specs = domain.tool_specs()
+    dirs = knowledge_dirs(settings, domain)
+    if dirs is not None and domain.knowledge is not None:
+        index = build_or_load(dirs[0], dirs[1], mode=settings.retrieval_mode)
+        kb = domain.knowledge
+        specs += knowledge_tools(index, description=kb.tool_description, examples=kb.tool_examples)
+    return ToolRegistry(specs)
+
+
+def build_index(settings: Settings, *, force: bool = False) -> str:
+    """Build (or check) the domain's knowledge-base index; a one-line report."""
+    import shutil
+    import time
+
+    from agent.errors import ConfigError
+    from tools.retrieval import build_or_load
+
+    domain = domain_of(settings)
+    dirs = knowledge_dirs(settings, domain)
+    if dirs is None:
+        return f"{domain.name} has no knowledge base: nothing to index"
+    documents, index_dir = dirs
+    if not documents.is_dir():
+        raise ConfigError(f"knowledge base folder {documents} does not exist; set TILLER_KB_DIR")
+    started = time.perf_counter()
+    if force:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    index = build_or_load(documents, index_dir, mode=settings.retrieval_mode)
+    took = time.perf_counter() - started
+    verb = f"rebuilt ({index.rebuild_reason})" if index.rebuilt else "up to date"
+    return f"index {verb}: {len(index)} chunks from {documents} in {took:.2f}s → {index_dir}"

@@ -29,8 +29,10 @@ def workflow_tiller(settings: Settings, workflow: Workflow) -> Tiller:
     limits = workflow.run_limits()
     if workflow.approval == "queue":
         return Tiller(settings, limits=limits)
-    from agent.runtime.toolset import demo_registry
+    from agent.config import domain_of
+    from agent.runtime.toolset import domain_registry
 
-    registry = demo_registry(settings)
-    base = ApprovalPolicy.from_file(settings.policy_file) if settings.policy_file else ApprovalPolicy()
+    domain = domain_of(settings)
+    registry = domain_registry(settings, domain)
+    base = ApprovalPolicy.from_file(settings.policy_file) if settings.policy_file else domain.approval_policy
     return Tiller(settings, registry=registry, policy=deny_policy(registry, base), limits=limits)

@@ -16,7 +16,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from agent.config import Settings
+from agent.config import Settings, domain_of
 from agent.errors import ThreadBusy
 from agent.loop.state import RunStatus
 from agent.persistence.database import open_database
@@ -45,7 +45,7 @@ class Worker:
         self.settings = settings
         self.concurrency = concurrency
         self.poll_s = poll_s
-        self._engine, sessions = open_database(settings.db_url, require_demo_schema=True)
+        self._engine, sessions = open_database(settings.db_url, require=domain_of(settings))
         self.queue = TaskQueue(sessions, owner or f"{socket.gethostname()}:{os.getpid()}", lease_s)
         self._runtimes: dict[str, Tiller] = {}
         self._lock = threading.Lock()

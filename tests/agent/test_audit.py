@@ -73,7 +73,7 @@ class Log:
 
 @pytest.fixture
 def log(settings: Settings) -> Iterator[Log]:
-    engine, sessions = open_database(settings.db_url, require_demo_schema=False)
+    engine, sessions = open_database(settings.db_url)
     yield Log(engine, sessions)
     engine.dispose()
 
@@ -285,7 +285,7 @@ def _old_rows(engine: Engine) -> None:
 def _upgrade_old_database(engine: Engine) -> sessionmaker[Session]:
     command.upgrade(alembic_config(engine), "0001")
     _old_rows(engine)
-    assert upgrade(engine) == "database at revision 0002"
+    assert upgrade(engine) == "database at revision 0003"
     return make_session_factory(engine)
 
 
@@ -307,7 +307,7 @@ def test_the_migration_chains_existing_entries(tmp_path: Path) -> None:
     log.request(7)  # new entries continue the migrated chain
     assert log.verify().ok and log.verify("acme").heads[0].seq == 4
     command.downgrade(alembic_config(engine), "0001")
-    assert upgrade(engine) == "database at revision 0002" and audit.verify(sessions).ok
+    assert upgrade(engine) == "database at revision 0003" and audit.verify(sessions).ok
     engine.dispose()
 
 
@@ -355,7 +355,7 @@ def _backend(name: str) -> Any:
 @contextmanager
 def _log_on(backend: str, tmp_path: Path) -> Iterator[Log]:
     if backend == "sqlite":
-        engine, sessions = open_database(f"sqlite:///{tmp_path / 'audit.db'}", require_demo_schema=False)
+        engine, sessions = open_database(f"sqlite:///{tmp_path / 'audit.db'}")
         yield Log(engine, sessions)
         engine.dispose()
         return
@@ -433,8 +433,8 @@ def test_the_runtime_refuses_an_old_schema_with_the_fix_instead_of_failing_at_th
     engine = make_engine(url)
     command.upgrade(alembic_config(engine), "0001")  # an older Tiller's database, not upgraded
     with pytest.raises(DatabaseUnavailable, match=r"older Tiller \(approval_events: seq, args_hash.*tiller db upgrade"):
-        open_database(url, require_demo_schema=False)
-    assert upgrade(engine) == "database at revision 0002"
+        open_database(url)
+    assert upgrade(engine) == "database at revision 0003"
     engine.dispose()
-    engine, _ = open_database(url, require_demo_schema=False)  # upgraded: opens
+    engine, _ = open_database(url)  # upgraded: opens
     engine.dispose()

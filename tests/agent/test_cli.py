@@ -141,7 +141,7 @@ def test_reset_starts_over(tiller: Callable[..., Any], refunds: Refunds) -> None
     paused = ask_json(tiller, "refund order W1000001, it arrived damaged")
     tiller("approvals", "approve", paused["pending_approvals"][0]["id"], "--as", "rita")
     assert refunds("W1000001") == (1, 12999)
-    out = tiller("db", "reset", "--yes", "--customers", "20", "--orders", "40")
+    out = tiller("db", "reset", "--yes", "--set", "customers=20", "--set", "orders=40")
     assert out.exit_code == 0, out.output
     assert refunds("W1000001") == (0, 0)
     assert "apr_" not in tiller("approvals", "list", "--status", "all").output

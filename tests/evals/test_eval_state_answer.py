@@ -15,7 +15,7 @@ from agent.config import Settings
 from evals.answer import check_answer
 from evals.scenario import AnswerExpectation, StateAssertion
 from evals.state import check_state, database_changes
-from tools.commerce.models import Order
+from tools.commerce.models import CommerceBase, Order
 from tools.db import make_engine
 from tools.rows import RowReader, read_only
 
@@ -30,7 +30,7 @@ def readers(settings: Settings, seeded_home: Path) -> Iterator[tuple[RowReader, 
         )
     engine.dispose()
     with read_only(settings.home / "tiller.db") as after, read_only(seeded_home / "tiller.db") as before:
-        yield RowReader(after), RowReader(before)
+        yield RowReader(after, CommerceBase.metadata), RowReader(before, CommerceBase.metadata)
 
 
 def check(readers: tuple[RowReader, RowReader], *assertions: dict[str, Any]) -> list[str]:

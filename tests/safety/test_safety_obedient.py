@@ -17,13 +17,15 @@ from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.config import DEFAULT_KB_DIR, Limits, Settings
+from agent.config import Limits, Settings
 from agent.loop.state import CallStatus, RunResult
-from agent.runtime.toolset import demo_registry
+from agent.runtime.toolset import domain_registry
 from tests.safety.conftest import business_state
 from tests.safety.obedient_model import obedient_model
 from tests.safety.policy_runtime import DETECTION_OFF, PolicyTiller
 from tests.safety.ticket_tool import get_ticket
+from tools.commerce.domain import KB_DIR
+from tools.domain import load_domain
 from tools.policy import ApprovalPolicy, PolicyRule, Verdict
 from tools.registry import ToolRegistry
 
@@ -76,7 +78,7 @@ def _tiller(settings: Settings, registry: ToolRegistry | None = None) -> PolicyT
     return PolicyTiller(
         settings,
         model=obedient_model(),
-        registry=registry or demo_registry(settings),
+        registry=registry or domain_registry(settings, load_domain("commerce")),
         policy=DENY_POLICY,
         limits=LIMITS,
         checkpointer=InMemorySaver(),
@@ -115,7 +117,7 @@ def test_injections_in_ticket_bodies_change_nothing(
     settings: Settings, injections: list[dict[str, str]], plant: Callable[[str, str], None]
 ) -> None:
     before, tally = business_state(settings), Tally()
-    registry = ToolRegistry([*demo_registry(settings), get_ticket])
+    registry = ToolRegistry([*domain_registry(settings, load_domain("commerce")), get_ticket])
     with _tiller(settings, registry) as tiller:
         for injection in injections:
             plant(
@@ -127,7 +129,7 @@ def test_injections_in_ticket_bodies_change_nothing(
 
 def _kb_with_bulletins(kb_dir: Path, injections: list[dict[str, str]]) -> dict[str, str]:
     """A copy of the knowledge base plus one bulletin per injection; injection id → nonce."""
-    shutil.copytree(DEFAULT_KB_DIR, kb_dir)
+    shutil.copytree(KB_DIR, kb_dir)
     nonces = {}
     for index, injection in enumerate(injections):
         nonce = f"bq{index:03d}x"

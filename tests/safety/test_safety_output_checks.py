@@ -15,7 +15,10 @@ from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
 from tests.safety.policy_runtime import PolicyTiller
+from tools.domain import load_domain
 from tools.envelope import tool_result_message
+
+VOCABULARY = load_domain("commerce").vocabulary  # the shop's ids and statuses
 
 ORDER = {
     "order_id": "W1000002",
@@ -35,11 +38,11 @@ KB = {
 def _evidence(*results: dict[str, Any], user: str = "where is W1000002?"):
     messages: list[BaseMessage] = [HumanMessage(user)]
     messages += [tool_result_message("tool", f"c{i}", r) for i, r in enumerate(results)]
-    return gather_evidence(messages)
+    return gather_evidence(messages, VOCABULARY)
 
 
 def _kinds(answer: str, *results: dict[str, Any]) -> list[str]:
-    return [p.kind for p in check_answer(answer, _evidence(*results))]
+    return [p.kind for p in check_answer(answer, _evidence(*results), VOCABULARY)]
 
 
 @pytest.mark.parametrize(
@@ -59,9 +62,9 @@ def test_answers_true_to_the_tool_results_pass(answer: str) -> None:
 @pytest.mark.parametrize(
     ("answer", "kind"),
     [
-        ("Order W1000002 was delivered yesterday.", "order_fact"),
-        ("Order W1000002 cost $64.00.", "order_fact"),
-        ("Order W1000002 will arrive on 2026-10-12.", "order_fact"),
+        ("Order W1000002 was delivered yesterday.", "record_fact"),
+        ("Order W1000002 cost $64.00.", "record_fact"),
+        ("Order W1000002 will arrive on 2026-10-12.", "record_fact"),
         ("Your other order W9000001 was delivered too.", "foreign_data"),
         ("I've also emailed gina@globex.example about it.", "foreign_data"),
         ("Returns are accepted for 60 days [returns-policy#3].", "unknown_citation"),
@@ -91,7 +94,7 @@ def test_a_wrong_answer_is_repaired_once_with_the_reasons(settings: Settings) ->
     note = model.calls[-1].messages[-1]
     assert isinstance(note, SystemMessage) and "is said to be delivered, but its status is shipped" in note.text
     verdicts = [e["verdict"] for e in events if e.get("stage") == "output"]
-    assert verdicts == ["repair (order_fact)", "allow"]
+    assert verdicts == ["repair (record_fact)", "allow"]
 
 
 def test_an_answer_that_fails_twice_is_replaced_by_a_safe_one(settings: Settings) -> None:
@@ -105,7 +108,7 @@ def test_an_answer_that_fails_twice_is_replaced_by_a_safe_one(settings: Settings
     assert "Order W1000002 shipped on 2026-09-30 with UPS" in result.answer  # the tool's own summary
     assert "W9000001" not in result.answer and isinstance(history[-1], AIMessage)
     assert [e["verdict"] for e in events if e.get("stage") == "output"] == [
-        "repair (order_fact)",
+        "repair (record_fact)",
         "fallback (foreign_data)",
     ]
 

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from agent.config import Settings
+from agent.config import Settings, with_domain_defaults
 from agent.interfaces.service.app import create_app
 from agent.interfaces.service.config import ServiceSettings
 from agent.interfaces.service.context import ServiceContext
@@ -42,7 +42,7 @@ def module_settings(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory)
     home = tmp_path_factory.mktemp("service") / ".tiller"
     shutil.copytree(seeded_home, home)
     patch = clean_env()
-    yield Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01)
+    yield with_domain_defaults(Settings(home=home, model="offline", retrieval_mode="bm25", model_retry_initial_s=0.01))
     patch.undo()
 
 

@@ -22,6 +22,7 @@ from agent.persistence.database import open_database
 from agent.persistence.keys import KeyStore
 from bench.load_server import free_port, wait_ready
 from tests.service.conftest import sse_events
+from tools.domain import load_domain
 
 PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
 pytestmark = [
@@ -44,7 +45,7 @@ def serve(settings: Settings) -> tuple[subprocess.Popen[str], str]:
 
 
 def refund_count(settings: Settings, order_id: str) -> int:
-    engine, _ = open_database(str(settings.database_url), require_demo_schema=True)
+    engine, _ = open_database(str(settings.database_url), require=load_domain("commerce"))
     with engine.connect() as conn:
         count = conn.execute(
             text("SELECT count(*) FROM refunds r JOIN orders o ON o.id = r.order_id WHERE o.public_id = :o"),
@@ -55,7 +56,7 @@ def refund_count(settings: Settings, order_id: str) -> int:
 
 
 def test_two_processes_share_threads_approvals_and_streams(pg_settings: Settings) -> None:
-    engine, sessions = open_database(str(pg_settings.database_url), require_demo_schema=True)
+    engine, sessions = open_database(str(pg_settings.database_url), require=load_domain("commerce"))
     keys = KeyStore(sessions)
     user = {"Authorization": f"Bearer {keys.create(tenant='acme', role='user', name='jane.doe')[1]}"}
     rita = {"Authorization": f"Bearer {keys.create(tenant='acme', role='reviewer', name='rita')[1]}"}

@@ -18,6 +18,7 @@ from agent.persistence.database import open_database
 from agent.persistence.tables import TraceRunRow, WorkflowRunRow, WorkflowTaskRow
 from agent.workflows.rows import RunSink
 from agent.workflows.spec import expand_tasks, parse_workflow
+from tools.domain import load_domain
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 LOOKUPS = ["where is my order W1000002?", "what is the status of order W1000003?", "where is my order W1000007?"]
@@ -44,7 +45,7 @@ def spawn_worker(settings: Settings) -> subprocess.Popen[str]:
 
 
 def test_workers_share_the_queue_and_a_killed_worker_loses_nothing(pg_settings: Settings) -> None:
-    engine, sessions = open_database(str(pg_settings.database_url), require_demo_schema=True)
+    engine, sessions = open_database(str(pg_settings.database_url), require=load_domain("commerce"))
     prompts = [LOOKUPS[n % 3] for n in range(198)]
     prompts += ["refund order W1000001, it arrived damaged", "refund $10 on order W1000004, it arrived damaged"]
     workflow = parse_workflow({"name": "bulk", "approval": "queue", "tasks": [{"prompt": p} for p in prompts]})

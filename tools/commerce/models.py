@@ -28,9 +28,13 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tools.db import Base, UTCDateTime
+from tools.db import UTCDateTime
+
+
+class CommerceBase(DeclarativeBase):
+    """Declarative base of the commerce tables (the domain's own metadata)."""
 
 
 class OrderStatus(StrEnum):
@@ -56,7 +60,7 @@ def _tenant_column() -> Mapped[str]:
     return mapped_column(ForeignKey("tenants.id"), index=True)
 
 
-class Tenant(Base):
+class Tenant(CommerceBase):
     """A business using the service; ``id`` is its slug (``acme``)."""
 
     __tablename__ = "tenants"
@@ -66,7 +70,7 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Customer(Base):
+class Customer(CommerceBase):
     """A shopper of one tenant. Emails are stored lower-case."""
 
     __tablename__ = "customers"
@@ -90,7 +94,7 @@ class Customer(Base):
 Index("ix_customers_tenant_name", Customer.tenant_id, func.lower(Customer.name))
 
 
-class Address(Base):
+class Address(CommerceBase):
     """A saved address of a customer; at most one is the default."""
 
     __tablename__ = "addresses"
@@ -109,7 +113,7 @@ class Address(Base):
     customer: Mapped[Customer] = relationship(back_populates="addresses")
 
 
-class Product(Base):
+class Product(CommerceBase):
     """A catalogue item of one tenant."""
 
     __tablename__ = "products"
@@ -123,7 +127,7 @@ class Product(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
 
 
-class Order(Base):
+class Order(CommerceBase):
     """An order. The shipping address is copied at order time; the totals are kept current.
 
     ``amount_paid_cents`` is what payments captured; ``amount_refunded_cents`` the sum of its
@@ -182,7 +186,7 @@ class Order(Base):
         return self.amount_paid_cents - self.amount_refunded_cents
 
 
-class OrderItem(Base):
+class OrderItem(CommerceBase):
     """One line of an order; name and price are copied from the product at order time."""
 
     __tablename__ = "order_items"
@@ -197,7 +201,7 @@ class OrderItem(Base):
     unit_price_cents: Mapped[int] = mapped_column(Integer)
 
 
-class Payment(Base):
+class Payment(CommerceBase):
     """A captured payment. Only the last four card digits are ever stored."""
 
     __tablename__ = "payments"
@@ -213,7 +217,7 @@ class Payment(Base):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Refund(Base):
+class Refund(CommerceBase):
     """Money returned on an order, against one of its payments.
 
     ``reason`` is one of the refund reasons of ``issue_refund`` or ``order_cancelled``.
@@ -234,7 +238,7 @@ class Refund(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Ticket(Base):
+class Ticket(CommerceBase):
     """A support ticket, optionally about an order (and then about its customer)."""
 
     __tablename__ = "tickets"
@@ -253,7 +257,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AuditEntry(Base):
+class AuditEntry(CommerceBase):
     """Append-only record of every business write made through a tool.
 
     ``entity`` is ``<kind>:<public id>`` (``order:W1000001``, ``ticket:T100001``); ``details``
@@ -276,16 +280,16 @@ class AuditEntry(Base):
 
 # Parents before children: the order to create and fill them in.
 COMMERCE_TABLES = [
-    Base.metadata.tables[model.__tablename__]
+    CommerceBase.metadata.tables[model.__tablename__]
     for model in (Tenant, Customer, Address, Product, Order, OrderItem, Payment, Refund, Ticket, AuditEntry)
 ]
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table registered on ``tools.db.Base`` (commerce, ledger…) that is missing."""
-    Base.metadata.create_all(engine)
+    """Create the commerce tables that are missing."""
+    CommerceBase.metadata.create_all(engine)
 
 
 def drop_schema(engine: Engine) -> None:
-    """Drop the commerce tables (children first); other modules' tables are left alone."""
-    Base.metadata.drop_all(engine, tables=COMMERCE_TABLES)
+    """Drop the commerce tables (children first); other tables are left alone."""
+    CommerceBase.metadata.drop_all(engine, tables=COMMERCE_TABLES)

@@ -63,12 +63,13 @@ from tools.commerce.fixtures import (
     TicketPlan,
 )
 from tools.commerce.models import COMMERCE_TABLES, Tenant, create_schema, drop_schema
+from tools.domain import AlreadySeeded as DomainAlreadySeeded
 
 # Share of the acme volume that the second tenant gets.
 GLOBEX_SHARE = 0.05
 
 
-class AlreadySeeded(RuntimeError):
+class AlreadySeeded(DomainAlreadySeeded):
     """The database already holds commerce data; use ``reset`` to start over."""
 
 

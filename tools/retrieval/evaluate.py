@@ -29,7 +29,7 @@ from tools.retrieval.documents import load_documents
 from tools.retrieval.index import KnowledgeIndex, build_index
 
 _SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "commerce"
-DEFAULT_DOCS_DIR = _SCENARIO_DIR / "kb"
+DEFAULT_DOCS_DIR = Path(__file__).resolve().parents[1] / "commerce" / "kb"
 DEFAULT_QUESTIONS = _SCENARIO_DIR / "kb_questions.yaml"
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -55,33 +57,34 @@ def summarize(passages: list[Passage]) -> str:
     return summary
 
 
-def knowledge_tools(index: KnowledgeIndex) -> list[ToolSpec]:
-    """The knowledge-base tools over ``index`` (one: ``search_knowledge_base``)."""
+def knowledge_tools(
+    index: KnowledgeIndex, *, description: str | None = None, examples: Sequence[str] = ()
+) -> list[ToolSpec]:
+    """The knowledge-base tools over ``index`` (one: ``search_knowledge_base``), described in the
+    business's words when its domain gives them (``description``, ``examples``)."""
 
     @tool(
         risk=Risk.READ,
         cache_ttl_s=300.0,  # the index only changes when the process reloads it
         examples=(
-            "What is your return policy?",
-            "How long does a refund take to reach my card?",
-            "Do you ship to Canada, and how much does it cost?",
-            "Is my tent still under warranty?",
-            "Can I return headphones I already opened?",
-            "What do you do with my personal data?",
+            "What is your policy on this?",
+            "How does this work?",
+            "Where can I read the rules about it?",
         ),
     )
     def search_knowledge_base(ctx: ToolContext, args: SearchKnowledgeBaseArgs) -> SearchKnowledgeBaseResult:
-        """Search Acme Outdoor Supply's policy and FAQ documents and return passages to cite.
+        """Search the business's policy and FAQ documents and return passages to cite.
 
-        Use it for general questions about how things work: returns and exchanges, refunds,
-        shipping (domestic and international), delivery times, tracking, lost or damaged
-        packages, order cancellation, address changes, warranty and repairs, payment methods,
-        gift cards, promo codes, price matching, loyalty rewards, taxes and duties, privacy
-        and account security, product care, bulk orders and how to contact support.
-        It does not look up a specific customer's order or account, and it changes nothing.
-        Answer only from the returned passages and cite them by chunk id, e.g. [returns-policy#2].
+        Use it for general questions about how things work and what the rules are. It does not
+        look up a specific customer's records, and it changes nothing. Answer only from the
+        returned passages and cite them by chunk id, e.g. [some-policy#2].
         """
         passages = index.search(args.query, k=args.top_k)
         return SearchKnowledgeBaseResult(passages=passages, summary=summarize(passages))
 
-    return [search_knowledge_base]
+    changes: dict[str, object] = {}
+    if description:
+        changes["description"] = description
+    if examples:
+        changes["examples"] = tuple(examples)
+    return [replace(search_knowledge_base, **changes)]

@@ -18,13 +18,35 @@ if TYPE_CHECKING:
     from agent.runtime import Tiller
 
 app = typer.Typer(help="Tiller: tool-using agents you can trust with real business actions.", no_args_is_help=True)
+
+
+@app.callback()
+def _root(
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="the business to run: an installed domain (`tiller domains list`) or pkg.module:domain "
+            "(default: TILLER_DOMAIN, else commerce)",
+        ),
+    ] = None,
+) -> None:
+    """Tiller: tool-using agents you can trust with real business actions."""
+    if domain:
+        import os
+
+        os.environ["TILLER_DOMAIN"] = domain  # every command, and the processes it starts, run this domain
+
+
 approvals_app = typer.Typer(help="Review high-risk actions waiting for approval.", no_args_is_help=True)
-db_app = typer.Typer(help="Create, seed and reset the demo database.", no_args_is_help=True)
+db_app = typer.Typer(help="Create, seed, reset and upgrade the database of the domain.", no_args_is_help=True)
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(db_app, name="db")
 
-Tenant = Annotated[str | None, typer.Option("--tenant", help="tenant to act in (default: TILLER_TENANT or acme)")]
-User = Annotated[str | None, typer.Option("--user", help="acting user (default: TILLER_USER or agent.demo)")]
+Tenant = Annotated[
+    str | None, typer.Option("--tenant", help="tenant to act in (default: TILLER_TENANT or the domain's)")
+]
+User = Annotated[str | None, typer.Option("--user", help="acting user (default: TILLER_USER or the domain's)")]
 Model = Annotated[str | None, typer.Option("--model", help="offline | openai:<model> | replay:<cassette>")]
 Reviewer = Annotated[str, typer.Option("--as", help="the reviewer deciding (must differ from the requester)")]
 

@@ -14,6 +14,7 @@ from agent.interfaces.cli import (  # noqa: F401 - importing a command module re
     audit,
     conversation,
     data,
+    domains,
     service,
     traces,
     workflows,

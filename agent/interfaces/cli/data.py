@@ -1,18 +1,37 @@
-"""``tiller db …`` and ``tiller index``: the database schema, seed data, the search index."""
+"""``tiller db …`` and ``tiller index``: the database schema, the domain's seed data, the search index."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from agent.interfaces.cli._common import _console, _settings, app, db_app, run_cli, service_cli
+from agent.interfaces.cli._common import _console, _fail, _settings, app, db_app, run_cli, service_cli
+
+Size = Annotated[str | None, typer.Option("--size", help="a named size of the domain's seed (e.g. test, bench)")]
+Values = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="a seed value as key=value, repeatable (e.g. --set orders=100000)"),
+]
+
+
+def _values(pairs: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs as a mapping (values parsed as YAML scalars: numbers stay numbers)."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--set {pair!r}: expected key=value")
+        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    return values
 
 
 @app.command()
 def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="rebuild even if unchanged")] = False) -> None:
-    """Build (or check) the knowledge-base search index."""
-    from agent.persistence.setup import build_index
+    """Build (or check) the domain's knowledge-base search index."""
+    from agent.runtime.toolset import build_index
 
     settings = _settings()
     run_cli(lambda: _console().print(build_index(settings, force=rebuild)))
@@ -20,7 +39,7 @@ def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="rebuild even 
 
 @db_app.command("init")
 def db_init() -> None:
-    """Create the tables (business data, approvals, ledger); safe to run twice."""
+    """Create the tables (the domain's, approvals, ledger, threads…); safe to run twice."""
     from agent.persistence.setup import init_database
 
     run_cli(lambda: _console().print(init_database(_settings())))
@@ -28,41 +47,49 @@ def db_init() -> None:
 
 @db_app.command("seed")
 def db_seed(
-    customers: Annotated[int, typer.Option(help="customers of the demo tenant", min=1)] = 500,
-    orders: Annotated[int, typer.Option(help="orders of the demo tenant", min=1)] = 2000,
-    seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 7,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if demo data exists")] = False,
+    size: Size = None,
+    values: Values = None,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the domain's data exists")] = False,
 ) -> None:
-    """Fill the demo database with deterministic data (named fixtures + generated volume)."""
-    from agent.persistence.setup import seed_database
+    """Fill the database with the domain's deterministic data (same values, same data)."""
+    from agent.config import domain_of
+    from agent.persistence.setup import fixtures_of, seed_database
 
     settings = _settings()
-    run_cli(
-        lambda: _console().print(
-            seed_database(settings, customers=customers, orders=orders, seed=seed, if_empty=if_empty)
-        )
-    )
+
+    def body() -> None:
+        fixtures = fixtures_of(domain_of(settings), _values(values), size)
+        _console().print(seed_database(settings, fixtures, if_empty=if_empty))
+
+    run_cli(body)
 
 
 @db_app.command("reset")
 def db_reset(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
-    customers: Annotated[int, typer.Option(min=1)] = 500,
-    orders: Annotated[int, typer.Option(min=1)] = 2000,
+    size: Size = None,
+    values: Values = None,
 ) -> None:
-    """Drop everything (business data, approvals, threads) and seed afresh."""
+    """Drop everything (the domain's data, approvals, threads) and seed afresh."""
+    from agent.config import domain_of
     from agent.persistence.database import redacted_url
-    from agent.persistence.setup import reset_database
+    from agent.persistence.setup import fixtures_of, reset_database
 
     settings = _settings()
-    if not yes:
-        typer.confirm(f"Delete all data in {redacted_url(settings.db_url)} and reseed?", abort=True)
-    run_cli(lambda: _console().print(reset_database(settings, customers=customers, orders=orders)))
+
+    def body() -> None:
+        fixtures = fixtures_of(domain_of(settings), _values(values), size)
+        if not yes:
+            typer.confirm(f"Delete all data in {redacted_url(settings.db_url)} and reseed?", abort=True)
+        _console().print(reset_database(settings, fixtures))
+
+    run_cli(body)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema to the latest migration (Alembic); safe to run again."""
+    """Bring the schema (the runtime's and the domain's tables) to the latest migration; safe to run again."""
+    from agent.config import domain_of
     from agent.persistence.database import connect_engine
     from agent.persistence.migrations import upgrade
 
@@ -73,7 +100,7 @@ def db_upgrade() -> None:
             settings.home.mkdir(parents=True, exist_ok=True)
         engine = connect_engine(settings.db_url)
         try:
-            _console().print(upgrade(engine))
+            _console().print(upgrade(engine, domain_of(settings)))
         finally:
             engine.dispose()
 

@@ -20,7 +20,7 @@ app.add_typer(keys_app, name="keys")
 def _key_sessions(settings: Settings) -> sessionmaker[Session]:
     from agent.persistence.database import open_database
 
-    _engine, sessions = open_database(settings.db_url, require_demo_schema=False)
+    _engine, sessions = open_database(settings.db_url)
     return sessions
 
 
@@ -41,10 +41,11 @@ def serve(
     def prepare() -> None:
         """Fail here with a message, not in every worker with a traceback; and create the tables
         (service, checkpoints) once, before the workers start and would race to create them."""
+        from agent.config import domain_of
         from agent.persistence.checkpoint import open_checkpointer
 
         load_service_settings()
-        engine, _ = open_database(settings.db_url, require_demo_schema=True)
+        engine, _ = open_database(settings.db_url, require=domain_of(settings))
         engine.dispose()
         with open_checkpointer(settings.db_url, settings.checkpoint_path):
             pass
@@ -53,7 +54,9 @@ def serve(
     console = _console()
     base = f"http://{host}:{port}"
     console.print(f"Tiller on [bold]{base}[/] — API docs {base}/docs · inbox {base}/review · chat {base}/chat")
-    console.print("Create keys with [bold]tiller keys create --tenant acme --role user|reviewer --name NAME[/].")
+    console.print(
+        f"Create keys with [bold]tiller keys create --tenant {settings.tenant} --role user|reviewer --name NAME[/]."
+    )
     uvicorn.run(
         "agent.interfaces.service.app:create_app",
         factory=True,

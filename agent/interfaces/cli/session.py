@@ -6,6 +6,7 @@ import time
 
 from langchain_core.messages import AIMessage, HumanMessage
 from rich.console import Console
+from rich.markup import escape
 
 from agent.config import Settings
 from agent.errors import ThreadBusy
@@ -14,12 +15,21 @@ from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller, new_thread_id
 
 WELCOME = (
-    "[bold]Tiller chat[/] — {company} support agent on model [cyan]{model}[/], "
-    "acting as [cyan]{user}[/] in tenant [cyan]{tenant}[/].\n"
-    "Try: [italic]where is my order W1000002?[/] · [italic]what is the return policy for electronics?[/] · "
-    "[italic]refund order W1000001, it arrived damaged[/]\n"
-    "Type [bold]/quit[/] to leave; the thread can be resumed later with --thread."
+    "[bold]Tiller chat[/] — {title} agent on model [cyan]{model}[/], "
+    "acting as [cyan]{user}[/] in tenant [cyan]{tenant}[/] (domain [cyan]{domain}[/]).\n"
 )
+FOOTER = "Type [bold]/quit[/] to leave; the thread can be resumed later with --thread."
+
+
+def welcome(tiller: Tiller) -> str:
+    """The chat's first lines: who the agent is, the domain's own welcome and example requests."""
+    s, domain = tiller.settings, tiller.domain
+    text = WELCOME.format(title=escape(domain.title), model=s.model, user=s.user, tenant=s.tenant, domain=domain.name)
+    if domain.welcome:
+        text += escape(domain.welcome) + "\n"
+    if domain.examples:
+        text += "Try: " + " · ".join(f"[italic]{escape(e)}[/]" for e in domain.examples) + "\n"
+    return text + FOOTER
 
 
 class ChatSession:
@@ -30,10 +40,7 @@ class ChatSession:
 
     def run(self, thread_id: str | None) -> None:
         with Tiller(self.settings) as tiller:
-            s = self.settings
-            self.console.print(
-                WELCOME.format(company="Acme Outdoor Supply", model=s.model, user=s.user, tenant=s.tenant)
-            )
+            self.console.print(welcome(tiller))
             if thread_id:
                 self._replay_history(tiller, thread_id)
                 result = tiller.result(thread_id)
@@ -69,7 +76,7 @@ class ChatSession:
         if ids:
             self.console.print("[dim]Waiting for a reviewer… (Ctrl-C to stop waiting; the request stays queued)[/]")
         try:
-            while any(tiller.approvals.get(self.settings.tenant, i).status == "pending" for i in ids):
+            while any(tiller.approvals.get(tiller.settings.tenant, i).status == "pending" for i in ids):
                 time.sleep(self.poll_s)
         except KeyboardInterrupt:
             self.console.print(f"[dim]Stopped waiting. Later: tiller resume {result.thread_id}[/]")

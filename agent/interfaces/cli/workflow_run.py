@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.config import Settings
+from agent.config import Settings, domain_of
 from agent.persistence.database import open_database
 from agent.workflows.files import ProgressHook, ResultsFolder
 from agent.workflows.runner import WorkflowRunner
@@ -30,7 +30,7 @@ def run_from_cli(
     """Run (or resume) the workflow; exit 1 when a task failed or could not run."""
     workflow = load_workflow(workflow_file)
     tasks = expand_tasks(workflow, read_inputs(inputs) if inputs else None, str(inputs or "inputs"))
-    engine, _ = open_database(settings.db_url, require_demo_schema=True)  # a clear message if it is missing
+    engine, _ = open_database(settings.db_url, require=domain_of(settings))  # a clear message if it is missing
     engine.dispose()
     console = Console(highlight=False)
     progress = Progress(

@@ -104,6 +104,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/chat", response_class=HTMLResponse)
 async def chat(request: Request, ctx: Context, thread: str | None = None) -> Response:
-    """The chat page: steps stream in as the agent works; a paused refund continues on its own."""
+    """The chat page: steps stream in as the agent works; a paused action continues on its own."""
     who = await page_principal(request, ctx, "/chat")
-    return render(request, "chat.html", who=who, thread=thread or "")
+    domain = ctx.tiller.domains.domain_of(who.tenant)
+    return render(request, "chat.html", who=who, thread=thread or "", domain=domain)

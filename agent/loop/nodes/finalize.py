@@ -62,8 +62,9 @@ def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal
     messages = state["messages"]
     ai = last_ai(messages)
     answer, secrets = redact(ai.text if ai is not None else "")
-    evidence = gather_evidence(messages)
-    problems: list[Problem] = [] if status in _UNCHECKED else check_answer(answer, evidence)
+    vocabulary = runtime.context.deps.vocabulary
+    evidence = gather_evidence(messages, vocabulary)
+    problems: list[Problem] = [] if status in _UNCHECKED else check_answer(answer, evidence, vocabulary)
     kinds = [p.kind for p in problems] + [f.kind for f in secrets]
     update: dict[str, Any] = {}
     action = "redact" if secrets else "allow"

@@ -1,8 +1,12 @@
-"""Alembic migrations of every table Tiller owns (business data, ledger, runtime, traces, service).
+"""Alembic migrations of the runtime's tables (ledger, threads, approvals, traces, service), and
+of the domain's through its own script folder (``Domain.migrations``, version table
+``alembic_version_<domain>``).
 
-``tiller db upgrade`` brings a database to the latest revision. A database created before
-migrations existed (``tiller db init`` creates tables directly) is recognised and stamped at the
-baseline first. LangGraph's checkpoint tables are not ours: the checkpointer creates them.
+``tiller db upgrade`` brings both to their latest revision. A database created without
+migrations (``tiller db init`` creates tables directly) is recognised and stamped first: the
+runtime's at its baseline; the domain's at its head when its tables already have every column of
+its models, else at its baseline. LangGraph's checkpoint tables are not ours: the checkpointer
+creates them.
 
 A model change comes with a revision::
 
@@ -15,17 +19,23 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData, inspect
 
+from tools.domain import Domain
+
 BASELINE = "0001"
 
 
 def target_metadata() -> list[MetaData]:
-    """The metadata of every table-defining module (importing them registers their tables)."""
+    """The metadata of the runtime's tables (importing the ledger registers its table)."""
     from agent.persistence import tables
     from tools import ledger  # noqa: F401
-    from tools.commerce import models  # noqa: F401
     from tools.db import Base
 
     return [Base.metadata, tables.StoreBase.metadata]
+
+
+def runtime_table(name: str) -> bool:
+    """Whether a table is the runtime's (autogenerate leaves the domains' tables alone)."""
+    return any(name in m.tables for m in target_metadata())
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -35,8 +45,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> str:
-    """Upgrade to the latest revision; returns what was done, for the terminal."""
+def upgrade(engine: Engine, domain: Domain | None = None) -> str:
+    """Upgrade the runtime's tables, then ``domain``'s, to their latest revision; returns what was
+    done, for the terminal."""
     config = alembic_config(engine)
     tables = set(inspect(engine).get_table_names())
     note = ""
@@ -44,11 +55,45 @@ def upgrade(engine: Engine) -> str:
         command.stamp(config, BASELINE)  # made by `tiller db init` before migrations: that is the baseline
         note = f"existing tables recognised as revision {BASELINE}; "
     command.upgrade(config, "head")
-    return note + f"database at revision {current(engine)}"
+    report = note + f"database at revision {current(engine)}"
+    if domain is not None and domain.metadata is not None:
+        report += "; " + _upgrade_domain(engine, domain)
+    return report
 
 
-def current(engine: Engine) -> str:
+def _upgrade_domain(engine: Engine, domain: Domain) -> str:
+    assert domain.metadata is not None
+    if domain.migrations is None:
+        domain.metadata.create_all(engine)
+        return f"{domain.name} tables created where missing (the domain has no migrations)"
+    config = Config()
+    config.set_main_option("script_location", str(domain.migrations))
+    config.attributes.update(engine=engine, version_table=f"alembic_version_{domain.name}")
+    version_table = config.attributes["version_table"]
+    inspector = inspect(engine)
+    present = [t for t in domain.metadata.sorted_tables if inspector.has_table(t.name)]
+    note = ""
+    if not inspector.has_table(version_table) and present:
+        current_columns = all(
+            {c.name for c in t.columns} <= {c["name"] for c in inspector.get_columns(t.name)} for t in present
+        )
+        target = "head" if current_columns and len(present) == len(domain.metadata.tables) else "base"
+        command.stamp(config, _base_revision(config) if target == "base" else "head")
+        note = f"existing {domain.name} tables recognised; "
+    command.upgrade(config, "head")
+    return note + f"{domain.name} at revision {current(engine, version_table)}"
+
+
+def _base_revision(config: Config) -> str:
+    from alembic.script import ScriptDirectory
+
+    bases = ScriptDirectory.from_config(config).get_bases()
+    return bases[0]
+
+
+def current(engine: Engine, version_table: str = "alembic_version") -> str:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() or "(none)"
+        context = MigrationContext.configure(conn, opts={"version_table": version_table})
+        return context.get_current_revision() or "(none)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from agent.persistence.migrations import target_metadata
+from agent.persistence.migrations import runtime_table, target_metadata
 
 engine = context.config.attributes["engine"]
 
@@ -12,6 +12,7 @@ with engine.connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=target_metadata(),
+        include_name=lambda name, kind, _parent: kind != "table" or runtime_table(str(name)),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
     )

@@ -26,8 +26,9 @@ from agent.models.factory import make_model
 from agent.models.llamacpp import LlamaCppChatModel, read_reply, render_messages
 from agent.models.llamacpp.grammar import grammar_pattern, grammar_schema, reply_schema
 from agent.runtime import Tiller
-from agent.runtime.toolset import demo_registry
+from agent.runtime.toolset import domain_registry
 from tools.commerce.tools import commerce_tools
+from tools.domain import load_domain
 from tools.envelope import tool_result_message
 
 COMMERCE = [spec.model_schema() for spec in commerce_tools()]
@@ -67,7 +68,7 @@ def model(gguf: Path) -> LlamaCppChatModel:
 @pytest.fixture
 def schemas(settings: Settings) -> list[dict[str, Any]]:
     """The demo tools as the runtime binds them."""
-    return demo_registry(settings).model_schemas()
+    return domain_registry(settings, load_domain("commerce")).model_schemas()
 
 
 def parameters(schemas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-KB_DIR = REPO / "scenarios" / "commerce" / "kb"
+KB_DIR = REPO / "tools" / "commerce" / "kb"
 QUESTIONS = REPO / "scenarios" / "commerce" / "kb_questions.yaml"
 
 SMALL_KB = {

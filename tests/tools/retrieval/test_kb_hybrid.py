@@ -25,7 +25,7 @@ HYBRID_MRR_AT_5_FLOOR = 0.87
 
 @pytest.fixture(scope="module")
 def hybrid_index() -> KnowledgeIndex:
-    kb = Path(__file__).resolve().parents[3] / "scenarios" / "commerce" / "kb"
+    kb = Path(__file__).resolve().parents[3] / "tools" / "commerce" / "kb"
     return build_index(load_documents(kb), mode="hybrid")
 
 

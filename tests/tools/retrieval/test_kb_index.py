@@ -25,7 +25,7 @@ from tools.retrieval.index import resolve_mode
 
 @pytest.fixture(scope="module")
 def kb_index() -> KnowledgeIndex:
-    kb = Path(__file__).resolve().parents[3] / "scenarios" / "commerce" / "kb"
+    kb = Path(__file__).resolve().parents[3] / "tools" / "commerce" / "kb"
     return build_index(load_documents(kb), mode="bm25")
 
 

@@ -22,9 +22,12 @@ from tools.validation import validate_args
 
 
 @pytest.fixture(scope="module")
-def spec() -> ToolSpec:
-    kb = Path(__file__).resolve().parents[3] / "scenarios" / "commerce" / "kb"
-    index: KnowledgeIndex = build_index(load_documents(kb), mode="bm25")
+def index() -> KnowledgeIndex:
+    return build_index(load_documents(Path(__file__).resolve().parents[3] / "tools" / "commerce" / "kb"), mode="bm25")
+
+
+@pytest.fixture(scope="module")
+def spec(index: KnowledgeIndex) -> ToolSpec:
     (only,) = knowledge_tools(index)
     return only
 
@@ -45,12 +48,18 @@ def test_declaration(spec: ToolSpec) -> None:
     assert spec.name == "search_knowledge_base"
     assert spec.risk is Risk.READ and spec.idempotent
     assert 3 <= len(spec.examples) <= 6
-    assert "returns" in spec.description and "privacy" in spec.description
+    assert "policy" in spec.description and "changes nothing" in spec.description  # neutral: no business named
     props = spec.args_schema()["properties"]
     assert (props["query"]["minLength"], props["query"]["maxLength"]) == (2, 500)
     assert (props["top_k"]["minimum"], props["top_k"]["maximum"], props["top_k"]["default"]) == (1, 10, 4)
     assert props["query"]["description"]
     assert spec.args_schema()["required"] == ["query"]
+
+
+def test_a_domain_describes_the_search_in_its_own_words(index: KnowledgeIndex) -> None:
+    [spec] = knowledge_tools(index, description="Search the library's lending rules.", examples=("Can I renew?",))
+    assert spec.description == "Search the library's lending rules." and spec.examples == ("Can I renew?",)
+    assert spec.args_model.__name__ == "SearchKnowledgeBaseArgs"  # the same tool, in other words
 
 
 def test_returns_passages_and_a_cited_summary(spec: ToolSpec, ctx: ToolContext) -> None:
