@@ -99,7 +99,11 @@ def _execute(state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[d
     """Run one planned call: not at all if it already failed twice, else through its breaker."""
     deps = ctx.deps
     spec = deps.registry.get(p["tool"])
-    assert spec is not None, "planned calls name registered tools"
+    if spec is None:  # planned before a restart with other tools (a resumed thread): a tool error, not a crash
+        known = ", ".join(deps.registry.names)
+        return Outcome(
+            ok=False, error_kind="unknown_tool", message=f"there is no tool named {p['tool']!r}; tools: {known}"
+        )
     if _failed_before(state, p["tool"], p["args"], done) >= MAX_IDENTICAL_FAILURES:
         message = f"not run: this exact {p['tool']} call already failed {MAX_IDENTICAL_FAILURES} times in this run"
         return Outcome(ok=False, error_kind="repeated_failure", message=message)
