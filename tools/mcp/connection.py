@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp import ClientSession, McpError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
@@ -33,6 +33,19 @@ from tools.mcp.config import HttpServer, ServerConfig, StdioServer
 
 # JSON-RPC error codes that mean the connection, not the request, failed.
 _CONNECTION_CODES = frozenset({types.CONNECTION_CLOSED, 408})
+# What the SDK's HTTP client answers when the server no longer knows our session id (it was
+# restarted): the request was refused before it ran, so it is safe to send again on a new session.
+_SESSION_TERMINATED = 32600
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups: what the message should name."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+T = TypeVar("T")
 
 
 class McpConnection:
@@ -83,12 +96,12 @@ class McpConnection:
             if not isinstance(exc, Exception):
                 raise
 
-    async def _open(self) -> ClientSession:
+    async def _open(self) -> tuple[ClientSession, asyncio.Task[None]]:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._session is not None and self._holder is not None and not self._holder.done():
-                return self._session
+                return self._session, self._holder
             await self._discard()
             ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
             stop = asyncio.Event()
@@ -100,7 +113,7 @@ class McpConnection:
                 raise self._unreachable(exc) from None
             self._session = session
             self.connects += 1
-            return session
+            return session, self._holder
 
     async def _discard(self, session: ClientSession | None = None) -> None:
         """Close the current session (only if it is still ``session``, when one is given)."""
@@ -123,6 +136,7 @@ class McpConnection:
 
     def _unreachable(self, exc: BaseException) -> ToolUnavailable:
         where = self.config.url if isinstance(self.config, HttpServer) else self.config.command
+        exc = _leaf(exc)
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, TimeoutError):
             detail = f"no answer within {self.config.connect_timeout_s:g}s"
@@ -130,17 +144,29 @@ class McpConnection:
 
     # -- requests ----------------------------------------------------------------------------
 
+    async def _bounded(self, request: Coroutine[Any, Any, T], holder: asyncio.Task[None], timeout_s: float) -> T:
+        """``request``'s answer; fails as soon as the connection ends (a dead server's pending
+        requests would otherwise wait out their timeout) or after ``timeout_s``."""
+        task = asyncio.ensure_future(request)
+        done, _ = await asyncio.wait({task, holder}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        if holder in done:
+            raise ConnectionError("the connection to the server closed")
+        raise TimeoutError(f"no answer within {timeout_s:g}s")
+
     async def list_tools(self) -> list[types.Tool]:
         """Every tool the server lists (all pages)."""
-        session = await self._open()
+        session, holder = await self._open()
         tools: list[types.Tool] = []
         cursor: str | None = None
         try:
             while True:
-                page = await asyncio.wait_for(
-                    session.list_tools(params=types.PaginatedRequestParams(cursor=cursor) if cursor else None),
-                    self.config.timeout_s,
-                )
+                params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+                page = await self._bounded(session.list_tools(params=params), holder, self.config.timeout_s)
                 tools.extend(page.tools)
                 cursor = page.nextCursor
                 if not cursor:
@@ -150,18 +176,24 @@ class McpConnection:
 
     async def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None) -> types.CallToolResult:
         """One ``tools/call``; connection failures raise :class:`ToolUnavailable` and reset the session."""
-        session = await self._open()
         timeout = self.config.timeout_s
-        try:
-            return await asyncio.wait_for(
-                session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout), meta=meta),
-                timeout + 1,
-            )
-        except BaseException as exc:
-            raise await self._failed(session, exc, tool) from None
+        for attempt in (1, 2):
+            session, holder = await self._open()
+            request = session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout), meta=meta)
+            try:
+                return await self._bounded(request, holder, timeout + 1)
+            except McpError as exc:
+                if exc.error.code == _SESSION_TERMINATED and attempt == 1:
+                    await self._discard(session)  # the server restarted: nothing ran; again, on a new session
+                    continue
+                raise await self._failed(session, exc, tool) from None
+            except BaseException as exc:
+                raise await self._failed(session, exc, tool) from None
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def _failed(self, session: ClientSession, exc: BaseException, what: str) -> Exception:
-        if isinstance(exc, McpError) and exc.error.code not in _CONNECTION_CODES:
+        exc = _leaf(exc)
+        if isinstance(exc, McpError) and exc.error.code not in _CONNECTION_CODES | {_SESSION_TERMINATED}:
             return ToolError(f"MCP server {self.name!r} refused {what}: {exc.error.message}")
         if isinstance(exc, asyncio.CancelledError):
             await self._discard(session)
