@@ -68,7 +68,7 @@ def _tool_call(lc_tool: BaseTool, ctx: ToolContext, args: BaseModel) -> dict[str
         "type": "tool_call",
         "name": lc_tool.name,
         "args": to_jsonable(args),
-        "id": ctx.tool_call_id or "tiller",
+        "id": getattr(ctx, "tool_call_id", "") or "tiller",  # a LangChain ToolCall must have an id
     }
 
 
