@@ -39,9 +39,11 @@ from agent.models.base import (
     count_ai_messages,
     estimate_usage,
     message_text,
+    resolve_tool_choice,
+    tool_choice_violation,
     without_extensions,
 )
-from agent.models.errors import CassetteError
+from agent.models.errors import CassetteError, ToolChoiceViolated
 from tools.files import write_atomically
 
 CASSETTE_VERSION = 1
@@ -137,9 +139,13 @@ class ReplayChatModel(ToolBindingChatModel):
 
     cassette_path: Path
     cassette: Cassette
+    model_name: str = ""
+    """The recorded model's spec (the cassette's ``model``), or ``replay`` when it names none."""
 
     def __init__(self, cassette_path: str | os.PathLike[str], **kwargs: Any) -> None:
-        super().__init__(cassette_path=Path(cassette_path), cassette=load_cassette(cassette_path), **kwargs)
+        cassette = load_cassette(cassette_path)
+        kwargs.setdefault("model_name", cassette.model or "replay")
+        super().__init__(cassette_path=Path(cassette_path), cassette=cassette, **kwargs)
 
     @property
     def _llm_type(self) -> str:
@@ -147,7 +153,7 @@ class ReplayChatModel(ToolBindingChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"cassette": str(self.cassette_path), "model_name": self.cassette.model}
+        return {"cassette": str(self.cassette_path), "model_name": self.model_name}
 
     def _generate(
         self,
@@ -164,9 +170,17 @@ class ReplayChatModel(ToolBindingChatModel):
                 "requested (the conversation went further than the recording)"
             )
         message = as_ai_message(turns[index].model_dump(exclude_none=True))
+        tools, must = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
+        violation = (
+            tool_choice_violation(message, tools, must) if kwargs.get("tool_choice") not in (None, "auto") else None
+        )
+        if violation is not None:
+            raise ToolChoiceViolated(
+                f"{self.cassette_path}: recorded turn {index + 1} does not fit the request: {violation}"
+            )
         if message.usage_metadata is None:
-            message.usage_metadata = estimate_usage(messages, list(kwargs.get("tools") or []), message)
-        message.response_metadata = {"model_name": self.cassette.model or "replay", "replay_turn": index}
+            message.usage_metadata = estimate_usage(messages, tools, message)
+        message.response_metadata = {"model_name": self.model_name, "replay_turn": index}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
