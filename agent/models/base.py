@@ -181,6 +181,9 @@ class ToolBindingChatModel(BaseChatModel):
     absent or empty means tools are off and the model must answer in text).
     """
 
+    streaming: bool = False
+    """Make ``invoke`` go through ``_stream`` (so callbacks get each token); ``stream`` always streams."""
+
     accepts_tiller_extensions: ClassVar[bool] = True
     """Tells the model factory to keep the ``x-tiller`` key when binding tools (it strips it for
     provider APIs)."""

@@ -5,11 +5,13 @@ model run in-process, needs the ``llamacpp`` extra); ``a,b`` tries ``a`` then ``
 Each model runs behind its provider's circuit breaker, inside bounded retries with jittered
 exponential backoff for transient errors; when a model still fails (or its breaker is open) the
 next model of the chain answers. This is the only module that imports an LLM provider SDK
-(lazily, for ``openai:`` specs; llama.cpp is imported by ``agent.models.llamacpp`` on first use).
+(lazily, for ``openai:`` specs, through ``agent.models.openai_stream``; llama.cpp is imported by
+``agent.models.llamacpp`` on first use).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call, tool_call
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -74,7 +77,7 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
 
     def invoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         if not self.retries:
-            return checkpoint_safe(self.breaker.call(self.bound.invoke, input, config, **kwargs))
+            return checkpoint_safe(strict_tool_calls(self.breaker.call(self.bound.invoke, input, config, **kwargs)))
         retrying = Retrying(
             retry=retry_if_exception_type(transient_errors()),
             stop=stop_after_attempt(self.retries + 1),
@@ -84,7 +87,54 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
         for attempt in retrying:
             with attempt:
                 reply = self.breaker.call(self.bound.invoke, input, config, **kwargs)
-        return checkpoint_safe(reply)
+        return checkpoint_safe(strict_tool_calls(reply))
+
+
+class MalformedReply(ValueError):
+    """A provider's reply that no message can be built from (tool-call arguments that are JSON but
+    not an object): reported as ``model_malformed_reply``, never retried blindly."""
+
+
+RAW_CALLS_KEY = "tiller_raw_tool_calls"  # agent.models.openai_stream puts a stream's raw calls there
+
+
+def _raw_calls(reply: AIMessage) -> list[dict[str, Any]] | None:
+    """Each tool call's name, id and raw argument text, if the adapter kept them."""
+    tapped = reply.additional_kwargs.get(RAW_CALLS_KEY)
+    if isinstance(tapped, list):
+        return tapped
+    kept = reply.additional_kwargs.get("tool_calls")  # OpenAI's own shape, where an adapter keeps it
+    if isinstance(kept, list):
+        return [{"name": (c.get("function") or {}).get("name"), "id": c.get("id"),
+                 "args": (c.get("function") or {}).get("arguments") or ""} for c in kept]  # fmt: skip
+    return None
+
+
+def strict_tool_calls(reply: Any) -> Any:
+    """A reply's tool calls parsed from the provider's raw arguments as an unstreamed reply's are.
+
+    Aggregating a stream parses arguments leniently (LangChain completes a truncated
+    ``{"order_id": "W1"`` into an object), so a streamed reply could run a call that the same
+    reply unstreamed rejects. Re-reading the raw text strictly makes both the same: bad JSON is an
+    invalid call the model is told about; JSON that is not an object fails the reply.
+    """
+    raw_calls = _raw_calls(reply) if isinstance(reply, AIMessage) else None
+    if raw_calls is None:
+        return reply
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls:
+        name, arguments, call_id = raw.get("name"), raw.get("args") or "", raw.get("id")
+        try:
+            args = json.loads(arguments) if arguments else {}
+        except json.JSONDecodeError as exc:
+            invalid.append(invalid_tool_call(name=name, args=arguments, id=call_id, error=f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(args, dict):
+            raise MalformedReply(f"tool call {name!r}: arguments are {type(args).__name__}, not a JSON object")
+        calls.append(tool_call(name=name or "", args=args, id=call_id))
+    kwargs = {k: v for k, v in reply.additional_kwargs.items() if k != RAW_CALLS_KEY}
+    return reply.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid, "additional_kwargs": kwargs})
 
 
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what checkpoint serialisers (msgpack) can store
@@ -154,18 +204,22 @@ def make_model(
     retry_initial_s: float = 1.0,
     timeout_s: float = 60.0,
     cache: BaseCache | None = None,
+    streaming: bool = True,
 ) -> ModelChain | RouterChain:
     """Build the chain for ``spec``; errors say which part is wrong and what to set.
 
     ``router:CHEAP,STRONG`` builds a :class:`~agent.models.router.RouterChain` of two chains;
     ``cache`` (opt-in, see ``agent.models.request_cache``) is consulted by every model built.
+    ``streaming``: ``openai:`` models ask for a streamed response; ``invoke`` still returns the
+    whole message, and its tokens reach any callback's ``on_llm_new_token`` as they arrive.
     """
     if spec.startswith("router:"):
-        return _router(spec, retries=retries, retry_initial_s=retry_initial_s, timeout_s=timeout_s, cache=cache)
+        options = {"retries": retries, "retry_initial_s": retry_initial_s, "timeout_s": timeout_s}
+        return _router(spec, cache=cache, streaming=streaming, **options)
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model spec; use offline, openai:<model> or replay:<cassette>")
-    models = tuple(_one_model(p, timeout_s) for p in parts)
+    models = tuple(_one_model(p, timeout_s, streaming) for p in parts)
     if cache is not None:
         for model in models:
             model.cache = cache
@@ -185,7 +239,7 @@ def _router(spec: str, **options: Any) -> RouterChain:
     return RouterChain(spec=spec, cheap=tiers[0], strong=tiers[1])  # type: ignore[arg-type]
 
 
-def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
+def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     kind, _, arg = spec.partition(":")
     if kind == "offline" and not arg:
         from agent.models.offline import OfflineChatModel
@@ -196,7 +250,7 @@ def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
 
         return ReplayChatModel(cassette_path=Path(arg))
     if kind == "openai" and arg:
-        return _openai(arg, timeout_s)
+        return _openai(arg, timeout_s, streaming)
     if kind == "llamacpp" and arg:
         return _llamacpp(arg)
     raise ConfigError(
@@ -227,16 +281,18 @@ def _llamacpp(path: str) -> BaseChatModel:
     return LlamaCppChatModel.from_env(str(gguf))
 
 
-def _openai(model: str, timeout_s: float) -> BaseChatModel:
+def _openai(model: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     if not os.environ.get("OPENAI_API_KEY"):
         raise ConfigError(
             f"model openai:{model} needs OPENAI_API_KEY (for a local OpenAI-compatible server such as vLLM, "
             "Ollama or llama.cpp set OPENAI_BASE_URL and any non-empty OPENAI_API_KEY)"
         )
-    from langchain_openai import ChatOpenAI
+    from agent.models.openai_stream import StreamingChatOpenAI
 
     # Retries are ours (with_retry above), so the SDK's own are off to keep the bound explicit.
-    return ChatOpenAI(model=model, timeout=timeout_s, max_retries=0, stream_usage=True)
+    # streaming=True: invoke aggregates the stream (tokens reach callbacks as they arrive) and
+    # stream_usage=True asks for the usage chunk, so tokens are counted exactly, as unstreamed.
+    return StreamingChatOpenAI(model=model, timeout=timeout_s, max_retries=0, streaming=streaming, stream_usage=True)
 
 
 def describe_model_error(exc: BaseException) -> tuple[str, str]:
@@ -264,7 +320,7 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
             return "model_bad_request", f"the model provider refused the request: {exc}"[:500]
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return "model_unavailable", f"{type(exc).__name__}: {exc}"[:500]
-    if isinstance(exc, ValidationError):  # the provider adapter could not build a message from the reply
+    if isinstance(exc, (ValidationError, MalformedReply)):  # no message can be built from the reply
         return "model_malformed_reply", (
             "the model returned a malformed reply (for example tool-call arguments that are not a JSON object); "
             "nothing was run"
