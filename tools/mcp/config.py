@@ -131,6 +131,8 @@ def load_mcp_config(path: Path) -> McpConfig:
     raw = read_yaml_model(_RawConfig, path, "MCP servers file", ToolDefinitionError)
     try:
         return McpConfig.model_validate({"servers": _expanded(raw.servers)})
+    except ToolDefinitionError as exc:
+        raise ToolDefinitionError(f"invalid MCP servers file {path}: {exc}") from None
     except ValueError as exc:
         raise ToolDefinitionError(f"invalid MCP servers file {path}: {exc}") from None
 
