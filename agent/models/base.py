@@ -24,6 +24,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.models.chunks import message_chunks
+from agent.models.errors import ToolChoiceViolated
 
 ToolLike = Mapping[str, Any] | type | Callable[..., Any] | BaseTool
 
@@ -172,6 +173,19 @@ def tool_choice_violation(message: AIMessage, offered: Sequence[Mapping[str, Any
     if must not in (None, ANY_TOOL) and must not in names:
         return f"it does not call {must}, which tool_choice requires"
     return None
+
+
+def enforce_tool_choice(message: AIMessage, kwargs: Mapping[str, Any], where: str) -> None:
+    """Raise :class:`ToolChoiceViolated` (naming ``where``) when a scripted or recorded turn
+    contradicts an explicit ``tool_choice``. In ``"auto"`` nothing is checked: a model may call
+    a tool that is not bound (a hallucinated name), which tests of the runtime script on purpose."""
+    choice = kwargs.get("tool_choice")
+    if choice in (None, "auto"):
+        return
+    offered, must = resolve_tool_choice(list(kwargs.get("tools") or []), choice)
+    violation = tool_choice_violation(message, offered, must)
+    if violation is not None:
+        raise ToolChoiceViolated(f"{where} does not fit the request: {violation}")
 
 
 class ToolBindingChatModel(BaseChatModel):

@@ -37,13 +37,13 @@ from agent.models.base import (
     ToolBindingChatModel,
     as_ai_message,
     count_ai_messages,
+    enforce_tool_choice,
     estimate_usage,
     message_text,
     resolve_tool_choice,
-    tool_choice_violation,
     without_extensions,
 )
-from agent.models.errors import CassetteError, ToolChoiceViolated
+from agent.models.errors import CassetteError
 from tools.files import write_atomically
 
 CASSETTE_VERSION = 1
@@ -170,14 +170,8 @@ class ReplayChatModel(ToolBindingChatModel):
                 "requested (the conversation went further than the recording)"
             )
         message = as_ai_message(turns[index].model_dump(exclude_none=True))
-        tools, must = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
-        violation = (
-            tool_choice_violation(message, tools, must) if kwargs.get("tool_choice") not in (None, "auto") else None
-        )
-        if violation is not None:
-            raise ToolChoiceViolated(
-                f"{self.cassette_path}: recorded turn {index + 1} does not fit the request: {violation}"
-            )
+        enforce_tool_choice(message, kwargs, f"{self.cassette_path}: recorded turn {index + 1}")
+        tools, _ = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
         if message.usage_metadata is None:
             message.usage_metadata = estimate_usage(messages, tools, message)
         message.response_metadata = {"model_name": self.model_name, "replay_turn": index}

@@ -31,13 +31,13 @@ from agent.models.base import (
     ToolBindingChatModel,
     as_ai_message,
     count_ai_messages,
+    enforce_tool_choice,
     estimate_usage,
     message_text,
     resolve_tool_choice,
-    tool_choice_violation,
 )
 from agent.models.base import tool_name as schema_name
-from agent.models.errors import ScriptExhausted, ToolChoiceViolated
+from agent.models.errors import ScriptExhausted
 
 Turn = AIMessage | str | Mapping[str, Any]
 """One scripted turn: an ``AIMessage``; a string (a text answer); or a mapping
@@ -114,12 +114,7 @@ class ScriptedChatModel(ToolBindingChatModel):
         index = count_ai_messages(messages)
         self.calls.append(ScriptedCall(index, list(messages), [schema_name(t) for t in tools]))
         message = as_ai_message(self._turn(index, messages, tools, must))
-        # Only an explicit tool_choice binds a script: in "auto" a model may call a tool that is not
-        # bound (a hallucinated name), which is what tests of the runtime's unknown-tool path script.
-        if kwargs.get("tool_choice") not in (None, "auto"):
-            violation = tool_choice_violation(message, tools, must)
-            if violation is not None:
-                raise ToolChoiceViolated(f"ScriptedChatModel turn {index + 1} does not fit the request: {violation}")
+        enforce_tool_choice(message, kwargs, f"ScriptedChatModel turn {index + 1}")
         if message.usage_metadata is None:
             message.usage_metadata = estimate_usage(messages, tools, message)
         message.response_metadata = {"model_name": self.model_name, **message.response_metadata}

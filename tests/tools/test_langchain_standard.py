@@ -68,7 +68,7 @@ def _exported(spec: ToolSpec, invoker: Any = None) -> BaseTool:
     return registry.as_langchain_tools(invoker or ReadOnlyInvoker(registry))[0]
 
 
-class TestPydanticArgsToolUnit(ToolsUnitTests):
+class _PydanticArgsTool:
     @property
     def tool_constructor(self) -> BaseTool:
         return _exported(convert_to_euro)
@@ -78,17 +78,7 @@ class TestPydanticArgsToolUnit(ToolsUnitTests):
         return {"amount": 10.0, "currency": "USD"}
 
 
-class TestPydanticArgsToolIntegration(ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> BaseTool:
-        return _exported(convert_to_euro)
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"amount": 10.0, "currency": "USD"}
-
-
-class TestJsonSchemaArgsToolUnit(ToolsUnitTests):
+class _JsonSchemaArgsTool:
     @property
     def tool_constructor(self) -> BaseTool:
         return _exported(lookup_station)
@@ -98,14 +88,20 @@ class TestJsonSchemaArgsToolUnit(ToolsUnitTests):
         return {"code": "ENGM"}
 
 
-class TestJsonSchemaArgsToolIntegration(ToolsIntegrationTests):
-    @property
-    def tool_constructor(self) -> BaseTool:
-        return _exported(lookup_station)
+class TestPydanticArgsToolUnit(_PydanticArgsTool, ToolsUnitTests):
+    pass
 
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"code": "ENGM"}
+
+class TestPydanticArgsToolIntegration(_PydanticArgsTool, ToolsIntegrationTests):
+    pass
+
+
+class TestJsonSchemaArgsToolUnit(_JsonSchemaArgsTool, ToolsUnitTests):
+    pass
+
+
+class TestJsonSchemaArgsToolIntegration(_JsonSchemaArgsTool, ToolsIntegrationTests):
+    pass
 
 
 class TestDatabaseReadToolIntegration(ToolsIntegrationTests):
