@@ -118,3 +118,17 @@ def test_tokens_arrive_before_the_reply_is_complete(monkeypatch: pytest.MonkeyPa
     assert len(tokens) > 5
     assert tokens[0][0] < server.sent_at[0] - 0.1  # the first token came well before the stream ended
     assert reply.usage_metadata is not None and reply.usage_metadata["input_tokens"] == 120
+
+
+def test_a_server_that_does_not_stream_is_asked_again_unstreamed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some OpenAI-compatible servers ignore ``stream``: a plain JSON body to a stream request
+    has no events; the reply is fetched again whole, and that server is not asked to stream again."""
+    with fake_openai([REPLIES[0], *REPLIES]) as server:  # the first reply is asked for twice
+        server.streams = False
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        with Tiller(settings, model=_chain(streaming=True)) as tiller:
+            result = tiller.ask("open two tickets about W1000002 and tell me where it is")
+    assert result.status is RunStatus.COMPLETED and len(result.executed_calls) == 3
+    assert [bool(r.get("stream")) for r in server.requests] == [True, False, False]

@@ -49,6 +49,8 @@ class FakeOpenAI:
     """Played when the script is exhausted (else a 500 saying so)."""
     ids: str = "unique"
     """How tool call ids are minted: unique | per_response | none | same (see the module doc)."""
+    streams: bool = True
+    """``False``: answer stream requests with a plain JSON body, as servers that cannot stream do."""
     sent_at: list[float] = field(default_factory=list)
     """``time.monotonic()`` at the end of each streamed reply."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -159,12 +161,15 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            for event in events:
-                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            try:
+                for event in events:
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(delay)
+                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
-                time.sleep(delay)
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout): as a server would
+                pass
             fake.sent_at.append(time.monotonic())
             self.close_connection = True
 
@@ -190,7 +195,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 )
             elif reply.get("fault") == "drop":
                 self.close_connection = True
-            elif body.get("stream") and "fault" not in reply:
+            elif body.get("stream") and fake.streams and "fault" not in reply:
                 events = _stream_events(reply, body, len(fake.requests), fake.ids)
                 self._stream(events, float(reply.get("chunk_delay", 0)))
             elif reply.get("fault") == "truncate":

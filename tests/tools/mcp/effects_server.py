@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+import anyio
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import ToolAnnotations
 
@@ -54,6 +55,13 @@ def tag_item(item_id: str, tag: str, idempotency_key: str | None = None) -> str:
         return f"{item_id} already tagged {tag}"
     _log({"effect": "tag", "item_id": item_id, "tag": tag, "key": idempotency_key})
     return f"tagged {item_id} with {tag}"
+
+
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+async def count_items(delay_s: float = 0.0) -> str:
+    """Count the items of the warehouse (slowly, when asked to)."""
+    await anyio.sleep(delay_s)
+    return "42 items"
 
 
 @server.tool()

@@ -45,6 +45,7 @@ def test_the_annotations_decide_each_tools_risk(server_config: Callable[..., Mcp
         "lookup_item": (Risk.READ, True),
         "delete_item": (Risk.HIGH_RISK, False),  # deleteItem on the server: destructiveHint
         "tag_item": (Risk.WRITE, True),  # destructiveHint false, idempotentHint true
+        "count_items": (Risk.READ, True),
         "refuse_item": (Risk.HIGH_RISK, False),  # no annotations: unknown, so a reviewer decides
     }
     assert "idempotency_key" not in specs["tag_item"].args_schema()["properties"]  # the runtime's, not the model's
