@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from mcp import ClientSession, McpError, StdioServerParameters, types
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -68,10 +68,12 @@ class McpConnection:
     async def _transport(self) -> AsyncIterator[tuple[Any, Any]]:
         config = self.config
         if isinstance(config, StdioServer):
+            # The SDK's safe default environment (PATH, HOME, …), never all of Tiller's: a server
+            # gets the secrets its config names (env:), not the model provider's key.
             params = StdioServerParameters(
                 command=config.command,
                 args=list(config.args),
-                env={**os.environ, **config.env},
+                env={**get_default_environment(), **config.env},
                 cwd=config.cwd,
             )
             errlog_path = config.stderr_file or os.devnull

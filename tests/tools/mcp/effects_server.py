@@ -37,7 +37,7 @@ def _key(ctx: Context) -> str | None:
 @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
 def lookup_item(item_id: str) -> str:
     """Look up an item of the warehouse by its id (I-<digits>)."""
-    _log({"effect": "lookup", "item_id": item_id})
+    _log({"effect": "lookup", "item_id": item_id, "saw_openai_key": "OPENAI_API_KEY" in os.environ})
     return f"item {item_id}: blue widget, 3 in stock"
 
 

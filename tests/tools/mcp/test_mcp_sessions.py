@@ -25,7 +25,10 @@ def _run(spec: ToolSpec, call: int, **args: object) -> str:
     return str(result.model_dump()["text"])
 
 
-def test_concurrent_calls_from_many_threads_share_one_session(effects_log: Path) -> None:
+def test_concurrent_calls_from_many_threads_share_one_session(
+    effects_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
     with McpTools(stdio_config(effects_log)) as mcp:
         lookup = next(s for s in mcp.specs() if s.name == "lookup_item")
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -35,6 +38,7 @@ def test_concurrent_calls_from_many_threads_share_one_session(effects_log: Path)
     logged = effects(effects_log, "lookup")
     assert sorted(e["item_id"] for e in logged) == sorted(f"I-{i}" for i in range(24))
     assert connects == 1 and len({e["pid"] for e in logged}) == 1  # one process, one handshake
+    assert not any(e["saw_openai_key"] for e in logged)  # the child gets its config's env, not Tiller's secrets
 
 
 def test_the_async_path_uses_the_same_session(effects_log: Path) -> None:
