@@ -78,7 +78,8 @@ class StdioServer(_Server):
     command: str
     args: tuple[str, ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
-    """Added to the child's environment (PATH and the like are inherited)."""
+    """The child's environment on top of the SDK's safe default (PATH, HOME, …); nothing else of
+    Tiller's environment is passed, so name here the secrets the server needs."""
     cwd: Path | None = None
     stderr_file: Path | None = None
     """Where the server's stderr goes (default: discarded)."""
