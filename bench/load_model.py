@@ -92,6 +92,24 @@ def completion(body: dict[str, Any], raw_size: int) -> dict[str, Any]:
     }
 
 
+def stream_body(body: dict[str, Any], answer: dict[str, Any]) -> bytes:
+    """``answer`` as the server-sent events of a streamed completion (Tiller's ``openai:`` model
+    streams): the message in one delta, the finish reason, then the usage when asked for."""
+    choice = answer["choices"][0]
+    head = {k: answer[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return head | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    message = choice["message"]
+    events = [chunk({"role": "assistant", "content": message.get("content") or ""})]
+    events += [chunk({"tool_calls": [{"index": i, **c}]}) for i, c in enumerate(message.get("tool_calls") or [])]
+    events.append(chunk({}, choice["finish_reason"]))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append(head | {"choices": [], "usage": answer["usage"]})
+    return b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events) + b"data: [DONE]\n\n"
+
+
 class FixedLatencyServer(ThreadingHTTPServer):
     """Answers every completion after exactly ``delay_s``; counts what it served."""
 
@@ -115,10 +133,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *_: Any) -> None:
         pass
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
+    def _send(self, status: int, body: dict[str, Any], stream: bytes | None = None) -> None:
+        data = json.dumps(body).encode() if stream is None else stream
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/json" if stream is None else "text/event-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -132,10 +150,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {API_KEY}":
             self._send(401, {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})
             return
-        answer = completion(json.loads(raw or b"{}"), len(raw))
+        request = json.loads(raw or b"{}")
+        answer = completion(request, len(raw))
         self.server.count()
         time.sleep(max(0.0, self.server.delay_s - (time.perf_counter() - started)))
-        self._send(200, answer)
+        self._send(200, answer, stream_body(request, answer) if request.get("stream") else None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -54,6 +54,7 @@ class ToolContext:
 
 
 ToolFunc = Callable[[ToolContext, Any], BaseModel]
+AsyncToolFunc = Callable[[ToolContext, Any], Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ class ToolSpec:
     lookup_first: str | None = None
     tags: tuple[str, ...] = field(default=())
     cache_ttl_s: float | None = None  # read tools only: results may be reused this long
+    afunc: AsyncToolFunc | None = None
+    """The same call as an awaitable, for an async runtime (tools whose client is async: MCP,
+    async LangChain tools). ``func`` stays the synchronous path and must always work."""
+    model_hidden: tuple[str, ...] = ()
+    """Result fields kept in the trajectory but not meant for the model's tool message (a
+    LangChain tool's ``artifact``)."""
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum() or not self.name.islower():

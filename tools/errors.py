@@ -4,7 +4,8 @@
     ├── ArgumentsInvalid       the model's arguments break the args schema (names each field)
     ├── NotFound               the entity does not exist in the caller's tenant
     ├── BusinessRuleViolation  a business rule forbids the action (semantic; not retried blindly)
-    └── ToolUnavailable        a transient backend failure (timeout, lock); may be retried
+    ├── ToolUnavailable        a transient backend failure (timeout, lock, dead MCP server); may be retried
+    └── ToolRefused            the call was not run: it needs a runtime (approval, ledger) or waits for a reviewer
     ToolDefinitionError        misuse by a developer declaring or registering a tool
 
 Backend errors (SQLAlchemy, HTTP) are translated into these at the tool boundary, once
@@ -69,6 +70,17 @@ class ToolUnavailable(ToolError):
     """A transient failure of the tool's backend; the call may be retried."""
 
     kind = "unavailable"
+
+
+class ToolRefused(ToolError):
+    """The call was not run here: a side-effecting tool called without a runtime, or one that
+    now waits for a reviewer (``approval_id`` names the request)."""
+
+    kind = "refused"
+
+    def __init__(self, message: str, approval_id: str | None = None) -> None:
+        super().__init__(message)
+        self.approval_id = approval_id
 
 
 def database_unavailable(detail: str) -> ToolUnavailable:

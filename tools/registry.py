@@ -6,17 +6,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, create_model
 
-from tools.canonical import to_jsonable
-from tools.contract import Risk, ToolContext, ToolSpec
+from tools.contract import Risk, ToolSpec
 from tools.errors import ToolDefinitionError
+from tools.langchain_in import LangChainToolResult, from_langchain
+from tools.langchain_out import ReadOnlyInvoker, TillerTool, ToolInvoker
 
-
-class LangChainToolResult(BaseModel):
-    """Result of a registered LangChain tool: its output as JSON-able data."""
-
-    output: Any
+__all__ = ["LangChainToolResult", "ToolRegistry"]
 
 
 class ToolRegistry:
@@ -34,30 +30,37 @@ class ToolRegistry:
         return spec
 
     def register_langchain(
-        self, lc_tool: BaseTool, *, risk: Risk, idempotent: bool | None = None, examples: tuple[str, ...] = ()
+        self,
+        lc_tool: BaseTool,
+        *,
+        risk: Risk | None = None,
+        idempotent: bool | None = None,
+        examples: tuple[str, ...] = (),
+        name: str | None = None,
+        timeout_s: float = 30.0,
     ) -> ToolSpec:
-        """Register an existing LangChain tool unchanged, with a declared risk."""
-        schema = lc_tool.args_schema
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
-            args_model: type[BaseModel] = schema
-        else:
-            args_model = create_model(f"{lc_tool.name}_args")
+        """Register an existing LangChain tool unchanged (see :mod:`tools.langchain_in`).
 
-        def run(ctx: ToolContext, args: BaseModel) -> BaseModel:
-            return LangChainToolResult(output=to_jsonable(lc_tool.invoke(args.model_dump())))
-
-        return self.register(
-            ToolSpec(
-                name=lc_tool.name,
-                description=lc_tool.description,
-                args_model=args_model,
-                result_model=LangChainToolResult,
-                func=run,
-                risk=risk,
-                idempotent=(risk is Risk.READ) if idempotent is None else idempotent,
-                examples=examples,
-            )
+        Without a declared ``risk`` it is ``high_risk`` (a reviewer approves each call) until
+        the approval policy or a declared risk says otherwise.
+        """
+        spec = from_langchain(
+            lc_tool, risk=risk, idempotent=idempotent, examples=examples, name=name, timeout_s=timeout_s
         )
+        return self.register(spec)
+
+    def as_langchain_tools(
+        self, invoke_call: ToolInvoker | None = None, names: Iterable[str] | None = None
+    ) -> list[BaseTool]:
+        """These tools as LangChain ``BaseTool``s, for other LangChain code (see :mod:`tools.langchain_out`).
+
+        Each call goes to ``invoke_call(tool, args)``: give it a Tiller runtime's entry point so
+        policy, approvals and the ledger apply. Without one, read tools run directly (validated)
+        and side-effecting tools are refused.
+        """
+        invoker = invoke_call or ReadOnlyInvoker(self)
+        chosen = list(self._specs.values()) if names is None else [self._specs[n] for n in names]
+        return [TillerTool.of(spec, invoker) for spec in chosen]
 
     def get(self, name: str) -> ToolSpec | None:
         return self._specs.get(name)

@@ -9,7 +9,7 @@ All are LangChain chat models; bind tools as ``ToolSpec.model_schema()`` dicts w
 """
 
 from agent.models.base import ToolBindingChatModel
-from agent.models.errors import CassetteError, ModelAdapterError, ScriptExhausted
+from agent.models.errors import CassetteError, ModelAdapterError, ScriptExhausted, ToolChoiceViolated
 from agent.models.offline import OfflineChatModel
 from agent.models.offline.select import ExampleMiss, examples_leave_one_out
 from agent.models.replay import Cassette, CassetteRecorder, CassetteTurn, ReplayChatModel, load_cassette, save_cassette
@@ -28,6 +28,7 @@ __all__ = [
     "ScriptedCall",
     "ScriptedChatModel",
     "ToolBindingChatModel",
+    "ToolChoiceViolated",
     "examples_leave_one_out",
     "load_cassette",
     "save_cassette",

@@ -11,15 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent.models.chunks import message_chunks
+from agent.models.errors import ToolChoiceViolated
 
 ToolLike = Mapping[str, Any] | type | Callable[..., Any] | BaseTool
 
@@ -125,12 +130,73 @@ def estimate_usage(
     )
 
 
+ANY_TOOL = "any"
+"""What :func:`resolve_tool_choice` says when the reply must call some tool, no matter which."""
+
+
+def _choice_name(choice: Any) -> str | None:
+    if isinstance(choice, Mapping):  # {"type": "function", "function": {"name": ...}} or {"name": ...}
+        function = choice.get("function")
+        return str(function.get("name")) if isinstance(function, Mapping) else choice.get("name")
+    return None
+
+
+def resolve_tool_choice(tools: Sequence[Mapping[str, Any]], choice: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """``(tools the reply may use, what it must call)`` for a ``tool_choice``.
+
+    ``None``/``"auto"``: any tool or none (``must`` is ``None``); ``"none"``: no tool at all (the
+    list is empty); ``"any"``/``"required"``/``True``: some tool (``must`` is :data:`ANY_TOOL`);
+    a tool's name (or OpenAI's ``{"type": "function", "function": {"name": ...}}``): that tool.
+    """
+    offered = [dict(t) for t in tools]
+    if choice is None or choice == "auto" or choice is False:
+        return offered, None
+    if choice == "none":
+        return [], None
+    if choice in ("any", "required") or choice is True:
+        return offered, (ANY_TOOL if offered else None)
+    name = _choice_name(choice) or (choice if isinstance(choice, str) else None)
+    chosen = [t for t in offered if tool_name(t) == name]
+    if not chosen:
+        raise ValueError(f"tool_choice {choice!r} names no bound tool (bound: {[tool_name(t) for t in offered]})")
+    return chosen, str(name)
+
+
+def tool_choice_violation(message: AIMessage, offered: Sequence[Mapping[str, Any]], must: str | None) -> str | None:
+    """What is wrong with ``message`` under the tool choice, or ``None`` when it complies."""
+    names = [c["name"] for c in message.tool_calls]
+    allowed = {tool_name(t) for t in offered}
+    if any(n not in allowed for n in names):
+        return f"it calls {names} but only {sorted(allowed) or 'no tools'} may be called"
+    if must == ANY_TOOL and not names:
+        return "it calls no tool but tool_choice requires one"
+    if must not in (None, ANY_TOOL) and must not in names:
+        return f"it does not call {must}, which tool_choice requires"
+    return None
+
+
+def enforce_tool_choice(message: AIMessage, kwargs: Mapping[str, Any], where: str) -> None:
+    """Raise :class:`ToolChoiceViolated` (naming ``where``) when a scripted or recorded turn
+    contradicts an explicit ``tool_choice``. In ``"auto"`` nothing is checked: a model may call
+    a tool that is not bound (a hallucinated name), which tests of the runtime script on purpose."""
+    choice = kwargs.get("tool_choice")
+    if choice in (None, "auto"):
+        return
+    offered, must = resolve_tool_choice(list(kwargs.get("tools") or []), choice)
+    violation = tool_choice_violation(message, offered, must)
+    if violation is not None:
+        raise ToolChoiceViolated(f"{where} does not fit the request: {violation}")
+
+
 class ToolBindingChatModel(BaseChatModel):
     """A chat model that accepts Tiller tool schemas in ``bind_tools``.
 
     Subclasses read the bound tools from the ``tools`` keyword of ``_generate`` (a list of dicts;
     absent or empty means tools are off and the model must answer in text).
     """
+
+    streaming: bool = False
+    """Make ``invoke`` go through ``_stream`` (so callbacks get each token); ``stream`` always streams."""
 
     accepts_tiller_extensions: ClassVar[bool] = True
     """Tells the model factory to keep the ``x-tiller`` key when binding tools (it strips it for
@@ -143,7 +209,40 @@ class ToolBindingChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools (``ToolSpec.model_schema()`` dicts or anything LangChain can convert)."""
+        """Bind tools (``ToolSpec.model_schema()`` dicts or anything LangChain can convert).
+
+        ``tool_choice`` is honoured by every Tiller model: ``"auto"`` (default), ``"none"``,
+        ``"any"``/``"required"``, or a tool's name (see :func:`resolve_tool_choice`).
+        """
+        schemas = [tool_schema(t) for t in tools]
         if tool_choice is not None:
+            resolve_tool_choice(schemas, tool_choice)  # a name that is not bound fails here, not later
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=[tool_schema(t) for t in tools], **kwargs)
+        return self.bind(tools=schemas, **kwargs)
+
+    # Streaming: each model decides its whole turn in ``_generate``; these cut it into the chunks
+    # a provider would send (agent.models.chunks). LangChain calls ``on_llm_new_token`` per chunk.
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        message = self._generate(messages, stop=stop, **kwargs).generations[0].message
+        assert isinstance(message, AIMessage)
+        yield from message_chunks(message)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        result = await self._agenerate(messages, stop=stop, **kwargs)
+        message = result.generations[0].message
+        assert isinstance(message, AIMessage)
+        for chunk in message_chunks(message):
+            yield chunk

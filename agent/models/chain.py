@@ -4,12 +4,14 @@ bounded retries with jittered exponential backoff for transient errors (``ModelC
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call, tool_call
 from langchain_core.runnables import Runnable, RunnableConfig
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -60,7 +62,7 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
 
     def invoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         if not self.retries:
-            return checkpoint_safe(self.breaker.call(self.bound.invoke, input, config, **kwargs))
+            return checkpoint_safe(strict_tool_calls(self.breaker.call(self.bound.invoke, input, config, **kwargs)))
         retrying = Retrying(
             retry=retry_if_exception_type(transient_errors()),
             stop=stop_after_attempt(self.retries + 1),
@@ -70,7 +72,54 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
         for attempt in retrying:
             with attempt:
                 reply = self.breaker.call(self.bound.invoke, input, config, **kwargs)
-        return checkpoint_safe(reply)
+        return checkpoint_safe(strict_tool_calls(reply))
+
+
+class MalformedReply(ValueError):
+    """A provider's reply that no message can be built from (tool-call arguments that are JSON but
+    not an object): reported as ``model_malformed_reply``, never retried blindly."""
+
+
+RAW_CALLS_KEY = "tiller_raw_tool_calls"  # agent.models.openai_stream puts a stream's raw calls there
+
+
+def _raw_calls(reply: AIMessage) -> list[dict[str, Any]] | None:
+    """Each tool call's name, id and raw argument text, if the adapter kept them."""
+    tapped = reply.additional_kwargs.get(RAW_CALLS_KEY)
+    if isinstance(tapped, list):
+        return tapped
+    kept = reply.additional_kwargs.get("tool_calls")  # OpenAI's own shape, where an adapter keeps it
+    if isinstance(kept, list):
+        return [{"name": (c.get("function") or {}).get("name"), "id": c.get("id"),
+                 "args": (c.get("function") or {}).get("arguments") or ""} for c in kept]  # fmt: skip
+    return None
+
+
+def strict_tool_calls(reply: Any) -> Any:
+    """A reply's tool calls parsed from the provider's raw arguments as an unstreamed reply's are.
+
+    Aggregating a stream parses arguments leniently (LangChain completes a truncated
+    ``{"order_id": "W1"`` into an object), so a streamed reply could run a call that the same
+    reply unstreamed rejects. Re-reading the raw text strictly makes both the same: bad JSON is an
+    invalid call the model is told about; JSON that is not an object fails the reply.
+    """
+    raw_calls = _raw_calls(reply) if isinstance(reply, AIMessage) else None
+    if raw_calls is None:
+        return reply
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls:
+        name, arguments, call_id = raw.get("name"), raw.get("args") or "", raw.get("id")
+        try:
+            args = json.loads(arguments) if arguments else {}
+        except json.JSONDecodeError as exc:
+            invalid.append(invalid_tool_call(name=name, args=arguments, id=call_id, error=f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(args, dict):
+            raise MalformedReply(f"tool call {name!r}: arguments are {type(args).__name__}, not a JSON object")
+        calls.append(tool_call(name=name or "", args=args, id=call_id))
+    kwargs = {k: v for k, v in reply.additional_kwargs.items() if k != RAW_CALLS_KEY}
+    return reply.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid, "additional_kwargs": kwargs})
 
 
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what checkpoint serialisers (msgpack) can store

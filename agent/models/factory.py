@@ -5,7 +5,8 @@ model run in-process, needs the ``llamacpp`` extra); ``a,b`` tries ``a`` then ``
 Each model runs behind its provider's circuit breaker, inside bounded retries with jittered
 exponential backoff for transient errors; when a model still fails (or its breaker is open) the
 next model of the chain answers. This is the only module that imports an LLM provider SDK
-(lazily, for ``openai:`` specs; llama.cpp is imported by ``agent.models.llamacpp`` on first use).
+(lazily, for ``openai:`` specs, through ``agent.models.openai_stream``; llama.cpp is imported by
+``agent.models.llamacpp`` on first use).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from agent.breakers import CircuitOpen
 from agent.errors import ConfigError
-from agent.models.chain import ModelChain
+from agent.models.chain import MalformedReply, ModelChain
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -34,18 +35,22 @@ def make_model(
     retry_initial_s: float = 1.0,
     timeout_s: float = 60.0,
     cache: BaseCache | None = None,
+    streaming: bool = True,
 ) -> ModelChain | RouterChain:
     """Build the chain for ``spec``; errors say which part is wrong and what to set.
 
     ``router:CHEAP,STRONG`` builds a :class:`~agent.models.router.RouterChain` of two chains;
     ``cache`` (opt-in, see ``agent.models.request_cache``) is consulted by every model built.
+    ``streaming``: ``openai:`` models ask for a streamed response; ``invoke`` still returns the
+    whole message, and its tokens reach any callback's ``on_llm_new_token`` as they arrive.
     """
     if spec.startswith("router:"):
-        return _router(spec, retries=retries, retry_initial_s=retry_initial_s, timeout_s=timeout_s, cache=cache)
+        options = {"retries": retries, "retry_initial_s": retry_initial_s, "timeout_s": timeout_s}
+        return _router(spec, cache=cache, streaming=streaming, **options)
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model spec; use offline, openai:<model> or replay:<cassette>")
-    models = tuple(_one_model(p, timeout_s) for p in parts)
+    models = tuple(_one_model(p, timeout_s, streaming) for p in parts)
     if cache is not None:
         for model in models:
             model.cache = cache
@@ -65,7 +70,7 @@ def _router(spec: str, **options: Any) -> RouterChain:
     return RouterChain(spec=spec, cheap=tiers[0], strong=tiers[1])  # type: ignore[arg-type]
 
 
-def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
+def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     kind, _, arg = spec.partition(":")
     if kind == "offline" and not arg:
         from agent.models.offline import OfflineChatModel
@@ -76,7 +81,7 @@ def _one_model(spec: str, timeout_s: float) -> BaseChatModel:
 
         return ReplayChatModel(cassette_path=Path(arg))
     if kind == "openai" and arg:
-        return _openai(arg, timeout_s)
+        return _openai(arg, timeout_s, streaming)
     if kind == "llamacpp" and arg:
         return _llamacpp(arg)
     raise ConfigError(
@@ -107,16 +112,18 @@ def _llamacpp(path: str) -> BaseChatModel:
     return LlamaCppChatModel.from_env(str(gguf))
 
 
-def _openai(model: str, timeout_s: float) -> BaseChatModel:
+def _openai(model: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     if not os.environ.get("OPENAI_API_KEY"):
         raise ConfigError(
             f"model openai:{model} needs OPENAI_API_KEY (for a local OpenAI-compatible server such as vLLM, "
             "Ollama or llama.cpp set OPENAI_BASE_URL and any non-empty OPENAI_API_KEY)"
         )
-    from langchain_openai import ChatOpenAI
+    from agent.models.openai_stream import StreamingChatOpenAI
 
     # Retries are ours (with_retry above), so the SDK's own are off to keep the bound explicit.
-    return ChatOpenAI(model=model, timeout=timeout_s, max_retries=0, stream_usage=True)
+    # streaming=True: invoke aggregates the stream (tokens reach callbacks as they arrive) and
+    # stream_usage=True asks for the usage chunk, so tokens are counted exactly, as unstreamed.
+    return StreamingChatOpenAI(model=model, timeout=timeout_s, max_retries=0, streaming=streaming, stream_usage=True)
 
 
 def describe_model_error(exc: BaseException) -> tuple[str, str]:
@@ -144,7 +151,7 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
             return "model_bad_request", f"the model provider refused the request: {exc}"[:500]
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return "model_unavailable", f"{type(exc).__name__}: {exc}"[:500]
-    if isinstance(exc, ValidationError):  # the provider adapter could not build a message from the reply
+    if isinstance(exc, (ValidationError, MalformedReply)):  # no message can be built from the reply
         return "model_malformed_reply", (
             "the model returned a malformed reply (for example tool-call arguments that are not a JSON object); "
             "nothing was run"

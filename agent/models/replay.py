@@ -37,8 +37,10 @@ from agent.models.base import (
     ToolBindingChatModel,
     as_ai_message,
     count_ai_messages,
+    enforce_tool_choice,
     estimate_usage,
     message_text,
+    resolve_tool_choice,
     without_extensions,
 )
 from agent.models.errors import CassetteError
@@ -137,9 +139,13 @@ class ReplayChatModel(ToolBindingChatModel):
 
     cassette_path: Path
     cassette: Cassette
+    model_name: str = ""
+    """The recorded model's spec (the cassette's ``model``), or ``replay`` when it names none."""
 
     def __init__(self, cassette_path: str | os.PathLike[str], **kwargs: Any) -> None:
-        super().__init__(cassette_path=Path(cassette_path), cassette=load_cassette(cassette_path), **kwargs)
+        cassette = load_cassette(cassette_path)
+        kwargs.setdefault("model_name", cassette.model or "replay")
+        super().__init__(cassette_path=Path(cassette_path), cassette=cassette, **kwargs)
 
     @property
     def _llm_type(self) -> str:
@@ -147,7 +153,7 @@ class ReplayChatModel(ToolBindingChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"cassette": str(self.cassette_path), "model_name": self.cassette.model}
+        return {"cassette": str(self.cassette_path), "model_name": self.model_name}
 
     def _generate(
         self,
@@ -164,9 +170,11 @@ class ReplayChatModel(ToolBindingChatModel):
                 "requested (the conversation went further than the recording)"
             )
         message = as_ai_message(turns[index].model_dump(exclude_none=True))
+        enforce_tool_choice(message, kwargs, f"{self.cassette_path}: recorded turn {index + 1}")
+        tools, _ = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
         if message.usage_metadata is None:
-            message.usage_metadata = estimate_usage(messages, list(kwargs.get("tools") or []), message)
-        message.response_metadata = {"model_name": self.cassette.model or "replay", "replay_turn": index}
+            message.usage_metadata = estimate_usage(messages, tools, message)
+        message.response_metadata = {"model_name": self.model_name, "replay_turn": index}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 

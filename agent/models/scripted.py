@@ -17,6 +17,7 @@ same step gets the same turn.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +27,25 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from agent.models.base import ToolBindingChatModel, as_ai_message, count_ai_messages, estimate_usage, message_text
+from agent.models.base import (
+    ToolBindingChatModel,
+    as_ai_message,
+    count_ai_messages,
+    enforce_tool_choice,
+    estimate_usage,
+    message_text,
+    resolve_tool_choice,
+)
 from agent.models.base import tool_name as schema_name
 from agent.models.errors import ScriptExhausted
 
 Turn = AIMessage | str | Mapping[str, Any]
 """One scripted turn: an ``AIMessage``; a string (a text answer); or a mapping
 ``{"content": "...", "tool_calls": [{"name": ..., "args": {...}, "id"?: ...}]}``."""
-Responder = Callable[[list[BaseMessage], list[dict[str, Any]]], Turn]
-"""A function ``(messages, tools) -> Turn`` called for every turn; ``tools`` are the bound dicts."""
+Responder = Callable[..., Turn]
+"""A function ``(messages, tools) -> Turn`` called for every turn; ``tools`` are the bound dicts
+the turn may use (after ``tool_choice``). A responder with a ``tool_choice`` parameter is also
+told what the call demands (``None``, ``"any"`` or a tool name)."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +61,12 @@ class ScriptedCall:
 class ScriptedChatModel(ToolBindingChatModel):
     """Plays a list of turns in order (or asks a function for each turn) and records its inputs.
 
-    ``ScriptedChatModel(turns)`` or ``ScriptedChatModel(function)``; bind tools with
-    ``bind_tools`` as with any chat model. Raises :class:`ScriptExhausted` when a turn is asked
-    for that the script does not have. Tool calls keep the ids the script gives them (none where it gives none).
+    ``ScriptedChatModel(turns)``, ``ScriptedChatModel(turns=[...])`` or
+    ``ScriptedChatModel(function)``; bind tools with ``bind_tools`` as with any chat model.
+    Raises :class:`ScriptExhausted` when a turn is asked for that the script does not have, and
+    :class:`ToolChoiceViolated` when a turn contradicts the call's ``tool_choice`` (text where a
+    call is required, a tool that is not offered). Tool calls keep the ids the script gives
+    them (none where it gives none). It streams: ``stream`` yields the turn in chunks.
     """
 
     turns: list[Any] = Field(default_factory=list)
@@ -60,8 +74,10 @@ class ScriptedChatModel(ToolBindingChatModel):
     calls: list[ScriptedCall] = Field(default_factory=list)
     model_name: str = "scripted"
 
-    def __init__(self, script: Sequence[Turn] | Responder = (), **kwargs: Any) -> None:
-        if callable(script):
+    def __init__(self, script: Sequence[Turn] | Responder | None = None, **kwargs: Any) -> None:
+        if script is None:
+            super().__init__(**kwargs)
+        elif callable(script):
             super().__init__(respond=script, **kwargs)
         else:
             super().__init__(turns=list(script), **kwargs)
@@ -70,8 +86,14 @@ class ScriptedChatModel(ToolBindingChatModel):
     def _llm_type(self) -> str:
         return "tiller-scripted"
 
-    def _turn(self, index: int, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Turn:
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def _turn(self, index: int, messages: list[BaseMessage], tools: list[dict[str, Any]], must: str | None) -> Turn:
         if self.respond is not None:
+            if "tool_choice" in inspect.signature(self.respond).parameters:
+                return self.respond(messages, tools, tool_choice=must)
             return self.respond(messages, tools)
         if index >= len(self.turns):
             last = f"{messages[-1].type}: {message_text(messages[-1])[:80]!r}" if messages else "none"
@@ -88,10 +110,11 @@ class ScriptedChatModel(ToolBindingChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        tools = list(kwargs.get("tools") or [])
+        tools, must = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
         index = count_ai_messages(messages)
         self.calls.append(ScriptedCall(index, list(messages), [schema_name(t) for t in tools]))
-        message = as_ai_message(self._turn(index, messages, tools))
+        message = as_ai_message(self._turn(index, messages, tools, must))
+        enforce_tool_choice(message, kwargs, f"ScriptedChatModel turn {index + 1}")
         if message.usage_metadata is None:
             message.usage_metadata = estimate_usage(messages, tools, message)
         message.response_metadata = {"model_name": self.model_name, **message.response_metadata}

@@ -15,6 +15,14 @@ OpenAI), ``"per_response"`` (``call_<i>``, numbered anew in every response, as s
 servers do), ``"none"`` (no id at all) or ``"same"`` (``call_0`` for every call, duplicates within
 one response included). A scripted tool call may give its own ``"id"`` (a reused or forged id).
 
+A request with ``"stream": true`` is answered as the real API streams: server-sent events of
+``chat.completion.chunk`` objects — the role, the text in pieces of a few characters, each tool
+call opened by its index, id and name and then its arguments in pieces, the pieces of parallel
+calls interleaved — then the finish reason and, when ``stream_options.include_usage`` is set, a
+last chunk with the usage and no choices. ``"chunk_delay": seconds`` spaces the events (a slow
+stream, to see tokens arrive before the reply is complete); ``sent_at`` records when each
+stream's last event went out.
+
 Requests with a wrong API key get a 401 like the real service. Served on 127.0.0.1 only.
 """
 
@@ -41,6 +49,10 @@ class FakeOpenAI:
     """Played when the script is exhausted (else a 500 saying so)."""
     ids: str = "unique"
     """How tool call ids are minted: unique | per_response | none | same (see the module doc)."""
+    streams: bool = True
+    """``False``: answer stream requests with a plain JSON body, as servers that cannot stream do."""
+    sent_at: list[float] = field(default_factory=list)
+    """``time.monotonic()`` at the end of each streamed reply."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def next_reply(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +98,40 @@ def _completion(reply: dict[str, Any], model: str, n: int, ids: str = "unique") 
     }
 
 
+PIECE = 5  # characters of text or arguments per streamed chunk
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i : i + PIECE] for i in range(0, len(text), PIECE)]
+
+
+def _stream_events(reply: dict[str, Any], body: dict[str, Any], n: int, ids: str) -> list[dict[str, Any]]:
+    """The chunks of a streamed completion (see the module docstring)."""
+    complete = _completion(reply, body.get("model", "?"), n, ids)
+    message = complete["choices"][0]["message"]
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return {"id": complete["id"], "object": "chat.completion.chunk", "created": 1_790_000_000,
+                "model": complete["model"], "choices": [choice]}  # fmt: skip
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"content": piece}) for piece in _pieces(message.get("content") or "")]
+    calls = message.get("tool_calls") or []
+    for index, call in enumerate(calls):
+        head = {"index": index, "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+        events.append(chunk({"tool_calls": [{**head, **({"id": call["id"]} if "id" in call else {})}]}))
+    split = [_pieces(call["function"]["arguments"]) for call in calls]
+    for step in range(max((len(p) for p in split), default=0)):  # parallel calls' pieces interleaved
+        for index, pieces in enumerate(split):
+            if step < len(pieces):
+                events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": pieces[step]}}]}))
+    events.append(chunk({}, complete["choices"][0]["finish_reason"]))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append({**chunk({}), "choices": [], "usage": complete["usage"]})
+    return events
+
+
 def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_: Any) -> None:  # keep test output clean
@@ -111,6 +157,22 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
             self.close_connection = True
 
+        def _stream(self, events: list[dict[str, Any]], delay: float) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                for event in events:
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(delay)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout): as a server would
+                pass
+            fake.sent_at.append(time.monotonic())
+            self.close_connection = True
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -133,6 +195,9 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 )
             elif reply.get("fault") == "drop":
                 self.close_connection = True
+            elif body.get("stream") and fake.streams and "fault" not in reply:
+                events = _stream_events(reply, body, len(fake.requests), fake.ids)
+                self._stream(events, float(reply.get("chunk_delay", 0)))
             elif reply.get("fault") == "truncate":
                 self._truncated(_completion(reply, body.get("model", "?"), len(fake.requests), fake.ids))
             else:

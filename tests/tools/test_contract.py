@@ -115,6 +115,6 @@ def test_registry_rejects_duplicates_and_registers_langchain_tools() -> None:
     spec = registry.register_langchain(get_weather, risk=Risk.READ)
     assert registry.names == ["issue_refund", "get_weather"]
     args = validate_args(spec, {"city": "Oslo"})
-    assert spec.func(None, args).model_dump() == {"output": "sunny in Oslo"}  # type: ignore[arg-type]
+    assert spec.func(None, args).model_dump() == {"output": "sunny in Oslo", "artifact": None}  # type: ignore[arg-type]
     with pytest.raises(ArgumentsInvalid, match="city"):
         validate_args(spec, {})

@@ -43,8 +43,11 @@ _MONEY_WORDS = r"amount|refund\w*|price|total|credit\w*|pay\w*|charge\w*|cost|ba
 _NAMED_AMOUNT = re.compile(rf"\b(?:{_MONEY_WORDS})\W{{1,3}}(?:of\s+)?({_AMOUNT})\b(?!\s*%)", re.I)
 _NUMBER = re.compile(r"(?<![\w.$€£])(\d+(?:\.\d+)?)(?![\w%]|\.\d)")
 _BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(.+?)(?:[.;!?]|$)", re.I)
-_PERSON = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)+)\b")
+_LETTERS = re.compile(r"[^\W\d_]+")  # a run of letters of any script ("José", "Müller", "你好")
+_QUOTED_NAME = re.compile(r"\b(?:named|called)\s+[\"'“‘「『]([^\"'”’」』]{1,80})[\"'”’」』]", re.I)
 _NAME_FIELDS = frozenset({"name", "full_name", "customer_name", "person_name"})
+_PLACE_FIELDS = frozenset({"location", "place", "destination", "city", "town"})
+_PLACE = re.compile(r"\b(?:in|at|near|for|to)\s+(?=[^\W\d_])")
 
 
 @dataclass
@@ -174,6 +177,47 @@ def named_value(view: FieldView, text: str) -> str | None:
     return value or None
 
 
+def place_name(text: str) -> str | None:
+    """A place named after "in", "at", "near"…: its capitalised words, with a ", CA" region kept
+    ("the weather in San Francisco, CA?" → "San Francisco, CA"); ``None`` when none is named."""
+    for match in _PLACE.finditer(text):
+        words = re.match(r"((?:[^\W\d_][\w.'’-]*)(?:(?:,\s*|\s+)[^\W\d_][\w.'’-]*)*)", text[match.end() :])
+        kept: list[str] = []
+        for part in re.split(r"(\s+|,\s*)", words.group(1) if words else ""):
+            if part.strip(", ") and not part[0].isupper():
+                break
+            kept.append(part)
+        place = "".join(kept).strip(" ,")
+        if place:
+            return place.rstrip(".")
+    return None
+
+
+def person_names(text: str) -> list[str]:
+    """Runs of two or more capitalised words in any alphabet ("José Müller", "Zoë Ångström").
+
+    A run at the very start is skipped: "Look Up" is capitalised too, but not a name.
+    """
+    names: list[str] = []
+    run: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        if len(run) >= 2 and run[0][0] > 0:
+            names.append(text[run[0][0] : run[-1][1]])
+
+    for match in _LETTERS.finditer(text):
+        word = match.group(0)
+        capital = len(word) > 1 and word[0].isupper() and word[1:].islower()
+        adjacent = bool(run) and text[run[-1][1] : match.start()] in (" ", "-")
+        if capital and (not run or adjacent):
+            run.append(match.span())
+            continue
+        flush()
+        run = [match.span()] if capital else []
+    flush()
+    return names
+
+
 def match_text(view: FieldView, text: str) -> str | None:
     """Free text for a string field without pattern or enum (``None`` when it cannot be told)."""
     words = set(view.name.split("_"))
@@ -187,9 +231,13 @@ def match_text(view: FieldView, text: str) -> str | None:
     if words & _SHORT_NAMES:
         return _clip(re.split(r"(?<=[.!?])\s", text.strip())[0], 10, view.max_length)
     if view.name in _NAME_FIELDS:
-        # Skip the sentence's first word: "Look Up" is capitalised too, but not a name.
-        people = [m.group(1) for m in _PERSON.finditer(text) if m.start() > 0]
+        quoted = _QUOTED_NAME.search(text)  # 'named "你好啊集团"': scripts without capitals say it so
+        if quoted:
+            return _clip(quoted.group(1).strip(), 30, view.max_length)
+        people = person_names(text)
         return people[0] if len(set(people)) == 1 else None
+    if view.name in _PLACE_FIELDS:
+        return place_name(text)
     if "reason" in words:
         because = _BECAUSE.search(text)
         if because:

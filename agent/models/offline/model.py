@@ -52,7 +52,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agent.models.base import ToolBindingChatModel, estimate_usage, stable_call_id
+from agent.models.base import ToolBindingChatModel, estimate_usage, resolve_tool_choice, stable_call_id
 from agent.models.offline.answer import (
     NOT_FOUND,
     action_phrase,
@@ -66,7 +66,7 @@ from agent.models.offline.answer import (
 from agent.models.offline.args import Filled, default_from, fill_args, find_all, in_schema_order
 from agent.models.offline.conversation import METADATA_KEY, CallRecord, Conversation, read_conversation
 from agent.models.offline.fields import FieldView, field_views
-from agent.models.offline.select import Intent, ToolInfo, choose_intent, is_smalltalk, tool_infos
+from agent.models.offline.select import Intent, ToolInfo, bm25_scores, choose_intent, is_smalltalk, tool_infos
 
 _BACK_REFERENCE = re.compile(r"\b(it|that|this|same|the (order|one|same))\b", re.I)
 _TICKET_WORDS = ("ticket", "escalat", "handoff", "human")
@@ -228,6 +228,31 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]]) 
     return _decide_with_tools(conv, tool_infos(tools))
 
 
+def _forced_call(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]], must: str) -> Reply:
+    """A call where ``tool_choice`` demands one and the request alone led to none: the named
+    tool, or the best-scoring one, with the arguments the request states (maybe none)."""
+    conv = read_conversation(messages)
+    infos = tool_infos(tools)
+    scores = bm25_scores(infos, conv.request or "")
+    tool = next((i for i in infos if i.name == must), None) or infos[max(range(len(infos)), key=scores.__getitem__)]
+    fields = field_views(tool.parameters)
+    filled = fill_args(fields, conv.request or "")
+    return Reply("call", calls=((tool.name, in_schema_order(fields, filled.args)),), tool=tool.name, confident=False)
+
+
+def decide_with_choice(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]], tool_choice: Any) -> Reply:
+    """:func:`decide`, honouring ``tool_choice``: ``"none"`` never calls (its text replies stay,
+    a call becomes the tools-off answer); ``"any"`` or a name always calls (see :func:`_forced_call`)."""
+    offered, must = resolve_tool_choice(tools, tool_choice)
+    if tool_choice == "none":
+        reply = decide(messages, tools)
+        return decide(messages, []) if reply.calls else reply
+    reply = decide(messages, offered)
+    if must is not None and not reply.calls:
+        return _forced_call(messages, offered, must)
+    return reply
+
+
 class OfflineChatModel(ToolBindingChatModel):
     """Tiller's embedded, deterministic tool-calling model (see the module docstring for its reach).
 
@@ -255,7 +280,7 @@ class OfflineChatModel(ToolBindingChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         tools = list(kwargs.get("tools") or [])
-        reply = decide(messages, tools)
+        reply = decide_with_choice(messages, tools, kwargs.get("tool_choice"))
         calls = [
             {"name": name, "args": args, "id": stable_call_id(messages, i, name), "type": "tool_call"}
             for i, (name, args) in enumerate(reply.calls)

@@ -27,10 +27,21 @@ MIN_SCORE = 0.6
 """Below this BM25 score no tool is a match: the words barely overlap any tool."""
 MIN_MARGIN = 1.2
 """The best tool must score this many times the runner-up to be chosen."""
+MIN_CORPUS = 8
+"""Tool sets smaller than this are padded with empty documents for BM25 (see bm25_scores)."""
 NAME_WEIGHT = 2.0
 """A word of the tool's name counts this much more than one of its description or examples."""
 
 _QUERY_FIELDS = frozenset({"query", "question", "q", "search", "search_query", "text", "keywords"})
+_ACTION_VERBS = frozenset(
+    {
+        "add", "apply", "approve", "archive", "assign", "block", "book", "cancel", "change", "charge", "close",
+        "create", "delete", "disable", "edit", "enable", "escalate", "execute", "grant", "insert", "issue", "make",
+        "move", "open", "order", "pay", "post", "put", "refund", "register", "reject", "remove", "rename", "reset",
+        "return", "revoke", "run", "schedule", "send", "set", "ship", "start", "stop", "submit", "subscribe",
+        "transfer", "unblock", "unsubscribe", "update", "upload", "write",
+    }
+)  # fmt: skip
 _READ_VERBS = frozenset({"get", "list", "search", "find", "lookup", "look", "check", "show", "track", "read", "fetch"})
 
 
@@ -55,10 +66,17 @@ class ToolInfo:
 
     @property
     def has_side_effects(self) -> bool:
-        """Declared risk when present, else guessed from the verb of the name."""
+        """Declared risk when present, else guessed from the verb of the name: only a known
+        action verb (``create_``, ``delete_``…) makes an undeclared tool an action here.
+
+        This only steers which tool a request selects (a question goes to tools that read). It is
+        not the safety rule: what may run is the runtime's policy, for which an undeclared tool is
+        ``high_risk`` (tools.langchain_in.UNKNOWN_RISK) and waits for a reviewer.
+        """
         if self.risk:
             return self.risk != "read"
-        return self.name.split("_", 1)[0] not in _READ_VERBS
+        verb = self.name.split("_", 1)[0]
+        return verb in _ACTION_VERBS and verb not in _READ_VERBS
 
     @property
     def query_field(self) -> str | None:
@@ -130,10 +148,13 @@ def bm25_scores(infos: Sequence[ToolInfo], text: str, skip: tuple[int, int] | No
     ``skip`` = (tool, example) leaves one example out of the index (for leave-one-out checks).
     """
     fields = [_fields(info, skip[1] if skip and skip[0] == i else None) for i, info in enumerate(infos)]
+    # BM25's IDF needs a corpus: with one or two tools bound every shared word looks common and
+    # even a perfect match scores under MIN_SCORE. Empty documents pad small tool sets to size.
+    padding = [(("_",), ("_",))] * max(0, MIN_CORPUS - len(fields))
     query = _words(text)
-    names = _index(tuple(f[0] for f in fields)).scores(query)
-    bodies = _index(tuple(f[1] for f in fields)).scores(query)
-    return [float(s) for s in NAME_WEIGHT * names + bodies]
+    names = _index(tuple(f[0] for f in [*fields, *padding])).scores(query)
+    bodies = _index(tuple(f[1] for f in [*fields, *padding])).scores(query)
+    return [float(s) for s in (NAME_WEIGHT * names + bodies)[: len(fields)]]
 
 
 @dataclass(frozen=True)

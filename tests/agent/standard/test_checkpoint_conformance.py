@@ -1,0 +1,124 @@
+"""LangGraph's checkpoint conformance suite (``langgraph-checkpoint-conformance``) on the savers
+Tiller configures: ``agent.persistence.checkpoint.open_checkpointer`` on SQLite and PostgreSQL.
+
+The suite drives a saver through its async methods (``aput``, ``aget_tuple``…); the runtime
+uses the sync ``SqliteSaver`` and ``PostgresSaver``, whose async methods are not implemented.
+So each saver is wrapped in :class:`SyncSaverAsAsync`, which runs the saver's own sync method
+on a thread for each async one — the suite then checks exactly the storage code Tiller runs,
+with its connection settings (WAL, busy timeout; autocommit and the migration lock on
+PostgreSQL). Only capabilities whose sync method the saver implements are offered, so the
+suite's capability detection reports what the real saver can do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.report import CapabilityReport
+from sqlalchemy import create_engine, text
+
+from agent.persistence.checkpoint import open_checkpointer
+from tests.conftest import POSTGRES_URL
+
+# async method -> the sync method of the saver it runs
+_METHODS = {
+    "aput": "put",
+    "aput_writes": "put_writes",
+    "aget_tuple": "get_tuple",
+    "adelete_thread": "delete_thread",
+    "adelete_for_runs": "delete_for_runs",
+    "acopy_thread": "copy_thread",
+    "aprune": "prune",
+}
+
+
+def _implements(saver: BaseCheckpointSaver[Any], method: str) -> bool:
+    return getattr(type(saver), method, None) is not getattr(BaseCheckpointSaver, method, None)
+
+
+def _async_of(sync_name: str) -> Any:
+    async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(getattr(self.inner, sync_name), *args, **kwargs)
+
+    return method
+
+
+async def _alist(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    for item in await asyncio.to_thread(lambda: list(self.inner.list(*args, **kwargs))):
+        yield item
+
+
+def sync_saver_as_async(inner: BaseCheckpointSaver[Any]) -> BaseCheckpointSaver[Any]:
+    """``inner`` behind async methods that run its sync ones on a thread (see the module doc)."""
+    namespace: dict[str, Any] = {"alist": _alist} if _implements(inner, "list") else {}
+    namespace |= {a: _async_of(s) for a, s in _METHODS.items() if _implements(inner, s)}
+    namespace["get_next_version"] = lambda self, current, channel: self.inner.get_next_version(current, channel)
+    cls = type(f"Async{type(inner).__name__}", (BaseCheckpointSaver,), namespace)
+    saver = cls(serde=inner.serde)
+    saver.inner = inner
+    return saver
+
+
+def _report(report: CapabilityReport) -> str:
+    return "; ".join(f"{cap}: {', '.join(r.failures)}" for cap, r in report.results.items() if r.failures)
+
+
+def _check(report: CapabilityReport, expected: set[str]) -> None:
+    detected = {cap for cap, r in report.results.items() if r.detected}
+    assert detected == expected, f"capabilities detected: {sorted(detected)}"
+    assert report.passed_all(), _report(report)
+    assert all(report.results[c].tests_passed > 0 for c in expected)
+
+
+BASE = {"put", "put_writes", "get_tuple", "list", "delete_thread"}
+
+
+def test_the_sqlite_saver_conforms(tmp_path: Path) -> None:
+    async def sqlite_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        path = tmp_path / f"{uuid.uuid4().hex}.sqlite"
+        with open_checkpointer(f"sqlite:///{tmp_path / 'tiller.db'}", path) as saver:
+            yield sync_saver_as_async(saver)
+
+    registered = checkpointer_test(name="tiller-sqlite")(sqlite_saver)
+    # SqliteSaver implements no delete_for_runs, copy_thread or prune: the suite skips those.
+    _check(asyncio.run(validate(registered)), BASE)
+
+
+def _schema_url() -> Iterator[str]:
+    assert POSTGRES_URL is not None
+    schema = f"tiller_conformance_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_the_postgres_saver_conforms(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
+
+    async def postgres_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        schemas = _schema_url()  # a fresh schema per capability suite, as the suite asks
+        url = next(schemas)
+        try:
+            with open_checkpointer(url, tmp_path / "unused.sqlite") as saver:
+                yield sync_saver_as_async(saver)
+        finally:
+            schemas.close()
+
+    registered = checkpointer_test(name="tiller-postgres")(postgres_saver)
+    # PostgresSaver adds prune; it implements no delete_for_runs or copy_thread.
+    _check(asyncio.run(validate(registered)), BASE | {"prune"})
