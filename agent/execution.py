@@ -35,6 +35,7 @@ class CallIdentity:
     user_id: str
     thread_id: str
     tool_call_id: str
+    history: tuple[str, ...] = ()  # the user's earlier messages in the thread, for ToolSpec.contextualize
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class Outcome:
     replayed: bool = False
     cache_hit: bool = False
     latency_ms: float = 0.0
+
+
+def _contextualized(spec: ToolSpec, args: BaseModel, history: tuple[str, ...]) -> BaseModel:
+    """``args`` completed by the tool's ``contextualize`` hook; unchanged when it has none or fails
+    (completing a follow-up is a refinement, never a reason for the call to fail)."""
+    if spec.contextualize is None or not history:
+        return args
+    try:
+        return spec.contextualize(args, history)
+    except Exception:
+        return args
 
 
 class ToolExecutor:
@@ -69,6 +81,7 @@ class ToolExecutor:
     def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         """Run the call with its timeout and retry policy; never raises for tool failures."""
         started = time.perf_counter()
+        args = _contextualized(spec, args, who.history)
         key = ToolResultCache.key(who.tenant_id, spec, args)
         cached = self.cache.get(key) if self.cache is not None and spec.cache_ttl_s is not None else None
         if cached is not None:
