@@ -143,12 +143,12 @@ def knowledge_answer(passages: Sequence[Any], query: str) -> str:
     its title and text hold at least half of the question's words — and has a matching pair;
     the next ones are read only when it has none. A pair rather than one sentence, because the
     sentence naming the topic ("… see our electronics returns policy") often follows the one
-    with the facts ("15 days from delivery"). The pair must show the question's words that the
-    passage's title does not ("return policy for tents" under "Returns policy › Return
-    window": none, as no sentence mentions tents), two of them when there are three or more;
-    shared words weigh more when fewer candidates have them; ties go to pairs stating a number.
-    A sentence about the page itself never opens a pair. When nothing matches, the answer says
-    so, naming the question's topic.
+    with the facts ("15 days from delivery"). A pair must show the question's words that the
+    passage's title does not already state ("return policy for tents" under "Returns policy ›
+    Return window": none, as no sentence there mentions tents), two of them when there are
+    three or more. Shared words weigh more when fewer candidates have them; ties go to pairs
+    stating a number. A sentence about the page itself never opens a pair. When nothing
+    matches, the answer says so, naming the question's topic.
     """
     wanted = set(terms(query)) - _QUESTION_WORDS
     windows = [w for w in _windows(passages) if 2 * len(wanted & w.passage) >= len(wanted)]

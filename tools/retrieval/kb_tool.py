@@ -63,12 +63,12 @@ class SearchKnowledgeBaseResult(BaseModel):
 
 
 def summarize(passages: list[Passage], index: KnowledgeIndex | None = None, query: str = "") -> str:
-    """The best passage's title and the sentence of it that covers most of ``query`` (its first
-    sentence without an index or query), cited as ``[chunk_id]``; other sources listed."""
+    """The best passage's title and its sentence that best answers ``query`` (its first sentence
+    without an index or query), cited as ``[chunk_id]``; other sources listed."""
     if not passages:
         return "No passage in the knowledge base matches this question."
     best = passages[0]
-    sentence = _best_sentence(best.text, index, query)
+    sentence = _best_sentence(best, index, query)
     if len(sentence) > _SUMMARY_MAX_CHARS:
         sentence = sentence[: _SUMMARY_MAX_CHARS - 1].rstrip() + "…"
     summary = f"{best.title}: {sentence} [{best.chunk_id}]"
@@ -78,14 +78,15 @@ def summarize(passages: list[Passage], index: KnowledgeIndex | None = None, quer
     return summary
 
 
-def _best_sentence(text: str, index: KnowledgeIndex | None, query: str) -> str:
-    """The first sentence with the most IDF-weighted query terms (ties: the earliest)."""
-    candidates = [s for s in _SENTENCE_END.split(" ".join(text.split())) if s]
-    if not candidates:
-        return ""
-    if index is None or not query:
-        return candidates[0]
-    terms = query_terms(index, query)
+def _best_sentence(passage: Passage, index: KnowledgeIndex | None, query: str) -> str:
+    """The sentence with the most IDF weight of the query's terms that the passage's title does
+    not already state ("Returns policy › Electronics" states "return policy electronics", so the
+    sentence with the 15 days wins over "… in our electronics returns policy"); ties: the earliest."""
+    candidates = [s for s in _SENTENCE_END.split(" ".join(passage.text.split())) if s]
+    if not candidates or index is None or not query:
+        return candidates[0] if candidates else ""
+    stated = set(index.analyzer.tokens(passage.title))
+    terms = {t: w for t, w in query_terms(index, query).items() if t not in stated}
 
     def covered(sentence: str) -> float:
         return sum(terms.get(token, 0.0) for token in set(index.analyzer.tokens(sentence)))

@@ -46,7 +46,8 @@ _FUNCTION_WORDS = """i i'm im me my mine we our ours us you your yours he him hi
 them what how when where why which who whom whose can could do does did doing done would should shall may
 might must am been being have has had having get got gets getting make made need needs want wanted like
 would've i'd i've i'll you're there's here so too very just also only still ever now then than any some
-all about from up down out over again please hi hello thanks ok"""
+all about from up down out over again please hi hello thanks ok many much more most lot lots few several
+something anything thing things way really already even since yet"""
 _STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_FUNCTION_WORDS.split())
 _CONTRACTION = re.compile(r"'(s|re|ll|d|ve|m)$")
 _CONTINUATION = re.compile(
@@ -108,7 +109,7 @@ def is_follow_up(query: str) -> bool:
     return len(words) <= 2 and _REFERS_BACK.search(query) is not None
 
 
-def rewrite_query(query: str, earlier: Sequence[str] = (), *, split: bool = True) -> QueryRewrite:
+def rewrite_query(query: str, earlier: Sequence[str] = (), *, split: bool = False) -> QueryRewrite:
     """``query`` made standalone from the user's ``earlier`` messages (oldest first).
 
     ``split`` also cuts a two-part question into sub-queries.

@@ -122,7 +122,7 @@ def test_a_domain_runs_the_eval_on_its_own_documents_and_questions(small_kb: Pat
         "    expected: [returns]\n"
         "    sections: ['returns › Electronics']\n"
         "  - question: how long does it take?\n"
-        "    history: [\"Do you ship to Canada?\"]\n"
+        '    history: ["Do you ship to Canada?"]\n'
         "    expected: [shipping]\n"
         "    kind: follow-up\n",
         encoding="utf-8",
