@@ -75,10 +75,10 @@ def test_follow_up_shapes(query: str) -> None:
 
 
 def test_two_part_questions_are_split_only_when_asked_and_only_into_real_questions() -> None:
-    two = "Do you ship to Canada and how much are the duties?"
+    two = "Do you ship to Canada and how long does delivery take?"
 
     assert rewrite_query(two).sub_queries == ()
-    assert rewrite_query(two, split=True).sub_queries == ("Do you ship to Canada", "how much are the duties?")
+    assert rewrite_query(two, split=True).sub_queries == ("Do you ship to Canada", "how long does delivery take?")
     assert split_question("Do you ship to Canada? How long does it take?") == (
         "Do you ship to Canada?",
         "How long does it take?",
@@ -86,6 +86,7 @@ def test_two_part_questions_are_split_only_when_asked_and_only_into_real_questio
     # "and" inside one question, or a part without two content words, is no split.
     assert split_question("Can I return boots and jackets?") == ("Can I return boots and jackets?",)
     assert split_question("Do you ship to Canada and how?") == ("Do you ship to Canada and how?",)
+    assert split_question("Do you ship to Canada and how much is it?") == ("Do you ship to Canada and how much is it?",)
 
 
 def test_content_words_drop_question_words_pronouns_and_contractions() -> None:
