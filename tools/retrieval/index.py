@@ -281,14 +281,23 @@ class KnowledgeIndex:
             self._encoder_for_queries()
 
     def _bm25_ranking(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk position, score) of the best BM25 matches; chunks sharing no term are left out."""
+        """(chunk position, score) of the best BM25 matches; chunks sharing no term are left out.
+
+        The top k are picked among the matching chunks only: bm25s's own selection runs
+        ``argpartition`` over every chunk, which is ~10x slower when almost all scores are 0
+        (a query of rare words: 11 ms instead of 1 ms at 50k chunks).
+        """
         vocab = self._bm25.vocab_dict
         tokens = [t for t in self._analyzer.tokens(query) if t in vocab]
         if not tokens:
             return []
-        k = min(k, len(self.chunks))
-        ids, scores = self._bm25.retrieve([tokens], k=k, show_progress=False)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        scores = self._bm25.get_scores(tokens)
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > k:
+            matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
+        # Best first; equal scores in index order, so a ranking never depends on the selection.
+        best = sorted(matching.tolist(), key=lambda i: (-float(scores[i]), i))
+        return [(int(i), float(scores[i])) for i in best]
 
     def _encoder_for_queries(self) -> DenseEncoder:
         if self._encoder is None:
