@@ -1,4 +1,4 @@
-"""``python -m bench [steps|cold|evals|retrieval|seed|approval …] [--quick] [--json PATH]``.
+"""``python -m bench [steps|cold|evals|retrieval|retrieval-stages|seed|approval …] [--quick] [--json PATH]``.
 
 ``python -m bench load [--users N] [--duration S] [--model offline|slow:<ms>] [--quick]`` runs the
 load and soak test of ``tiller serve`` instead (``bench/load.py``).
@@ -63,6 +63,12 @@ def _retrieval(workdir: Path, args: argparse.Namespace) -> list[Any]:
     return run_retrieval((200,), hybrid_at=None) if args.quick else run_retrieval()
 
 
+def _retrieval_stages(workdir: Path, args: argparse.Namespace) -> list[Any]:
+    from bench.retrieval import run_stages
+
+    return run_stages((200,), hybrid_at=None) if args.quick else run_stages()
+
+
 def _seed(workdir: Path, args: argparse.Namespace) -> list[Any]:
     from bench.seeding import run_seed
 
@@ -87,6 +93,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "cold": Benchmark("Cold start", _cold, _columns("cold", "COLD_COLUMNS")),
     "evals": Benchmark("Eval harness throughput (--model replay)", _evals, _columns("eval_throughput", "EVAL_COLUMNS")),
     "retrieval": Benchmark("Retrieval latency", _retrieval, _columns("retrieval", "RETRIEVAL_COLUMNS")),
+    "retrieval-stages": Benchmark(
+        "Retrieval latency per stage", _retrieval_stages, _columns("retrieval", "STAGE_COLUMNS")
+    ),
     "seed": Benchmark("Seed time", _seed, _columns("seeding", "SEED_COLUMNS")),
     "approval": Benchmark("Approval decide → resume", _approval, _columns("approval", "APPROVAL_COLUMNS")),
 }

@@ -1,4 +1,5 @@
-"""Retrieval latency: ``KnowledgeIndex.search`` p50/p95 over 1k and 50k chunks.
+"""Retrieval latency: ``KnowledgeIndex.search`` p50/p95 over 1k and 50k chunks, and per stage of
+the retrieval path (``Retriever.search``: first stage, + query rewriting, + reranking).
 
 The corpus is synthetic but shaped like the real knowledge base: documents whose sections are
 made of sentences drawn (deterministically) from ``tools/commerce/kb``, each section short
@@ -21,7 +22,16 @@ from agent.config import PROJECT_ROOT
 from bench.report import Column
 from bench.stats import median, percentile
 from tools.commerce.domain import KB_DIR
-from tools.retrieval import KnowledgeIndex, build_index, dense_available, load_documents, make_document
+from tools.retrieval import (
+    KnowledgeIndex,
+    RetrievalConfig,
+    Retriever,
+    build_index,
+    dense_available,
+    load_documents,
+    make_document,
+)
+from tools.retrieval.config import FIRST_STAGE_ONLY
 from tools.retrieval.documents import Document
 
 QUESTIONS = PROJECT_ROOT / "scenarios" / "commerce" / "kb_questions.yaml"
@@ -120,4 +130,84 @@ RETRIEVAL_COLUMNS = [
     Column("queries", lambda r: r.queries),
     Column("p50 ms", lambda r: r.p50_ms, "{:.3f}"),
     Column("p95 ms", lambda r: r.p95_ms, "{:.3f}"),
+]
+
+
+# --- Per stage of the retrieval path (issue 19) -------------------------------------------------
+
+STAGE_CONFIGS = (
+    ("first stage", FIRST_STAGE_ONLY),
+    ("+ rewrite", RetrievalConfig(rerank="none")),
+    ("+ rewrite + rerank", RetrievalConfig()),
+)
+"""The stages timed, cumulatively: the last is the default path."""
+
+
+@dataclass(frozen=True)
+class StageRow:
+    mode: str
+    stage: str
+    chunks: int
+    queries: int
+    p50_ms: float
+    p95_ms: float
+    rewrite_p95_ms: float
+    rerank_p50_ms: float
+    rerank_p95_ms: float
+
+
+def labelled_turns() -> list[tuple[str, list[str]]]:
+    """Every labelled question with the earlier turns of the conversation it belongs to."""
+    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [(q["question"], list(q.get("history", []))) for q in data["questions"]]
+
+
+def time_stage(index: KnowledgeIndex, config: RetrievalConfig, turns: list[tuple[str, list[str]]], repeats: int = 3):
+    """(total, rewrite, rerank) milliseconds per search: a warm-up pass over every turn, then
+    ``repeats`` timed ones; in hybrid mode each timed search embeds its query afresh."""
+    retriever = Retriever(index, config)
+    for query, earlier in turns:
+        retriever.search(query, 5, earlier=earlier)
+    total, rewrite, rerank = [], [], []
+    for query, earlier in turns * repeats:
+        index.clear_query_cache()
+        started = time.perf_counter()
+        found = retriever.search(query, 5, earlier=earlier)
+        total.append((time.perf_counter() - started) * 1000)
+        rewrite.append(found.timings.rewrite_ms)
+        rerank.append(found.timings.rerank_ms)
+    return total, rewrite, rerank
+
+
+def run_stages(sizes: tuple[int, ...] = (1_000, 50_000), hybrid_at: int | None = 1_000) -> list[StageRow]:
+    """Each stage's latency on BM25 indexes of ``sizes`` chunks, and on a hybrid one of
+    ``hybrid_at`` chunks when the embeddings extra is installed."""
+    turns = labelled_turns()
+    plan = [("bm25", size) for size in sizes]
+    if hybrid_at and dense_available():
+        plan.append(("hybrid", hybrid_at))
+    rows = []
+    for mode, size in plan:
+        index = build_index(synthetic_corpus(size), mode=mode)  # type: ignore[arg-type]
+        for name, config in STAGE_CONFIGS:
+            total, rewrite, rerank = time_stage(index, config, turns)
+            rows.append(
+                StageRow(
+                    mode, name, len(index), len(total), median(total), percentile(total, 95),
+                    percentile(rewrite, 95), median(rerank), percentile(rerank, 95),
+                )
+            )  # fmt: skip
+    return rows
+
+
+STAGE_COLUMNS = [
+    Column("mode", lambda r: r.mode),
+    Column("stages", lambda r: r.stage),
+    Column("chunks", lambda r: r.chunks, "{:,}"),
+    Column("searches", lambda r: r.queries),
+    Column("p50 ms", lambda r: r.p50_ms, "{:.3f}"),
+    Column("p95 ms", lambda r: r.p95_ms, "{:.3f}"),
+    Column("rewrite p95 ms", lambda r: r.rewrite_p95_ms, "{:.3f}"),
+    Column("rerank p50 ms", lambda r: r.rerank_p50_ms, "{:.3f}"),
+    Column("rerank p95 ms", lambda r: r.rerank_p95_ms, "{:.3f}"),
 ]

@@ -55,6 +55,8 @@ class ToolContext:
 
 ToolFunc = Callable[[ToolContext, Any], BaseModel]
 AsyncToolFunc = Callable[[ToolContext, Any], Awaitable[BaseModel]]
+Contextualize = Callable[[Any, tuple[str, ...]], BaseModel]
+"""``(args, earlier user messages, oldest first) -> args``: see ``ToolSpec.contextualize``."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class ToolSpec:
     model_hidden: tuple[str, ...] = ()
     """Result fields kept in the trajectory but not meant for the model's tool message (a
     LangChain tool's ``artifact``)."""
+    contextualize: Contextualize | None = None
+    """Read tools only: completes the model's arguments from the user's earlier messages in the
+    thread (trusted text, never model output), e.g. a follow-up search made standalone. The
+    runtime applies it before the result cache and the call, so both see the completed args."""
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum() or not self.name.islower():
@@ -95,6 +101,9 @@ class ToolSpec:
             raise ToolDefinitionError(f"tool {self.name!r}: only idempotent tools may be retried")
         if self.cache_ttl_s is not None and self.risk.has_side_effects:
             raise ToolDefinitionError(f"tool {self.name!r}: side-effecting tools are never cached")
+        if self.contextualize is not None and self.risk.has_side_effects:
+            # An approval covers the exact args a reviewer saw; nothing may rewrite them after.
+            raise ToolDefinitionError(f"tool {self.name!r}: only read tools may contextualize their arguments")
 
     def args_schema(self) -> dict[str, Any]:
         """JSON schema of the arguments, as the model sees it (a fresh copy each call)."""
@@ -136,6 +145,7 @@ def tool(
     lookup_first: str | None = None,
     name: str | None = None,
     cache_ttl_s: float | None = None,
+    contextualize: Contextualize | None = None,
 ) -> Callable[[Callable[..., BaseModel]], ToolSpec]:
     """Declare a tool from ``fn(ctx: ToolContext, args: ArgsModel) -> ResultModel``.
 
@@ -166,6 +176,7 @@ def tool(
             examples=examples,
             lookup_first=lookup_first,
             cache_ttl_s=cache_ttl_s,
+            contextualize=contextualize,
         )
 
     return wrap

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine, MetaData
     from sqlalchemy.orm import Session
 
+    from tools.retrieval.config import RetrievalConfig
+
 DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
@@ -94,6 +96,8 @@ class KnowledgeBase:
     """Requests that should lead to the search (the offline model chooses tools by them)."""
     questions: Path | None = None
     """Labelled retrieval questions (YAML) for ``tiller index eval``."""
+    retrieval: RetrievalConfig | None = None
+    """Which retrieval stages run (query rewriting, reranking…); ``None``: the measured defaults."""
 
 
 @dataclass(frozen=True)

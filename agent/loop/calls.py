@@ -23,6 +23,9 @@ class CallIdentity:
     user_id: str
     thread_id: str
     tool_call_id: str
+    history: tuple[str, ...] = ()
+    """The user's earlier messages in the thread (trusted text, never the model's), for
+    ``ToolSpec.contextualize``."""
 
 
 @dataclass(frozen=True)

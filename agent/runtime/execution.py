@@ -30,6 +30,17 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 
+def _contextualized(spec: ToolSpec, args: BaseModel, history: tuple[str, ...]) -> BaseModel:
+    """``args`` completed by the tool's ``contextualize`` hook; unchanged when it has none or fails
+    (completing a follow-up is a refinement, never a reason for the call to fail)."""
+    if spec.contextualize is None or not history:
+        return args
+    try:
+        return spec.contextualize(args, history)
+    except Exception:
+        return args
+
+
 class ToolExecutor:
     """The runtime's ``ToolRunner``: each call in its own transaction on a worker thread."""
 
@@ -51,6 +62,7 @@ class ToolExecutor:
     def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         """Run the call with its timeout and retry policy; never raises for tool failures."""
         started = time.perf_counter()
+        args = _contextualized(spec, args, who.history)
         key = ToolResultCache.key(who.tenant_id, spec, args)
         cached = self.cache.get(key) if self.cache is not None and spec.cache_ttl_s is not None else None
         if cached is not None:

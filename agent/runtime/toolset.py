@@ -29,7 +29,7 @@ def domain_registry(settings: Settings, domain: Domain) -> ToolRegistry:
     if dirs is not None and domain.knowledge is not None:
         index = build_or_load(dirs[0], dirs[1], mode=settings.retrieval_mode)
         kb = domain.knowledge
-        specs += knowledge_tools(index, description=kb.tool_description, examples=kb.tool_examples)
+        specs += knowledge_tools(index, kb.retrieval, description=kb.tool_description, examples=kb.tool_examples)
     return ToolRegistry(specs)
 
 

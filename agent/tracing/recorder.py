@@ -168,7 +168,7 @@ class TraceRecorder:
                 "error_kind": (call.error or {}).get("kind"),
                 "cache_hit": call.cache_hit,
             }
-            attrs |= _retrieval_attrs(call.result)
+            attrs |= _retrieval_attrs(call.args, call.result, fresh=not call.cache_hit)
             self.spans.append(
                 Span(
                     kind="tool",
@@ -201,11 +201,23 @@ class TraceRecorder:
         )
 
 
-def _retrieval_attrs(result: dict[str, Any] | None) -> dict[str, Any]:
+def _retrieval_attrs(args: dict[str, Any], result: dict[str, Any] | None, *, fresh: bool = True) -> dict[str, Any]:
     """For a result with scored ``passages`` (knowledge-base search): how many, and the best score
-    — the retrieval hit signals ``tiller drift`` watches."""
+    — the retrieval hit signals ``tiller drift`` watches — and, when the result says how it
+    searched (``retrieval``), the query asked, the query searched if it was rewritten, the
+    reranker and each stage's latency (not for a cached result: those timings are old)."""
     passages = (result or {}).get("passages")
     if not isinstance(passages, list):
         return {}
     scores = [float(p["score"]) for p in passages if isinstance(p, dict) and isinstance(p.get("score"), int | float)]
-    return {"retrieval_hits": len(passages), "retrieval_top_score": max(scores) if scores else None}
+    attrs: dict[str, Any] = {"retrieval_hits": len(passages), "retrieval_top_score": max(scores) if scores else None}
+    how = (result or {}).get("retrieval")
+    if isinstance(how, dict):
+        asked = args.get("query")
+        attrs |= {"retrieval_query": asked, "retrieval_reranker": how.get("reranker")}
+        if how.get("query") != asked:
+            attrs["retrieval_rewritten_query"] = how.get("query")
+        if fresh:
+            attrs["retrieval_first_stage_ms"] = how.get("first_stage_ms")
+            attrs["retrieval_rerank_ms"] = how.get("rerank_ms")
+    return attrs

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Literal
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -27,6 +27,7 @@ from tools.envelope import tool_error_message, tool_result_message
 # Outcomes that say a backend is unhealthy (business refusals and bad arguments do not).
 BACKEND_FAILURES = frozenset({"unavailable", "timeout", "tool_crashed"})
 MAX_IDENTICAL_FAILURES = 2
+MAX_EARLIER_MESSAGES = 6  # enough context to resolve a follow-up, little to copy per call
 
 
 class _BackendFailed(Exception):
@@ -95,6 +96,12 @@ def _guarded(data: dict[str, Any], policy: GuardPolicy, call: dict[str, Any], em
     return shown, {k: v for k, v in note.items() if v}
 
 
+def earlier_user_messages(state: AgentState) -> tuple[str, ...]:
+    """What the user said before this turn's message, oldest first (the last few only)."""
+    said = [m.text for m in state.get("messages", []) if isinstance(m, HumanMessage)]
+    return tuple(said[:-1][-MAX_EARLIER_MESSAGES:])
+
+
 def _execute(state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[dict]) -> Outcome:
     """Run one planned call: not at all if it already failed twice, else through its breaker."""
     deps = ctx.deps
@@ -108,7 +115,7 @@ def _execute(state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[d
         message = f"not run: this exact {p['tool']} call already failed {MAX_IDENTICAL_FAILURES} times in this run"
         return Outcome(ok=False, error_kind="repeated_failure", message=message)
     args: BaseModel = spec.args_model.model_validate(p["args"])
-    who = CallIdentity(ctx.tenant_id, ctx.user_id, ctx.thread_id, p["id"])
+    who = CallIdentity(ctx.tenant_id, ctx.user_id, ctx.thread_id, p["id"], earlier_user_messages(state))
     approval_id = p.get("approval_id") if p["verdict"] == "approved" else None
     return _through_breaker(deps.breakers, spec, partial(deps.executor.execute, spec, args, who, approval_id))
 

@@ -8,15 +8,17 @@ passages are quoted sentence by sentence with ``[doc#chunk]`` citations.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.models.offline.conversation import CallRecord
 from agent.models.offline.fields import FieldView, pattern_example
-from agent.models.offline.text import name_words, sentences, terms
+from agent.models.offline.text import STOPWORDS, name_words, sentences, terms, words
 
 _MAX_FIELDS = 8
-NOT_FOUND = "I couldn't find an answer to that in the knowledge base."
+NOT_FOUND = "I could not find a policy about"
+"""How a knowledge answer that found nothing relevant starts ("… about "<topic>" …")."""
 _ERROR_TEXT = {
     "rejected": "I did not {action}: a reviewer rejected it. Reason: {message}",
     "denied": "I can't {action}: it is not allowed by policy. {message}",
@@ -80,7 +82,9 @@ def describe(record: CallRecord, query: str = "") -> str:
     if not record.ok:
         text = explain_error(record)
     elif isinstance(record.data.get("passages"), list):
-        text = knowledge_answer(record.data["passages"], query)
+        # The query the tool searched: a follow-up ("and for tents?") comes back standalone.
+        searched = (record.data.get("retrieval") or {}).get("query")
+        text = knowledge_answer(record.data["passages"], searched if isinstance(searched, str) else query)
     else:
         text = render_data(record.name, record.data)
     note = record.result.get("note")
@@ -95,45 +99,84 @@ def _citation(passage: Mapping[str, Any]) -> str:
 
 
 _QUESTION_WORDS = frozenset({"what", "how", "when", "where", "why", "which", "who", "whom"})
+# A page describing itself ("This page covers what can be returned…") is never an answer.
+_ABOUT_THE_PAGE = re.compile(
+    r"^(this (page|policy|section|guide|document)\b.*\b(covers|explains|describes|lists)\b|see our\b|need help\b)",
+    re.IGNORECASE,
+)
 
 
-def _windows(passages: Sequence[Any]) -> list[tuple[int, int, list[str], str]]:
-    """(passage rank, position, 1-2 consecutive sentences, citation) over the top passages."""
+class _Window(NamedTuple):
+    """1-2 consecutive sentences of a passage, and what the answer needs to know of the passage."""
+
+    rank: int
+    position: int
+    lines: list[str]
+    citation: str
+    heading: set[str]
+    """Terms of the passage's title: a sentence need not repeat what its heading already says."""
+    passage: set[str]
+    """Terms of the passage's title and text."""
+
+
+def _windows(passages: Sequence[Any]) -> list[_Window]:
+    """The candidate windows of the top passages, best passage first."""
     found = []
     for rank, passage in enumerate(p for p in passages[:3] if isinstance(p, Mapping)):
+        text, title = str(passage.get("text", "")), str(passage.get("title", ""))
+        heading = set(terms(title))
+        all_terms = heading | set(terms(text))
         # Chunks can start mid-sentence, and headings are no answer.
-        lines = [x for x in sentences(str(passage.get("text", ""))) if len(x.split()) >= 4]
+        lines = [x for x in sentences(text) if len(x.split()) >= 4]
         lines = [x for x in lines if x[:1].isupper() or x[:1].isdigit()]
         for position in range(max(1, len(lines) - 1)):
-            if lines:
-                found.append((rank, position, lines[position : position + 2], _citation(passage)))
+            if lines and not _ABOUT_THE_PAGE.match(lines[position]):
+                pair = lines[position : position + 2]
+                found.append(_Window(rank, position, pair, _citation(passage), heading, all_terms))
     return found
 
 
 def knowledge_answer(passages: Sequence[Any], query: str) -> str:
-    """The two consecutive sentences of the top passages that best match the question, cited.
+    """The two consecutive sentences of the best passage that match the question, cited.
 
-    A pair rather than one sentence, because the sentence naming the topic ("… see our
-    electronics returns policy") often follows the one with the facts ("15 days from delivery").
-    Shared words weigh more when fewer candidates have them; a pair needs two shared words when
-    the question has three or more; ties go to pairs stating a number, then to the retriever's
-    order.
+    The best passage is the first (the retriever reranked them) that is about the question —
+    its title and text hold at least half of the question's words — and has a matching pair;
+    the next ones are read only when it has none. A pair rather than one sentence, because the
+    sentence naming the topic ("… see our electronics returns policy") often follows the one
+    with the facts ("15 days from delivery"). A pair must show the question's words that the
+    passage's title does not already state ("return policy for tents" under "Returns policy ›
+    Return window": none, as no sentence there mentions tents), two of them when there are
+    three or more. Shared words weigh more when fewer candidates have them; ties go to pairs
+    stating a number. A sentence about the page itself never opens a pair. When nothing
+    matches, the answer says so, naming the question's topic.
     """
     wanted = set(terms(query)) - _QUESTION_WORDS
-    needed = 2 if len(wanted) >= 3 else 1
-    windows = _windows(passages)
-    shared = [set(terms(" ".join(w[2]))) & wanted for w in windows]
+    windows = [w for w in _windows(passages) if 2 * len(wanted & w.passage) >= len(wanted)]
+    shared = [set(terms(" ".join(w.lines))) & (wanted - w.heading) for w in windows]
     frequency = {t: sum(t in found for found in shared) for t in wanted}
     scored = []
     for window, found in zip(windows, shared, strict=True):
+        still_open = (wanted - window.heading) & window.passage
+        needed = 2 if len(still_open) >= 3 else min(1, len(still_open))
         if len(found) >= needed:
             weight = sum(math.log(1 + len(windows) / frequency[t]) for t in found)
-            has_fact = any(c.isdigit() for c in " ".join(window[2]))
-            scored.append((-round(weight, 6), not has_fact, window[0], window[1], window))
+            has_fact = any(c.isdigit() for c in " ".join(window.lines))
+            scored.append((window.rank, -round(weight, 6), not has_fact, window.position, window))
     if not scored:
-        return NOT_FOUND
-    _, _, _, _, (_, _, lines, citation) = min(scored)
-    return " ".join(_sentence(line) for line in lines) + f" {citation}"
+        return not_found(query)
+    best: _Window = min(scored)[-1]
+    return " ".join(_sentence(line) for line in best.lines) + f" {best.citation}"
+
+
+def not_found(query: str) -> str:
+    """The honest answer when no passage matches: what was not found, in the question's words."""
+    topic = " ".join(w for w in words(query) if w not in STOPWORDS and w not in _QUESTION_WORDS)
+    return f'{NOT_FOUND} "{topic or query.strip()}" in the knowledge base.'
+
+
+def is_not_found(text: str) -> bool:
+    """Whether ``text`` is :func:`not_found`'s answer."""
+    return text.startswith(NOT_FOUND)
 
 
 def answer_from_results(records: Sequence[CallRecord], focus: str, query: str) -> str:

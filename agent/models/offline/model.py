@@ -54,12 +54,12 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.models.base import ToolBindingChatModel, estimate_usage, resolve_tool_choice, stable_call_id
 from agent.models.offline.answer import (
-    NOT_FOUND,
     action_phrase,
     answer_from_results,
     cannot_help,
     clarifying_question,
     describe,
+    is_not_found,
     smalltalk_reply,
     stopped_summary,
 )
@@ -215,8 +215,8 @@ def _decide_with_tools(conv: Conversation, infos: Sequence[ToolInfo]) -> Reply:
     if not done:
         return _act(conv, infos, plan, tool)
     text = answer_from_results(conv.current_calls, tool.name, plan.text)
-    if intent.kind == "knowledge" and text == NOT_FOUND:
-        return _refusal(infos, "I couldn't find an answer in the knowledge base", tool.name)
+    if intent.kind == "knowledge" and is_not_found(text):
+        return _refusal(infos, text.rstrip("."), tool.name)
     return Reply("answer", text, tool=tool.name, confident=intent.confident)
 
 

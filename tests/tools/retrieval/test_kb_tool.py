@@ -12,6 +12,7 @@ from tools.errors import ArgumentsInvalid
 from tools.retrieval import (
     KnowledgeIndex,
     Passage,
+    RetrievalConfig,
     SearchKnowledgeBaseResult,
     build_index,
     knowledge_tools,
@@ -123,3 +124,54 @@ def test_summary_shortens_long_first_sentences_and_lists_other_sources() -> None
     assert summary.startswith("A: word")
     assert "… [a#0]" in summary
     assert summary.endswith("See also [b#3].")
+
+
+def test_the_result_says_what_was_searched_and_what_each_stage_cost(spec: ToolSpec, ctx: ToolContext) -> None:
+    result = _call(spec, ctx, {"query": "What is the return policy for electronics?"})
+
+    assert result.passages[0].title == "Returns policy › Electronics"
+    assert result.retrieval is not None
+    assert result.retrieval.query == "What is the return policy for electronics?"
+    assert result.retrieval.reranker == "fielded" and result.retrieval.rerank_ms > 0
+    # The summary quotes the best passage's sentence about the question, not its first sentence.
+    assert "15 days" in result.summary
+
+
+def test_a_follow_up_is_made_standalone_before_the_call(spec: ToolSpec, ctx: ToolContext) -> None:
+    assert spec.contextualize is not None
+    args = validate_args(spec, {"query": "and for tents?", "top_k": 3})
+
+    standalone = spec.contextualize(args, ("What's your return policy for electronics?",))
+    unchanged = spec.contextualize(validate_args(spec, {"query": "Do you ship to Canada?"}), ("Hi",))
+
+    assert standalone.model_dump() == {"query": "What's your return policy for tents?", "top_k": 3}
+    assert unchanged.model_dump()["query"] == "Do you ship to Canada?"
+    result = spec.func(ctx, standalone)
+    assert isinstance(result, SearchKnowledgeBaseResult)
+    assert result.passages[0].title == "Returns policy › Return window"
+
+
+def test_stages_are_configured_per_domain() -> None:
+    kb = Path(__file__).resolve().parents[3] / "tools" / "commerce" / "kb"
+    index = build_index(load_documents(kb), mode="bm25")
+    (plain,) = knowledge_tools(index, RetrievalConfig(rewrite=False, rerank="none"))
+    ctx = ToolContext(tenant_id="acme", user_id="u", thread_id="t", session=MagicMock())
+
+    assert plain.contextualize is not None
+    args = validate_args(plain, {"query": "and for tents?"})
+    assert plain.contextualize(args, ("What's your return policy for electronics?",)) == args
+    result = plain.func(ctx, validate_args(plain, {"query": "what is the return policy for electronics?"}))
+    assert isinstance(result, SearchKnowledgeBaseResult)
+    assert result.retrieval is not None and result.retrieval.reranker == "none"
+    assert result.passages[0].title == "Exchanges › What can be exchanged"
+
+
+def test_summary_picks_the_sentence_that_covers_the_question() -> None:
+    kb = Path(__file__).resolve().parents[3] / "tools" / "commerce" / "kb"
+    index = build_index(load_documents(kb), mode="bm25")
+    lead = next(c for c in index.chunks if c.chunk_id == "returns-policy#0")
+    passage = Passage(doc_id=lead.doc_id, chunk_id=lead.chunk_id, title=lead.title, text=lead.text, score=1.0)
+
+    summary = summarize([passage], index, "how many days to send something back for a refund")
+
+    assert "30 days" in summary and "This page covers" not in summary
