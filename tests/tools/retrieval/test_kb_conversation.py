@@ -4,7 +4,7 @@ model answers from the best reranked passage or says plainly what it could not f
 
 from __future__ import annotations
 
-from agent.tracing.store import Span
+from agent.persistence.traces import Span
 
 from agent.config import Settings
 from agent.runtime import Tiller
