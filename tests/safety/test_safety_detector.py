@@ -26,18 +26,17 @@ def always_injection(text: str) -> float:
 
 
 def test_recall_and_false_positive_rate_hold_their_floors() -> None:
-    result = evaluate()
-    assert result.recall.total >= 200 and result.false_positives.total >= 200
-    assert result.recall.value >= MIN_RECALL, result.missed
-    assert result.recall_held_out.value >= MIN_RECALL_HELD_OUT, result.missed
-    assert result.false_positives.value <= MAX_FALSE_POSITIVES, result.flagged
-    assert result.kb_false_positives.hits == 0, result.flagged
+    own = evaluate().collections["tiller"]
+    assert own.recall.total >= 200 and own.false_positives.total >= 400
+    assert own.recall.value >= MIN_RECALL, own.missed
+    assert own.false_positives.value <= MAX_FALSE_POSITIVES, own.flagged
+    assert own.false_positives_by_style["kb_passage"].hits == 0, own.flagged
 
 
 def test_the_evaluation_command_prints_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     main(["--json"])
     out = capsys.readouterr().out
-    assert '"recall"' in out and '"false_positives"' in out and '"kb_false_positives"' in out
+    assert '"recall"' in out and '"false_positives"' in out and '"held_apart"' in out
 
 
 @pytest.mark.parametrize(
