@@ -9,6 +9,8 @@ count together. The families aimed at taking over an agent's task are in
 
 from __future__ import annotations
 
+import re
+
 from agent.checks.injection.hijack import HIJACK
 from agent.checks.injection.multilingual import MULTILINGUAL
 from agent.checks.injection.signals import AI, IM, OVERRIDE_VERB, PRIOR, RULES, SYSTEM_ROLES, Signal, signal
@@ -51,7 +53,8 @@ ENGLISH: tuple[Signal, ...] = (
         "role_hijack",
         0.8,
         r"\bpretend (?:to be|you are|you're|that you)\b|\bimagine (?:a world|you are|you're|that you)\b|"
-        r"\blet'?s (?:play a game|pretend|simulate)\b",
+        r"\blet'?s (?:play a game|pretend|simulate)\b|\brole-?play (?:as|with me)\b|\bplay the (?:role|part) of\b|"
+        r"\btake on the (?:role|persona) of\b|\bact as if you (?:were|are)\b",
     ),
     signal(
         "role_hijack",
@@ -62,13 +65,26 @@ ENGLISH: tuple[Signal, ...] = (
     signal(
         "role_hijack",
         0.75,
-        r"\b(?:no|without any?) (?:rules|restrictions|limits|filters|safety(?: training)?)\b|\bjailbr(?:eak|oken)\b",
+        r"\b(?:no|without(?: any)?) (?:rules|restrictions|limits|filters|safety(?: training)?)\b|"
+        r"\bjailbr(?:eak|oken)\b",
+    ),
+    # A role label at the start of a line: "SYSTEM:", "[system]: …", "### System:" in any case; a
+    # bracketed label without a colon only in capitals or glued to what follows ("[SYSTEM MESSAGE]",
+    # "[system](#instructions)", "[system]Hidden profile…"), since logs and tickets write
+    # "(system) status changed" and "[Admin] note".
+    signal(
+        "fake_role",
+        0.9,
+        rf"^\s*[#>*\[\-=( ]*\s*{SYSTEM_ROLES}(?: message| prompt| notice| override| note| update)?\s*[\])>]?\s*:|"
+        rf"^\s*\[\s*{SYSTEM_ROLES}\s*\](?=[(\[A-Za-z])",
+        IM,
     ),
     signal(
         "fake_role",
         0.9,
-        rf"^\s*[#>*\[\-=( ]*\s*{SYSTEM_ROLES}(?: message| prompt| notice| override| note| update)?\s*[\]):>]",
-        IM,
+        r"^\s*[#>*\[\-=( ]*\s*(?:SYSTEM|ASSISTANT|DEVELOPER|ADMIN|ADMINISTRATOR|TOOL|FUNCTION|ROOT)"
+        r"(?: MESSAGE| PROMPT| NOTICE| OVERRIDE| NOTE| UPDATE)?\s*[\])>]",
+        re.MULTILINE,
     ),
     signal("fake_role", 0.85, rf"[>\]}}]\s*{SYSTEM_ROLES}\s*:\s*\w"),
     signal(
