@@ -26,14 +26,15 @@ _MODEL = (
     r"(?:gpt-?\d[\w.-]*|chat-?gpt|claude(?:[ -]\d[\w.]*)?|gemini(?:[ -][\w.]+)?|llama(?:[ -]?\d[\w.]*)?|mistral|"
     r"copilot|command-r\S*|the (?:ai|assistant|agent|model|llm|bot))"
 )
-_ACTION_VERB = (
+# Verbs an injection orders the agent with (also what marks a goal sentence, see ``extent``).
+ACTION_VERB = (
     r"(?:send|email|e-mail|forward|transfer|pay|wire|delete|remove|erase|post|upload|share|publish|invite|add|get|modify|"
     r"create|change|update|set|reset|book|reserve|make|schedule|cancel|refund|grant|give|approve|print|say|"
     r"write|reply|respond|output|tell|concatenate|visit|open|click|download|install|run|execute|call|read|"
     r"summari[sz]e|include|insert|append|translate|repeat|fetch|retrieve|list|export|copy)"
 )
 # What an injection sends data or money to: an address it brings with it.
-_OUTBOUND_TARGET = (
+OUTBOUND_TARGET = (
     r"(?:[\w.+-]+@[\w-]+\.[\w.-]+|(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|net|org|io|xyz|ru|cn|top|info)\b|"
     r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b)"
 )
@@ -90,7 +91,7 @@ HIJACK: tuple[Signal, ...] = (
         0.6,
         rf"\b{OVERRIDE_VERB}\s+(?:the rest of|everything (?:else )?in|all (?:other|remaining)(?: parts of)?|what "
         r"(?:else )?is in)\s+(?:this|the)\s+(?:data|text|document|article|page|input|content|message|email|"
-        rf"file|conversation|passage|report|record)\s*(?:and|,|;|\.|:)\s*(?:just |instead |only |now )?{_ACTION_VERB}",
+        rf"file|conversation|passage|report|record)\s*(?:and|,|;|\.|:)\s*(?:just |instead |only |now )?{ACTION_VERB}",
     ),
     signal(
         "directive",
@@ -102,7 +103,7 @@ HIJACK: tuple[Signal, ...] = (
         "directive",
         0.6,
         rf"\b{OVERRIDE_VERB}\s+(?:this|the)\s+(?:data|text|document|article|input|content|record|passage|report)\s*"
-        rf"(?:and|,|;|\.|:)\s*(?:just |instead |only |now )?{_ACTION_VERB}",
+        rf"(?:and|,|;|\.|:)\s*(?:just |instead |only |now )?{ACTION_VERB}",
     ),
     signal(
         "directive",
@@ -131,7 +132,7 @@ HIJACK: tuple[Signal, ...] = (
         "directive",
         0.45,
         rf"\b(?:todo|to-do|task|action(?: item)?|instructions?|directive|command|objective|new task|your task|"
-        rf"next step)\s*[:\-–]\s*(?:please\s+)?{_ACTION_VERB}\b",
+        rf"next step)\s*[:\-–]\s*(?:please\s+)?{ACTION_VERB}\b",
     ),
     signal(
         "tool_call",
@@ -142,8 +143,8 @@ HIJACK: tuple[Signal, ...] = (
     signal(
         "exfiltration",
         0.4,
-        rf"\b{_ACTION_VERB}\b[^.\n]{{0,80}}?\b(?:to|at|on|into|via)\s+(?:(?:the|my|this|our|an?|new|email|e-mail|"
-        rf"address|account|website|link|url|page|channel|server)[\s,:]+){{0,4}}['\"`]?{_OUTBOUND_TARGET}",
+        rf"\b{ACTION_VERB}\b[^.\n]{{0,80}}?\b(?:to|at|on|into|via)\s+(?:(?:the|my|this|our|an?|new|email|e-mail|"
+        rf"address|account|website|link|url|page|channel|server)[\s,:]+){{0,4}}['\"`]?{OUTBOUND_TARGET}",
     ),
     signal(
         "approval_bypass",
