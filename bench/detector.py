@@ -4,6 +4,8 @@
     python -m bench.detector --json             # the numbers as JSON
     python -m bench.detector --misses           # also list the tuning side's misses and false positives
     python -m bench.detector --classifier mypkg.guards:score   # with a classifier plugged in
+    python -m bench.detector --side held_apart --classifier-alone \\
+        --classifier agent.checks.injection.classifiers:nanoguard   # one side, the model by itself
 
 Sources: the project's own corpus (``tests/safety/data``: injections, benign support messages and
 the knowledge-base passages) and the public collections in ``tests/safety/data/external`` (see
@@ -87,10 +89,6 @@ class Evaluation:
     recall_held_out: Rate = field(default_factory=Rate)
     false_positives_held_out: Rate = field(default_factory=Rate)
 
-    @property
-    def own(self) -> Collection:
-        return self.collections["tiller"]
-
     def side(self, side: str) -> Collection:
         """All the collections of one side added up."""
         total = Collection(side, side, "")
@@ -168,12 +166,15 @@ def _measure(item: Collection, attacks: list[Text], benign: list[Text], score: D
 
 
 class Detect:
-    """The verdict the guards act on: the heuristic score (and a classifier's, if any) ≥ threshold."""
+    """The verdict the guards act on: the heuristic score (and a classifier's, if any) ≥ threshold;
+    with ``alone`` the classifier's score only, to measure the model by itself."""
 
-    def __init__(self, threshold: float, classifier: InjectionClassifier | None) -> None:
-        self.threshold, self.classifier = threshold, classifier
+    def __init__(self, threshold: float, classifier: InjectionClassifier | None, alone: bool = False) -> None:
+        self.threshold, self.classifier, self.alone = threshold, classifier, alone
 
     def __call__(self, text: str) -> bool:
+        if self.alone and self.classifier is not None:
+            return self.classifier(text) >= self.threshold
         return detect_injection(text, self.classifier).detected(self.threshold)
 
 
@@ -183,22 +184,21 @@ def evaluate(
     external: Path = EXTERNAL,
     classifier: InjectionClassifier | None = None,
     classifier_name: str | None = None,
+    classifier_alone: bool = False,
+    sides: tuple[str, ...] = SIDES,
 ) -> Evaluation:
-    """Run the detector over the project's corpus and every external collection."""
-    score = Detect(threshold, classifier)
-    result = Evaluation(threshold, classifier_name)
+    """Run the detector over the project's corpus and every external collection of ``sides``."""
+    score = Detect(threshold, classifier, classifier_alone)
+    result = Evaluation(threshold, f"{classifier_name} alone" if classifier_alone else classifier_name)
     attacks, benign = _own(kb_dir)
-    own = result.collections["tiller"] = Collection("tiller", "tuning", "tests/safety/data")
-    caught, flagged = _measure(own, attacks, benign, score)
-    for found in caught[::4]:
-        result.recall_held_out.add(found)
-    messages = [found for text, found in zip(benign, flagged, strict=True) if text.style == "support_message"]
-    for found in messages[::4]:
-        result.false_positives_held_out.add(found)
+    if "tuning" in sides:
+        _measure_own(result, attacks, benign, score)
     loaded = list(_external(external))
     tuning = {_key(t.text) for data, a, b in loaded if data["side"] == "tuning" for t in a + b}
     tuning |= {_key(t.text) for t in attacks + benign}
     for data, attacks, benign in loaded:
+        if data["side"] not in sides:
+            continue
         item = result.collections[data["source"]] = Collection(data["source"], data["side"], data["package"])
         if item.side == "held_apart":
             keep_a = [t for t in attacks if _key(t.text) not in tuning]
@@ -209,6 +209,17 @@ def evaluate(
     return result
 
 
+def _measure_own(result: Evaluation, attacks: list[Text], benign: list[Text], score: Detect) -> None:
+    """The project's corpus, and its older held-out quarter (every fourth entry)."""
+    own = result.collections["tiller"] = Collection("tiller", "tuning", "tests/safety/data")
+    caught, flagged = _measure(own, attacks, benign, score)
+    for found in caught[::4]:
+        result.recall_held_out.add(found)
+    messages = [found for text, found in zip(benign, flagged, strict=True) if text.style == "support_message"]
+    for found in messages[::4]:
+        result.false_positives_held_out.add(found)
+
+
 def _cell(rate: Rate) -> str:
     return f"{rate.value:.1%} ({rate.hits}/{rate.total})" if rate.total else "–"
 
@@ -216,7 +227,7 @@ def _cell(rate: Rate) -> str:
 def sources_table(result: Evaluation) -> str:
     """One row per source and one per side: recall on attacks, false positives on benign texts."""
     lines = ["| side | source | package | recall on attacks | false positives on benign |", "|---|---|---|---|---|"]
-    for side in SIDES:
+    for side in (s for s in SIDES if any(c.side == s for c in result.collections.values())):
         for item in (c for c in result.collections.values() if c.side == side):
             dropped = f" ({item.dropped} dropped: equal to tuning texts)" if item.dropped else ""
             lines.append(
@@ -228,11 +239,27 @@ def sources_table(result: Evaluation) -> str:
     return "\n".join(lines)
 
 
+_MAX_STYLES = 25  # a source with more ``set:type`` styles than this is shown by set and by type
+
+
+def _grouped(styles: dict[str, Rate]) -> dict[str, Rate]:
+    """Styles as given, or — for a source with many ``set:type`` styles — summed per set and per type."""
+    if len(styles) <= _MAX_STYLES or not all(":" in s for s in styles):
+        return dict(styles)
+    out: dict[str, Rate] = defaultdict(Rate)
+    for style, rate in styles.items():
+        prefix, suffix = style.split(":", 1)
+        for key in (f"{prefix}:*", f"*:{suffix}"):
+            out[key].hits += rate.hits
+            out[key].total += rate.total
+    return out
+
+
 def styles_table(result: Evaluation, side: str) -> str:
     """Recall by style (attacks) and false positives by style (benign), for one side's sources."""
     lines = ["| source | style | recall on attacks | false positives on benign |", "|---|---|---|---|"]
     for item in (c for c in result.collections.values() if c.side == side):
-        for style, rate in sorted(item.recall_by_style.items()):
+        for style, rate in sorted(_grouped(item.recall_by_style).items()):
             lines.append(f"| {item.source} | {style} | {_cell(rate)} | |")
         for style, rate in sorted(item.false_positives_by_style.items()):
             lines.append(f"| {item.source} | {style} (benign) | | {_cell(rate)} |")
@@ -243,13 +270,14 @@ def _print(result: Evaluation, misses: bool, held_apart_misses: bool) -> None:
     with_classifier = f", classifier {result.classifier}" if result.classifier else ", heuristics only"
     print(f"## Injection detector at threshold {result.threshold}{with_classifier}\n")
     print(sources_table(result), "\n")
-    for side in SIDES:
+    for side in (s for s in SIDES if any(c.side == s for c in result.collections.values())):
         print(f"### {side} side, by style\n")
         print(styles_table(result, side), "\n")
-    print(
-        f"project corpus, older held-out quarter: recall {_cell(result.recall_held_out)}, "
-        f"false positives {_cell(result.false_positives_held_out)}"
-    )
+    if "tiller" in result.collections:
+        print(
+            f"project corpus, older held-out quarter: recall {_cell(result.recall_held_out)}, "
+            f"false positives {_cell(result.false_positives_held_out)}"
+        )
     for side, show in (("tuning", misses), ("held_apart", held_apart_misses)):
         if show:
             total = result.side(side)
@@ -271,9 +299,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--held-apart-misses", action="store_true", help="list the held-apart side's (not for tuning)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--classifier", help="module:callable, text -> probability of injection")
+    parser.add_argument("--classifier-alone", action="store_true", help="measure the classifier without heuristics")
+    parser.add_argument("--side", choices=SIDES, help="only this side of the split (default: both)")
     args = parser.parse_args(argv)
     result = evaluate(
-        threshold=args.threshold, classifier=_classifier(args.classifier), classifier_name=args.classifier
+        threshold=args.threshold,
+        classifier=_classifier(args.classifier),
+        classifier_name=args.classifier,
+        classifier_alone=args.classifier_alone,
+        sides=(args.side,) if args.side else SIDES,
     )
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
