@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import yaml
 
 from agent.checks.injection.detector import DEFAULT_THRESHOLD, InjectionClassifier, detect_injection
 from agent.config import DEFAULT_KB_DIR, PROJECT_ROOT
+from bench.report import machine
 
 # libyaml's loader when present: the pure-Python one spends seconds on the external corpora.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -278,11 +280,23 @@ def _print(result: Evaluation, misses: bool, held_apart_misses: bool) -> None:
             f"project corpus, older held-out quarter: recall {_cell(result.recall_held_out)}, "
             f"false positives {_cell(result.false_positives_held_out)}"
         )
+    print(f"\nMeasured on {_commit()}:\n{machine()}")
     for side, show in (("tuning", misses), ("held_apart", held_apart_misses)):
         if show:
             total = result.side(side)
             print(f"\n{side} missed:", *total.missed, sep="\n  ")
             print(f"{side} flagged benign:", *total.flagged, sep="\n  ")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    except OSError:
+        return "an unknown commit"
+    if out.returncode != 0:
+        return "an unknown commit"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return f"commit {out.stdout.strip()}" + (" with uncommitted changes" if dirty.stdout.strip() else "")
 
 
 def _classifier(spec: str | None) -> InjectionClassifier | None:
