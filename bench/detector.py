@@ -2,9 +2,10 @@
 
     python -m bench.detector                    # the tables on the terminal (Markdown)
     python -m bench.detector --json             # the numbers as JSON
+    python -m bench.detector --compare old.json # each number as before → after (old.json: an earlier --json)
     python -m bench.detector --misses           # also list the tuning side's misses and false positives
     python -m bench.detector --classifier mypkg.guards:score   # with a classifier plugged in
-    python -m bench.detector --side held_apart --classifier-alone \\
+    python -m bench.detector --side held_apart --classifier-alone --cache /tmp/scores.json \\
         --classifier agent.checks.injection.classifiers:nanoguard   # one side, the model by itself
 
 Sources: the project's own corpus (``tests/safety/data``: injections, benign support messages and
@@ -19,6 +20,7 @@ Every fourth entry of the project's own corpora is its older held-out quarter, s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import subprocess
@@ -26,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -222,22 +225,39 @@ def _measure_own(result: Evaluation, attacks: list[Text], benign: list[Text], sc
         result.false_positives_held_out.add(found)
 
 
-def _cell(rate: Rate) -> str:
-    return f"{rate.value:.1%} ({rate.hits}/{rate.total})" if rate.total else "–"
+def _cell(rate: Rate, before: Rate | None = None) -> str:
+    """``92.1% (677/735)``, or ``64.1% (471/735) → 92.1% (677/735)`` against an earlier run."""
+    now = f"{rate.value:.1%} ({rate.hits}/{rate.total})" if rate.total else "–"
+    if before is None or not before.total:
+        return now
+    return f"{before.value:.1%} ({before.hits}/{before.total}) → {now}"
 
 
-def sources_table(result: Evaluation) -> str:
+Baseline = dict[str, Any]
+"""An earlier run's ``--json`` output, to show each number as before → after (``--compare``)."""
+
+
+def _rate(data: dict[str, Any] | None) -> Rate | None:
+    return Rate(int(data["hits"]), int(data["total"])) if data else None
+
+
+def _before(baseline: Baseline | None, source: str, key: str) -> Any:
+    return (baseline or {}).get("collections", {}).get(source, {}).get(key)
+
+
+def sources_table(result: Evaluation, baseline: Baseline | None = None) -> str:
     """One row per source and one per side: recall on attacks, false positives on benign texts."""
     lines = ["| side | source | package | recall on attacks | false positives on benign |", "|---|---|---|---|---|"]
     for side in (s for s in SIDES if any(c.side == s for c in result.collections.values())):
         for item in (c for c in result.collections.values() if c.side == side):
             dropped = f" ({item.dropped} dropped: equal to tuning texts)" if item.dropped else ""
-            lines.append(
-                f"| {side} | {item.source} | {item.package}{dropped} | {_cell(item.recall)} | "
-                f"{_cell(item.false_positives)} |"
-            )
-        total = result.side(side)
-        lines.append(f"| **{side}** | **all** | | **{_cell(total.recall)}** | **{_cell(total.false_positives)}** |")
+            recall = _cell(item.recall, _rate(_before(baseline, item.source, "recall")))
+            false_positives = _cell(item.false_positives, _rate(_before(baseline, item.source, "false_positives")))
+            lines.append(f"| {side} | {item.source} | {item.package}{dropped} | {recall} | {false_positives} |")
+        total, then = result.side(side), (baseline or {}).get("sides", {}).get(side, {})
+        recall = _cell(total.recall, _rate(then.get("recall")))
+        false_positives = _cell(total.false_positives, _rate(then.get("false_positives")))
+        lines.append(f"| **{side}** | **all** | | **{recall}** | **{false_positives}** |")
     return "\n".join(lines)
 
 
@@ -257,24 +277,27 @@ def _grouped(styles: dict[str, Rate]) -> dict[str, Rate]:
     return out
 
 
-def styles_table(result: Evaluation, side: str) -> str:
+def styles_table(result: Evaluation, side: str, baseline: Baseline | None = None) -> str:
     """Recall by style (attacks) and false positives by style (benign), for one side's sources."""
     lines = ["| source | style | recall on attacks | false positives on benign |", "|---|---|---|---|"]
     for item in (c for c in result.collections.values() if c.side == side):
+        then = {k: _rate(v) or Rate() for k, v in (_before(baseline, item.source, "recall_by_style") or {}).items()}
+        then = _grouped(then)
         for style, rate in sorted(_grouped(item.recall_by_style).items()):
-            lines.append(f"| {item.source} | {style} | {_cell(rate)} | |")
+            lines.append(f"| {item.source} | {style} | {_cell(rate, then.get(style))} | |")
+        then_fp = _before(baseline, item.source, "false_positives_by_style") or {}
         for style, rate in sorted(item.false_positives_by_style.items()):
-            lines.append(f"| {item.source} | {style} (benign) | | {_cell(rate)} |")
+            lines.append(f"| {item.source} | {style} (benign) | | {_cell(rate, _rate(then_fp.get(style)))} |")
     return "\n".join(lines)
 
 
-def _print(result: Evaluation, misses: bool, held_apart_misses: bool) -> None:
+def _print(result: Evaluation, misses: bool, held_apart_misses: bool, baseline: Baseline | None) -> None:
     with_classifier = f", classifier {result.classifier}" if result.classifier else ", heuristics only"
     print(f"## Injection detector at threshold {result.threshold}{with_classifier}\n")
-    print(sources_table(result), "\n")
+    print(sources_table(result, baseline), "\n")
     for side in (s for s in SIDES if any(c.side == s for c in result.collections.values())):
         print(f"### {side} side, by style\n")
-        print(styles_table(result, side), "\n")
+        print(styles_table(result, side, baseline), "\n")
     if "tiller" in result.collections:
         print(
             f"project corpus, older held-out quarter: recall {_cell(result.recall_held_out)}, "
@@ -295,8 +318,29 @@ def _commit() -> str:
         return "an unknown commit"
     if out.returncode != 0:
         return "an unknown commit"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    status = ["git", "status", "--porcelain", "--untracked-files=no"]
+    dirty = subprocess.run(status, capture_output=True, text=True, cwd=PROJECT_ROOT)
     return f"commit {out.stdout.strip()}" + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
+class CachedClassifier:
+    """A classifier whose scores are kept in a JSON file (by SHA-256 of the text), so a slow model
+    scores each text once across runs (alone, combined, one side then the other)."""
+
+    def __init__(self, classifier: InjectionClassifier, path: Path) -> None:
+        self.classifier, self.path = classifier, path
+        self.scores: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
+
+    def __call__(self, text: str) -> float:
+        key = hashlib.sha256(text.encode()).hexdigest()
+        if key not in self.scores:
+            self.scores[key] = float(self.classifier(text))
+            if len(self.scores) % 25 == 0:
+                self.save()
+        return self.scores[key]
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(self.scores))
 
 
 def _classifier(spec: str | None) -> InjectionClassifier | None:
@@ -315,18 +359,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--classifier", help="module:callable, text -> probability of injection")
     parser.add_argument("--classifier-alone", action="store_true", help="measure the classifier without heuristics")
     parser.add_argument("--side", choices=SIDES, help="only this side of the split (default: both)")
+    parser.add_argument("--cache", type=Path, help="keep the classifier's scores in this JSON file")
+    parser.add_argument("--compare", type=Path, help="an earlier run's --json output: show before → after")
     args = parser.parse_args(argv)
+    classifier = _classifier(args.classifier)
+    if classifier is not None and args.cache:
+        classifier = CachedClassifier(classifier, args.cache)
     result = evaluate(
         threshold=args.threshold,
-        classifier=_classifier(args.classifier),
+        classifier=classifier,
         classifier_name=args.classifier,
         classifier_alone=args.classifier_alone,
         sides=(args.side,) if args.side else SIDES,
     )
+    if isinstance(classifier, CachedClassifier):
+        classifier.save()
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
-        _print(result, args.misses, args.held_apart_misses)
+        baseline = json.loads(args.compare.read_text()) if args.compare else None
+        _print(result, args.misses, args.held_apart_misses, baseline)
 
 
 if __name__ == "__main__":
