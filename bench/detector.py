@@ -262,6 +262,7 @@ def sources_table(result: Evaluation, baseline: Baseline | None = None) -> str:
 
 
 _MAX_STYLES = 25  # a source with more ``set:type`` styles than this is shown by set and by type
+_MAX_BENIGN_STYLES = 10  # a source with more benign styles than this gets one benign row
 
 
 def _grouped(styles: dict[str, Rate]) -> dict[str, Rate]:
@@ -286,6 +287,11 @@ def styles_table(result: Evaluation, side: str, baseline: Baseline | None = None
         for style, rate in sorted(_grouped(item.recall_by_style).items()):
             lines.append(f"| {item.source} | {style} | {_cell(rate, then.get(style))} | |")
         then_fp = _before(baseline, item.source, "false_positives_by_style") or {}
+        if len(item.false_positives_by_style) > _MAX_BENIGN_STYLES:  # one row: the styles are in --json
+            before = _rate(_before(baseline, item.source, "false_positives"))
+            label = f"all {len(item.false_positives_by_style)} benign styles"
+            lines.append(f"| {item.source} | {label} | | {_cell(item.false_positives, before)} |")
+            continue
         for style, rate in sorted(item.false_positives_by_style.items()):
             lines.append(f"| {item.source} | {style} (benign) | | {_cell(rate, _rate(then_fp.get(style)))} |")
     return "\n".join(lines)
