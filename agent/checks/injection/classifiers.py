@@ -6,8 +6,9 @@ a tenant's guard policy (``classifier: agent.checks.injection.classifiers:nanogu
 detector then takes the larger of its probability and the heuristic score.
 
 - :data:`nanoguard` — NanoGuard (``metatronnanoguard`` 0.1.0, MIT; extra ``classifier``): a
-  16.8M-parameter transformer over 512 tokens. Slow on CPU (about a second a text on two cores),
-  so it suits screening user messages more than every string of every tool result.
+  16.8M-parameter transformer over 512 tokens. Slow on CPU (one to three seconds a text on two
+  shared cores) and it flags about one hard negative in ten, so it suits flagging user messages
+  more than neutralising every string of every tool result.
 
 Measured on the held-apart collections in docs/SECURITY.md. Like the heuristics, a classifier is a
 signal: nothing in the guarantees depends on it.
