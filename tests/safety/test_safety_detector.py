@@ -1,4 +1,7 @@
-"""The input guard: injection recall and false positives, secrets, personal data, tenant policy."""
+"""The input guard: secrets, personal data, injection policy and the classifier hook, per tenant.
+
+The detector's recall and false positives are pinned in ``test_safety_detector_corpora.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,33 +14,12 @@ from agent.config import Settings
 from agent.errors import ConfigError
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
-from bench.detector import evaluate, main
 from tests.safety.policy_runtime import PolicyTiller
-
-# Floors just under the measured values (docs/SECURITY.md); a drop below them is a regression.
-MIN_RECALL = 0.92
-MIN_RECALL_HELD_OUT = 0.90
-MAX_FALSE_POSITIVES = 0.01
 
 
 def always_injection(text: str) -> float:
     """A stand-in classifier for the hook: everything mentioning 'banana' is an attack."""
     return 0.99 if "banana" in text else 0.0
-
-
-def test_recall_and_false_positive_rate_hold_their_floors() -> None:
-    result = evaluate()
-    assert result.recall.total >= 200 and result.false_positives.total >= 200
-    assert result.recall.value >= MIN_RECALL, result.missed
-    assert result.recall_held_out.value >= MIN_RECALL_HELD_OUT, result.missed
-    assert result.false_positives.value <= MAX_FALSE_POSITIVES, result.flagged
-    assert result.kb_false_positives.hits == 0, result.flagged
-
-
-def test_the_evaluation_command_prints_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--json"])
-    out = capsys.readouterr().out
-    assert '"recall"' in out and '"false_positives"' in out and '"kb_false_positives"' in out
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Views of a text for injection detection: folded, de-obfuscated and decoded variants.
 
 Attackers hide instructions from simple pattern matching with full-width or look-alike letters,
-zero-width characters, spaced-out letters, leetspeak, and encodings (base64, hex, URL
+zero-width characters, spaced-out letters, leetspeak, misspelt or scrambled key words
+(:mod:`agent.checks.injection.spelling`), and encodings (base64, hex, URL
 encoding, rot13, reversed text). The detector scans every view; a hit in a decoded view counts
 as an encoded injection. Views exist only for detection — the text passed on is never changed
 by this module.
@@ -16,6 +17,8 @@ import re
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass
+
+from agent.checks.injection.spelling import respell
 
 # Cyrillic and Greek letters that look like Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -179,8 +182,12 @@ def views(text: str) -> list[View]:
     despaced = _despace(folded)
     if despaced != folded:
         out.append(View("despaced", _changed_lines(folded, despaced)))
+    plain = despaced
     if _LEET_WORD.search(folded):
-        leet = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), despaced)
-        out.append(View("leet", _changed_lines(despaced, leet)))
+        plain = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), despaced)
+        out.append(View("leet", _changed_lines(despaced, plain)))
+    respelled = respell(plain)
+    if respelled != plain:
+        out.append(View("respelled", _changed_lines(plain, respelled)))
     out += _decoded(folded)
     return [v for v in out if v.text]

@@ -4,9 +4,8 @@ model answers from the best reranked passage or says plainly what it could not f
 
 from __future__ import annotations
 
-from agent.persistence.traces import Span
-
 from agent.config import Settings
+from agent.persistence.traces import Span
 from agent.runtime import Tiller
 
 
