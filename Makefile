@@ -25,7 +25,7 @@ $(CORE): pyproject.toml | $(BIN)/python
 # Skipping the multimodal (LLaVA) part saves about a sixth of that; set CMAKE_ARGS to override.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 $(FULL): pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench,llamacpp]"
+	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench,llamacpp,classifier]"
 	rm -f $(VENV)/.full-* $(VENV)/.core-* && touch $@ $(CORE)
 
 setup: $(CORE)
