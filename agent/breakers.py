@@ -18,7 +18,7 @@ reports every breaker's current state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -59,6 +59,28 @@ class ConcurrentBreaker(pybreaker.CircuitBreaker):
         self._probe_in_flight = False
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        state, probing = self._admit()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            self._settle(state, probing, exc)
+            raise
+        self._settle(state, probing)
+        return result
+
+    async def acall(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """``call`` for a coroutine function: the call is awaited outside the lock."""
+        state, probing = self._admit()
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException as exc:
+            self._settle(state, probing, exc)
+            raise
+        self._settle(state, probing)
+        return result
+
+    def _admit(self) -> tuple[Any, bool]:
+        """Check the state before a call: raise ``CircuitOpen`` or let it through (as the probe)."""
         with self._lock:
             if self.current_state == pybreaker.STATE_OPEN:
                 if not self._reset_timeout_elapsed():
@@ -69,18 +91,16 @@ class ConcurrentBreaker(pybreaker.CircuitBreaker):
                 if self._probe_in_flight:
                     raise CircuitOpen("a probe call is already testing this dependency")
                 self._probe_in_flight = True
-            state = self.state
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:
-            with self._lock:
-                self._probe_in_flight = self._probe_in_flight and not probing
-                state._handle_error(exc)  # counts it (or not), may open the breaker, re-raises
-            raise
+            return self.state, probing
+
+    def _settle(self, state: Any, probing: bool, exc: BaseException | None = None) -> None:
+        """Update the state after a call: a failure is counted (or not) and may open it."""
         with self._lock:
             self._probe_in_flight = self._probe_in_flight and not probing
-            state._handle_success()
-        return result
+            if exc is None:
+                state._handle_success()
+                return
+            state._handle_error(exc, reraise=False)  # counts it (or not), may open the breaker
 
     def _reset_timeout_elapsed(self) -> bool:
         opened_at = self._state_storage.opened_at

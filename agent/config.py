@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     user: str = Field("", description="default acting user for the CLI (empty: the domain's)")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    mcp_servers: Path | None = Field(
+        None, description="YAML file of MCP servers whose tools join the domain's (tools/mcp/config.py)"
+    )
     guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/checks/policy.py)")
     tenant_daily_budgets: dict[str, float] = Field(
         default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'

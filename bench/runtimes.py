@@ -30,7 +30,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from agent.config import Limits, Settings
-from agent.loop.context import RunContext
+from agent.loop.context import Caller
 from agent.loop.graph import build_graph
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
@@ -211,15 +211,14 @@ class TillerGraphRunner:
         self.graph = build_graph(None)
 
     def run(self, steps: int) -> int:
-        thread = _thread()
-        ctx = RunContext(
-            tenant_id="acme", user_id="agent.demo", thread_id=thread, limits=BENCH_LIMITS, deps=self.tiller.deps
-        )
+        caller = Caller(tenant="acme", user="agent.demo", thread=_thread())
+        ctx = self.tiller.runs.context(caller, BENCH_LIMITS)
         payload = {
             "messages": [HumanMessage(toolkit.request(steps))],
             **{"turn": 1, "planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "invalid_args": 0},
         }
-        out = self.graph.invoke(payload, {"recursion_limit": _recursion_limit(steps)}, context=ctx)
+        run = self.graph.ainvoke(payload, {"recursion_limit": _recursion_limit(steps)}, context=ctx)
+        out = self.tiller.run_coroutine(run)
         self.model.calls.clear()
         return sum(1 for c in out.get("trajectory", []) if c.get("status") == "executed")
 

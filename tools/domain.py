@@ -194,6 +194,8 @@ class Domain:
     """Example requests shown in the chat and on the chat page."""
     scenarios: Path | None = None
     """The folder of the domain's own scenarios (``tiller eval run`` without paths)."""
+    mcp_servers: Path | None = None
+    """An MCP servers file (``tools/mcp/config.py``) whose tools join the domain's own."""
     tenant: str = "default"
     """The tenant the CLI acts in unless told otherwise."""
     user: str = "agent"

@@ -1,18 +1,84 @@
-"""The loop's side of executing a tool call: who asks (``CallIdentity``), what came back
-(``Outcome``) and what runs it (``ToolRunner``, implemented by ``agent.runtime.execution``).
+"""The loop's side of a tool call: the call as planned (``PlannedCall``), who it acts for
+(``CallIdentity``), what came back (``Outcome``) and what runs it (``ToolRunner``, implemented by
+``agent.runtime.execution``).
 
 The loop decides *whether* a call runs; a ``ToolRunner`` decides *how*: timeout, retries, the
-idempotency ledger and the consumption of an approval in the effect's transaction.
+idempotency ledger and the consumption of an approval in the effect's transaction. Planned calls
+are typed here and stored in the graph state as plain data (``to_state`` / ``from_state``), so
+every checkpoint backend can hold them and a checkpoint written by an older Tiller still loads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from agent.persistence.approvals import Decision
 from tools.contract import ToolSpec
+
+
+class PlanVerdict(StrEnum):
+    """Where a planned call stands: allowed, waiting, or decided by a reviewer."""
+
+    ALLOW = "allow"
+    NEEDS_APPROVAL = "needs_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ApprovalRecord(BaseModel):
+    """An approval attached to a call: its id and, once decided, the decision."""
+
+    id: str
+    decision: str | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    edited_args: dict[str, Any] | None = None
+
+
+class ReviewDecision(BaseModel):
+    """A reviewer's decision on one approval as the paused run receives it (``None``: expired)."""
+
+    decision: Decision | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    edited_args: dict[str, Any] | None = None
+
+
+class PlannedCall(BaseModel):
+    """One call of a model turn that passed validation, limits and policy."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    """The runtime's identity (``agent.loop.identity``)."""
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    verdict: PlanVerdict
+    pairing_id: str | None = None
+    """The id its tool message answers (``None`` in checkpoints of older Tillers: ``id``)."""
+    provider_call_id: str | None = None
+    approval_id: str | None = None
+    approval: ApprovalRecord | None = None
+    note: str | None = None
+    """What the model is told with the result (e.g. a reviewer's edits)."""
+    message: str | None = None
+    """Why a rejected call did not run (for the model)."""
+
+    @property
+    def answers(self) -> str:
+        """The tool-call id the call's tool message answers."""
+        return self.pairing_id or self.id
+
+    def to_state(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> PlannedCall:
+        return cls.model_validate(data)
 
 
 @dataclass(frozen=True)
@@ -44,4 +110,4 @@ class Outcome:
 class ToolRunner(Protocol):
     """Runs one validated, allowed call; never raises for a failure of the tool."""
 
-    def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome: ...
+    async def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome: ...

@@ -16,6 +16,7 @@ from agent.breakers import BreakerBoard
 from agent.checks import GuardPolicy
 from agent.config import Limits
 from agent.loop.calls import ToolRunner
+from agent.loop.events import RunEvent
 from agent.models.chain import ModelRunnable
 from agent.models.pricing import PriceTable
 from agent.persistence.approvals import ApprovalStore
@@ -65,11 +66,22 @@ class AgentDeps:
     """What the answer checks know of the domain's records (ids, statuses)."""
 
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[RunEvent], None]
 
 
-def _drop(_: dict[str, Any]) -> None:
+def _drop(_: RunEvent) -> None:
     """Where a run's events go when nobody listens."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a run acts for: the tenant, the acting user and their role, in one thread. Tools get
+    tenant and user from it (through the runtime), never from the model."""
+
+    tenant: str
+    user: str
+    thread: str
+    role: str = "support_agent"
 
 
 @dataclass(frozen=True)
@@ -77,20 +89,17 @@ class RunContext:
     """Who this run acts for, its limits, its deadline, the runtime's dependencies and where the
     run's events go; given on every invoke, never stored."""
 
-    tenant_id: str
-    user_id: str
-    thread_id: str
+    caller: Caller
     limits: Limits
     deps: AgentDeps
-    role: str = "support_agent"
     deadline: float = field(default_factory=lambda: time.monotonic() + 120.0)
     guard_policy: GuardPolicy | None = None  # the tenant's; None: the default policy
     labels: dict[str, str] = field(default_factory=dict)  # copied onto the trace (e.g. scenario id)
     emit: Emit = _drop
-    """Receives every event of the run (node start/end, model calls, tool results, guard
-    verdicts…) in the node's thread, as it happens: the trace recorder and the caller's
-    ``on_event``. Nodes write through ``runtime.stream_writer``, which ``agent.loop.graph`` points
-    here (a direct call: LangGraph's ``custom`` stream mode cost ≈0.5 ms a step)."""
+    """Receives every event of the run (``agent.loop.events``) as it happens: the trace recorder
+    and the caller's ``on_event``. Nodes write through ``runtime.stream_writer``, which
+    ``agent.loop.graph`` points here (a direct call: LangGraph's ``custom`` stream mode cost
+    ≈0.5 ms a step)."""
 
 
 def last_ai(messages: list[AnyMessage]) -> AIMessage | None:

@@ -1,5 +1,6 @@
 """The graph: guard_input → call_model → plan_tools [runs allowed calls] → call_model … → finalize,
 with plan_tools → request_approval → run_tools → call_model when a call waits for a reviewer.
+Every node is ``async def``: the graph runs with ``ainvoke`` on the runtime's event loop.
 
 Edges are declared by each node's return type (``Command[Literal[...]]``); this file only
 registers the nodes. See ../shared/DESIGN.md, "The request path".
@@ -7,7 +8,7 @@ registers the nodes. See ../shared/DESIGN.md, "The request path".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache, wraps
 from typing import Any
 
@@ -18,6 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agent.loop.context import RunContext
+from agent.loop.events import NodeEvent
 from agent.loop.nodes.call_model import call_model
 from agent.loop.nodes.finalize import finalize
 from agent.loop.nodes.guard_input import guard_input
@@ -47,30 +49,29 @@ def _compiled() -> AgentGraph:
     return graph.compile(name="tiller")
 
 
-Node = Callable[[AgentState, Runtime[RunContext]], Any]
+Node = Callable[[AgentState, Runtime[RunContext]], Awaitable[Any]]
 
 
 def _timed(node: Node) -> Node:
-    """``node``, announcing its start and end (``{"type": "node", ...}``) to the run's event sink
+    """``node``, announcing its start and end (``NodeEvent``) to the run's event sink
     (``RunContext.emit``), which the trace recorder turns into the node's span, and writing its
-    own events (``runtime.stream_writer``) to the same sink. The sink is called in the node's
-    thread as each event happens, so spans are timed when things happen."""
+    own events (``runtime.stream_writer``) to the same sink, as each event happens."""
 
     name = node.__name__
 
     @wraps(node)  # keeps the signature and the Command[Literal[...]] return type LangGraph reads edges from
-    def run(state: AgentState, runtime: Runtime[RunContext]) -> Any:
+    async def run(state: AgentState, runtime: Runtime[RunContext]) -> Any:
         emit = runtime.context.emit
-        emit({"type": "node", "phase": "start", "name": name})
+        emit(NodeEvent(phase="start", name=name))
         try:
-            out = node(state, runtime.override(stream_writer=emit))
+            out = await node(state, runtime.override(stream_writer=emit))
         except GraphInterrupt:
-            emit({"type": "node", "phase": "end", "name": name, "interrupted": True})
+            emit(NodeEvent(phase="end", name=name, interrupted=True))
             raise
         except Exception as exc:
-            emit({"type": "node", "phase": "end", "name": name, "error": f"{type(exc).__name__}: {exc}"})
+            emit(NodeEvent(phase="end", name=name, error=f"{type(exc).__name__}: {exc}"[:300]))
             raise
-        emit({"type": "node", "phase": "end", "name": name})
+        emit(NodeEvent(phase="end", name=name))
         return out
 
     return run

@@ -46,6 +46,7 @@ def build_result(
         tool_calls=sum(1 for r in records if r.status in attempted),
         input_tokens=values.get("input_tokens", 0),
         output_tokens=values.get("output_tokens", 0),
+        estimated_tokens=values.get("estimated_tokens", 0),
         cost_usd=round(values.get("cost_usd", 0.0), 8),
         elapsed_s=round(elapsed_s, 4),
     )

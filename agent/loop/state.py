@@ -14,7 +14,21 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
+from agent.loop.calls import ApprovalRecord
 from agent.persistence.approvals import PendingApproval
+
+__all__ = [
+    "AgentState",
+    "ApprovalRecord",
+    "CallStatus",
+    "ModelRoute",
+    "PendingApproval",
+    "RunResult",
+    "RunStatus",
+    "ToolCallRecord",
+    "Usage",
+    "merge_calls",
+]
 
 
 class RunStatus(StrEnum):
@@ -59,6 +73,7 @@ class AgentState(TypedDict, total=False):
     steps: int
     input_tokens: int
     output_tokens: int
+    estimated_tokens: int
     cost_usd: float
     invalid_args: int
     stop_reason: str | None
@@ -66,22 +81,15 @@ class AgentState(TypedDict, total=False):
     error: dict[str, Any] | None
 
 
-class ApprovalRecord(BaseModel):
-    """An approval event attached to a tool call in the trajectory."""
-
-    id: str
-    decision: str | None = None
-    decided_by: str | None = None
-    reason: str | None = None
-    edited_args: dict[str, Any] | None = None
-
-
 class ToolCallRecord(BaseModel):
+    """One call of the run as it is recorded: what was asked, what happened, with what result."""
+
     id: str
     """The runtime's identity of the call (``tc_<turn>_<step>_<index>``, agent.loop.identity):
     unique within the thread, stable across a resume of the same step."""
     provider_call_id: str | None = None
     """The id the model provider sent with the call, if any: metadata, never identity."""
+    turn: int = 0
     step: int
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -98,6 +106,9 @@ class Usage(BaseModel):
     tool_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated_tokens: int = 0
+    """Tokens scripted or replayed models estimated for turns without recorded usage: reported,
+    never counted against the token limit."""
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
 

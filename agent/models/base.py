@@ -117,6 +117,11 @@ def as_ai_message(turn: AIMessage | str | Mapping[str, Any]) -> AIMessage:
     return message
 
 
+USAGE_ESTIMATED = "tiller_usage_estimated"
+"""``response_metadata`` key set by a scripted or replayed turn whose usage is an estimate: the
+runtime reports it (``Usage.estimated_tokens``) but never counts it against the token limit."""
+
+
 def estimate_usage(
     messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]], output: AIMessage
 ) -> UsageMetadata:

@@ -13,7 +13,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 from langchain_core.runnables import Runnable, RunnableConfig
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from agent.breakers import BreakerBoard, ConcurrentBreaker
 
@@ -72,6 +78,20 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
         for attempt in retrying:
             with attempt:
                 reply = self.breaker.call(self.bound.invoke, input, config, **kwargs)
+        return checkpoint_safe(strict_tool_calls(reply))
+
+    async def ainvoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """``invoke`` awaited: the provider's own async call (``openai:``), retried with the same
+        back-off without blocking the event loop."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(transient_errors()),
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait_exponential_jitter(multiplier=self.initial_s, jitter=self.initial_s, max=20 * self.initial_s),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                reply = await self.breaker.acall(self.bound.ainvoke, input, config, **kwargs)
         return checkpoint_safe(strict_tool_calls(reply))
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 from agent.models.base import tool_name
 from agent.models.chain import ModelChain, ModelRunnable
@@ -50,27 +50,32 @@ class RouterChain:
         cheap, strong = self.cheap.bind(tools), self.strong.bind(tools)
         read_only = {tool_name(t) for t in tools or () if _risk(t) == "read"}
 
-        def routed(messages: Sequence[BaseMessage]) -> AIMessage:
-            return route(messages, cheap, strong, read_only)
+        async def routed(messages: Sequence[BaseMessage], config: RunnableConfig) -> AIMessage:
+            return await route(messages, cheap, strong, read_only, config)
 
         return RunnableLambda(routed, name="router")
 
 
-def route(
-    messages: Sequence[BaseMessage], cheap: ModelRunnable, strong: ModelRunnable, read_only: set[str]
+async def route(
+    messages: Sequence[BaseMessage],
+    cheap: ModelRunnable,
+    strong: ModelRunnable,
+    read_only: set[str],
+    config: RunnableConfig | None = None,
 ) -> AIMessage:
     """One model step: the cheap tier's reply if it may stand, else the strong tier's."""
     if _escalated_this_turn(messages):
-        return _mark(strong.invoke(messages), "strong", "escalated earlier in this turn")
+        return _mark(await strong.ainvoke(messages, config), "strong", "escalated earlier in this turn")
     try:
-        first = cheap.invoke(messages)
+        first = await cheap.ainvoke(messages, config)
     except Exception as exc:  # any cheap-tier failure is a reason to ask the strong tier
-        return _mark(strong.invoke(messages), "strong", f"cheap tier failed: {type(exc).__name__}")
+        reason = f"cheap tier failed: {type(exc).__name__}"
+        return _mark(await strong.ainvoke(messages, config), "strong", reason)
     keep, reason = assess(first, read_only)
     if keep:
         return _mark(first, "cheap", reason)
     try:
-        second = strong.invoke(messages)
+        second = await strong.ainvoke(messages, config)
     except Exception:
         return _mark(first, "cheap", f"strong tier failed; kept the cheap reply ({reason})")
     return _mark(second, "strong", reason, discarded=first)

@@ -1,7 +1,7 @@
 """Tokens as they arrive: a callback handler that relays each streamed piece of text.
 
-Pass it in a model call's config — ``model.invoke(messages, config={"callbacks": [TokenRelay(emit)]})``
-— and ``emit({"type": "token", "text": ...})`` is called for every text token the model streams
+Pass it in a model call's config — ``model.invoke(messages, config={"callbacks": [TokenRelay(on_token)]})``
+— and ``on_token(text)`` is called for every text token the model streams
 (``openai:`` models stream by default; Tiller's own models stream when invoked with
 ``streaming=True`` or through ``stream``). Tool-call argument pieces are not relayed: a call
 is shown once it is whole and validated.
@@ -14,15 +14,16 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-TokenEvent = dict[str, Any]
-
 
 class TokenRelay(BaseCallbackHandler):
-    """Calls ``emit`` with ``{"type": "token", "text": token}`` for each non-empty text token."""
+    """Calls ``on_token(token)`` for each non-empty text token."""
 
-    def __init__(self, emit: Callable[[TokenEvent], None]) -> None:
-        self.emit = emit
+    run_inline = True
+    """Called in the model call's own task, not in an executor (it only hands a string on)."""
+
+    def __init__(self, on_token: Callable[[str], None]) -> None:
+        self.on_token = on_token
 
     def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
         if token:
-            self.emit({"type": "token", "text": token})
+            self.on_token(token)

@@ -50,6 +50,7 @@ class PendingApproval(BaseModel):
 
 
 Decision = Literal["approve", "edit", "reject"]
+"""What a reviewer decides (the one definition: the store, the runtime, the API and the CLI use it)."""
 _STATUS_OF: dict[str, str] = {"approve": "approved", "edit": "approved", "reject": "rejected"}
 
 

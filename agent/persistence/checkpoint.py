@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,53 @@ def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpoint
         yield saver
     finally:
         conn.close()
+
+
+@asynccontextmanager
+async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """Yield a ready async checkpointer on the running loop (``AsyncSqliteSaver``, or
+    ``AsyncPostgresSaver`` over a connection pool); its connections close when the context ends."""
+    if db_url.startswith(("postgresql", "postgres:")):
+        async with _async_postgres(db_url) as saver:
+            yield saver
+        return
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(str(sqlite_path), isolation_level=None)
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):  # as open_checkpointer
+            await conn.execute(f"PRAGMA {pragma}")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield saver
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    url = db_url.replace("postgresql+psycopg://", "postgresql://")
+    with open_checkpointer(db_url, Path()):  # migrate the tables once, under the lock (sync path)
+        pass
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, open=False)
+    try:
+        await pool.open(wait=True, timeout=30)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL for checkpoints ({exc}); check TILLER_DATABASE_URL"
+        ) from None
+    try:
+        yield AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+    finally:
+        await pool.close()
 
 
 def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:

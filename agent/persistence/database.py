@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from inspect import iscoroutinefunction
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
@@ -108,26 +109,38 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1 FROM threads LIMIT 1"))
 
 
+def database_error(exc: OperationalError) -> DatabaseUnavailable:
+    """A database's refusal during a runtime call — a lock another process held past the busy
+    timeout (``TILLER_DB_BUSY_TIMEOUT_S``), a lost connection — as a message saying what happened."""
+    detail = str(exc.orig)
+    if "locked" in detail or "busy" in detail:
+        return DatabaseUnavailable(
+            "the database is locked by another process (a long write or a backup) and stayed locked "
+            "past TILLER_DB_BUSY_TIMEOUT_S; try again in a moment"
+        )
+    return DatabaseUnavailable(f"the database is unavailable ({detail}); check TILLER_DATABASE_URL and try again")
+
+
 def translate_database_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """Raise a database's refusal during a runtime call — a lock another process held past the
-    busy timeout (``TILLER_DB_BUSY_TIMEOUT_S``), a lost connection — as ``DatabaseUnavailable``:
-    a message saying what happened instead of a driver traceback. (A tool's own database errors
-    never get here: they become tool errors the model reads.)"""
+    """Raise :func:`database_error` instead of a driver traceback from a runtime call (sync or
+    async). A tool's own database errors never get here: they become tool errors the model reads."""
+    if iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def acall(*args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                return await method(*args, **kwargs)  # type: ignore[misc]
+            except OperationalError as exc:
+                raise database_error(exc) from None
+
+        return acall  # type: ignore[return-value]
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except OperationalError as exc:
-            detail = str(exc.orig)
-            if "locked" in detail or "busy" in detail:
-                message = (
-                    "the database is locked by another process (a long write or a backup) and stayed locked "
-                    "past TILLER_DB_BUSY_TIMEOUT_S; try again in a moment"
-                )
-            else:
-                message = f"the database is unavailable ({detail}); check TILLER_DATABASE_URL and try again"
-            raise DatabaseUnavailable(message) from None
+            raise database_error(exc) from None
 
     return call
 

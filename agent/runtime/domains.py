@@ -58,6 +58,7 @@ class DomainRuntimes:
         self._file_guards = GuardPolicies.from_file(settings.guard_policy_file) if settings.guard_policy_file else None
         self._deps: dict[str, AgentDeps] = {}
         self._lock = threading.Lock()
+        self._closers: list[Callable[[], None]] = []
 
     def domain_of(self, tenant: str) -> Domain:
         return domain_of(self.settings, tenant)
@@ -90,7 +91,7 @@ class DomainRuntimes:
             and not (own and self._overrides.registry is not None)
         ):
             raise DatabaseUnavailable(no_tables_message(self.settings.db_url, domain, missing))
-        registry = (self._overrides.registry if own else None) or domain_registry(self.settings, domain)
+        registry = (self._overrides.registry if own else None) or domain_registry(self.settings, domain, self._closers)
         policy = (self._overrides.policy if own else None) or _approval_policy(self.settings, domain)
         schemas = registry.model_schemas()
         return replace(
@@ -103,6 +104,11 @@ class DomainRuntimes:
             model_with_tools=self._chain.bind(schemas),
             model_without_tools=self._chain.bind(None),
         )
+
+    def close(self) -> None:
+        """End what the domains' tools hold open (MCP sessions)."""
+        while self._closers:
+            self._closers.pop()()
 
 
 def _approval_policy(settings: Settings, domain: Domain) -> ApprovalPolicy:

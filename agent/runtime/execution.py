@@ -1,17 +1,19 @@
 """Executing one tool call: timeout, retries, the idempotency ledger and approval consumption.
 
-Each call runs in its own transaction on a worker thread, so a timeout abandons the call
-without sharing a session across threads. For a side-effecting call the transaction also
-records the idempotency key and, for an approved call, consumes the approval: the effect
-commits exactly once or not at all. A repeat (resume after a crash, a double resume) finds the
-key and returns the recorded result without running anything.
+Awaited by the loop on the runtime's event loop. A synchronous tool runs in its own transaction
+on a bounded pool of worker threads, so a timeout abandons the call without sharing a session
+across threads and the event loop never blocks on a tool. For a side-effecting call the
+transaction also records the idempotency key and, for an approved call, consumes the approval:
+the effect commits exactly once or not at all. A repeat (resume after a crash, a double resume)
+finds the key and returns the recorded result without running anything. A read tool that has an
+async path (``ToolSpec.afunc``: MCP servers, async LangChain tools) is awaited on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -59,7 +61,7 @@ class ToolExecutor:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+    async def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         """Run the call with its timeout and retry policy; never raises for tool failures."""
         started = time.perf_counter()
         args = _contextualized(spec, args, who.history)
@@ -70,10 +72,10 @@ class ToolExecutor:
         attempts = 1 + (spec.max_retries if spec.idempotent else 0)
         outcome = Outcome(ok=False, error_kind="unavailable", message="not run")
         for attempt in range(attempts):
-            outcome = self._attempt(spec, args, who, approval_id)
+            outcome = await self._attempt(spec, args, who, approval_id)
             if outcome.ok or outcome.error_kind not in ("unavailable", "timeout"):
                 break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
+            await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
         if self.cache is not None and outcome.ok and outcome.data is not None:
             if spec.risk.has_side_effects:
                 self.cache.invalidate_tenant(who.tenant_id)
@@ -81,14 +83,27 @@ class ToolExecutor:
                 self.cache.put(key, spec, outcome.data)
         return Outcome(**{**outcome.__dict__, "latency_ms": (time.perf_counter() - started) * 1000})
 
-    def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
-        future = self._pool.submit(self._run, spec, args, who, approval_id)
+    async def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        if spec.afunc is not None and not spec.risk.has_side_effects:
+            running = self._run_async(spec, args, who)
+        else:
+            running = asyncio.get_running_loop().run_in_executor(self._pool, self._run, spec, args, who, approval_id)
         try:
-            return future.result(timeout=spec.timeout_s)
-        except FutureTimeout:
+            return await asyncio.wait_for(running, timeout=spec.timeout_s)
+        except TimeoutError:  # a thread cannot be stopped: its late result is dropped (reads only commit nothing)
             return Outcome(
                 ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
             )
+
+    async def _run_async(self, spec: ToolSpec, args: BaseModel, who: CallIdentity) -> Outcome:
+        """A read tool's async path, on the event loop (it gets no database session)."""
+        assert spec.afunc is not None
+        ctx = ToolContext(who.tenant_id, who.user_id, who.thread_id, session=None, tool_call_id=who.tool_call_id)  # type: ignore[arg-type]  # async tools reach their own backends
+        try:
+            result = await spec.afunc(ctx, args)
+            return Outcome(ok=True, data=to_jsonable(spec.result_model.model_validate(result)))
+        except Exception as exc:  # as in _run: a failure becomes the outcome the model reads
+            return _failure(spec, exc)
 
     def _run(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         try:
@@ -97,14 +112,8 @@ class ToolExecutor:
                     with transaction(self._sessions) as session:
                         return Outcome(ok=True, data=self._call(spec, args, who, session))
                 return self._run_effect(spec, args, who, approval_id)
-        except ToolError as exc:
-            return Outcome(ok=False, error_kind=exc.kind, message=exc.message)
-        except ApprovalError as exc:
-            return Outcome(ok=False, error_kind="approval", message=str(exc))
         except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see what it said
-            detail = " ".join(str(exc).split())[:300]
-            message = f"{spec.name} failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
-            return Outcome(ok=False, error_kind="tool_crashed", message=message)
+            return _failure(spec, exc)
 
     def _run_effect(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         digest = args_hash(args)
@@ -137,3 +146,15 @@ class ToolExecutor:
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))
+
+
+def _failure(spec: ToolSpec, exc: Exception) -> Outcome:
+    """The outcome of a call that raised: a tool's own error, an approval that cannot authorise
+    it, or a crash (whose message the model still reads)."""
+    if isinstance(exc, ToolError):
+        return Outcome(ok=False, error_kind=exc.kind, message=exc.message)
+    if isinstance(exc, ApprovalError):
+        return Outcome(ok=False, error_kind="approval", message=str(exc))
+    detail = " ".join(str(exc).split())[:300]
+    message = f"{spec.name} failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+    return Outcome(ok=False, error_kind="tool_crashed", message=message)

@@ -6,59 +6,59 @@
             tiller.decide(result.pending_approvals[0].id, decision="approve", decided_by="rita")
             result = tiller.resume(result.thread_id)
 
-Every call acts for a tenant and a user (defaults from settings). Every run returns a
-``RunResult``; failures of the run are statuses, not exceptions.
+The runtime is async (``await tiller.aask(...)``, ``aresume``); ``ask`` and ``resume`` are the
+thin sync facade scripts and the CLI use. The graph, model calls and checkpoints run on the
+runtime's own event loop (``agent.runtime.loop``). Every call acts for a tenant and a user
+(defaults from settings). Every run returns a ``RunResult``; failures of the run are statuses,
+not exceptions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
-from functools import partial
-from typing import Any
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack, ExitStack
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.errors import GraphRecursionError
-from langgraph.types import Command
-from langsmith import tracing_context
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
-from agent.errors import InvalidEdit
-from agent.loop.context import AgentDeps, RunContext
-from agent.loop.graph import build_graph
-from agent.loop.results import build_result
-from agent.loop.state import PendingApproval, RunResult, RunStatus
+from agent.errors import ConfigError, InvalidEdit
+from agent.loop.context import AgentDeps, Caller
+from agent.loop.graph import AgentGraph, build_graph
+from agent.loop.state import PendingApproval, RunResult
 from agent.models.chain import ModelChain
 from agent.models.factory import as_chain
 from agent.models.pricing import PriceTable
-from agent.models.request_cache import cache_scope
 from agent.models.router import RouterChain
 from agent.persistence.approvals import ApprovalStore, Decision
-from agent.persistence.checkpoint import open_checkpointer
+from agent.persistence.checkpoint import open_async_checkpointer
 from agent.persistence.database import open_database, translate_database_errors
 from agent.persistence.threads import ThreadStore
 from agent.runtime.budget import over_budget
 from agent.runtime.cache import ToolResultCache
 from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
-from agent.tracing import TraceRecorder, TraceStore, TraceView
+from agent.runtime.loop import EventLoopThread
+from agent.runtime.runs import EventHandler, RunDriver, config
+from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
+from tools.canonical import to_jsonable
 from tools.errors import ArgumentsInvalid
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
 from tools.validation import validate_args
 
-EventHandler = Callable[[dict[str, Any]], None]
 log = logging.getLogger("tiller.runtime")
-_INTERRUPT = "__interrupt__"  # where graph.invoke's output lists the interrupts a run paused on
+T = TypeVar("T")
+_FRESH_RUN = {"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "estimated_tokens": 0, "cost_usd": 0.0}
+_FRESH_RUN |= {"invalid_args": 0, "stop_reason": None, "status": None, "error": None}
 
 
 def new_thread_id() -> str:
@@ -80,22 +80,22 @@ class Tiller:
         guard_policies: GuardPolicies | None = None,
     ) -> None:
         """``settings`` (default: from the environment) name the domain; ``registry``, ``policy``
-        and ``guard_policies`` replace that domain's tools, approval policy and guard policy."""
+        and ``guard_policies`` replace that domain's tools, approval policy and guard policy;
+        ``checkpointer`` must be async-capable (``InMemorySaver``, ``AsyncSqliteSaver``…)."""
         self.settings = with_domain_defaults(settings) if settings is not None else load_settings()
         self.limits = limits or load_limits()
         self._stack = ExitStack()
+        self._astack = AsyncExitStack()
+        self._loop = EventLoopThread()
+        self._stack.callback(self._loop.close)
         try:
-            self._open(model, checkpointer, Overrides(registry, policy, guard_policies))
+            self._open(model, Overrides(registry, policy, guard_policies))
+            self._loop.run(self._start(checkpointer))
         except BaseException:
-            self._stack.close()
+            self.close()
             raise
 
-    def _open(
-        self,
-        model: ModelChain | RouterChain | BaseChatModel | None,
-        checkpointer: BaseCheckpointSaver[str] | None,
-        overrides: Overrides,
-    ) -> None:
+    def _open(self, model: ModelChain | RouterChain | BaseChatModel | None, overrides: Overrides) -> None:
         s = self.settings
         self.domain = domain_of(s)
         # The own domain's tables must be there (unless code brought its own tools): say what to run.
@@ -106,14 +106,12 @@ class Tiller:
         self.threads = ThreadStore(self.sessions)
         executor = ToolExecutor(self.sessions, self.approvals, cache=ToolResultCache() if s.tool_cache else None)
         self._stack.callback(executor.close)
-        if checkpointer is None:
-            checkpointer = self._stack.enter_context(open_checkpointer(s.db_url, s.checkpoint_path))
         chain = as_chain(model, s)
         self.traces = TraceStore(self.sessions)
         self.metrics = RunMetrics()
         self.metrics.watch_approvals(self.approvals.count_by_status)
-        self._exporters = exporters_from_env()
-        for exporter in self._exporters:
+        self.exporters = exporters_from_env()
+        for exporter in self.exporters:
             self._stack.callback(exporter.close)
         self.prices = PriceTable.load(s.price_file)
         shared = AgentDeps(
@@ -127,11 +125,29 @@ class Tiller:
             model_without_tools=chain.bind(None),
         )
         self.domains = DomainRuntimes(s, chain, shared, overrides, table_checker(self.engine))
+        self._stack.callback(self.domains.close)
         self.deps = self.domains.deps(s.tenant)  # the own domain's, built now: its errors surface at start
         self.registry = self.deps.registry
-        self.graph = build_graph(checkpointer)
+        self.runs = RunDriver(self)
+
+    async def _start(self, checkpointer: BaseCheckpointSaver[str] | None) -> None:
+        """Open what belongs to the event loop: the async checkpointer, and the graph on it."""
+        if checkpointer is None:
+            s = self.settings
+            checkpointer = await self._astack.enter_async_context(open_async_checkpointer(s.db_url, s.checkpoint_path))
+        elif type(checkpointer).aget_tuple is BaseCheckpointSaver.aget_tuple:
+            raise ConfigError(
+                f"{type(checkpointer).__name__} has no async methods; the runtime is async: pass an async-capable "
+                "checkpointer (InMemorySaver, AsyncSqliteSaver, AsyncPostgresSaver) or none"
+            )
+        self.graph: AgentGraph = build_graph(checkpointer)
 
     def close(self) -> None:
+        if not self._loop.loop.is_closed():
+            try:
+                self._loop.run(self._astack.aclose())
+            except RuntimeError:  # the loop already stopped (interpreter shutdown)
+                log.debug("runtime loop gone before its checkpointer closed")
         self._stack.close()
 
     def __enter__(self) -> Tiller:
@@ -142,8 +158,19 @@ class Tiller:
 
     # -- running -------------------------------------------------------------------------
 
-    @translate_database_errors
-    def ask(
+    def run_coroutine(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the runtime's event loop and wait for it (for callers without a loop)."""
+        return self._loop.run(coro)
+
+    def ask(self, text: str, **options: Any) -> RunResult:
+        """``aask`` for callers without an event loop (scripts, the CLI)."""
+        return self._loop.run(self.aask(text, **options))
+
+    def resume(self, thread_id: str, **options: Any) -> RunResult:
+        """``aresume`` for callers without an event loop."""
+        return self._loop.run(self.aresume(thread_id, **options))
+
+    async def aask(
         self,
         text: str,
         *,
@@ -157,40 +184,55 @@ class Tiller:
     ) -> RunResult:
         """Run one user message to completion, a pause for approval, or a limit. ``role``: the
         requester's (default: the domain's); it is kept with the thread and used on resume.
-
-        ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
+        ``on_event`` receives every step (``agent.loop.events``) as it happens, on the runtime's
+        loop. ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
         tenant = tenant or self.settings.tenant
-        user = user or self.settings.user
-        role = role or self.domains.domain_of(tenant).role
-        thread_id = thread_id or new_thread_id()
-        row, created = self.threads.open_and_claim(
-            thread_id, tenant_id=tenant, user_id=user, title=text[:80], role=role
+        caller = Caller(
+            tenant=tenant,
+            user=user or self.settings.user,
+            thread=thread_id or new_thread_id(),
+            role=role or self.domains.domain_of(tenant).role,
         )
-        with self._lease(thread_id, claimed=True) as lease:  # the state read below is the one this run continues
+        return await self._loop.call(self._ask(text, caller, limits, on_event, labels))
+
+    @translate_database_errors
+    async def _ask(
+        self,
+        text: str,
+        caller: Caller,
+        limits: Limits | None,
+        on_event: EventHandler | None,
+        labels: dict[str, str] | None,
+    ) -> RunResult:
+        row, created = await asyncio.to_thread(
+            self.threads.open_and_claim,
+            caller.thread,
+            tenant_id=caller.tenant,
+            user_id=caller.user,
+            title=text[:80],
+            role=caller.role,
+        )
+        caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=caller.thread, role=caller.role)
+        async with self.runs.lease(caller.thread, claimed=True) as held:  # the state read below is the one we continue
             # A thread row is created before its first checkpoint: a new thread has no state to read.
             turn = 0
             if not created:
-                snapshot = self.graph.get_state(_config(thread_id, limits or self.limits))
-                if snapshot.interrupts:
-                    return self._result(thread_id, tenant, 0.0)  # still waiting: decide first, then resume
+                snapshot = await self.graph.aget_state(config(caller.thread, limits or self.limits))
+                if snapshot.interrupts:  # still waiting: decide first, then resume
+                    return await self.runs.result(caller.thread, caller.tenant, 0.0)
                 turn = snapshot.values.get("turn", 0)
-            refusal = over_budget(self.settings.tenant_daily_budgets, self.traces, thread_id, row.tenant_id)
-            if refusal is not None:
+            budgets = self.settings.tenant_daily_budgets
+            if refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant):
                 return refusal
             # Secrets are cut before the text enters the checkpoint (guard_input reports them).
             clean, findings = redact(text)
             redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
-            payload = {
-                "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
-                "turn": turn + 1,
-                **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
-                **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
-            }
-            ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
-            return self._invoke(payload, ctx, on_event, "ask", lease)
+            message = HumanMessage(content=clean, additional_kwargs=redacted)
+            payload = {"messages": [message], "turn": turn + 1, **_FRESH_RUN}
+            ctx = self.runs.context(caller, limits, labels)
+            return await self.runs.invoke(payload, ctx, on_event, "ask", held)
 
-    @translate_database_errors
-    def resume(
+    async def aresume(
         self,
         thread_id: str,
         *,
@@ -198,22 +240,18 @@ class Tiller:
         on_event: EventHandler | None = None,
         labels: dict[str, str] | None = None,
     ) -> RunResult:
-        """Continue a paused or interrupted thread; a no-op returning its state if nothing is due."""
-        tenant = tenant or self.settings.tenant
-        row = self.threads.get(tenant, thread_id)
+        """Continue a paused or interrupted thread; a no-op returning its state if nothing is due.
+        The run acts as the thread's requester, with the role they asked with."""
+        return await self._loop.call(self._resume(thread_id, tenant or self.settings.tenant, on_event, labels))
+
+    @translate_database_errors
+    async def _resume(
+        self, thread_id: str, tenant: str, on_event: EventHandler | None, labels: dict[str, str] | None
+    ) -> RunResult:
+        row = await asyncio.to_thread(self.threads.get, tenant, thread_id)
         role = row.role or self.domains.domain_of(row.tenant_id).role
-        ctx = self._context(thread_id, row.tenant_id, row.user_id, role, None, labels)
-        with self._lease(thread_id) as lease:  # read the state only once no one else can move the thread
-            snapshot = self.graph.get_state(_config(thread_id, self.limits))
-            if snapshot.interrupts:
-                ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
-                decisions = self._decisions(tenant, ids)
-                if decisions is None:
-                    return self._result(thread_id, tenant, 0.0)
-                return self._invoke(Command(resume=decisions), ctx, on_event, "resume", lease)
-            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-                return self._invoke(None, ctx, on_event, "resume", lease)
-            return self._result(thread_id, tenant, 0.0)
+        caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=thread_id, role=role)
+        return await self.runs.resume_command(caller, self.runs.context(caller, None, labels), on_event)
 
     @translate_database_errors
     def decide(
@@ -235,8 +273,6 @@ class Tiller:
             if spec is None:
                 raise InvalidEdit(f"tool {current.tool} is not a tool of this tenant's domain")
             try:
-                from tools.canonical import to_jsonable
-
                 edited = to_jsonable(validate_args(spec, {**current.args, **(edits or {})}))
             except ArgumentsInvalid as exc:
                 raise InvalidEdit(exc.message) from None
@@ -250,147 +286,10 @@ class Tiller:
         """The thread's latest run as a result (status, answer, trajectory)."""
         tenant = tenant or self.settings.tenant
         self.threads.get(tenant, thread_id)
-        return self._result(thread_id, tenant, 0.0)
+        return self._loop.run(self.runs.result(thread_id, tenant, 0.0))
 
     def messages(self, thread_id: str, *, tenant: str | None = None) -> list[AnyMessage]:
         tenant = tenant or self.settings.tenant
         self.threads.get(tenant, thread_id)
-        return list(self.graph.get_state(_config(thread_id, self.limits)).values.get("messages", []))
-
-    # -- internals -----------------------------------------------------------------------
-
-    def _context(
-        self,
-        thread_id: str,
-        tenant: str,
-        user: str,
-        role: str,
-        limits: Limits | None,
-        labels: dict[str, str] | None = None,
-    ) -> RunContext:
-        limits = limits or self.limits
-        return RunContext(
-            labels=labels or {},
-            guard_policy=self.domains.guard_policy(tenant),
-            tenant_id=tenant,
-            user_id=user,
-            thread_id=thread_id,
-            limits=limits,
-            deps=self.domains.deps(tenant),
-            role=role,
-            deadline=time.monotonic() + limits.deadline_s,
-        )
-
-    @contextmanager
-    def _lease(self, thread_id: str, *, claimed: bool = False) -> Iterator[_Lease]:
-        """Hold the thread's lease (``claimed``: already taken by ``open_and_claim``). On release
-        the thread's status is the run's, or else read from its checkpoint, and the run's trace is
-        stored in the same transaction."""
-        if not claimed:
-            self.threads.claim(thread_id)
-        lease = _Lease()
-        try:
-            yield lease
-        finally:
-            status = lease.status
-            if status is None:
-                snapshot = self.graph.get_state(_config(thread_id, self.limits))
-                status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
-            self._release(thread_id, status, lease.trace)
-
-    def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
-        """Release the lease and store the run's trace in one transaction (one commit less per
-        run); a trace the database refuses never fails the run: the lease is released alone."""
-        also = partial(self.traces.add, trace=trace) if trace is not None else None
-        if self.threads.release(thread_id, status, also=also) and trace is not None:
-            self._observe(trace)
-
-    def _observe(self, trace: TraceView) -> None:
-        """A stored trace goes to the metrics and to every exporter."""
-        self.metrics.observe_trace(trace)
-        for exporter in self._exporters:
-            try:
-                exporter.export(trace)
-            except Exception:  # an unreachable collector must not fail the run it observes
-                log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
-
-    def _invoke(
-        self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str, lease: _Lease
-    ) -> RunResult:
-        """Run the graph to its next stop; the caller holds the thread's ``lease``, which stores
-        the run's status and trace when it is released."""
-        started = time.monotonic()
-        recorder = TraceRecorder(
-            kind=kind,
-            tenant_id=ctx.tenant_id,
-            user_id=ctx.user_id,
-            thread_id=ctx.thread_id,
-            model=self.deps.model_name,
-            prices=self.prices,
-            labels=ctx.labels,
-        )
-        forced = None
-
-        def emit(event: dict[str, Any]) -> None:  # in the node's thread, as the event happens
-            recorder.observe(event)
-            if on_event is not None and event.get("type") != "node":  # node spans are the trace's
-                on_event(event)
-
-        final: Any = None
-        try:
-            config = _config(ctx.thread_id, ctx.limits)
-            # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
-            with tracing_context(enabled=False), cache_scope(ctx.tenant_id):
-                final = self.graph.invoke(payload, config, context=replace(ctx, emit=emit), durability="sync")
-        except GraphRecursionError:
-            forced = RunStatus.LIMIT_REACHED
-        result = self._result(ctx.thread_id, ctx.tenant_id, started, forced=forced, final=final)
-        lease.status, lease.trace = result.status.value, recorder.finish(result)
-        return result.model_copy(update={"run_id": recorder.id})
-
-    def _decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
-        """Decisions for every approval of the interrupt, or ``None`` while any is still pending."""
-        self.approvals.expire_due(tenant)
-        decisions: dict[str, dict[str, Any]] = {}
-        for approval_id in approval_ids:
-            a = self.approvals.get(tenant, approval_id)
-            if a.status == "pending":
-                return None
-            if a.status == "expired":
-                continue  # no decision: request_approval reports the expiry to the model
-            decisions[approval_id] = {
-                "decision": a.decision,
-                "decided_by": a.decided_by,
-                "reason": a.reason,
-                "edited_args": a.edited_args,
-            }
-        return decisions
-
-    def _result(
-        self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None, final: Any = None
-    ) -> RunResult:
-        """The thread's result. ``final``: the state a run just ended in, as ``graph.invoke``
-        returned it (the same values as its last checkpoint, with ``__interrupt__`` when it
-        paused), which saves reading them back; otherwise the checkpoint is read."""
-        if isinstance(final, dict):
-            values = {k: v for k, v in final.items() if k != _INTERRUPT}
-            interrupted = _INTERRUPT in final
-        else:
-            snapshot = self.graph.get_state(_config(thread_id, self.limits))
-            values, interrupted = snapshot.values or {}, bool(snapshot.interrupts)
-        pending = self.approvals.list(tenant, thread_id=thread_id, status="pending") if interrupted else []
-        elapsed = time.monotonic() - started if started else 0.0
-        return build_result(thread_id, values, interrupted, pending, elapsed, forced)
-
-
-@dataclass
-class _Lease:
-    status: str | None = None
-    """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
-    trace: TraceView | None = None
-    """The run's trace, stored when the lease is released."""
-
-
-def _config(thread_id: str, limits: Limits) -> dict[str, Any]:
-    # Each model step takes at most 4 graph steps; the limits end the run long before this does.
-    return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
+        snapshot = self._loop.run(self.graph.aget_state(config(thread_id, self.limits)))
+        return list(snapshot.values.get("messages", []))

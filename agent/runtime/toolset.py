@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.config import Settings, domain_of
+from tools.contract import ToolSpec
 from tools.domain import Domain
 from tools.registry import ToolRegistry
 
@@ -20,17 +22,39 @@ def knowledge_dirs(settings: Settings, domain: Domain) -> tuple[Path, Path] | No
     return documents, settings.index_dir / domain.name
 
 
-def domain_registry(settings: Settings, domain: Domain) -> ToolRegistry:
-    """Every tool an agent of ``domain`` may call."""
+def domain_registry(
+    settings: Settings, domain: Domain, closers: list[Callable[[], None]] | None = None
+) -> ToolRegistry:
+    """Every tool an agent of ``domain`` may call: its own, the search over its knowledge base,
+    and the tools of its MCP servers (the domain's file, and ``TILLER_MCP_SERVERS`` for the
+    settings' own domain). The MCP sessions' ``close`` is appended to ``closers``."""
     from tools.retrieval import build_or_load, knowledge_tools
 
     specs = domain.tool_specs()
+    specs += mcp_specs(settings, domain, closers if closers is not None else [])
     dirs = knowledge_dirs(settings, domain)
     if dirs is not None and domain.knowledge is not None:
         index = build_or_load(dirs[0], dirs[1], mode=settings.retrieval_mode)
         kb = domain.knowledge
         specs += knowledge_tools(index, kb.retrieval, description=kb.tool_description, examples=kb.tool_examples)
     return ToolRegistry(specs)
+
+
+def mcp_specs(settings: Settings, domain: Domain, closers: list[Callable[[], None]]) -> list[ToolSpec]:
+    """The tools of the domain's MCP servers files, their sessions opened (and closed by ``closers``)."""
+    files = [domain.mcp_servers] if domain.mcp_servers is not None else []
+    if settings.mcp_servers is not None and domain is domain_of(settings):
+        files.append(settings.mcp_servers)
+    if not files:
+        return []
+    from tools.mcp import McpTools
+
+    specs: list[ToolSpec] = []
+    for path in files:
+        mcp = McpTools.from_file(path)
+        closers.append(mcp.close)
+        specs += mcp.specs()
+    return specs
 
 
 def build_index(settings: Settings, *, force: bool = False) -> str:

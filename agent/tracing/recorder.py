@@ -1,9 +1,9 @@
 """Recording one run segment as a trace, from the events its nodes emit.
 
-The runtime hands ``observe`` every event of the run as it happens (``RunContext.emit``): every
-node announces its start and end (``agent.loop.graph``), which gives one span per node; the nodes'
-own events give model calls, guard verdicts and approval events; tool spans come from the
-trajectory at the end.
+The runtime hands ``observe`` every event of the run as it happens (``RunContext.emit``, typed
+``agent.loop.events``): every node announces its start and end (``agent.loop.graph``), which gives
+one span per node; the nodes' own events give model calls (priced by ``call_model``), guard
+verdicts and approval events; tool spans come from the trajectory at the end.
 Every string stored is passed through the secret redactor first.
 """
 
@@ -14,10 +14,27 @@ import uuid
 from typing import Any
 
 from agent.checks import redact
+from agent.loop.events import (
+    ApprovalDecidedEvent,
+    BreakerEvent,
+    GuardEvent,
+    ModelErrorEvent,
+    ModelEvent,
+    NodeEvent,
+    RunEvent,
+    ToolCallEvent,
+    ToolRefusedEvent,
+    ToolResultEvent,
+)
 from agent.loop.state import RunResult
 from agent.models.pricing import PriceTable
 from agent.persistence.traces import Span, TraceView
 from tools.canonical import canonical_json
+
+
+def _shown(event: RunEvent) -> dict[str, Any]:
+    """An event's fields that say something (no empty lists, no unset values)."""
+    return {k: v for k, v in event.payload().items() if v not in (None, [], {})}
 
 
 def _scrub(value: Any) -> Any:
@@ -60,97 +77,79 @@ class TraceRecorder:
     def _now_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
-    def _node(self, event: dict[str, Any], at: float) -> None:
+    def _node(self, event: NodeEvent, at: float) -> None:
         """A node started (a span opens) or ended (it closes, with its error or interrupt)."""
-        name = str(event.get("name"))
-        if event.get("phase") == "start":
-            span = Span(kind="node", name=name, start_ms=at)
-            self._open[name] = span
+        if event.phase == "start":
+            span = Span(kind="node", name=event.name, start_ms=at)
+            self._open[event.name] = span
             self.spans.append(span)
             return
-        span = self._open.pop(name, None)
+        span = self._open.pop(event.name, None)
         if span is not None:
             span.duration_ms = at - span.start_ms
-            if event.get("error"):
-                span.attributes["error"] = str(event["error"])[:300]
-            if event.get("interrupted"):
+            if event.error:
+                span.attributes["error"] = event.error[:300]
+            if event.interrupted:
                 span.attributes["interrupted"] = True
 
-    def _model(self, event: dict[str, Any], at: float) -> None:
-        """A model call: its span, priced (a router's discarded cheap reply is paid for too)."""
-        model = event.get("model") or self.model
-        cost = self.prices.cost(model, event.get("input_tokens", 0), event.get("output_tokens", 0))
-        route = event.get("route") or {}
-        if discarded := route.get("discarded"):
-            cost += self.prices.cost(discarded["model"], discarded["input_tokens"], discarded["output_tokens"])
-        self.cost_usd += cost
-        latency = float(event.get("latency_ms", 0.0))
-        attrs = {k: event.get(k) for k in ("input_tokens", "output_tokens", "limit", "content", "context_tokens")}
-        attrs |= {
-            "model": model,
-            "cost_usd": round(cost, 8),
-            "priced": self.prices.price_of(model) is not None,
-            "tool_calls": [c["tool"] for c in event.get("tool_calls", [])],
-            "cache_hit": bool(event.get("cache_hit")),
+    def _model(self, event: ModelEvent, at: float) -> None:
+        """A model call: its span, with the cost ``call_model`` priced (a router's discarded cheap
+        reply included)."""
+        self.cost_usd += event.cost_usd
+        route = event.route or {}
+        attrs: dict[str, Any] = {
+            "input_tokens": event.input_tokens,
+            "output_tokens": event.output_tokens,
+            "estimated_tokens": event.estimated_tokens,
+            "limit": event.limit,
+            "content": event.content,
+            "context_tokens": event.context_tokens,
+            "model": event.model,
+            "cost_usd": round(event.cost_usd, 8),
+            "priced": event.priced,
+            "tool_calls": [c.tool for c in event.tool_calls],
+            "cache_hit": event.cache_hit,
         }
         if route:
-            attrs |= {"tier": route.get("tier"), "route_reason": route.get("reason"), "discarded": discarded}
+            attrs |= {
+                "tier": route.get("tier"),
+                "route_reason": route.get("reason"),
+                "discarded": route.get("discarded"),
+            }
+        start = at - event.latency_ms
         self.spans.append(
-            Span(kind="model", name=model, start_ms=at - latency, duration_ms=latency, attributes=_scrub(attrs))
+            Span(kind="model", name=event.model, start_ms=start, duration_ms=event.latency_ms, attributes=_scrub(attrs))
         )
 
-    def observe(self, event: dict[str, Any]) -> None:
-        """Record one event of the run (called as it happens, in the node's thread)."""
-        kind = event.get("type")
+    def observe(self, event: RunEvent) -> None:
+        """Record one event of the run (called as it happens, on the runtime's loop)."""
         at = self._now_ms()
-        if kind == "node":
-            self._node(event, at)
-        elif kind == "model":
-            self._model(event, at)
-        elif kind == "tool_result":
-            self._tool_end[event["id"]] = at
-        elif kind == "tool_refused":  # invalid arguments, unknown tool, policy deny, limit
-            error = event.get("error") or {}
-            self.spans.append(
-                Span(
-                    kind="refusal",
-                    name=str(event.get("tool")),
-                    start_ms=at,
-                    attributes=_scrub(
-                        {"id": event.get("id"), "error_kind": error.get("kind"), "message": error.get("message")}
-                    ),
+        match event:
+            case NodeEvent():
+                self._node(event, at)
+            case ModelEvent():
+                self._model(event, at)
+            case ToolResultEvent():
+                self._tool_end[event.id] = at
+            case ToolRefusedEvent():  # invalid arguments, unknown tool, policy deny, limit
+                attrs = {"id": event.id, "error_kind": event.kind, "message": event.message}
+                self.spans.append(Span(kind="refusal", name=event.tool, start_ms=at, attributes=_scrub(attrs)))
+            case BreakerEvent():  # a circuit breaker changed state (agent/breakers.py)
+                attrs = {"state": event.state, "previous": event.previous}
+                self.spans.append(Span(kind="breaker", name=event.target, start_ms=at, attributes=attrs))
+            case ModelErrorEvent():
+                attrs = {"type": "model_error", "error": event.error}
+                self.spans.append(Span(kind="model", name="error", start_ms=at, attributes=_scrub(attrs)))
+            case GuardEvent():
+                self.spans.append(Span(kind="guard", name=event.stage, start_ms=at, attributes=_scrub(_shown(event))))
+            case ApprovalDecidedEvent():
+                self.spans.append(Span(kind="approval", name="decided", start_ms=at, attributes=_scrub(_shown(event))))
+            case ToolCallEvent(verdict="needs_approval"):
+                self.spans.append(
+                    Span(kind="approval", name="requested", start_ms=at, attributes=_scrub(_shown(event)))
                 )
-            )
-        elif kind == "breaker":  # a circuit breaker changed state (agent/breakers.py)
-            self.spans.append(
-                Span(
-                    kind="breaker",
-                    name=str(event.get("target")),
-                    start_ms=at,
-                    attributes={"state": event.get("state"), "previous": event.get("previous")},
-                )
-            )
-        elif kind == "model_error":
-            self.spans.append(Span(kind="model", name="error", start_ms=at, attributes=_scrub(event)))
-        elif kind == "guard":
-            self.spans.append(
-                Span(
-                    kind="guard",
-                    name=event.get("stage", "guard"),
-                    start_ms=at,
-                    attributes=_scrub({k: v for k, v in event.items() if k != "type"}),
-                )
-            )
-        elif kind in ("approval_decided",) or (kind == "tool_call" and event.get("verdict") == "needs_approval"):
-            name = "requested" if kind == "tool_call" else "decided"
-            self.spans.append(
-                Span(
-                    kind="approval",
-                    name=name,
-                    start_ms=at,
-                    attributes=_scrub({k: v for k, v in event.items() if k != "type"}),
-                )
-            )
+            case _:
+                pass  # tokens, planned calls that run at once, the final answer: the spans above say it
 
     def finish(self, result: RunResult) -> TraceView:
         """The trace of this segment; tool spans come from the result's trajectory."""

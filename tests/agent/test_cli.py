@@ -163,3 +163,22 @@ def test_bad_configuration_is_a_message_not_a_traceback(
     out = CliRunner().invoke(app, ["ask", "hello"])
     assert out.exit_code == 2 and message in out.output, out.output
     assert "secret" not in out.output and "Traceback" not in out.output
+
+
+def test_index_eval_measures_the_domains_own_labelled_questions(tiller: Callable[..., Any], tmp_path: Path) -> None:
+    out = tiller("index", "eval", "--stages", "bm25,bm25+rewrite+rerank", "--by-kind")
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].endswith("labelled questions, k=5") and int(lines[0].split()[0]) >= 150
+    bm25, full = (
+        next(line for line in lines if line.startswith(name + " ")) for name in ("bm25", "bm25+rewrite+rerank")
+    )
+    score = lambda line: float(line.split("MRR@5=")[1].split()[0])  # noqa: E731
+    assert score(full) > score(bm25)  # rewriting and reranking help on the shop's follow-ups
+    assert any(line.strip().startswith("follow-up") for line in lines)
+
+    bad = tmp_path / "questions.yaml"
+    bad.write_text("- question: where?\n  expected: [no-such-document]\n")
+    out = tiller("index", "eval", "--questions", str(bad))
+    assert out.exit_code == 2 and "no-such-document" in out.output
+    assert tiller("index", "eval", "--stages", "magic").exit_code == 2

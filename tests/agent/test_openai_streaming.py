@@ -112,7 +112,7 @@ def test_tokens_arrive_before_the_reply_is_complete(monkeypatch: pytest.MonkeyPa
     with fake_openai([{"content": text, "chunk_delay": 0.02}]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         model = _chain(streaming=True).bind(None)
-        relay = TokenRelay(lambda event: tokens.append((time.monotonic(), event["text"])))
+        relay = TokenRelay(lambda text: tokens.append((time.monotonic(), text)))
         reply = model.invoke([HumanMessage("where is W1000002?")], config={"callbacks": [relay]})
     assert reply.content == text and "".join(t for _, t in tokens) == text
     assert len(tokens) > 5

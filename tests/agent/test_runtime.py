@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.config import Limits, Settings
 from agent.errors import ApprovalConflict, InvalidEdit, SelfApproval, ThreadNotFound
+from agent.loop.events import GuardEvent, RunEvent
 from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
@@ -167,18 +168,26 @@ def test_another_tenants_order_is_not_found(settings: Settings) -> None:
     assert globex.trajectory[0].status is CallStatus.EXECUTED
 
 
-def _looping_model() -> ScriptedChatModel:
-    """A model that never stops asking for the same lookup (and answers when tools are off)."""
+def _looping_model(usage: bool = True) -> ScriptedChatModel:
+    """A model that never stops asking for the same lookup (and answers when tools are off);
+    ``usage``: its turns carry a provider's token usage (else the script's usage is estimated)."""
+    reported = {"input_tokens": 50, "output_tokens": 10, "total_tokens": 60} if usage else None
 
     def script(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
         if not tools:
-            return AIMessage(content="Best effort: order W1000002 shipped with UPS.")
+            return AIMessage(content="Best effort: order W1000002 shipped with UPS.", usage_metadata=reported)
         n = sum(isinstance(m, AIMessage) for m in messages)
-        return AIMessage(
-            content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}]
-        )
+        call = {"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}
+        return AIMessage(content="", tool_calls=[call], usage_metadata=reported)
 
     return ScriptedChatModel(script)
+
+
+def test_estimated_usage_is_reported_but_never_counts_against_the_token_limit(settings: Settings) -> None:
+    with Tiller(settings, model=_looping_model(usage=False), limits=Limits(max_tokens=1, max_steps=3)) as tiller:
+        result = tiller.ask("where is W1000002?")
+    assert result.stop_reason == "max_steps"  # not max_tokens: the script's usage was only estimated
+    assert result.usage.estimated_tokens > 0 and result.usage.total_tokens == 0
 
 
 @pytest.mark.parametrize(
@@ -277,7 +286,7 @@ def test_every_demo_tool_example_selects_its_own_tool_on_the_offline_model(setti
 
 def test_secrets_never_reach_the_model_or_any_checkpoint(settings: Settings) -> None:
     model = ScriptedChatModel([{"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000002"}}]}, "Shipped."])
-    events: list[dict[str, Any]] = []
+    events: list[RunEvent] = []
     with Tiller(settings, model=model) as tiller:
         result = tiller.ask("my card 4111 1111 1111 1111 was charged, where is W1000002?", on_event=events.append)
         history = list(tiller.graph.get_state_history({"configurable": {"thread_id": result.thread_id}}))
@@ -285,7 +294,8 @@ def test_secrets_never_reach_the_model_or_any_checkpoint(settings: Settings) -> 
     assert "[REDACTED:card_number]" in seen_by_model and "4111 1111" not in seen_by_model
     stored = " ".join(str(m.content) for snap in history for m in snap.values.get("messages", []))
     assert "4111 1111" not in stored and len(history) > 3
-    assert {"type": "guard", "stage": "input", "verdict": "redact (secret:card_number)"} in events
+    guards = [(e.stage, e.verdict) for e in events if isinstance(e, GuardEvent)]
+    assert guards[0] == ("input", "redact (secret:card_number)")
 
 
 def test_a_reused_call_id_with_new_arguments_does_not_inherit_an_approval(settings: Settings, refunds: Refunds) -> None:

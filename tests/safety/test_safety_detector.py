@@ -12,6 +12,7 @@ import pytest
 from agent.checks import GuardAction, GuardPolicies, GuardPolicy, detect_injection, redact, screen_input
 from agent.config import Settings
 from agent.errors import ConfigError
+from agent.loop.events import GuardEvent, RunEvent
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from tests.safety.policy_runtime import PolicyTiller
@@ -125,8 +126,10 @@ def test_a_bad_guard_policy_file_names_the_problem(tmp_path: Path, content: str,
 def test_a_blocked_message_ends_the_run_blocked_before_the_model(settings: Settings) -> None:
     model = ScriptedChatModel([])  # any model call would raise ScriptExhausted
     with PolicyTiller(settings, model=model, guard_policy=GuardPolicy(secrets="block")) as tiller:
-        events: list[dict] = []
+        events: list[RunEvent] = []
         result = tiller.ask("my card is 4111 1111 1111 1111, refund W1000001", on_event=events.append)
     assert result.status is RunStatus.BLOCKED and "card number" in result.answer
     assert model.calls == [] and result.trajectory == []
-    assert {"type": "guard", "stage": "input", "verdict": "block (secret:card_number)"} in events
+    assert [(e.stage, e.verdict) for e in events if isinstance(e, GuardEvent)] == [
+        ("input", "block (secret:card_number)")
+    ]

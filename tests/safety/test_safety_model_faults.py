@@ -18,6 +18,7 @@ import pytest
 
 from agent.breakers import BreakerBoard, BreakerSettings
 from agent.config import Settings
+from agent.loop.events import BreakerEvent, GuardEvent, RunEvent
 from agent.loop.state import CallStatus, RunStatus
 from agent.models.chain import ModelChain
 from agent.models.factory import make_model
@@ -92,16 +93,12 @@ def test_an_unknown_tool_is_refused_and_the_model_recovers(settings: Settings, s
 
 def test_an_empty_answer_is_repaired(settings: Settings, server: FakeOpenAI) -> None:
     _served(server, {"content": ""}, {"content": "Hello! How can I help?"})
-    events: list[dict[str, Any]] = []
+    events: list[RunEvent] = []
     with Tiller(settings, model=_chain()) as tiller:
         result = tiller.ask("hello", on_event=events.append)
     assert result.answer == "Hello! How can I help?"
-    assert {
-        "type": "guard",
-        "stage": "output",
-        "verdict": "repair (empty)",
-        "problems": ["empty: the answer is empty"],
-    } in events
+    guards = [(e.stage, e.verdict, e.problems) for e in events if isinstance(e, GuardEvent)]
+    assert ("output", "repair (empty)", ["empty: the answer is empty"]) in guards
 
 
 def test_a_response_without_choices_goes_to_the_fallback(settings: Settings, server: FakeOpenAI) -> None:
@@ -124,20 +121,20 @@ def test_the_provider_breaker_opens_fails_fast_and_closes_after_a_probe(settings
     server.default = {"status": 503}
     board = BreakerBoard(BreakerSettings(fail_max=2, reset_timeout_s=0.3))
     chain = _chain("openai:gpt-4o-mini,offline", retries=0, breakers=board, breaker_fail_max=2)
-    events: list[dict[str, Any]] = []
+    events: list[RunEvent] = []
     with Tiller(settings, model=chain) as tiller:
         for _ in range(2):  # two failures open the breaker; the offline model answers each time
             assert tiller.ask("hello", on_event=events.append).status is RunStatus.COMPLETED
         target = f"model:openai@{server.base_url}"
         assert board.states()[target] == "open"
-        assert {"type": "breaker", "target": target, "state": "open", "previous": "closed"} in events
+        assert BreakerEvent(target=target, state="open", previous="closed") in events
         fast = tiller.ask("hello")  # open: no request reaches the provider
         assert fast.status is RunStatus.COMPLETED and len(server.requests) == 2
         time.sleep(0.35)
         server.default = {"content": "Hi, the provider is back."}
         probe = tiller.ask("hello", on_event=events.append)  # half-open: one probe, it succeeds
     assert probe.answer == "Hi, the provider is back." and board.states()[target] == "closed"
-    states = [e["state"] for e in events if e["type"] == "breaker" and e["target"] == target]
+    states = [e.state for e in events if isinstance(e, BreakerEvent) and e.target == target]
     assert states == ["open", "half-open", "closed"]
 
 

@@ -11,6 +11,7 @@ from agent.checks import GuardPolicy
 from agent.checks.answer import check_answer
 from agent.checks.evidence import gather_evidence
 from agent.config import Settings
+from agent.loop.events import GuardEvent, RunEvent
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
@@ -87,19 +88,19 @@ def _lookup_then(*answers: str) -> ScriptedChatModel:
 
 def test_a_wrong_answer_is_repaired_once_with_the_reasons(settings: Settings) -> None:
     model = _lookup_then("Order W1000002 was delivered on 2026-10-02.", "Order W1000002 shipped on 2026-09-30.")
-    events: list[dict[str, Any]] = []
+    events: list[RunEvent] = []
     with Tiller(settings, model=model) as tiller:
         result = tiller.ask("where is W1000002?", on_event=events.append)
     assert result.status is RunStatus.COMPLETED and result.answer == "Order W1000002 shipped on 2026-09-30."
     note = model.calls[-1].messages[-1]
     assert isinstance(note, SystemMessage) and "is said to be delivered, but its status is shipped" in note.text
-    verdicts = [e["verdict"] for e in events if e.get("stage") == "output"]
+    verdicts = [e.verdict for e in events if isinstance(e, GuardEvent) and e.stage == "output"]
     assert verdicts == ["repair (record_fact)", "allow"]
 
 
 def test_an_answer_that_fails_twice_is_replaced_by_a_safe_one(settings: Settings) -> None:
     model = _lookup_then("Order W1000002 was delivered.", "Order W9000001 was delivered.")
-    events: list[dict[str, Any]] = []
+    events: list[RunEvent] = []
     with Tiller(settings, model=model) as tiller:
         result = tiller.ask("where is W1000002?", on_event=events.append)
         history = tiller.messages(result.thread_id)
@@ -107,7 +108,7 @@ def test_an_answer_that_fails_twice_is_replaced_by_a_safe_one(settings: Settings
     assert result.answer.startswith("I'm sorry — I couldn't put together an answer")
     assert "Order W1000002 shipped on 2026-09-30 with UPS" in result.answer  # the tool's own summary
     assert "W9000001" not in result.answer and isinstance(history[-1], AIMessage)
-    assert [e["verdict"] for e in events if e.get("stage") == "output"] == [
+    assert [e.verdict for e in events if isinstance(e, GuardEvent) and e.stage == "output"] == [
         "repair (record_fact)",
         "fallback (foreign_data)",
     ]

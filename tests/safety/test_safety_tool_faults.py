@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
 from agent.config import Limits, Settings
-from agent.loop.nodes.run_tools import tool_backend
+from agent.loop.execute import tool_backend
 from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller

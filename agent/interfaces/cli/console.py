@@ -12,6 +12,17 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from agent.loop.events import (
+    ApprovalDecidedEvent,
+    GuardEvent,
+    ModelErrorEvent,
+    ModelEvent,
+    RunEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolRefusedEvent,
+    ToolResultEvent,
+)
 from agent.loop.state import PendingApproval, RunResult, RunStatus
 
 _STATUS_STYLE = {
@@ -28,38 +39,52 @@ def _args(args: dict[str, Any]) -> str:
 
 
 class StepPrinter:
-    """Prints each step event of a run as one line (the final answer is printed by ``show_result``)."""
+    """Prints each step event of a run as one line, and the answer's tokens live as they stream
+    (the final answer is printed again, whole, by ``show_result``)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self._streaming = False
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        c = self.console
-        if kind == "guard":
-            style = "dim" if event.get("verdict") == "allow" else "yellow"
-            c.print(f"  [dim]guard ({event['stage']}):[/] [{style}]{escape(event['verdict'])}[/]")
-        elif kind == "model":
-            if event.get("tool_calls") and event.get("content"):
-                c.print(f"  [cyan]model:[/] {escape(event['content'])}")
-            for call in event.get("tool_calls", []):
-                c.print(f"  [cyan]model →[/] {call['tool']}({escape(_args(call['args']))})")
-            if event.get("limit"):
-                c.print(f"  [magenta]limit reached: {event['limit']} — answering with tools off[/]")
-        elif kind == "model_error":
-            c.print(f"  [red]model error:[/] {escape(event['error'])}")
-        elif kind == "tool_call" and event.get("verdict") == "needs_approval":
-            c.print(f"  [yellow]⏸ {event['tool']} needs approval[/] ({event['approval_id']})")
-        elif kind == "tool_refused":
-            c.print(f"  [red]✗ {event['tool']}:[/] {escape(event['error']['message'])}")
-        elif kind == "approval_decided":
-            c.print(
-                f"  [yellow]⚖ {event['tool']}: {event.get('decision') or 'expired'}[/] by {event.get('decided_by')}"
-            )
-        elif kind == "tool_result":
-            mark = "[green]✓[/]" if event["ok"] else "[red]✗[/]"
-            again = " [dim](recorded result, not run again)[/]" if event.get("replayed") else ""
-            c.print(f"  {mark} {event['tool']}: {escape(event['summary'])}{again}")
+    def __call__(self, event: RunEvent) -> None:
+        if isinstance(event, TokenEvent):
+            if not self._streaming:
+                self.console.print("  [dim]…[/] ", end="")
+                self._streaming = True
+            self.console.print(escape(event.text), end="", style="dim", soft_wrap=True)
+            return
+        if self._streaming:
+            self.console.print()
+            self._streaming = False
+        if line := _step_line(event):
+            self.console.print(line)
+
+
+def _step_line(event: RunEvent) -> str | None:
+    """One terminal line for a step event (``None``: nothing worth a line)."""
+    match event:
+        case GuardEvent():
+            style = "dim" if event.verdict == "allow" else "yellow"
+            return f"  [dim]guard ({event.stage}):[/] [{style}]{escape(event.verdict)}[/]"
+        case ModelEvent():
+            lines = [f"  [cyan]model:[/] {escape(event.content)}"] if event.tool_calls and event.content else []
+            lines += [f"  [cyan]model →[/] {c.tool}({escape(_args(c.args))})" for c in event.tool_calls]
+            if event.limit:
+                lines.append(f"  [magenta]limit reached: {event.limit} — answering with tools off[/]")
+            return "\n".join(lines) or None
+        case ModelErrorEvent():
+            return f"  [red]model error:[/] {escape(event.error)}"
+        case ToolCallEvent(verdict="needs_approval"):
+            return f"  [yellow]⏸ {event.tool} needs approval[/] ({event.approval_id})"
+        case ToolRefusedEvent():
+            return f"  [red]✗ {event.tool}:[/] {escape(event.message)}"
+        case ApprovalDecidedEvent():
+            return f"  [yellow]⚖ {event.tool}: {event.decision or 'expired'}[/] by {event.decided_by}"
+        case ToolResultEvent():
+            mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
+            again = " [dim](recorded result, not run again)[/]" if event.replayed else ""
+            return f"  {mark} {event.tool}: {escape(event.summary)}{again}"
+    return None
 
 
 def show_result(console: Console, result: RunResult, *, in_chat: bool = False) -> None:

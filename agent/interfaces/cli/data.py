@@ -1,4 +1,4 @@
-"""``tiller db …`` and ``tiller index``: the database schema, the domain's seed data, the search index."""
+"""``tiller db …`` and ``tiller index [eval]``: the database schema, the domain's seed data, the search index."""
 
 from __future__ import annotations
 
@@ -28,13 +28,63 @@ def _values(pairs: list[str] | None) -> dict[str, Any]:
     return values
 
 
-@app.command()
-def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="rebuild even if unchanged")] = False) -> None:
+index_app = typer.Typer(
+    help="The domain's knowledge-base search index: build it, or measure its retrieval.", invoke_without_command=True
+)
+app.add_typer(index_app, name="index")
+
+
+@index_app.callback()
+def index(
+    ctx: typer.Context,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="rebuild even if unchanged")] = False,
+) -> None:
     """Build (or check) the domain's knowledge-base search index."""
+    if ctx.invoked_subcommand is not None:
+        return
     from agent.runtime.toolset import build_index
 
     settings = _settings()
     run_cli(lambda: _console().print(build_index(settings, force=rebuild)))
+
+
+@index_app.command("eval")
+def index_eval(
+    questions: Annotated[
+        str | None, typer.Option("--questions", help="labelled questions YAML (default: the domain's own)")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="passages retrieved per question")] = 5,
+    stages: Annotated[
+        str, typer.Option("--stages", help="comma-separated stages (default: all this install runs)")
+    ] = "",
+    by_kind: Annotated[bool, typer.Option("--by-kind", help="scores per kind of question too")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="list the questions that missed a document")] = False,
+) -> None:
+    """Retrieval quality per stage (recall, MRR, nDCG, latency) on the domain's labelled questions."""
+    from agent.config import domain_of
+    from tools.retrieval.evaluation import STAGES, format_report, run_eval
+
+    kb = domain_of(_settings()).knowledge
+    if kb is None:
+        _fail("this domain has no knowledge base to evaluate")
+    path = questions or (kb.questions if kb is not None else None)
+    if path is None:
+        _fail("this domain ships no labelled questions (KnowledgeBase.questions); pass --questions FILE")
+    chosen = [s.strip() for s in stages.split(",") if s.strip()]
+    if unknown := [s for s in chosen if s not in STAGES]:
+        _fail(f"unknown stage(s): {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+
+    def body() -> None:
+        try:
+            reports = run_eval(kb.documents, path, stages=chosen or None, k=k)  # type: ignore[union-attr]
+        except (ValueError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        console = _console()
+        console.print(f"{len(reports[0].results) if reports else 0} labelled questions, k={k}")
+        for report in reports:
+            console.print(format_report(report, by_kind=by_kind, misses=misses), markup=False)
+
+    run_cli(body)
 
 
 @db_app.command("init")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from anyio import to_thread
 
@@ -10,12 +10,11 @@ from agent.errors import ThreadBusy
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import Conflict, Forbidden, Unprocessable
 from agent.loop.state import PendingApproval
+from agent.persistence.approvals import Decision
 from agent.persistence.keys import Principal
 from agent.workflows.runner import WORKFLOW_THREAD_PREFIX
 from tools.errors import ArgumentsInvalid
 from tools.validation import validate_args
-
-Decision = Literal["approve", "edit", "reject"]
 
 
 def check_edit(ctx: ServiceContext, tenant: str, approval_id: str, edits: dict[str, Any]) -> None:
@@ -72,8 +71,8 @@ async def resume_when_ready(ctx: ServiceContext, tenant: str, thread_id: str) ->
     if waiting or ctx.hub.is_running(thread_id):
         return False
 
-    def body(on_event: Any) -> Any:
-        return ctx.tiller.resume(thread_id, tenant=tenant, on_event=on_event)
+    async def body(on_event: Any) -> Any:
+        return await ctx.tiller.aresume(thread_id, tenant=tenant, on_event=on_event)
 
     try:
         ctx.hub.start(thread_id, "resume", body)

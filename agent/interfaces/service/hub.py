@@ -23,11 +23,13 @@ from agent.errors import TillerError
 from agent.interfaces.service.errors import Conflict, ServiceError, from_runtime_error
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.sse import StreamEvent, translate
+from agent.loop.events import RunEvent
 from agent.loop.state import RunResult
 
 log = logging.getLogger("tiller.service")
 
-RunBody = Callable[[Callable[[dict[str, Any]], None]], RunResult]
+RunBody = Callable[[Callable[[RunEvent], None]], Awaitable[RunResult]]
+"""``body(on_event)``: a run of the runtime (``Tiller.aask`` / ``aresume``), awaited on this loop."""
 _KEEP_EVENTS = 500
 _IDLE_CHANNEL_S = 60.0
 """A settled thread nobody follows keeps its events this long, for a client that reconnects with
@@ -81,7 +83,8 @@ class RunJob:
 
 
 class RunHub:
-    """Starts runs on worker threads and keeps each thread's channel."""
+    """Starts runs as tasks of the service's loop (awaiting the async runtime: no thread per
+    run) and keeps each thread's channel."""
 
     def __init__(self, metrics: ServiceMetrics, run_threads: int) -> None:
         self._metrics = metrics
@@ -103,7 +106,7 @@ class RunHub:
     def start(
         self, thread_id: str, kind: str, body: RunBody, on_done: Callable[[], Awaitable[None]] | None = None
     ) -> RunJob:
-        """Run ``body(on_event)`` on a worker thread; ``Conflict`` if this process runs the thread."""
+        """Run ``body(on_event)`` as a task; ``Conflict`` if this process runs the thread."""
         channel = self.channel(thread_id)
         if channel.running is not None:
             raise Conflict(f"thread {thread_id} is running a request now; wait for it to finish", code="thread_busy")
@@ -127,14 +130,15 @@ class RunHub:
         tag = {"job_id": job.job_id, "thread_id": job.thread_id}
         channel = job.channel
 
-        def on_event(event: dict[str, Any]) -> None:  # on the worker thread
+        def on_event(event: RunEvent) -> None:  # on the runtime's event loop
             kind_, data = translate(event)
             loop.call_soon_threadsafe(channel.append, kind_, {**data, **tag})
 
         channel.append("run_started", {**tag, "kind": kind})
         self._metrics.runs_in_progress.inc()
         try:
-            result = await anyio.to_thread.run_sync(body, on_event, limiter=self._limiter)
+            async with self._limiter:  # at most TILLER_RUN_THREADS runs at once in this process
+                result = await body(on_event)
         except BaseException as exc:
             error = _as_service_error(exc)
             channel.append("error", {**tag, "code": error.code, "message": error.message})

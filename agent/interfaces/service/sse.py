@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.loop.events import RunEvent, ToolCallEvent
+
 KEEPALIVE = b": keep-alive\n\n"
 
 
@@ -39,10 +41,9 @@ class StreamEvent:
         return f"id: {self.seq}\nevent: {self.type}\ndata: {payload}\n\n".encode()
 
 
-def translate(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A runtime step event (``Tiller.ask``'s ``on_event``) as a stream event type and payload."""
-    data = {k: v for k, v in event.items() if k != "type"}
-    kind = str(event.get("type", "step"))
-    if kind == "tool_call" and event.get("verdict") == "needs_approval":
+def translate(event: RunEvent) -> tuple[str, dict[str, Any]]:
+    """A runtime step event (``Tiller.aask``'s ``on_event``) as a stream event type and payload."""
+    data = event.payload()
+    if isinstance(event, ToolCallEvent) and event.verdict == "needs_approval":
         return "approval_requested", data
-    return kind, data
+    return event.type, data

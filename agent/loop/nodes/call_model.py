@@ -16,31 +16,21 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.loop.context import LIMIT_PROMPT, AgentDeps, RunContext
+from agent.loop.events import ModelErrorEvent, ModelEvent, PlannedCallView, TokenEvent
 from agent.loop.identity import call_id, provider_ids, with_pairing_ids
+from agent.loop.limits import before_model
 from agent.loop.state import AgentState, RunStatus
+from agent.models.base import USAGE_ESTIMATED
+from agent.models.chain import ModelRunnable
 from agent.models.factory import describe_model_error
 from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
+from agent.models.tokens import TokenRelay
 
 FAILED_ANSWER = (
     "Sorry, I could not complete this request because the language model is unavailable right now. "
     "Nothing was changed by this failed step; please try again in a few minutes."
 )
-
-
-def exceeded_limit(state: AgentState, ctx: RunContext) -> str | None:
-    """The name of the first limit this run has reached, if any."""
-    if state.get("stop_reason"):
-        return state["stop_reason"]
-    if state.get("steps", 0) >= ctx.limits.max_steps:
-        return "max_steps"
-    if state.get("input_tokens", 0) + state.get("output_tokens", 0) >= ctx.limits.max_tokens:
-        return "max_tokens"
-    if time.monotonic() >= ctx.deadline:
-        return "deadline"
-    if ctx.limits.max_cost_usd is not None and state.get("cost_usd", 0.0) >= ctx.limits.max_cost_usd:
-        return "max_cost_usd"
-    return None
 
 
 def bounded_history(messages: list[AnyMessage], max_tokens: int) -> tuple[list[AnyMessage], int, int]:
@@ -59,11 +49,6 @@ def bounded_history(messages: list[AnyMessage], max_tokens: int) -> tuple[list[A
         last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         kept = messages[last_human:]
     return kept, before, count_tokens_approximately(kept)
-
-
-def _usage(message: BaseMessage) -> tuple[int, int]:
-    meta = getattr(message, "usage_metadata", None) or {}
-    return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
 
 
 def _served_by(reply: BaseMessage, configured: str) -> str:
@@ -103,9 +88,37 @@ def _cost(deps: AgentDeps, reply: AIMessage, served_by: str, input_tokens: int, 
     return deps.prices.cost(served_by, input_tokens, output_tokens) + extra
 
 
-def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+def _usage(reply: AIMessage) -> tuple[int, int, int]:
+    """``(input, output, estimated)`` tokens of a reply: a scripted or replayed turn without
+    recorded usage has only an estimate, which never counts against the token limit."""
+    meta = reply.usage_metadata or {}
+    input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    if reply.response_metadata.get(USAGE_ESTIMATED):
+        return 0, 0, input_tokens + output_tokens
+    return input_tokens, output_tokens, 0
+
+
+def _limit(state: AgentState, ctx: RunContext) -> str | None:
+    tokens = state.get("input_tokens", 0) + state.get("output_tokens", 0)
+    return before_model(
+        ctx.limits,
+        steps=state.get("steps", 0),
+        tokens=tokens,
+        cost_usd=state.get("cost_usd", 0.0),
+        deadline=ctx.deadline,
+        stopped=state.get("stop_reason"),
+    )
+
+
+async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any) -> BaseMessage:
+    """One call of the model; text tokens reach the run's listeners as they stream."""
+    relay = TokenRelay(lambda text: writer(TokenEvent(text=text)))
+    return await model.ainvoke(prompt, {"callbacks": [relay]})
+
+
+async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
     deps = runtime.context.deps
-    limit = exceeded_limit(state, runtime.context)
+    limit = _limit(state, runtime.context)
     history, context_before, context_after = bounded_history(
         state["messages"], runtime.context.limits.max_context_tokens
     )
@@ -115,43 +128,47 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
     model = deps.model_without_tools if limit else deps.model_with_tools
     started = time.perf_counter()
     try:
-        raw = model.invoke(prompt)
+        raw = await _ask(model, prompt, runtime.stream_writer)
     except Exception as exc:  # the model boundary: any provider failure becomes a status
-        runtime.stream_writer({"type": "model_error", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        runtime.stream_writer(ModelErrorEvent(error=f"{type(exc).__name__}: {exc}"[:300]))
         return _failed(exc, limit)
     reply = raw if isinstance(raw, AIMessage) else AIMessage(content=raw.text, response_metadata=raw.response_metadata)
     if limit and reply.tool_calls:
         reply = _without_calls(reply)
     turn, step = state.get("turn", 0), state.get("steps", 0) + 1
     reply = with_pairing_ids(reply, turn, step)
-    input_tokens, output_tokens = _usage(reply)
+    input_tokens, output_tokens, estimated = _usage(reply)
     served_by = _served_by(reply, deps.model_name)
+    cost = _cost(deps, reply, served_by, input_tokens, output_tokens)
     update: dict[str, Any] = {
         "messages": [reply],
         "steps": step,
         "input_tokens": state.get("input_tokens", 0) + input_tokens,
         "output_tokens": state.get("output_tokens", 0) + output_tokens,
-        "cost_usd": state.get("cost_usd", 0.0) + _cost(deps, reply, served_by, input_tokens, output_tokens),
+        "estimated_tokens": state.get("estimated_tokens", 0) + estimated,
+        "cost_usd": state.get("cost_usd", 0.0) + cost,
     }
     sent = provider_ids(reply)
     calls = [
-        {"tool": c["name"], "args": c["args"], "id": call_id(turn, step, i), "provider_call_id": sent[i]}
+        PlannedCallView(tool=c["name"], args=c["args"], id=call_id(turn, step, i), provider_call_id=sent[i])
         for i, c in enumerate(reply.tool_calls)
     ]
     runtime.stream_writer(
-        {
-            "type": "model",
-            "model": served_by,
-            "context_tokens": {"before": context_before, "after": context_after},
-            "content": reply.text,
-            "tool_calls": calls,
-            "limit": limit,
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "route": route_of(reply),
-            "cache_hit": is_cache_hit(reply),
-        }
+        ModelEvent(
+            model=served_by,
+            context_tokens={"before": context_before, "after": context_after},
+            content=reply.text,
+            tool_calls=calls,
+            limit=limit,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            estimated_tokens=estimated,
+            cost_usd=round(cost, 10),
+            priced=deps.prices.price_of(served_by) is not None,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            route=route_of(reply),
+            cache_hit=is_cache_hit(reply),
+        )
     )
     if limit:
         update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}

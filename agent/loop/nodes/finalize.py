@@ -22,6 +22,7 @@ from agent.checks import policy_for, redact
 from agent.checks.answer import Problem, check_answer
 from agent.checks.evidence import gather_evidence
 from agent.loop.context import RunContext, last_ai
+from agent.loop.events import FinalEvent, GuardEvent
 from agent.loop.state import AgentState, RunStatus
 
 REPAIR_ID_PREFIX = "tiller-repair-"
@@ -56,7 +57,7 @@ def _verdict(action: str, kinds: list[str]) -> str:
     return action + (f" ({', '.join(sorted(set(kinds)))})" if kinds else "")
 
 
-def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "__end__"]]:
+async def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "__end__"]]:
     policy = policy_for(runtime.context)
     status = state.get("status") or RunStatus.COMPLETED.value
     messages = state["messages"]
@@ -74,8 +75,8 @@ def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal
         can_repair = policy.output_checks == "repair" and status == RunStatus.COMPLETED.value
         if can_repair and ai is not None and not _repaired_this_turn(messages):
             note = REPAIR_NOTE.format(problems="\n".join(f"- {p}" for p in problems))
-            event = {"type": "guard", "stage": "output", "verdict": _verdict("repair", kinds)}
-            runtime.stream_writer({**event, "problems": [str(p) for p in problems]})
+            verdict = _verdict("repair", kinds)
+            runtime.stream_writer(GuardEvent(stage="output", verdict=verdict, problems=[str(p) for p in problems]))
             repair = SystemMessage(content=note, id=f"{REPAIR_ID_PREFIX}{ai.id or len(messages)}")
             return Command(goto="call_model", update={"messages": [repair]})
         action, answer = "fallback", fallback_answer(evidence.summaries)
@@ -84,8 +85,8 @@ def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal
     elif ai is None:
         update["messages"] = [AIMessage(content=answer or fallback_answer(evidence.summaries))]
         answer = update["messages"][0].text
-    event = {"type": "guard", "stage": "output", "verdict": _verdict(action, kinds)}
-    runtime.stream_writer({**event, "problems": [str(p) for p in problems]} if problems else event)
+    verdict = _verdict(action, kinds)
+    runtime.stream_writer(GuardEvent(stage="output", verdict=verdict, problems=[str(p) for p in problems]))
     update["status"] = status
-    runtime.stream_writer({"type": "final", "status": status, "answer": answer})
+    runtime.stream_writer(FinalEvent(status=status, answer=answer))
     return Command(goto=END, update=update)

@@ -15,22 +15,21 @@ from langgraph.types import Command
 
 from agent.checks import INJECTION_BLOCKED, GuardAction, policy_for, screen_input
 from agent.loop.context import RunContext
+from agent.loop.events import GuardEvent
 from agent.loop.state import AgentState, RunStatus
 
 BLOCKED_ANSWER = INJECTION_BLOCKED
 
 
-def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "finalize"]]:
+async def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "finalize"]]:
     message = state["messages"][-1]
     if not isinstance(message, HumanMessage):
         return Command(goto="call_model")
     # The runtime cuts secrets before the message is checkpointed; they count as findings here.
     early = tuple(message.additional_kwargs.get("redacted") or ())
     verdict = screen_input(message.text, policy=policy_for(runtime.context), redacted_before=early)
-    event: dict[str, Any] = {"type": "guard", "stage": "input", "verdict": verdict.summary}
-    if any(f.kind == "injection" for f in verdict.findings):
-        event["score"] = max(f.score for f in verdict.findings if f.kind == "injection")
-    runtime.stream_writer(event)
+    scores = [f.score for f in verdict.findings if f.kind == "injection"]
+    runtime.stream_writer(GuardEvent(stage="input", verdict=verdict.summary, score=max(scores) if scores else None))
     update: dict[str, Any] = {}
     if verdict.text != message.text:
         # Same id: add_messages replaces the raw text with the redacted one.

@@ -6,13 +6,14 @@ either becomes a planned call (``allow`` or ``needs_approval``) or gets an error
 model reads on its next turn. Approval rows are created here (idempotently), so that
 ``request_approval`` — which re-runs on resume — has no side effects. When a call needs an
 approval, the turn's planned calls wait in the state and ``run_tools`` executes them after the
-decisions; otherwise they execute here (``run_tools.execute_planned``), which saves a graph step
+decisions; otherwise they execute here (``agent.loop.execute``), which saves a graph step
 and its checkpoint per tool step. Re-running this node after a crash is safe: planning is pure or
 idempotent, and execution goes through the idempotency ledger.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any, Literal
 
@@ -21,11 +22,15 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.errors import ApprovalConflict
+from agent.loop.calls import PlannedCall, PlanVerdict
 from agent.loop.context import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
+from agent.loop.events import ToolCallEvent, ToolRefusedEvent
+from agent.loop.execute import execute_planned
 from agent.loop.identity import CallSlot, call_slots
-from agent.loop.nodes.run_tools import execute_planned
+from agent.loop.limits import before_tool, too_many_invalid
 from agent.loop.state import AgentState, CallStatus, PendingApproval
 from tools.canonical import to_jsonable
+from tools.contract import ToolSpec
 from tools.envelope import tool_error_message
 from tools.errors import ArgumentsInvalid
 from tools.policy import Verdict
@@ -42,7 +47,7 @@ class _Planner:
         self.deps, self.state, self.ctx = deps, state, ctx
         self.messages: list[ToolMessage] = []
         self.records: list[dict[str, Any]] = []
-        self.planned: list[dict[str, Any]] = []
+        self.planned: list[PlannedCall] = []
         self.invalid = state.get("invalid_args", 0)
         self.stop_reason: str | None = None
         counted = [c for c in turn_calls(dict(state)) if c["status"] in _COUNTED]
@@ -50,136 +55,121 @@ class _Planner:
         self.per_tool = Counter(c["tool"] for c in counted)
 
     def record(self, call: CallSlot, tool: str, args: dict[str, Any], status: CallStatus, **extra: Any) -> None:
+        base = {"id": call.id, "provider_call_id": call.provider_id, "turn": self.state.get("turn", 0)}
         self.records.append(
-            {
-                "id": call.id,
-                "provider_call_id": call.provider_id,
-                "turn": self.state.get("turn", 0),
-                "step": self.state.get("steps", 0),
-                "tool": tool,
-                "args": args,
-                "status": status.value,
-                **extra,
-            }
+            base | {"step": self.state.get("steps", 0), "tool": tool, "args": args, "status": status.value} | extra
         )
 
     def refuse(self, call: CallSlot, tool: str, args: Any, status: CallStatus, kind: str, message: str) -> None:
         self.messages.append(tool_error_message(tool, call.pairing_id, kind, message))
-        self.record(
-            call,
-            tool,
-            args if isinstance(args, dict) else {"raw": str(args)},
-            status,
-            error={"kind": kind, "message": message},
-        )
+        shown = args if isinstance(args, dict) else {"raw": str(args)}
+        self.record(call, tool, shown, status, error={"kind": kind, "message": message})
 
-    def plan(self, call: CallSlot, tool: str, raw_args: Any) -> None:
+    async def plan(self, call: CallSlot, tool: str, raw_args: Any) -> None:
         spec = self.deps.registry.get(tool)
         if spec is None:
             self.invalid += 1
             known = ", ".join(self.deps.registry.names)
-            return self.refuse(
-                call,
-                tool,
-                raw_args,
-                CallStatus.INVALID,
-                "unknown_tool",
-                f"there is no tool named {tool!r}; available tools: {known}",
-            )
+            message = f"there is no tool named {tool!r}; available tools: {known}"
+            return self.refuse(call, tool, raw_args, CallStatus.INVALID, "unknown_tool", message)
         try:
             args = validate_args(spec, raw_args)
         except ArgumentsInvalid as exc:
             self.invalid += 1
-            return self.refuse(
-                call, tool, raw_args, CallStatus.INVALID, exc.kind, exc.message + ". Fix these and call again."
-            )
+            message = exc.message + ". Fix these and call again."
+            return self.refuse(call, tool, raw_args, CallStatus.INVALID, exc.kind, message)
         clean = to_jsonable(args)
-        limits = self.ctx.limits
-        if self.total >= limits.max_tool_calls or self.per_tool[tool] >= limits.max_calls_per_tool:
-            which = "max_tool_calls" if self.total >= limits.max_tool_calls else "max_calls_per_tool"
-            self.stop_reason = which
-            return self.refuse(call, tool, clean, CallStatus.LIMIT, "limit", f"not run: the {which} limit is reached")
-        decision = self.deps.policy.decide(spec, args, self.ctx.role)
+        if (limit := before_tool(self.ctx.limits, self.total, self.per_tool, tool)) is not None:
+            self.stop_reason = limit
+            return self.refuse(call, tool, clean, CallStatus.LIMIT, "limit", f"not run: the {limit} limit is reached")
+        decision = self.deps.policy.decide(spec, args, self.ctx.caller.role)
         if decision.verdict is Verdict.DENY:
             return self.refuse(call, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
-        planned = {
-            "id": call.id,
-            "pairing_id": call.pairing_id,
-            "provider_call_id": call.provider_id,
-            "tool": tool,
-            "args": clean,
-            "verdict": decision.verdict.value,
-        }
+        planned = PlannedCall(
+            id=call.id,
+            pairing_id=call.pairing_id,
+            provider_call_id=call.provider_id,
+            tool=tool,
+            args=clean,
+            verdict=PlanVerdict(decision.verdict.value),
+        )
         if decision.verdict is Verdict.NEEDS_APPROVAL:
             try:
-                approval = self._request_approval(call.id, tool, spec.risk.value, clean)
+                approval = await self._request_approval(call.id, spec, clean)
             except ApprovalConflict as exc:
                 return self.refuse(call, tool, clean, CallStatus.INVALID, "approval_conflict", str(exc))
-            planned["approval_id"] = approval.id
+            planned.approval_id = approval.id
             self.record(call, tool, clean, CallStatus.PENDING_APPROVAL, approval={"id": approval.id})
         self.total += 1
         self.per_tool[tool] += 1
         self.planned.append(planned)
         return None
 
-    def _request_approval(self, call_id: str, tool: str, risk: str, args: dict[str, Any]) -> PendingApproval:
-        return self.deps.approvals.request(
-            tenant_id=self.ctx.tenant_id,
-            thread_id=self.ctx.thread_id,
+    async def _request_approval(self, call_id: str, spec: ToolSpec, args: dict[str, Any]) -> PendingApproval:
+        caller = self.ctx.caller
+        return await asyncio.to_thread(  # a short transaction of the runtime's store
+            self.deps.approvals.request,
+            tenant_id=caller.tenant,
+            thread_id=caller.thread,
             tool_call_id=call_id,
-            tool=tool,
-            risk=risk,
+            tool=spec.name,
+            risk=spec.risk.value,
             args=args,
-            requested_by=self.ctx.user_id,
+            requested_by=caller.user,
             excerpt=last_human_text(self.state["messages"]),
         )
 
+    def announce(self, emit: Any) -> None:
+        """Tell the run's listeners what was planned and what was refused."""
+        for p in self.planned:
+            emit(
+                ToolCallEvent(
+                    id=p.id,
+                    provider_call_id=p.provider_call_id,
+                    tool=p.tool,
+                    args=p.args,
+                    verdict=p.verdict.value,
+                    approval_id=p.approval_id,
+                )
+            )
+        for r in self.records:
+            if error := r.get("error"):
+                emit(ToolRefusedEvent(id=r["id"], tool=r["tool"], kind=error["kind"], message=error["message"]))
 
-def plan_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["request_approval", "call_model"]]:
-    deps = runtime.context.deps
+
+async def _planned(state: AgentState, ctx: RunContext) -> _Planner:
     ai = last_ai(state["messages"])
     assert ai is not None, "plan_tools runs after a model turn"
-    planner = _Planner(deps, state, runtime.context)
+    planner = _Planner(ctx.deps, state, ctx)
     slots = call_slots(ai, state.get("turn", 0), state.get("steps", 0))
     for slot, call in zip(slots, ai.tool_calls, strict=False):
-        planner.plan(slot, call["name"], call["args"])
+        await planner.plan(slot, call["name"], call["args"])
     for slot, bad in zip(slots[len(ai.tool_calls) :], ai.invalid_tool_calls, strict=True):
         planner.invalid += 1
-        planner.refuse(
-            slot,
-            bad["name"] or "?",
-            bad["args"],
-            CallStatus.INVALID,
-            "invalid_arguments",
-            f"arguments are not valid JSON: {bad.get('error') or bad['args']}",
-        )
-    if planner.invalid > runtime.context.limits.max_invalid_args:
+        message = f"arguments are not valid JSON: {bad.get('error') or bad['args']}"
+        planner.refuse(slot, bad["name"] or "?", bad["args"], CallStatus.INVALID, "invalid_arguments", message)
+    if too_many_invalid(ctx.limits, planner.invalid):
         planner.stop_reason = planner.stop_reason or "max_invalid_args"
-    for p in planner.planned:
-        runtime.stream_writer(
-            {
-                "type": "tool_call",
-                "id": p["id"],
-                "provider_call_id": p["provider_call_id"],
-                "tool": p["tool"],
-                "args": p["args"],
-                "verdict": p["verdict"],
-                "approval_id": p.get("approval_id"),
-            }
-        )
-    for r in planner.records:
-        if r.get("error"):
-            runtime.stream_writer({"type": "tool_refused", "id": r["id"], "tool": r["tool"], "error": r["error"]})
-    waits = any(p["verdict"] == Verdict.NEEDS_APPROVAL.value for p in planner.planned)
+    return planner
+
+
+async def plan_tools(
+    state: AgentState, runtime: Runtime[RunContext]
+) -> Command[Literal["request_approval", "call_model"]]:
+    planner = await _planned(state, runtime.context)
+    planner.announce(runtime.stream_writer)
+    waits = any(p.verdict is PlanVerdict.NEEDS_APPROVAL for p in planner.planned)
     messages, records = list(planner.messages), list(planner.records)
     if planner.planned and not waits:  # nothing to wait for: run them now, in this step
-        ran_messages, ran_records = execute_planned(state, runtime, planner.planned)
+        ran_messages, ran_records = await execute_planned(
+            state, runtime.context, planner.planned, runtime.stream_writer
+        )
         messages += ran_messages
         records += ran_records
     # Only keys that changed: every write re-serialises its channel into the checkpoint.
     update: dict[str, Any] = {}
     if waits or state.get("planned"):
-        update["planned"] = planner.planned if waits else []
+        update["planned"] = [p.to_state() for p in planner.planned] if waits else []
     if messages:
         update["messages"] = messages
     if records:

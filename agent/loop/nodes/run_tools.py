@@ -1,175 +1,21 @@
-"""run_tools: execute the allowed and approved calls of this turn, exactly once each.
-
-Around each execution: the tool backend's circuit breaker (an open breaker fails the call fast
-with ``circuit_open``), a stop for a call that already failed the same way twice in this run
-(``repeated_failure``), and the tool-output guard — results are untrusted data: secrets are
-redacted and instruction-like text neutralised before the model (or the trajectory) sees them.
-"""
+"""run_tools: execute the turn's calls after their approvals were decided, exactly once each
+(``agent.loop.execute``): the approved and the allowed ones; rejected ones were answered by
+``request_approval``."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any, Literal
+from typing import Literal
 
-from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
-from pydantic import BaseModel
 
-from agent.breakers import BreakerBoard, CircuitOpen
-from agent.checks import GuardPolicy, policy_for, screen_tool_output
-from agent.loop.calls import CallIdentity, Outcome
-from agent.loop.context import Emit, RunContext, turn_calls
-from agent.loop.state import AgentState, CallStatus
-from tools.contract import ToolSpec
-from tools.envelope import tool_error_message, tool_result_message
-
-# Outcomes that say a backend is unhealthy (business refusals and bad arguments do not).
-BACKEND_FAILURES = frozenset({"unavailable", "timeout", "tool_crashed"})
-MAX_IDENTICAL_FAILURES = 2
-MAX_EARLIER_MESSAGES = 6  # enough context to resolve a follow-up, little to copy per call
+from agent.loop.calls import PlannedCall
+from agent.loop.context import RunContext
+from agent.loop.execute import execute_planned
+from agent.loop.state import AgentState
 
 
-class _BackendFailed(Exception):
-    """Carries a failed outcome through the breaker so that it counts as a failure."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message)
-        self.outcome = outcome
-
-
-def tool_backend(spec: ToolSpec) -> str:
-    """The breaker target of a tool: a ``backend:<name>`` tag, else its ``tools.<package>``."""
-    for tag in spec.tags:
-        if tag.startswith("backend:"):
-            return "tool:" + tag.removeprefix("backend:")
-    parts = getattr(spec.func, "__module__", "").split(".")
-    if len(parts) > 2 and parts[0] == "tools":
-        return f"tool:{parts[1]}"
-    return f"tool:{spec.name}"
-
-
-def _through_breaker(board: BreakerBoard, spec: ToolSpec, run: Any) -> Outcome:
-    breaker = board.get(tool_backend(spec))
-
-    def attempt() -> Outcome:
-        outcome: Outcome = run()
-        if not outcome.ok and outcome.error_kind in BACKEND_FAILURES:
-            raise _BackendFailed(outcome)
-        return outcome
-
-    try:
-        return breaker.call(attempt)
-    except _BackendFailed as failed:
-        return failed.outcome
-    except CircuitOpen:
-        message = (
-            f"{spec.name} was not run: its backend ({breaker.name}) failed repeatedly and is paused for up to "
-            f"{board.settings.reset_timeout_s:g}s. Tell the user it is temporarily unavailable; nothing was changed."
-        )
-        return Outcome(ok=False, error_kind="circuit_open", message=message)
-
-
-def _failed_before(state: AgentState, tool: str, args: dict[str, Any], records: list[dict[str, Any]]) -> int:
-    earlier = [*turn_calls(dict(state)), *records]
-    return sum(1 for c in earlier if c.get("tool") == tool and c.get("args") == args and c.get("status") == "error")
-
-
-def _guarded(data: dict[str, Any], policy: GuardPolicy, call: dict[str, Any], emit: Emit) -> tuple[dict, dict]:
-    """The result as the model may see it, and the guard note for its envelope."""
-    shown, screen = screen_tool_output(data, policy)
-    if screen.clean:
-        return shown, {}
-    verdict = screen.verdict(policy)
-    emit(
-        {
-            "type": "guard",
-            "stage": "tool_output",
-            "verdict": verdict,
-            "id": call["id"],
-            "tool": call["tool"],
-            "fields": screen.injections + screen.secrets,
-            "score": screen.score,
-        }
-    )
-    note = {"verdict": verdict, "injection_in": screen.injections, "secrets_in": screen.secrets}
-    return shown, {k: v for k, v in note.items() if v}
-
-
-def earlier_user_messages(state: AgentState) -> tuple[str, ...]:
-    """What the user said before this turn's message, oldest first (the last few only)."""
-    said = [m.text for m in state.get("messages", []) if isinstance(m, HumanMessage)]
-    return tuple(said[:-1][-MAX_EARLIER_MESSAGES:])
-
-
-def _execute(state: AgentState, ctx: RunContext, p: dict[str, Any], done: list[dict]) -> Outcome:
-    """Run one planned call: not at all if it already failed twice, else through its breaker."""
-    deps = ctx.deps
-    spec = deps.registry.get(p["tool"])
-    if spec is None:  # planned before a restart with other tools (a resumed thread): a tool error, not a crash
-        known = ", ".join(deps.registry.names)
-        return Outcome(
-            ok=False, error_kind="unknown_tool", message=f"there is no tool named {p['tool']!r}; tools: {known}"
-        )
-    if _failed_before(state, p["tool"], p["args"], done) >= MAX_IDENTICAL_FAILURES:
-        message = f"not run: this exact {p['tool']} call already failed {MAX_IDENTICAL_FAILURES} times in this run"
-        return Outcome(ok=False, error_kind="repeated_failure", message=message)
-    args: BaseModel = spec.args_model.model_validate(p["args"])
-    who = CallIdentity(ctx.tenant_id, ctx.user_id, ctx.thread_id, p["id"], earlier_user_messages(state))
-    approval_id = p.get("approval_id") if p["verdict"] == "approved" else None
-    return _through_breaker(deps.breakers, spec, partial(deps.executor.execute, spec, args, who, approval_id))
-
-
-def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
-    messages, records = execute_planned(state, runtime, state.get("planned", []))
+async def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
+    planned = [PlannedCall.from_state(p) for p in state.get("planned", [])]
+    messages, records = await execute_planned(state, runtime.context, planned, runtime.stream_writer)
     return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})
-
-
-def execute_planned(
-    state: AgentState, runtime: Runtime[RunContext], planned: list[dict]
-) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
-    """Execute ``planned`` calls in order: the tool messages the model reads next, and the
-    trajectory records. Used by ``run_tools`` (after approvals) and by ``plan_tools`` directly
-    when nothing needs one — one graph step, one checkpoint, fewer per tool call."""
-    policy = policy_for(runtime.context)
-    messages: list[ToolMessage] = []
-    records: list[dict[str, Any]] = []
-    for p in planned:
-        out = _execute(state, runtime.context, p, records)
-        pairing = p.get("pairing_id") or p["id"]  # planned before pairing ids existed: the two were one
-        record: dict[str, Any] = {"id": p["id"], "provider_call_id": p.get("provider_call_id"), "tool": p["tool"]}
-        record["args"] = p["args"]
-        record |= {
-            "turn": state.get("turn", 0),
-            "step": state.get("steps", 0),
-            "latency_ms": round(out.latency_ms, 2),
-            "cache_hit": out.cache_hit,
-        }
-        if out.ok:
-            assert out.data is not None
-            shown, guard = _guarded(out.data, policy, p, runtime.stream_writer)
-            messages.append(tool_result_message(p["tool"], pairing, shown, note=p.get("note"), guard=guard))
-            status = CallStatus.REPLAYED if out.replayed else CallStatus.EXECUTED
-            record |= {"status": status.value, "result": shown}
-        else:
-            kind = out.error_kind or "tool_error"
-            messages.append(tool_error_message(p["tool"], pairing, kind, out.message or ""))
-            record |= {"status": CallStatus.ERROR.value, "error": {"kind": kind, "message": out.message}}
-        records.append(record)
-        summary = _summary(record.get("result"), out.message)
-        event = {
-            "type": "tool_result",
-            "id": p["id"],
-            "tool": p["tool"],
-            "ok": out.ok,
-            "replayed": out.replayed,
-            "cache_hit": out.cache_hit,
-        }
-        runtime.stream_writer({**event, "summary": summary})
-    return messages, records
-
-
-def _summary(data: dict[str, Any] | None, message: str | None) -> str:
-    if data is None:
-        return message or ""
-    return str(data.get("summary") or ", ".join(sorted(data))[:200])

@@ -1,13 +1,13 @@
 """LangGraph's checkpoint conformance suite (``langgraph-checkpoint-conformance``) on the savers
-Tiller configures: ``agent.persistence.checkpoint.open_checkpointer`` on SQLite and PostgreSQL.
+Tiller configures, on SQLite and PostgreSQL.
 
-The suite drives a saver through its async methods (``aput``, ``aget_tuple``…); the runtime
-uses the sync ``SqliteSaver`` and ``PostgresSaver``, whose async methods are not implemented.
-So each saver is wrapped in :class:`SyncSaverAsAsync`, which runs the saver's own sync method
-on a thread for each async one — the suite then checks exactly the storage code Tiller runs,
-with its connection settings (WAL, busy timeout; autocommit and the migration lock on
-PostgreSQL). Only capabilities whose sync method the saver implements are offered, so the
-suite's capability detection reports what the real saver can do.
+The runtime runs the async savers of ``open_async_checkpointer`` (``AsyncSqliteSaver`` over
+aiosqlite, ``AsyncPostgresSaver`` over a connection pool); the suite drives them as they are.
+The sync savers of ``open_checkpointer`` (the migrations, the benchmarks) have no async
+methods, so each is wrapped in ``sync_saver_as_async``, which runs the saver's own sync method
+on a thread for each async one. Both are checked with Tiller's connection settings (WAL, busy
+timeout; autocommit and the migration lock on PostgreSQL). Only capabilities the saver
+implements are offered, so the suite's capability detection reports what the real saver can do.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import CapabilityReport
 from sqlalchemy import create_engine, text
 
-from agent.persistence.checkpoint import open_checkpointer
+from agent.persistence.checkpoint import open_async_checkpointer, open_checkpointer
 from tests.conftest import POSTGRES_URL
 
 # async method -> the sync method of the saver it runs
@@ -122,3 +122,31 @@ def test_the_postgres_saver_conforms(tmp_path: Path) -> None:
     registered = checkpointer_test(name="tiller-postgres")(postgres_saver)
     # PostgresSaver adds prune; it implements no delete_for_runs or copy_thread.
     _check(asyncio.run(validate(registered)), BASE | {"prune"})
+
+
+def test_the_async_sqlite_saver_the_runtime_runs_conforms(tmp_path: Path) -> None:
+    async def sqlite_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        path = tmp_path / f"{uuid.uuid4().hex}.sqlite"
+        async with open_async_checkpointer(f"sqlite:///{tmp_path / 'tiller.db'}", path) as saver:
+            yield saver
+
+    report = asyncio.run(validate(checkpointer_test(name="tiller-async-sqlite")(sqlite_saver)))
+    _check(report, {cap for cap, r in report.results.items() if r.detected} | BASE)
+
+
+@pytest.mark.postgres
+def test_the_async_postgres_saver_the_runtime_runs_conforms(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
+
+    async def postgres_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        schemas = _schema_url()
+        url = next(schemas)
+        try:
+            async with open_async_checkpointer(url, tmp_path / "unused.sqlite") as saver:
+                yield saver
+        finally:
+            schemas.close()
+
+    report = asyncio.run(validate(checkpointer_test(name="tiller-async-postgres")(postgres_saver)))
+    _check(report, {cap for cap, r in report.results.items() if r.detected} | BASE)

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from sqlalchemy import select
 
 from agent.config import Settings
@@ -162,3 +164,29 @@ def test_a_killed_stdio_server_is_started_again_for_the_next_read(settings: Sett
     assert [c.status for c in second.trajectory] == [CallStatus.EXECUTED]
     assert connects == 2
     assert len({e["pid"] for e in effects(effects_log, "lookup")}) == 2
+
+
+def test_the_servers_file_of_the_settings_adds_its_tools_to_the_domains(
+    settings: Settings, tmp_path: Path, effects_log: Path, monkeypatch: Any
+) -> None:
+    servers = tmp_path / "mcp.yaml"
+    config = stdio_config(effects_log, prefix="wh_").model_dump(mode="json", exclude_defaults=True)
+    servers.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("TILLER_MCP_SERVERS", str(servers))
+    from agent.config import load_settings
+
+    loaded = load_settings(home=settings.home, retrieval_mode="bm25")
+    assert loaded.mcp_servers == servers
+    turns = [_call("wh_lookup_item", item_id="I-7"), "Item I-7 is a blue widget."]
+    with Tiller(loaded, model=ScriptedChatModel(turns)) as tiller:
+        names = set(tiller.registry.names())
+        assert {"wh_lookup_item", "wh_delete_item", "get_order"} <= names  # beside the domain's own
+        result = tiller.ask("what is item I-7?")
+    assert result.status is RunStatus.COMPLETED and result.trajectory[0].status is CallStatus.EXECUTED
+    assert [e["item_id"] for e in effects(effects_log, "lookup")] == ["I-7"]
+
+    servers.write_text("servers:\n  warehouse: {transport: stdio, command: /nonexistent/server}\n")
+    from tools.errors import ToolDefinitionError
+
+    with pytest.raises(ToolDefinitionError, match="warehouse"):
+        Tiller(load_settings(home=settings.home, retrieval_mode="bm25"))

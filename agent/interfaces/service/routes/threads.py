@@ -19,7 +19,7 @@ from agent.interfaces.service.streams import follow_thread, run_events, sse_resp
 from agent.loop.state import RunResult
 from agent.persistence.keys import Principal
 from agent.persistence.tables import ThreadRow
-from agent.runtime import new_thread_id
+from agent.runtime import EventHandler, new_thread_id
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 # Every error a route may answer (400: a body that cannot be parsed at all; 503: the database is down).
@@ -79,8 +79,10 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
         )
     token = await ctx.limits.take_run_slot(who)
 
-    def run(on_event: Any) -> RunResult:
-        return ctx.tiller.ask(body.content, thread_id=thread_id, tenant=who.tenant, user=who.name, on_event=on_event)
+    async def run(on_event: EventHandler) -> RunResult:
+        return await ctx.tiller.aask(
+            body.content, thread_id=thread_id, tenant=who.tenant, user=who.name, on_event=on_event
+        )
 
     async def give_back() -> None:
         await ctx.limits.give_back_run_slot(who, token)

@@ -1,0 +1,199 @@
+"""Running the graph for one thread: lease it, run to the next stop, record the trace, release.
+
+All of it is async, on the runtime's event loop. The runtime's own stores (threads, approvals,
+traces) are short synchronous SQLAlchemy transactions; they run on the default thread pool
+(``asyncio.to_thread``) so the loop never waits on a commit — the same thing aiosqlite does with
+its own thread, without a second implementation of every store (docs/BENCHMARKS.md, issue 18).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+from langsmith import tracing_context
+
+from agent.config import Limits
+from agent.loop.calls import ReviewDecision
+from agent.loop.context import Caller, RunContext
+from agent.loop.events import EVENTS, NodeEvent, RunEvent
+from agent.loop.results import build_result
+from agent.loop.state import RunResult, RunStatus
+from agent.models.request_cache import cache_scope
+from agent.tracing import TraceRecorder, TraceView
+
+if TYPE_CHECKING:
+    from agent.loop.graph import AgentGraph
+    from agent.runtime.tiller import Tiller
+
+EventHandler = Callable[[RunEvent], None]
+log = logging.getLogger("tiller.runtime")
+_INTERRUPT = "__interrupt__"  # where graph.ainvoke's output lists the interrupts a run paused on
+
+
+@dataclass
+class Lease:
+    status: str | None = None
+    """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
+    trace: TraceView | None = None
+    """The run's trace, stored when the lease is released."""
+
+
+def config(thread_id: str, limits: Limits) -> dict[str, Any]:
+    # Each model step takes at most 4 graph steps; the limits end the run long before this does.
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
+
+
+class RunDriver:
+    """The run machinery of one runtime (``Tiller``): its stores, graph, domains and exporters."""
+
+    def __init__(self, rt: Tiller) -> None:
+        self.rt = rt
+
+    @property
+    def graph(self) -> AgentGraph:
+        return self.rt.graph
+
+    def context(self, caller: Caller, limits: Limits | None, labels: dict[str, str] | None = None) -> RunContext:
+        limits = limits or self.rt.limits
+        return RunContext(
+            caller=caller,
+            limits=limits,
+            deps=self.rt.domains.deps(caller.tenant),
+            guard_policy=self.rt.domains.guard_policy(caller.tenant),
+            labels=labels or {},
+            deadline=time.monotonic() + limits.deadline_s,
+        )
+
+    @asynccontextmanager
+    async def lease(self, thread_id: str, *, claimed: bool = False) -> AsyncIterator[Lease]:
+        """Hold the thread's lease (``claimed``: already taken by ``open_and_claim``). On release
+        the thread's status is the run's, or else read from its checkpoint, and the run's trace is
+        stored in the same transaction."""
+        if not claimed:
+            await asyncio.to_thread(self.rt.threads.claim, thread_id)
+        held = Lease()
+        try:
+            yield held
+        finally:
+            status = held.status
+            if status is None:
+                snapshot = await self.graph.aget_state(config(thread_id, self.rt.limits))
+                status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
+            await asyncio.to_thread(self._release, thread_id, status, held.trace)
+
+    def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
+        """Release the lease and store the run's trace in one transaction (one commit less per
+        run); a trace the database refuses never fails the run: the lease is released alone."""
+        also = partial(self.rt.traces.add, trace=trace) if trace is not None else None
+        if self.rt.threads.release(thread_id, status, also=also) and trace is not None:
+            self._observe(trace)
+
+    def _observe(self, trace: TraceView) -> None:
+        """A stored trace goes to the metrics and to every exporter."""
+        self.rt.metrics.observe_trace(trace)
+        for exporter in self.rt.exporters:
+            try:
+                exporter.export(trace)
+            except Exception:  # an unreachable collector must not fail the run it observes
+                log.warning("could not export trace %s with %s", trace.id, type(exporter).__name__, exc_info=True)
+
+    async def invoke(
+        self, payload: Any, ctx: RunContext, on_event: EventHandler | None, kind: str, held: Lease
+    ) -> RunResult:
+        """Run the graph to its next stop; the caller holds the thread's lease, which stores the
+        run's status and trace when it is released."""
+        started = time.monotonic()
+        caller = ctx.caller
+        recorder = TraceRecorder(
+            kind=kind,
+            tenant_id=caller.tenant,
+            user_id=caller.user,
+            thread_id=caller.thread,
+            model=ctx.deps.model_name,
+            prices=self.rt.prices,
+            labels=ctx.labels,
+        )
+
+        def emit(event: RunEvent | dict[str, Any]) -> None:  # as the event happens, on the loop
+            typed = EVENTS.validate_python(event) if isinstance(event, dict) else event  # lower layers send dicts
+            recorder.observe(typed)
+            if on_event is not None and not isinstance(typed, NodeEvent):  # node spans are the trace's
+                on_event(typed)
+
+        forced, final = None, None
+        try:
+            # Our own exporters send the redacted trace; LangChain's automatic tracing stays off.
+            with tracing_context(enabled=False), cache_scope(caller.tenant):
+                final = await self.graph.ainvoke(
+                    payload, config(caller.thread, ctx.limits), context=replace(ctx, emit=emit), durability="sync"
+                )
+        except GraphRecursionError:
+            forced = RunStatus.LIMIT_REACHED
+        result = await self.result(caller.thread, caller.tenant, started, forced=forced, final=final)
+        held.status, held.trace = result.status.value, recorder.finish(result)
+        return result.model_copy(update={"run_id": recorder.id})
+
+    def decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+        """The reviewers' decisions on every approval of the interrupt (as the paused run takes
+        them), or ``None`` while any is still pending."""
+        approvals = self.rt.approvals
+        approvals.expire_due(tenant)
+        decisions: dict[str, dict[str, Any]] = {}
+        for approval_id in approval_ids:
+            a = approvals.get(tenant, approval_id)
+            if a.status == "pending":
+                return None
+            if a.status == "expired":
+                continue  # no decision: request_approval reports the expiry to the model
+            decision = ReviewDecision(
+                decision=a.decision,  # type: ignore[arg-type]  # the row holds one of the three
+                decided_by=a.decided_by,
+                reason=a.reason,
+                edited_args=a.edited_args,
+            )
+            decisions[approval_id] = decision.model_dump()
+        return decisions
+
+    async def result(
+        self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None, final: Any = None
+    ) -> RunResult:
+        """The thread's result. ``final``: the state a run just ended in, as ``graph.ainvoke``
+        returned it (the same values as its last checkpoint, with ``__interrupt__`` when it
+        paused), which saves reading them back; otherwise the checkpoint is read."""
+        if isinstance(final, dict):
+            values = {k: v for k, v in final.items() if k != _INTERRUPT}
+            interrupted = _INTERRUPT in final
+        else:
+            snapshot = await self.graph.aget_state(config(thread_id, self.rt.limits))
+            values, interrupted = snapshot.values or {}, bool(snapshot.interrupts)
+        pending = (
+            await asyncio.to_thread(self.rt.approvals.list, tenant, thread_id=thread_id, status="pending")
+            if interrupted
+            else []
+        )
+        elapsed = time.monotonic() - started if started else 0.0
+        return build_result(thread_id, values, interrupted, pending, elapsed, forced)
+
+    async def resume_command(self, caller: Caller, ctx: RunContext, on_event: EventHandler | None) -> RunResult:
+        """Continue the thread: with the decisions when it waits for them, from its last
+        checkpoint when a run stopped mid-way; else its result as it stands."""
+        async with self.lease(caller.thread) as held:  # read the state only once no one else can move the thread
+            snapshot = await self.graph.aget_state(config(caller.thread, self.rt.limits))
+            if snapshot.interrupts:
+                ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
+                decisions = await asyncio.to_thread(self.decisions, caller.tenant, ids)
+                if decisions is None:
+                    return await self.result(caller.thread, caller.tenant, 0.0)
+                return await self.invoke(Command(resume=decisions), ctx, on_event, "resume", held)
+            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+                return await self.invoke(None, ctx, on_event, "resume", held)
+            return await self.result(caller.thread, caller.tenant, 0.0)
