@@ -124,7 +124,8 @@ def _placeholder(prop: dict[str, Any], defs: dict[str, Any]) -> Any:
 
 
 def scripted(calls: Sequence[dict[str, Any]]) -> ScriptedChatModel:
-    """A model making ``calls`` one per turn, then answering :data:`NEUTRAL_ANSWER`."""
+    """A model making ``calls`` one per turn, then answering :data:`NEUTRAL_ANSWER`; it stands in
+    for the scenario's real model, so its (estimated) usage counts as the real model's would."""
 
     def respond(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> dict[str, Any] | str:
         made = sum(len(m.tool_calls) for m in messages if isinstance(m, AIMessage))
@@ -132,7 +133,7 @@ def scripted(calls: Sequence[dict[str, Any]]) -> ScriptedChatModel:
             return {"tool_calls": [filled(calls[made], tools)]}
         return NEUTRAL_ANSWER
 
-    return ScriptedChatModel(respond)
+    return ScriptedChatModel(respond, reports_usage=True)
 
 
 SCRIPTED_USER_MESSAGE = "Hello, I need help with my order."

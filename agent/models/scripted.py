@@ -74,6 +74,10 @@ class ScriptedChatModel(ToolBindingChatModel):
     respond: Callable[..., Any] | None = None
     calls: list[ScriptedCall] = Field(default_factory=list)
     model_name: str = "scripted"
+    reports_usage: bool = False
+    """A turn without usage gets an estimate, marked as one (never counted against the token
+    limit); ``True``: the estimate is reported as the model's usage, as a provider's would be —
+    for a stand-in of a real model that must meet the limits the real one would."""
 
     def __init__(self, script: Sequence[Turn] | Responder | None = None, **kwargs: Any) -> None:
         if script is None:
@@ -120,6 +124,6 @@ class ScriptedChatModel(ToolBindingChatModel):
         if estimated:
             message.usage_metadata = estimate_usage(messages, tools, message)
         message.response_metadata = {"model_name": self.model_name, **message.response_metadata}
-        if estimated:
+        if estimated and not self.reports_usage:
             message.response_metadata[USAGE_ESTIMATED] = True
         return ChatResult(generations=[ChatGeneration(message=message)])

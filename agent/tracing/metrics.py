@@ -48,7 +48,12 @@ class RunMetrics:
             ["model", "tier", "cache"],
             registry=r,
         )
-        self.tokens = Counter("tiller_tokens", "Model tokens.", ["model", "tenant", "direction"], registry=r)
+        self.tokens = Counter(
+            "tiller_tokens",
+            "Model tokens (direction: input, output, or estimated by a scripted model).",
+            ["model", "tenant", "direction"],
+            registry=r,
+        )
         self.cost = Counter("tiller_cost_usd", "Model cost in USD.", ["model", "tenant"], registry=r)
         self.guards = Counter("tiller_guard_verdicts", "Guard verdicts.", ["stage", "verdict"], registry=r)
         self.breakers = Counter(
@@ -82,6 +87,8 @@ class RunMetrics:
                 self.model_requests.labels(span.name, tier, cache).inc()
                 self.tokens.labels(span.name, trace.tenant_id, "input").inc(int(a.get("input_tokens") or 0))
                 self.tokens.labels(span.name, trace.tenant_id, "output").inc(int(a.get("output_tokens") or 0))
+                # Tokens a scripted or replayed model estimated: never mixed into the real counts.
+                self.tokens.labels(span.name, trace.tenant_id, "estimated").inc(int(a.get("estimated_tokens") or 0))
                 self.cost.labels(span.name, trace.tenant_id).inc(float(a.get("cost_usd") or 0.0))
             elif span.kind == "tool":
                 self.tool_latency.labels(span.name, str(a.get("status"))).observe(span.duration_ms / 1000)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -61,32 +63,37 @@ def executor(tmp_path: Path) -> ToolExecutor:
     return ToolExecutor(sessions, ApprovalStore(sessions, ttl_s=60), cache=ToolResultCache())
 
 
+def execute(executor: ToolExecutor, *args: Any) -> Any:
+    """``ToolExecutor.execute`` (a coroutine) run to its result."""
+    return asyncio.run(executor.execute(*args))
+
+
 def who(tenant: str = "acme", call: str = "c1") -> CallIdentity:
     return CallIdentity(tenant, "u", "t", call)
 
 
 def test_repeated_reads_hit_until_the_ttl_passes(executor: ToolExecutor) -> None:
-    first = executor.execute(lookup_thing, Query(q="tent"), who(), None)
-    second = executor.execute(lookup_thing, Query(q="tent"), who(call="c2"), None)
+    first = execute(executor, lookup_thing, Query(q="tent"), who(), None)
+    second = execute(executor, lookup_thing, Query(q="tent"), who(call="c2"), None)
     assert (first.cache_hit, second.cache_hit) == (False, True) and first.data == second.data
-    assert executor.execute(lookup_thing, Query(q="stove"), who(), None).cache_hit is False
+    assert execute(executor, lookup_thing, Query(q="stove"), who(), None).cache_hit is False
     time.sleep(0.35)
-    assert executor.execute(lookup_thing, Query(q="tent"), who(), None).cache_hit is False
+    assert execute(executor, lookup_thing, Query(q="tent"), who(), None).cache_hit is False
     assert CALLS == ["lookup:acme:tent", "lookup:acme:stove", "lookup:acme:tent"]
 
 
 def test_entries_are_per_tenant_and_dropped_by_a_write(executor: ToolExecutor) -> None:
-    executor.execute(lookup_thing, Query(q="tent"), who("acme"), None)
-    assert executor.execute(lookup_thing, Query(q="tent"), who("globex"), None).cache_hit is False
-    assert executor.execute(change_thing, Query(q="tent"), who("acme", "w1"), None).ok
-    assert executor.execute(lookup_thing, Query(q="tent"), who("acme"), None).cache_hit is False
-    assert executor.execute(lookup_thing, Query(q="tent"), who("globex"), None).cache_hit is True
+    execute(executor, lookup_thing, Query(q="tent"), who("acme"), None)
+    assert execute(executor, lookup_thing, Query(q="tent"), who("globex"), None).cache_hit is False
+    assert execute(executor, change_thing, Query(q="tent"), who("acme", "w1"), None).ok
+    assert execute(executor, lookup_thing, Query(q="tent"), who("acme"), None).cache_hit is False
+    assert execute(executor, lookup_thing, Query(q="tent"), who("globex"), None).cache_hit is True
 
 
 def test_tools_without_ttl_and_side_effects_are_never_cached(executor: ToolExecutor) -> None:
     for call in ("a", "b"):
-        assert executor.execute(lookup_fresh, Query(q="x"), who(call=call), None).cache_hit is False
-        assert executor.execute(change_thing, Query(q="x"), who(call=call), None).cache_hit is False
+        assert execute(executor, lookup_fresh, Query(q="x"), who(call=call), None).cache_hit is False
+        assert execute(executor, change_thing, Query(q="x"), who(call=call), None).cache_hit is False
     assert CALLS.count("fresh:x") == 2 and CALLS.count("change:x") == 2
     with pytest.raises(ToolDefinitionError, match="never cached"):
         tool(risk=Risk.HIGH_RISK, cache_ttl_s=10)(change_thing.func)

@@ -180,5 +180,8 @@ def test_index_eval_measures_the_domains_own_labelled_questions(tiller: Callable
     bad = tmp_path / "questions.yaml"
     bad.write_text("- question: where?\n  expected: [no-such-document]\n")
     out = tiller("index", "eval", "--questions", str(bad))
+    assert out.exit_code == 2 and "expected a mapping with a 'questions' list" in out.output
+    bad.write_text("questions:\n- question: where?\n  expected: [no-such-document]\n")
+    out = tiller("index", "eval", "--questions", str(bad))
     assert out.exit_code == 2 and "no-such-document" in out.output
     assert tiller("index", "eval", "--stages", "magic").exit_code == 2

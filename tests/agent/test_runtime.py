@@ -324,12 +324,12 @@ def test_the_result_a_run_returns_is_the_one_its_checkpoint_holds(settings: Sett
     with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
         paused = tiller.ask("refund W1000001, it arrived damaged", thread_id="t-same")
         assert paused.status is RunStatus.AWAITING_APPROVAL
-        again = tiller._result("t-same", "acme", 0.0)
+        again = tiller.run_coroutine(tiller.runs.result("t-same", "acme", 0.0))
         assert _comparable(again) == _comparable(paused)
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
         done = tiller.resume("t-same")
         assert done.status is RunStatus.COMPLETED
-        assert _comparable(tiller._result("t-same", "acme", 0.0)) == _comparable(done)
+        assert _comparable(tiller.run_coroutine(tiller.runs.result("t-same", "acme", 0.0))) == _comparable(done)
 
 
 def _comparable(result: Any) -> dict[str, Any]:

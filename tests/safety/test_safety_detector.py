@@ -130,6 +130,5 @@ def test_a_blocked_message_ends_the_run_blocked_before_the_model(settings: Setti
         result = tiller.ask("my card is 4111 1111 1111 1111, refund W1000001", on_event=events.append)
     assert result.status is RunStatus.BLOCKED and "card number" in result.answer
     assert model.calls == [] and result.trajectory == []
-    assert [(e.stage, e.verdict) for e in events if isinstance(e, GuardEvent)] == [
-        ("input", "block (secret:card_number)")
-    ]
+    guards = [(e.stage, e.verdict) for e in events if isinstance(e, GuardEvent)]
+    assert guards == [("input", "block (secret:card_number)"), ("output", "allow")]  # the refusal is checked too

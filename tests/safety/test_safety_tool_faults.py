@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
 from agent.config import Limits, Settings
+from agent.loop.events import BreakerEvent, RunEvent
 from agent.loop.execute import tool_backend
 from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.models.scripted import ScriptedChatModel
@@ -20,7 +21,7 @@ from tools.errors import ToolUnavailable
 from tools.registry import ToolRegistry
 
 CALLS: list[str] = []  # keys flaky_lookup was really called with
-EVENTS: list[dict[str, Any]] = []  # events of the last run
+EVENTS: list[RunEvent] = []  # events of the last run
 
 
 class LookupArgs(BaseModel):
@@ -114,7 +115,7 @@ def test_the_backend_breaker_opens_and_fails_fast(settings: Settings) -> None:
     assert CALLS == ["k0", "k1", "k2", "k3", "k4"]  # five failures open the breaker
     assert [e["error"]["kind"] for e in envelopes][5:] == ["circuit_open", "circuit_open"]
     assert "nothing was changed" in envelopes[5]["error"]["message"]
-    assert {"type": "breaker", "target": "tool:flaky_lookup", "state": "open", "previous": "closed"} in EVENTS
+    assert BreakerEvent(target="tool:flaky_lookup", state="open", previous="closed") in EVENTS
     assert result.status is RunStatus.COMPLETED
 
 

@@ -29,7 +29,7 @@ from typing import Literal
 import ir_measures
 import yaml
 from ir_measures import RR, R, Success, nDCG
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from tools.retrieval.config import FIRST_STAGE_ONLY, RetrievalConfig
 from tools.retrieval.dense import dense_available
@@ -163,8 +163,16 @@ class StageReport:
 
 def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[LabelledQuestion]:
     """The labelled questions of a YAML file shaped ``{questions: [{question, expected, …}, …]}``."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return [LabelledQuestion.model_validate(item) for item in data["questions"]]
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        raise ValueError(f"{path}: expected a mapping with a 'questions' list of {{question, expected}} entries")
+    try:
+        return [LabelledQuestion.model_validate(item) for item in data["questions"]]
+    except ValidationError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def check_labels(questions: Sequence[LabelledQuestion], chunks: Sequence[Chunk]) -> None:

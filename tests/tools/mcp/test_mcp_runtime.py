@@ -170,7 +170,7 @@ def test_the_servers_file_of_the_settings_adds_its_tools_to_the_domains(
     settings: Settings, tmp_path: Path, effects_log: Path, monkeypatch: Any
 ) -> None:
     servers = tmp_path / "mcp.yaml"
-    config = stdio_config(effects_log, prefix="wh_").model_dump(mode="json", exclude_defaults=True)
+    config = stdio_config(effects_log, prefix="wh_").model_dump(mode="json", exclude_none=True)
     servers.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("TILLER_MCP_SERVERS", str(servers))
     from agent.config import load_settings
@@ -179,7 +179,7 @@ def test_the_servers_file_of_the_settings_adds_its_tools_to_the_domains(
     assert loaded.mcp_servers == servers
     turns = [_call("wh_lookup_item", item_id="I-7"), "Item I-7 is a blue widget."]
     with Tiller(loaded, model=ScriptedChatModel(turns)) as tiller:
-        names = set(tiller.registry.names())
+        names = set(tiller.registry.names)
         assert {"wh_lookup_item", "wh_delete_item", "get_order"} <= names  # beside the domain's own
         result = tiller.ask("what is item I-7?")
     assert result.status is RunStatus.COMPLETED and result.trajectory[0].status is CallStatus.EXECUTED
