@@ -21,7 +21,7 @@ registered with ``risk=Risk.READ`` / ``Risk.WRITE``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, ToolException
@@ -51,7 +51,8 @@ def _args_model(lc_tool: BaseTool) -> type[BaseModel]:
     if isinstance(schema, dict):
         return args_model_from_schema(lc_tool.name, schema)
     # No schema (a plain ``Tool``, or a pydantic v1 model): LangChain's own view of the input.
-    return args_model_from_schema(lc_tool.name, lc_tool.tool_call_schema.model_json_schema())
+    view = cast(type[BaseModel], lc_tool.tool_call_schema)  # a pydantic v2 model built by LangChain here
+    return args_model_from_schema(lc_tool.name, view.model_json_schema())
 
 
 def _jsonable(value: Any) -> Any:

@@ -77,7 +77,8 @@ class ReadOnlyInvoker:
 
     @staticmethod
     def _run(spec: ToolSpec, ctx: ToolContext, args: Any) -> dict[str, Any]:
-        return to_jsonable(spec.result_model.model_validate(spec.func(ctx, args)))
+        data: dict[str, Any] = to_jsonable(spec.result_model.model_validate(spec.func(ctx, args)))
+        return data
 
 
 class TillerTool(BaseTool):

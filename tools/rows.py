@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, select, tuple_
 
@@ -48,8 +48,8 @@ def business_tables(metadata: MetaData | Sequence[MetaData] | None) -> dict[str,
     """The tables a reader serves: those of ``metadata`` and the ledger's."""
     metadatas = [] if metadata is None else [metadata] if isinstance(metadata, MetaData) else list(metadata)
     tables: dict[str, Table] = {t.name: t for m in metadatas for t in m.sorted_tables}
-    ledger = ToolEffect.__table__
-    tables.setdefault(ledger.name, ledger)  # type: ignore[arg-type]
+    ledger = cast(Table, ToolEffect.__table__)  # a declarative class's table is a Table
+    tables.setdefault(ledger.name, ledger)
     return tables
 
 

@@ -43,7 +43,7 @@ class SchemaArgs(BaseModel):
         return data
 
     @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The schema exactly as the tool declared it (a copy)."""
         return copy.deepcopy(cls.json_schema)
 

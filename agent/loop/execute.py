@@ -76,7 +76,9 @@ def _failed_before(state: AgentState, call: PlannedCall, records: list[dict[str,
     )
 
 
-def _guarded(data: dict[str, Any], policy: GuardPolicy, call: PlannedCall, emit: Emit) -> tuple[dict, dict]:
+def _guarded(
+    data: dict[str, Any], policy: GuardPolicy, call: PlannedCall, emit: Emit
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The result as the model may see it, and the guard note for its envelope."""
     shown, screen = screen_tool_output(data, policy)
     if screen.clean:

@@ -43,7 +43,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None) -> AgentGraph:
 def _compiled() -> AgentGraph:
     graph = StateGraph(AgentState, context_schema=RunContext)
     for node in (guard_input, call_model, plan_tools, request_approval, run_tools, finalize):
-        graph.add_node(node.__name__, _timed(node))
+        graph.add_node(node.__name__, _timed(node))  # type: ignore[call-overload]  # async (state, runtime) nodes: no overload spells it
     graph.add_edge(START, "guard_input")
     graph.add_edge("finalize", END)
     return graph.compile(name="tiller")

@@ -84,7 +84,7 @@ def _load_encoder_once(model_id: str) -> DenseEncoder:
     from transformers.utils import logging as transformers_logging
 
     # transformers draws a "Loading weights" progress bar on stderr; it would leak into the CLI.
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers ships no annotation
     model = SentenceTransformer(str(_model_path(model_id)), device="cpu", local_files_only=True)
     return DenseEncoder(model, model_id)
 

@@ -158,7 +158,7 @@ class StageReport:
         if not values:
             return 0.0
         rank = min(len(values) - 1, max(0, round(percentile / 100 * len(values) + 0.5) - 1))
-        return values[rank]
+        return float(values[rank])
 
 
 def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[LabelledQuestion]:

@@ -112,7 +112,8 @@ class Analyzer:
         if stemmer is None:
             stemmer = self._local.stemmer = Stemmer.Stemmer(self.language)
         words = [w for w in self._token.findall(text.lower()) if w not in self._stopwords]
-        return stemmer.stemWords(words)
+        stems: list[str] = stemmer.stemWords(words)
+        return stems
 
 
 def resolve_mode(mode: RetrievalMode) -> Literal["bm25", "hybrid"]:
@@ -241,7 +242,7 @@ class KnowledgeIndex:
                 self.query_cache_hits += 1
                 return cached
             self.query_cache_misses += 1
-        vector = self._encoder_for_queries().encode([query])[0]
+        vector: np.ndarray = self._encoder_for_queries().encode([query])[0]
         with self._query_lock:
             self._query_vectors[query] = vector
         return vector

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -145,7 +146,7 @@ def knowledge_tools(
         """
         return _result(retriever.search(args.query, k=args.top_k), index)
 
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if description:
         changes["description"] = description
     if examples:

@@ -176,7 +176,7 @@ def _load_cross_encoder(model_dir: str) -> Any:
     from sentence_transformers import CrossEncoder
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers ships no annotation
     return CrossEncoder(model_dir, device="cpu", local_files_only=True)
 
 

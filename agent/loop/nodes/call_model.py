@@ -8,6 +8,7 @@ graceful answer — never a stack trace.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
@@ -42,7 +43,7 @@ def bounded_history(messages: list[AnyMessage], max_tokens: int) -> tuple[list[A
     before = count_tokens_approximately(messages)
     if before <= max_tokens:
         return messages, before, before
-    kept = trim_messages(
+    kept: list[AnyMessage] = trim_messages(  # type: ignore[assignment]  # returns the messages it was given
         messages, max_tokens=max_tokens, token_counter=count_tokens_approximately, strategy="last", start_on="human"
     )
     if not kept:
@@ -91,7 +92,7 @@ def _cost(deps: AgentDeps, reply: AIMessage, served_by: str, input_tokens: int, 
 def _usage(reply: AIMessage) -> tuple[int, int, int]:
     """``(input, output, estimated)`` tokens of a reply: a scripted or replayed turn without
     recorded usage has only an estimate, which never counts against the token limit."""
-    meta = reply.usage_metadata or {}
+    meta: Mapping[str, Any] = reply.usage_metadata or {}
     input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
     if reply.response_metadata.get(USAGE_ESTIMATED):
         return 0, 0, input_tokens + output_tokens
@@ -113,7 +114,8 @@ def _limit(state: AgentState, ctx: RunContext) -> str | None:
 async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any) -> BaseMessage:
     """One call of the model; text tokens reach the run's listeners as they stream."""
     relay = TokenRelay(lambda text: writer(TokenEvent(text=text)))
-    return await model.ainvoke(prompt, {"callbacks": [relay]})
+    reply: BaseMessage = await model.ainvoke(prompt, {"callbacks": [relay]})
+    return reply
 
 
 async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:

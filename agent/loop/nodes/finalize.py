@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -89,4 +88,4 @@ async def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[L
     runtime.stream_writer(GuardEvent(stage="output", verdict=verdict, problems=[str(p) for p in problems]))
     update["status"] = status
     runtime.stream_writer(FinalEvent(status=status, answer=answer))
-    return Command(goto=END, update=update)
+    return Command(goto="__end__", update=update)  # END, spelled as the Literal the return type names
