@@ -91,6 +91,10 @@ class ToolSpec:
     """Read tools only: completes the model's arguments from the user's earlier messages in the
     thread (trusted text, never model output), e.g. a follow-up search made standalone. The
     runtime applies it before the result cache and the call, so both see the completed args."""
+    remote: bool = False
+    """Its effect happens outside Tiller's database (an MCP server, a LangChain tool calling an
+    API), so it cannot commit with the ledger row: the ledger records the call as *sent* before
+    sending it (``tools.ledger.execute_remote_once``)."""
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum() or not self.name.islower():

@@ -72,6 +72,13 @@ class ToolUnavailable(ToolError):
     kind = "unavailable"
 
 
+class OutcomeUnknown(ToolError):
+    """A remote call under this key was sent before and its outcome was never recorded (the
+    process stopped, or the connection dropped mid-call): it is not sent again."""
+
+    kind = "outcome_unknown"
+
+
 class ToolRefused(ToolError):
     """The call was not run here: a side-effecting tool called without a runtime, or one that
     now waits for a reviewer (``approval_id`` names the request)."""

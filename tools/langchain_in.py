@@ -138,4 +138,5 @@ def from_langchain(
         examples=examples,
         tags=("source:langchain", *tags),
         model_hidden=("artifact",),
+        remote=True,  # what a LangChain tool does happens outside Tiller's transaction
     )

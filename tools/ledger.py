@@ -19,7 +19,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from tools.canonical import canonical_json, digest
 from tools.db import Base, UTCDateTime, transaction
-from tools.errors import ToolUnavailable
+from tools.errors import OutcomeUnknown, ToolError, ToolUnavailable
+
+SENT = "__tiller_sent__"
+"""The result of a remote call that was sent and whose outcome is not recorded (yet)."""
+_ANSWERED = ("invalid_arguments", "business_rule", "not_found", "tool_error", "refused")
+"""Error kinds that mean the remote side answered and refused: nothing was applied."""
 
 
 class ToolEffect(Base):
@@ -76,6 +81,51 @@ def run_once(
         )
     )
     session.flush()
+    return result, False
+
+
+def execute_remote_once(
+    sessions: sessionmaker[Session],
+    *,
+    key: str,
+    tenant_id: str,
+    thread_id: str,
+    tool_call_id: str,
+    tool: str,
+    args_hash: str,
+    effect: Callable[[Session], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """``execute_once`` for an effect outside Tiller's database: the call is recorded as sent,
+    in its own commit, before ``effect`` runs; its result replaces that record when it commits.
+
+    A key found *sent* without a result — the process died between sending and recording, or the
+    answer was lost — raises :class:`OutcomeUnknown` instead of sending again: only a person
+    (a reviewer checking the remote system) can tell whether it ran. A call the remote side
+    refused (an error it answered with) drops the record, so asking again sends again.
+    """
+    row = dict(tenant_id=tenant_id, thread_id=thread_id, tool_call_id=tool_call_id, tool=tool, args_hash=args_hash)
+    with transaction(sessions) as session:
+        previous = recorded_result(session, key)
+        if previous is None:
+            session.add(ToolEffect(key=key, result_json=json.dumps({SENT: True}), created_at=datetime.now(UTC), **row))
+    if previous is not None and SENT not in previous:
+        return previous, True
+    if previous is not None:
+        raise OutcomeUnknown(
+            f"{tool} was sent before and its outcome was never recorded (the process stopped or the answer was lost); "
+            "it is not sent again: check the remote system, then ask for a new call if it did not run"
+        )
+    try:
+        with transaction(sessions) as session:
+            result = effect(session)
+            stored = session.get(ToolEffect, key)
+            assert stored is not None  # committed above; only this call holds the key
+            stored.result_json = json.dumps(result, sort_keys=True)
+    except ToolError as exc:
+        if exc.kind in _ANSWERED:  # answered and refused: nothing ran, the key may be used again
+            with transaction(sessions) as session:
+                session.query(ToolEffect).filter_by(key=key).delete()
+        raise
     return result, False
 
 

@@ -123,7 +123,10 @@ class ToolExecutor:
                 self._approvals.consume(session, approval_id, digest, who.user_id)
             return self._call(spec, args, who, session)
 
-        data, replayed = ledger.execute_once(
+        # A remote effect that is not idempotent is recorded as sent before it goes out; an
+        # idempotent one may simply go again (with the same key), so retries stay possible.
+        run = ledger.execute_remote_once if spec.remote and not spec.idempotent else ledger.execute_once
+        data, replayed = run(
             self._sessions,
             key=ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args),
             tenant_id=who.tenant_id,

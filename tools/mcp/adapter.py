@@ -127,4 +127,5 @@ def mcp_tool_spec(connection: McpConnection, tool: types.Tool) -> ToolSpec:
         timeout_s=config.connect_timeout_s + config.timeout_s + 3,
         max_retries=1 if idempotent else 0,
         tags=tuple(tags),
+        remote=True,
     )

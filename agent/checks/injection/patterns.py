@@ -248,7 +248,7 @@ ENGLISH: tuple[Signal, ...] = (
         "authority",
         0.45,
         r"\b(?:this is|i am|i'm|message from|on behalf of|by order of|authori[sz]ed by|instructed by|as) (?:the |"
-        r"your |an? |acme(?:'s)? )?(?:ceo|cto|cfo|owner of this (?:bot|system)|administrator|admin|sysadmin|"
+        r"your |an? |[a-z]+'s )?(?:ceo|cto|cfo|owner of this (?:bot|system)|administrator|admin|sysadmin|"
         r"system administrator|developer of this (?:bot|agent|system)|security team|fraud team|legal department|"
         r"it department|management|board|supervisor|head of \w+|regulator|auditor|openai|anthropic|root|"
         r"compliance)\b",
@@ -256,7 +256,8 @@ ENGLISH: tuple[Signal, ...] = (
     signal(
         "authority",
         0.45,
-        r"\b(?:acme it|it department|security team|fraud team|compliance|management|legal department|the regulator|"
+        r"\b(?:(?:the )?it (?:team|desk|support)|it department|security team|fraud team|compliance|management|"
+        r"legal department|the regulator|"
         r"the auditor)\b.{0,40}\b(?:instructs?|requires?|authori[sz]es?|orders?|pre-?approved|demands?)\b|"
         r"\bi have (?:root|admin) access\b|\badmin request\b|\bdebug command\b",
     ),
