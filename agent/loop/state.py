@@ -59,6 +59,8 @@ class AgentState(TypedDict, total=False):
     steps: int
     input_tokens: int
     output_tokens: int
+    # Of those, the tokens a model only estimated (replayed, scripted, offline): never limited.
+    estimated_tokens: int
     cost_usd: float
     invalid_args: int
     stop_reason: str | None

@@ -117,6 +117,11 @@ def as_ai_message(turn: AIMessage | str | Mapping[str, Any]) -> AIMessage:
     return message
 
 
+ESTIMATED_USAGE = "usage_estimated"
+"""``response_metadata`` key set on a reply whose usage is an estimate (characters / 4), not
+a provider's count: such tokens are reported but never counted against a run's token limit."""
+
+
 def estimate_usage(
     messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]], output: AIMessage
 ) -> UsageMetadata:

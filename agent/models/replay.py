@@ -34,6 +34,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from agent.models.base import (
+    ESTIMATED_USAGE,
     ToolBindingChatModel,
     as_ai_message,
     count_ai_messages,
@@ -172,9 +173,10 @@ class ReplayChatModel(ToolBindingChatModel):
         message = as_ai_message(turns[index].model_dump(exclude_none=True))
         enforce_tool_choice(message, kwargs, f"{self.cassette_path}: recorded turn {index + 1}")
         tools, _ = resolve_tool_choice(list(kwargs.get("tools") or []), kwargs.get("tool_choice"))
-        if message.usage_metadata is None:
+        estimated = message.usage_metadata is None
+        if estimated:
             message.usage_metadata = estimate_usage(messages, tools, message)
-        message.response_metadata = {"model_name": self.model_name, "replay_turn": index}
+        message.response_metadata = {"model_name": self.model_name, "replay_turn": index, ESTIMATED_USAGE: estimated}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 

@@ -28,6 +28,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from agent.models.base import (
+    ESTIMATED_USAGE,
     ToolBindingChatModel,
     as_ai_message,
     count_ai_messages,
@@ -115,7 +116,12 @@ class ScriptedChatModel(ToolBindingChatModel):
         self.calls.append(ScriptedCall(index, list(messages), [schema_name(t) for t in tools]))
         message = as_ai_message(self._turn(index, messages, tools, must))
         enforce_tool_choice(message, kwargs, f"ScriptedChatModel turn {index + 1}")
-        if message.usage_metadata is None:
+        estimated = message.usage_metadata is None
+        if estimated:
             message.usage_metadata = estimate_usage(messages, tools, message)
-        message.response_metadata = {"model_name": self.model_name, **message.response_metadata}
+        message.response_metadata = {
+            "model_name": self.model_name,
+            ESTIMATED_USAGE: estimated,
+            **message.response_metadata,
+        }
         return ChatResult(generations=[ChatGeneration(message=message)])

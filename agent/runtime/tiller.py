@@ -178,12 +178,19 @@ class Tiller:
             if refusal is not None:
                 return refusal
             # Secrets are cut before the text enters the checkpoint (guard_input reports them).
-            clean, findings = redact(text)
+            clean, findings = redact(text, self.domains.guard_policy(row.tenant_id).secret_rules())
             redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
             payload = {
                 "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
                 "turn": turn + 1,
-                **{"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
+                **{
+                    "planned": [],
+                    "steps": 0,
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                    "estimated_tokens": 0,
+                    "cost_usd": 0.0,
+                },
                 **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
             }
             ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)

@@ -175,10 +175,25 @@ def _looping_model() -> ScriptedChatModel:
             return AIMessage(content="Best effort: order W1000002 shipped with UPS.")
         n = sum(isinstance(m, AIMessage) for m in messages)
         return AIMessage(
-            content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}]
+            content="",
+            tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": f"c{n}"}],
+            # usage as a provider reports it: an estimate (none given) is never limited
+            usage_metadata={"input_tokens": 40, "output_tokens": 5, "total_tokens": 45},
         )
 
     return ScriptedChatModel(script)
+
+
+def test_usage_a_model_only_estimates_never_reaches_the_token_limit(settings: Settings) -> None:
+    """A replayed or scripted model's usage is characters / 4: reported, but no limit applies to it."""
+    turns = [
+        AIMessage(content="", tool_calls=[{"name": "get_order", "args": {"order_id": "W1000002"}, "id": "c1"}]),
+        AIMessage(content="Order W1000002 shipped with UPS."),
+    ]
+    with Tiller(settings, model=ScriptedChatModel(turns), limits=Limits(max_tokens=1)) as tiller:
+        result = tiller.ask("where is W1000002?")
+    assert result.status is RunStatus.COMPLETED, result.stop_reason
+    assert result.usage.input_tokens > 1  # still reported
 
 
 @pytest.mark.parametrize(

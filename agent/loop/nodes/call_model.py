@@ -18,6 +18,7 @@ from langgraph.types import Command
 from agent.loop.context import LIMIT_PROMPT, AgentDeps, RunContext
 from agent.loop.identity import call_id, provider_ids, with_pairing_ids
 from agent.loop.state import AgentState, RunStatus
+from agent.models.base import ESTIMATED_USAGE
 from agent.models.factory import describe_model_error
 from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
@@ -34,7 +35,8 @@ def exceeded_limit(state: AgentState, ctx: RunContext) -> str | None:
         return state["stop_reason"]
     if state.get("steps", 0) >= ctx.limits.max_steps:
         return "max_steps"
-    if state.get("input_tokens", 0) + state.get("output_tokens", 0) >= ctx.limits.max_tokens:
+    counted = state.get("input_tokens", 0) + state.get("output_tokens", 0) - state.get("estimated_tokens", 0)
+    if counted >= ctx.limits.max_tokens:  # a model's estimate of its own usage costs nothing: not limited
         return "max_tokens"
     if time.monotonic() >= ctx.deadline:
         return "deadline"
@@ -131,6 +133,8 @@ def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Liter
         "steps": step,
         "input_tokens": state.get("input_tokens", 0) + input_tokens,
         "output_tokens": state.get("output_tokens", 0) + output_tokens,
+        "estimated_tokens": state.get("estimated_tokens", 0)
+        + (input_tokens + output_tokens if reply.response_metadata.get(ESTIMATED_USAGE) else 0),
         "cost_usd": state.get("cost_usd", 0.0) + _cost(deps, reply, served_by, input_tokens, output_tokens),
     }
     sent = provider_ids(reply)
