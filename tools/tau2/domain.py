@@ -85,8 +85,10 @@ def tau2_domain(name: str) -> Domain:
     )
 
 
-GUARD_POLICY: dict[str, Any] = {}
-"""The guard defaults of every τ² domain (see docs/DOMAINS.md, τ²-bench)."""
+GUARD_POLICY: dict[str, Any] = {"card_words_within": 24}
+"""The guard defaults of every τ² domain: τ²'s records hold no card numbers but many long digit
+runs (10-digit item and product ids, 12-digit tracking numbers, street numbers beside zip codes)
+that an answer may list; a Luhn-valid run is a card number only next to a card word."""
 
 
 def retail() -> Domain:
