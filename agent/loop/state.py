@@ -68,6 +68,12 @@ class AgentState(TypedDict, total=False):
     error: dict[str, Any] | None
 
 
+def fresh_run_values() -> dict[str, Any]:
+    """What every run (one user message) starts from: its counters, and no stop, status or error."""
+    counters = {"steps": 0, "input_tokens": 0, "output_tokens": 0, "estimated_tokens": 0, "cost_usd": 0.0}
+    return {"planned": [], **counters, "invalid_args": 0, "stop_reason": None, "status": None, "error": None}
+
+
 class ApprovalRecord(BaseModel):
     """An approval event attached to a tool call in the trajectory."""
 

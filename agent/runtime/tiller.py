@@ -34,7 +34,7 @@ from agent.errors import InvalidEdit
 from agent.loop.context import AgentDeps, RunContext
 from agent.loop.graph import build_graph
 from agent.loop.results import build_result
-from agent.loop.state import PendingApproval, RunResult, RunStatus
+from agent.loop.state import PendingApproval, RunResult, RunStatus, fresh_run_values
 from agent.models.chain import ModelChain
 from agent.models.factory import as_chain
 from agent.models.pricing import PriceTable
@@ -183,15 +183,7 @@ class Tiller:
             payload = {
                 "messages": [HumanMessage(content=clean, additional_kwargs=redacted)],
                 "turn": turn + 1,
-                **{
-                    "planned": [],
-                    "steps": 0,
-                    "input_tokens": 0,
-                    "output_tokens": 0,
-                    "estimated_tokens": 0,
-                    "cost_usd": 0.0,
-                },
-                **{"invalid_args": 0, "stop_reason": None, "status": None, "error": None},
+                **fresh_run_values(),
             }
             ctx = self._context(thread_id, row.tenant_id, row.user_id, role, limits, labels)
             return self._invoke(payload, ctx, on_event, "ask", lease)
