@@ -5,7 +5,8 @@ Per task, one scenario (``tau2-<domain>-<task id>.yaml``) and its gold cassette
 
 - **turns**: the task's user brief as one message (what τ²'s simulated user is told);
 - **trajectory**: the gold actions, each with its exact arguments (``superset``: every gold
-  call made, in any order, others allowed — τ²'s action check);
+  call made, in any order, others allowed — τ²'s action check), each executed (or refused by
+  τ²'s tool, where τ²'s own replay refuses it too);
 - **state**: τ²'s final-database expectation, computed as τ²'s evaluator computes it (the gold
   actions replayed on a fresh τ² environment, ``tools.tau2.gold``): every record the gold
   actions change, field by field, and every other record unchanged;
@@ -85,6 +86,13 @@ def _state(table_of: dict[str, str], gold: GoldReplay) -> list[dict[str, Any]]:
     return state
 
 
+def _expected_call(action: Any, fails_in_tau2: bool) -> dict[str, Any]:
+    """A gold action, and what must become of it: it ran — or τ²'s tool refused it, as it does
+    on τ²'s own replay (a call that timed out or was never run is not the gold conversation)."""
+    status: Any = "error" if fails_in_tau2 else ["executed", "replayed"]
+    return {"tool": action.name, "args": dict(action.arguments), "status": status}
+
+
 def _limits(actions: list[Any]) -> dict[str, int]:
     per_tool = max(Counter(a.name for a in actions).values(), default=0)
     return {
@@ -105,12 +113,13 @@ def build_scenario(domain: Domain, name: str, task: Any) -> tuple[dict[str, Any]
         raise UnsupportedTask(f"task {task.id} names tools the domain does not have: {', '.join(unknown)}")
     communicate = list(task.evaluation_criteria.communicate_info or []) if task.evaluation_criteria else []
     sid = scenario_id(name, str(task.id))
+    failed = {index for index, _ in gold.failed}
     expect: dict[str, Any] = {
         "status": "completed",
         "trajectory": {
             "match": "superset",
             "args_match": "exact",
-            "calls": [{"tool": a.name, "args": dict(a.arguments)} for a in actions],
+            "calls": [_expected_call(a, i in failed) for i, a in enumerate(actions)],
         },
         "state": _state({c.name: str(c.table.name) for c in store.collections}, gold),
     }

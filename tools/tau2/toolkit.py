@@ -33,6 +33,10 @@ from tools.tau2.store import Tau2Store
 MONEY_ARGUMENT = re.compile(r"payment|amount|refund|price|balance|certificate", re.IGNORECASE)
 RISKS_FILE = Path(__file__).with_name("risks.yaml")
 SUMMARY_CHARS = 300
+TIMEOUT_S = 60.0
+"""A call loads the tenant's whole τ² database (1,550 records for retail: ~0.1 s idle, seconds on
+a busy machine); a write that outlives its timeout still commits after the model was told it
+failed, so the timeout is generous."""
 
 
 class Tau2Result(BaseModel):
@@ -94,6 +98,7 @@ def tool_specs(domain: str, toolkit: Any, store: Tau2Store) -> list[ToolSpec]:
                 func=_runner(name, toolkit, store, writes=tool_type == "write"),
                 risk=risk,
                 idempotent=risk is Risk.READ,
+                timeout_s=TIMEOUT_S,
                 tags=("tau2", f"tau2:{domain}", f"backend:tau2-{domain}"),
             )
         )
