@@ -20,12 +20,12 @@ $(CORE): pyproject.toml | $(BIN)/python
 
 # Everything the test suite exercises: dev tools, the embeddings extra (hybrid retrieval; torch
 # is pinned to the CPU build), the benchmark peers (their smoke test) and the llamacpp extra (its
-# smoke test runs a GGUF). llama-cpp-python compiles llama.cpp from source, ~5 minutes on 2 cores,
+# smoke test runs a GGUF) and tau2 (τ²-bench's domains and their replayed tasks). llama-cpp-python compiles llama.cpp from source, ~5 minutes on 2 cores,
 # but only once per machine: pip's wheel cache serves the built wheel to every later install.
 # Skipping the multimodal (LLaVA) part saves about a sixth of that; set CMAKE_ARGS to override.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 $(FULL): pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench,llamacpp,classifier]"
+	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench,llamacpp,classifier,tau2]"
 	rm -f $(VENV)/.full-* $(VENV)/.core-* && touch $@ $(CORE)
 
 setup: $(CORE)

@@ -1,18 +1,36 @@
 """Answer checks: what the agent's answer must and must not say.
 
 ``contains`` (all), ``contains_any`` (one), ``not_contains`` (none), ``regex`` (all match) and
-``not_regex`` (none match); text comparisons ignore case unless ``case_sensitive``. A rubric
-is graded by the LLM judge (``evals.judge``), as a check of its own.
+``not_regex`` (none match); text comparisons ignore case unless ``case_sensitive``. With
+``numbers: by_value`` every number — in the answer and in the needles — is read by value first
+(``$1,093.34`` → ``1093.34``, ``481.50`` → ``481.5``), and a needle that is a number alone must
+be one of the answer's numbers (``10`` is not found in ``100``). A rubric is graded by the LLM
+judge (``evals.judge``), as a check of its own.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from evals.scenario import AnswerExpectation
 
 _EXCERPT = 160
+# A number as people write it: an optional sign, thousands separators, decimals; not part of a word.
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|\.\d)")
+
+
+def canonical_number(text: str) -> str:
+    """``1,093.340`` → ``1093.34``, ``60.00`` → ``60``: one spelling per value."""
+    value = Decimal(text.replace(",", ""))
+    plain = f"{value:f}"
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def numbers_by_value(text: str) -> str:
+    """``text`` with every number in its canonical spelling."""
+    return _NUMBER.sub(lambda m: canonical_number(m.group()), text)
 
 
 @dataclass
@@ -28,9 +46,15 @@ def check_answer(expectation: AnswerExpectation, answer: str, *, label: str = "a
     """Check ``answer``; problems quote the part of the expectation that failed."""
     verdict = AnswerVerdict()
     flags = 0 if expectation.case_sensitive else re.IGNORECASE
-    text = answer if expectation.case_sensitive else answer.casefold()
+    by_value = expectation.numbers == "by_value"
+    spelled = numbers_by_value(answer) if by_value else answer
+    text = spelled if expectation.case_sensitive else spelled.casefold()
+    numbers = {m.group() for m in _NUMBER.finditer(spelled)} if by_value else set()
 
     def has(needle: str) -> bool:
+        if by_value and _NUMBER.fullmatch(needle.strip()):
+            return canonical_number(needle.strip()) in numbers
+        needle = numbers_by_value(needle) if by_value else needle
         return (needle if expectation.case_sensitive else needle.casefold()) in text
 
     verdict.problems += [f"{label} does not contain {n!r}" for n in expectation.contains if not has(n)]

@@ -110,6 +110,7 @@ class Conversation:
         )
         self._record_calls(number, result)
         run_ids = [result.run_id]
+        answers = [result.answer]
         stopped = False
         while result.status is RunStatus.AWAITING_APPROVAL:
             if not self._review(number, result.pending_approvals):
@@ -118,8 +119,10 @@ class Conversation:
             result = self.tiller.resume(self.thread_id, tenant=s.tenant, labels=self.labels)
             self._record_calls(number, result)
             run_ids.append(result.run_id)
+            answers.append(result.answer)
         record = _turn_record(message, source, result, time.perf_counter() - started)
         record.run_ids = [r for r in run_ids if r]
+        record.answers = [a for a in answers if a]
         self.transcript.turns.append(record)
         return stopped
 

@@ -115,6 +115,16 @@ class AnswerExpectation(_Strict):
     regex: list[str] = Field(default_factory=list, description="every pattern must match (re.search)")
     not_regex: list[str] = Field(default_factory=list, description="no pattern may match")
     case_sensitive: bool = False
+    numbers: Literal["as_written", "by_value"] = Field(
+        "as_written",
+        description="by_value: numbers compare by value, in the text and in the checks alike "
+        "('$1,093.34' contains '1093.34', '481.50' equals '481.5'); a number alone must be one of the text's numbers",
+    )
+    messages: Literal["final", "all"] = Field(
+        "final",
+        description="all: the checks read every answer of the conversation (each turn's, each run's before an "
+        "approval), as one text; final: the answer checked only",
+    )
     rubric: Criterion | Annotated[list[Criterion], Field(min_length=1)] | None = Field(
         None,
         description="criteria an LLM judge grades the answer on (one text, or a list graded one by one); "

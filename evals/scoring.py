@@ -1,6 +1,7 @@
 """Scoring one trial: every expectation of the scenario, each as a named check with reasons.
 
-Checks, in report order: ``status``, ``trajectory``, ``approvals``, ``invariants`` (always),
+Checks, in report order: ``status``, ``limit`` (a run stopped at a limit the scenario does not
+expect), ``trajectory``, ``approvals``, ``invariants`` (always),
 ``state``, ``answer`` and ``answer rubric`` (and ``turn N answer``, ``turn N answer rubric``),
 ``budget``. A trial passes when no check fails; skipped checks (a rubric without a judge) are
 shown but do not fail it; a check in error (the judge gave no usable verdict) fails it.
@@ -49,6 +50,9 @@ def score_trial(
     matched: list[tuple[int, int]] = []
     if expect.status or expect.stop_reason or transcript.status == "failed":
         checks.append(_status(expect, transcript))
+    limit = _limit(expect, transcript)
+    if limit is not None:
+        checks.append(limit)
     if expect.trajectory:
         verdict = match_trajectory(expect.trajectory, transcript.calls)
         checks.append(CheckResult(name="trajectory", passed=verdict.passed, details=verdict.explanations))
@@ -89,6 +93,18 @@ def _status(expect: Expectations, transcript: Transcript) -> CheckResult:
     return CheckResult(name="status", passed=not problems, details=problems)
 
 
+def _limit(expect: Expectations, transcript: Transcript) -> CheckResult | None:
+    """A run that stopped at a limit the scenario did not expect fails a check of its own, named
+    ``limit``, whatever the other checks say: its best-effort answer is not the agent finishing."""
+    if expect.status == "limit_reached" or expect.stop_reason:
+        return None
+    stopped = [(n, t) for n, t in enumerate(transcript.turns, start=1) if t.status == "limit_reached"]
+    if not stopped:
+        return None
+    details = [f"turn {n} stopped at a limit: {t.stop_reason or 'unknown'}" for n, t in stopped]
+    return CheckResult(name="limit", passed=False, details=details)
+
+
 def _answers(scenario: Scenario, transcript: Transcript, judge: Judge | None) -> list[CheckResult]:
     checks: list[CheckResult] = []
     for number, turn in enumerate(scenario.conversation, start=1):
@@ -110,11 +126,20 @@ def _answer_checks(
     """The text checks of one answer, then its rubric (each a check of its own)."""
     checks = []
     if expectation.has_text_checks or not expectation.criteria:
-        answer = transcript.turns[turn - 1].answer if turn else ""
+        answer = _answer_text(expectation, transcript, turn)
         checks.append(_answer_check(name, check_answer(expectation, answer, label=name)))
     if expectation.criteria:
         checks.append(judge_rubric(f"{name} rubric", expectation.criteria, transcript, turn, judge))
     return checks
+
+
+def _answer_text(expectation: AnswerExpectation, transcript: Transcript, turn: int) -> str:
+    """The answer of ``turn``, or with ``messages: all`` every answer up to it, as one text."""
+    if not turn:
+        return ""
+    if expectation.messages == "final":
+        return transcript.turns[turn - 1].answer
+    return "\n\n".join(a for t in transcript.turns[:turn] for a in (t.answers or [t.answer]))
 
 
 def _answer_check(name: str, verdict: AnswerVerdict) -> CheckResult:

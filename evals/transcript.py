@@ -58,6 +58,9 @@ class TurnRecord(BaseModel):
     source: Literal["script", "simulator"] = Field("script", description="who wrote the message")
     status: str
     answer: str = ""
+    answers: list[str] = Field(
+        default_factory=list, description="every run's answer in this turn (one per approval round), in order"
+    )
     stop_reason: str | None = None
     error: dict[str, Any] | None = Field(None, description="what ended a failed run (kind, message)")
     steps: int = 0

@@ -9,6 +9,8 @@
         classifier: mypkg.guards:score_injection   # optional: text -> probability
       globex:
         secrets: block             # redact | block
+        secrets_off: [iban]        # kinds that are never secrets here
+        card_words_within: 40      # a card number needs a card word this near (ids are long digits)
 
 Secrets are always cut from the text before it reaches the model, a log or a checkpoint;
 ``secrets: block`` additionally refuses the message. ``tool_output: neutralize`` replaces
@@ -27,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.checks.injection.detector import DEFAULT_THRESHOLD, InjectionClassifier
+from agent.checks.secrets import SECRET_KINDS, SecretRules
 from agent.errors import ConfigError
 from tools.files import read_yaml_model
 
@@ -50,6 +53,12 @@ class GuardPolicy(BaseModel):
 
     injection: Literal["flag", "redact", "block"] = Field("flag", description="user text that targets the system")
     secrets: Literal["redact", "block"] = Field("redact", description="keys, tokens, card numbers, IBANs")
+    secrets_off: tuple[str, ...] = Field(
+        (), description=f"secret kinds never reported or redacted ({', '.join(SECRET_KINDS)})"
+    )
+    card_words_within: int | None = Field(
+        None, ge=0, le=200, description="a card number only counts with a card word this many characters near it"
+    )
     personal_data: Literal["allow", "flag", "redact", "block"] = Field(
         "flag", description="emails, phones, birth dates"
     )
@@ -57,6 +66,16 @@ class GuardPolicy(BaseModel):
     output_checks: Literal["repair", "fallback", "flag"] = Field("repair", description="answers failing validation")
     injection_threshold: float = Field(DEFAULT_THRESHOLD, gt=0, le=1, description="score at which text is an injection")
     classifier: InjectionClassifier | None = Field(None, description="optional text -> probability of injection")
+
+    @field_validator("secrets_off")
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        SecretRules(off=frozenset(kinds))  # raises naming the unknown kinds
+        return kinds
+
+    def secret_rules(self) -> SecretRules:
+        """What counts as a secret under this policy."""
+        return SecretRules(off=frozenset(self.secrets_off), card_words_within=self.card_words_within)
 
     @field_validator("classifier", mode="before")
     @classmethod

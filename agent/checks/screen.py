@@ -63,7 +63,7 @@ def screen_input(
     ``text``; they count as findings (and block the message when the policy says so).
     """
     policy = policy or GuardPolicy(injection="block" if block_injection else "flag")
-    clean, secrets = redact(text)
+    clean, secrets = redact(text, policy.secret_rules())
     secrets = [Finding(kind, "[REDACTED]") for kind in redacted_before] + secrets
     actions = [GuardAction.REDACT if secrets else GuardAction.ALLOW]
     if secrets and policy.secrets == "block":

@@ -2,12 +2,16 @@
 
 Regexes find candidates; checksums confirm the ones that have them (Luhn for card numbers,
 ISO 7064 mod-97 for IBANs), so an order number or a tracking number is not mistaken for a card.
-Redaction replaces each secret with ``[REDACTED:<kind>]``.
+Redaction replaces each secret with ``[REDACTED:<kind>]``. A domain tunes what counts
+(:class:`SecretRules`, from its guard policy): kinds that are never secrets in its records, and
+whether a Luhn-valid digit run is a card number by itself or only next to a card word — a shop
+whose ids and street numbers are long digit strings would otherwise see them cut from answers.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from agent.checks.verdicts import Finding
 
@@ -46,6 +50,33 @@ _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 
 Span = tuple[int, int, str]
+SECRET_KINDS = (*_PATTERNS, "card_number", "iban")
+_CARD_WORDS = re.compile(r"\b(?:card|credit|debit|visa|master\s?card|amex|american express|discover|cc|pan)\b", re.I)
+
+
+@dataclass(frozen=True)
+class SecretRules:
+    """What counts as a secret for one domain or tenant (the default: everything, cards by Luhn)."""
+
+    off: frozenset[str] = frozenset()
+    """Kinds never reported or redacted (``card_number``, ``iban``…: see ``SECRET_KINDS``)."""
+    card_words_within: int | None = None
+    """A Luhn-valid digit run is a card number only with a card word (card, visa, cc…) at most
+    this many characters before or after it; ``None``: the digit run alone decides."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.off) - set(SECRET_KINDS))
+        if unknown:
+            raise ValueError(f"unknown secret kinds {', '.join(unknown)} (kinds: {', '.join(SECRET_KINDS)})")
+
+    def card_context_ok(self, text: str, start: int, end: int) -> bool:
+        if self.card_words_within is None:
+            return True
+        near = text[max(0, start - self.card_words_within) : end + self.card_words_within]
+        return _CARD_WORDS.search(near) is not None
+
+
+EVERY_SECRET = SecretRules()
 
 
 def luhn_ok(digits: str) -> bool:
@@ -66,15 +97,15 @@ def iban_ok(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-def find_secrets(text: str) -> list[Span]:
+def find_secrets(text: str, rules: SecretRules = EVERY_SECRET) -> list[Span]:
     """Spans ``(start, end, kind)`` of secrets in ``text``, sorted, possibly overlapping."""
     spans = [(m.start(), m.end(), kind) for kind, rx in _PATTERNS.items() for m in rx.finditer(text)]
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and rules.card_context_ok(text, m.start(), m.end()):
             spans.append((m.start(), m.end(), "card_number"))
     spans += [(m.start(), m.end(), "iban") for m in _IBAN.finditer(text) if iban_ok(m.group())]
-    return sorted(spans)
+    return sorted(span for span in spans if span[2] not in rules.off)
 
 
 def replace_spans(text: str, spans: list[Span], prefix: str) -> tuple[str, list[Finding]]:
@@ -93,6 +124,7 @@ def replace_spans(text: str, spans: list[Span], prefix: str) -> tuple[str, list[
     return "".join(out), findings
 
 
-def redact(text: str) -> tuple[str, list[Finding]]:
-    """Replace every secret with ``[REDACTED:<kind>]``; the findings name each kind."""
-    return replace_spans(text, find_secrets(text), "secret")
+def redact(text: str, rules: SecretRules = EVERY_SECRET) -> tuple[str, list[Finding]]:
+    """Replace every secret (as ``rules`` count them) with ``[REDACTED:<kind>]``; the findings
+    name each kind."""
+    return replace_spans(text, find_secrets(text, rules), "secret")

@@ -42,7 +42,7 @@ class OutputScreen:
 
 
 def _screen_text(text: str, path: str, detector: Detector, policy: GuardPolicy, found: OutputScreen) -> str:
-    clean, secrets = redact(text)
+    clean, secrets = redact(text, policy.secret_rules())
     if secrets:
         found.secrets.append(path)
     if len(clean) < _MIN_CHARS:

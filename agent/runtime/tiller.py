@@ -225,7 +225,7 @@ class Tiller:
             if refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant):
                 return refusal
             # Secrets are cut before the text enters the checkpoint (guard_input reports them).
-            clean, findings = redact(text)
+            clean, findings = redact(text, self.domains.guard_policy(row.tenant_id).secret_rules())
             redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
             message = HumanMessage(content=clean, additional_kwargs=redacted)
             payload = {"messages": [message], "turn": turn + 1, **_FRESH_RUN}

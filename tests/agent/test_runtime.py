@@ -336,3 +336,17 @@ def _comparable(result: Any) -> dict[str, Any]:
     data = result.model_dump(exclude={"run_id"})
     data["usage"].pop("elapsed_s")
     return data
+
+
+def test_the_guard_policy_decides_what_a_final_answer_loses_as_a_secret(settings: Settings) -> None:
+    """A street number that passes Luhn is a card number by default; a domain whose policy wants
+    a card word nearby keeps it in the answer."""
+    from agent.checks.policy import GuardPolicies, GuardPolicy
+
+    answer = "It ships to 4539 1488 0343 6467 Main Street."
+    default = Tiller(settings, model=ScriptedChatModel([answer]))
+    with default as tiller:
+        assert "[REDACTED:card_number]" in tiller.ask("where does it ship?").answer
+    tuned = GuardPolicies(default=GuardPolicy(card_words_within=30))
+    with Tiller(settings, model=ScriptedChatModel([answer]), guard_policies=tuned) as tiller:
+        assert tiller.ask("where does it ship?").answer == answer

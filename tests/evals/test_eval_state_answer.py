@@ -127,3 +127,73 @@ def test_answer_checks_explain_and_quote_the_answer() -> None:
         check_answer(AnswerExpectation(contains=["ups"], case_sensitive=True), "UPS").problems[0]
         == "answer does not contain 'ups'"
     )
+
+
+def test_numbers_by_value_in_the_answer_and_the_checks() -> None:
+    answer = "Your refund of $1,093.34 is on its way; the new total is 481.50 and 100 items ship."
+    by_value = AnswerExpectation(contains=["1093.34", "481.5", "$1093.340"], numbers="by_value")
+    assert check_answer(by_value, answer).passed
+    as_written = AnswerExpectation(contains=["1093.34"])
+    assert not check_answer(as_written, answer).passed
+    # a number alone is one of the answer's numbers, not a piece of one
+    assert not check_answer(AnswerExpectation(contains=["10"], numbers="by_value"), answer).passed
+    assert check_answer(AnswerExpectation(contains=["100 items"], numbers="by_value"), answer).passed
+
+
+def _transcript(*turns: tuple[str, list[str], str]) -> Any:
+    from evals.transcript import Transcript, TurnRecord
+
+    return Transcript(
+        turns=[TurnRecord(message="hi", status=status, answer=a[-1], answers=a) for _, a, status in turns]
+    )
+
+
+def test_messages_all_reads_every_answer_of_the_conversation() -> None:
+    from evals.scenario import Scenario
+    from evals.scoring import score_trial
+
+    transcript = _transcript(("t1", ["Waiting for approval: 46.66 back.", "Refunded."], "completed"))
+    final = Scenario.model_validate({"id": "x", "turns": ["hi"], "expect": {"answer": {"contains": ["46.66"]}}})
+    every = final.model_copy(
+        update={
+            "expect": final.expect.model_copy(update={"answer": AnswerExpectation(contains=["46.66"], messages="all")})
+        }
+    )
+    checks = {c.name: c.passed for c in score_trial(final, transcript, None, None).checks}
+    assert checks["answer"] is False
+    checks = {c.name: c.passed for c in score_trial(every, transcript, None, None).checks}
+    assert checks["answer"] is True
+
+
+def test_a_run_stopped_at_a_limit_fails_a_check_of_its_own() -> None:
+    from evals.scenario import Scenario
+    from evals.scoring import score_trial
+
+    transcript = _transcript(("t1", ["Best effort."], "limit_reached"))
+    transcript.turns[0].stop_reason = "max_steps"
+    loose = Scenario.model_validate({"id": "x", "turns": ["hi"]})
+    [limit] = [c for c in score_trial(loose, transcript, None, None).checks if c.name == "limit"]
+    assert not limit.passed and limit.details == ["turn 1 stopped at a limit: max_steps"]
+    expected = Scenario.model_validate({"id": "x", "turns": ["hi"], "expect": {"status": "limit_reached"}})
+    assert all(c.name != "limit" for c in score_trial(expected, transcript, None, None).checks)
+
+
+def test_dollar_columns_come_from_the_schema_not_the_first_row() -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+
+    metadata = MetaData()
+    table = Table(
+        "gifts",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("value_cents", Integer),
+        Column("note", String),
+    )
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"id": 1, "value_cents": None}, {"id": 2, "value_cents": 1250}])
+    reader = RowReader(engine, metadata)
+    rows = reader.rows("gifts", None)
+    assert "value" in reader.columns("gifts")
+    assert [r["value"] for r in rows] == [None, Decimal("12.50")]

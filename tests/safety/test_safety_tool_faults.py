@@ -98,6 +98,8 @@ def test_crashes_timeouts_and_malformed_results_become_errors(settings: Settings
     kinds = [e["error"]["kind"] for e in envelopes]
     assert kinds == ["tool_crashed", "timeout", "tool_crashed"]
     assert "did not answer within 0.1s" in envelopes[1]["error"]["message"]
+    # a plain exception keeps what it said for the model, not only its type's name
+    assert envelopes[0]["error"]["message"] == "crashing_lookup failed: KeyError: 'a'"
 
 
 def test_an_identical_failing_call_is_stopped_after_two_failures(settings: Settings) -> None:

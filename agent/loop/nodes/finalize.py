@@ -61,7 +61,7 @@ async def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[L
     status = state.get("status") or RunStatus.COMPLETED.value
     messages = state["messages"]
     ai = last_ai(messages)
-    answer, secrets = redact(ai.text if ai is not None else "")
+    answer, secrets = redact(ai.text if ai is not None else "", policy.secret_rules())
     vocabulary = runtime.context.deps.vocabulary
     evidence = gather_evidence(messages, vocabulary)
     problems: list[Problem] = [] if status in _UNCHECKED else check_answer(answer, evidence, vocabulary)
