@@ -20,7 +20,8 @@ $(CORE): pyproject.toml | $(BIN)/python
 
 # Everything the test suite exercises: dev tools, the embeddings extra (hybrid retrieval; torch
 # is pinned to the CPU build), the benchmark peers (their smoke test) and the llamacpp extra (its
-# smoke test runs a GGUF) and tau2 (τ²-bench's domains and their replayed tasks). llama-cpp-python compiles llama.cpp from source, ~5 minutes on 2 cores,
+# smoke test runs a GGUF), and tau2 (τ²-bench's domains and their replayed tasks). llama-cpp-python
+# compiles llama.cpp from source, ~5 minutes on 2 cores,
 # but only once per machine: pip's wheel cache serves the built wheel to every later install.
 # Skipping the multimodal (LLaVA) part saves about a sixth of that; set CMAKE_ARGS to override.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
