@@ -146,6 +146,8 @@ class RuleCheck:
     rule: str
     passed: bool
     message: str = ""
+    label: str = ""
+    """What the rule requires, in a reviewer's words ("within the refundable balance")."""
     blocking: bool = True
     """A failing blocking rule makes the tool refuse the call (an edit that breaks one is refused
     before it is recorded); a non-blocking one is advice for the reviewer (a policy exception)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("tiller.runtime")
+_TRANSIENT = frozenset({"timeout", "unavailable", "circuit_open"})
 
 
 def _contextualized(spec: ToolSpec, args: BaseModel, history: tuple[str, ...]) -> BaseModel:
@@ -89,9 +90,10 @@ class ToolExecutor:
         return Outcome(**{**outcome.__dict__, "latency_ms": (time.perf_counter() - started) * 1000})
 
     async def _record_failure(self, approval_id: str, outcome: Outcome, who: CallIdentity) -> None:
-        """The approved call failed: its approval says so (``failed``, with the tool's reason).
-        Not after a timeout: the abandoned call may still commit and consume its approval."""
-        if outcome.error_kind == "timeout":
+        """The approved call was refused: its approval says so (``failed``, with the tool's reason).
+        Not after a transient failure: a timed-out call may still commit and consume its approval,
+        and one that met a locked or unreachable database left it unused for a retry."""
+        if outcome.error_kind in _TRANSIENT:
             return
         message = outcome.message or outcome.error_kind or "failed"
         try:

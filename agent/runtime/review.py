@@ -39,6 +39,7 @@ class RuleCheckView(BaseModel):
     rule: str
     passed: bool
     message: str = ""
+    label: str = ""
     blocking: bool = Field(True, description="a failing blocking rule makes the tool refuse the call")
 
 

@@ -26,6 +26,9 @@ _NOT_DELIVERED_ADVICE = {
 }
 
 
+_WITHIN = "within the refundable balance"
+
+
 def days_since_delivery(order: Order, now: datetime | None = None) -> int | None:
     if order.delivered_at is None:
         return None
@@ -44,6 +47,7 @@ def refund_checks(order: Order, cents: int, now: datetime | None = None) -> list
             if delivered
             else f"Order {oid} has not been delivered (status: {status.value}), so it cannot be refunded; "
             f"{_NOT_DELIVERED_ADVICE[status]}.",
+            label="order delivered",
         )
     ]
     balance = order.refundable_cents
@@ -52,7 +56,7 @@ def refund_checks(order: Order, cents: int, now: datetime | None = None) -> list
             f"Order {oid} has been fully refunded already (paid {money(order.amount_paid_cents)}, refunded "
             f"{money(order.amount_refunded_cents)}); the refundable balance is $0.00, so nothing more can be refunded."
         )
-        checks.append(RuleCheck("refund_exceeds_balance", False, message))
+        checks.append(RuleCheck("refund_exceeds_balance", False, message, label=_WITHIN))
     else:
         over = cents > balance
         message = (
@@ -60,7 +64,7 @@ def refund_checks(order: Order, cents: int, now: datetime | None = None) -> list
             f"(paid {money(order.amount_paid_cents)}, already refunded {money(order.amount_refunded_cents)}); "
             f"refund at most {money(balance)}."
         )
-        checks.append(RuleCheck("refund_exceeds_balance", not over, message if over else ""))
+        checks.append(RuleCheck("refund_exceeds_balance", not over, message if over else "", label=_WITHIN))
     days = days_since_delivery(order, now)
     if days is not None:
         late = days > RETURN_WINDOW_DAYS
@@ -68,28 +72,33 @@ def refund_checks(order: Order, cents: int, now: datetime | None = None) -> list
             f"Delivered {days} days ago: outside the {RETURN_WINDOW_DAYS}-day return window of the returns policy; "
             "approve only as an exception (e.g. a defect under warranty)."
         )
-        checks.append(RuleCheck("return_window", not late, message if late else "", blocking=False))
+        window = f"within the {RETURN_WINDOW_DAYS}-day return window"
+        checks.append(RuleCheck("return_window", not late, message if late else "", label=window, blocking=False))
     return checks
+
+
+_OPEN = "not shipped or cancelled yet"
 
 
 def cancel_checks(order: Order) -> list[RuleCheck]:
     """The rules of cancelling ``order``: it must not be cancelled, shipped or delivered yet."""
     oid, status = order.public_id, order.status
     if status is OrderStatus.CANCELLED:
-        return [RuleCheck("order_already_cancelled", False, f"Order {oid} is already cancelled; nothing to do.")]
+        cancelled = f"Order {oid} is already cancelled; nothing to do."
+        return [RuleCheck("order_already_cancelled", False, cancelled, label=_OPEN)]
     if status is OrderStatus.SHIPPED:
         message = (
             f"Order {oid} has shipped (status: shipped) and can no longer be cancelled; offer a return after "
             "delivery instead."
         )
-        return [RuleCheck("order_already_shipped", False, message)]
+        return [RuleCheck("order_already_shipped", False, message, label=_OPEN)]
     if status is OrderStatus.DELIVERED:
         message = (
             f"Order {oid} was delivered (status: delivered) and can no longer be cancelled; offer a return or a "
             "refund with issue_refund instead."
         )
-        return [RuleCheck("order_already_shipped", False, message)]
-    return [RuleCheck("order_already_shipped", True)]
+        return [RuleCheck("order_already_shipped", False, message, label=_OPEN)]
+    return [RuleCheck("order_already_shipped", True, label=_OPEN)]
 
 
 def first_failure(checks: list[RuleCheck]) -> RuleCheck | None:

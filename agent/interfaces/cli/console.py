@@ -175,7 +175,7 @@ def _context_lines(context: ReviewView) -> list[str]:
         lines.append("[bold]checks[/]:")
     for c in context.checks:
         if c.passed:
-            lines.append(f"  [green]✓[/] {c.rule.replace('_', ' ')}: ok")
+            lines.append(f"  [green]✓[/] {escape(c.label or c.rule.replace('_', ' '))}")
         elif c.blocking:
             lines.append(f"  [red]✗ {escape(c.message)}[/] (the tool will refuse this)")
         else:

@@ -20,7 +20,7 @@ _MAX_FIELDS = 8
 NOT_FOUND = "I could not find a policy about"
 """How a knowledge answer that found nothing relevant starts ("… about "<topic>" …")."""
 _ERROR_TEXT = {
-    "rejected": "I'm sorry, I could not {action}: it was not approved.",
+    "rejected": "I'm sorry, I did not {action}: a reviewer declined it.",
     "denied": "I can't {action}: it is not allowed by policy. {message}",
     "not_found": "I couldn't {action}: {message}",
     "business_rule": "I can't {action}: {message}",

@@ -111,14 +111,14 @@ def test_a_reviewer_rejection_tells_the_customer_only_the_message_meant_for_them
     )
     talk = chat({"get_order": ORDER, "issue_refund": refused})
     answer = talk.say("refund W1000001, damaged")
-    assert answer.content == "I'm sorry, I could not issue the refund: it was not approved. We refunded you by phone."
+    assert answer.content == "I'm sorry, I did not issue the refund: a reviewer declined it. We refunded you by phone."
 
 
 def test_a_reviewer_rejection_without_a_message_offers_help(chat: Callable[..., Chat]) -> None:
     talk = chat({"get_order": ORDER, "issue_refund": ("rejected", "issue_refund was not run: a reviewer declined it.")})
     answer = talk.say("refund W1000001, damaged").content
-    assert answer.startswith("I'm sorry, I could not issue the refund: it was not approved.")
-    assert "declined" not in answer and "ticket" in answer
+    assert answer.startswith("I'm sorry, I did not issue the refund: a reviewer declined it.")
+    assert "was not run" not in answer and "ticket" in answer
 
 
 def test_a_policy_denial_is_explained(chat: Callable[..., Chat]) -> None:
