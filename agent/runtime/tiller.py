@@ -62,6 +62,13 @@ _FRESH_RUN = {"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, 
 _FRESH_RUN |= {"invalid_args": 0, "stop_reason": None, "status": None, "error": None}
 
 
+WAITING_FOR_REVIEWER = (
+    "Your earlier request is waiting for a reviewer's decision; I'll continue as soon as they decide. "
+    "Please send your new message once it is done."
+)
+"""The answer to a message sent while the thread waits for a reviewer (the message is not run)."""
+
+
 def new_thread_id() -> str:
     return "t_" + uuid.uuid4().hex[:12]
 
@@ -220,8 +227,9 @@ class Tiller:
             turn = 0
             if not created:
                 snapshot = await self.graph.aget_state(config(caller.thread, limits or self.limits))
-                if snapshot.interrupts:  # still waiting: decide first, then resume
-                    return await self.runs.result(caller.thread, caller.tenant, 0.0)
+                if snapshot.interrupts:  # still waiting: decide first, then resume — and say so
+                    waiting = await self.runs.result(caller.thread, caller.tenant, 0.0)
+                    return waiting.model_copy(update={"answer": WAITING_FOR_REVIEWER})
                 turn = snapshot.values.get("turn", 0)
             budgets = self.settings.tenant_daily_budgets
             if refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant):

@@ -122,6 +122,34 @@ def test_a_rejection_tells_the_customer_only_the_message_for_them(
     assert "case 7731" in history and "Please reply with a photo" in history  # reviewers see both
 
 
+def test_the_chat_page_reads_as_a_conversation_and_answers_while_a_request_waits(
+    browser: object, base_url: str, ctx: ServiceContext
+) -> None:
+    _, user_key = ctx.keys.create(tenant="acme", role="user", name="waiting.customer")
+    _, reviewer = ctx.keys.create(tenant="acme", role="reviewer", name="waiting.reviewer")
+    chat = log_in(browser, base_url, user_key, "/chat")
+    chat.fill("#message", "refund $10 on order W1000004, the jacket arrived damaged")  # type: ignore[attr-defined]
+    chat.click("form#ask button")  # type: ignore[attr-defined]
+    chat.wait_for_selector("#status[data-status=awaiting_approval]")  # type: ignore[attr-defined]
+    shown = chat.inner_text("#log")  # type: ignore[attr-defined]
+    assert "needs a colleague's approval" in shown and "model →" not in shown  # steps are collapsed
+    chat.fill("#message", "also, where is my order W1000002?")  # type: ignore[attr-defined]
+    chat.click("form#ask button")  # type: ignore[attr-defined]
+    chat.wait_for_selector("li.agent")  # type: ignore[attr-defined]
+    assert "still waiting for a colleague's approval" in chat.inner_text("#log")  # type: ignore[attr-defined]
+    assert chat.get_attribute("#status", "data-status") == "awaiting_approval"  # type: ignore[attr-defined]
+    assert chat.locator("li.error").count() == 0  # type: ignore[attr-defined]
+    chat.screenshot(path=str(ARTIFACTS / "chat-waiting.png"), full_page=True)  # type: ignore[attr-defined]
+
+    inbox = log_in(browser, base_url, reviewer, "/review")
+    inbox.locator("article.approval").first.locator("button.approve").click()  # type: ignore[attr-defined]
+    chat.wait_for_selector("#status[data-status=completed]")  # type: ignore[attr-defined]
+    assert "Refunded $10.00 on order W1000004" in chat.inner_text("#log")  # type: ignore[attr-defined]
+    chat.locator("li.steps summary").first.click()  # type: ignore[attr-defined]
+    assert "model → get_order" in chat.inner_text("#log")  # type: ignore[attr-defined]  # staff can open them
+    chat.screenshot(path=str(ARTIFACTS / "chat-completed.png"), full_page=True)  # type: ignore[attr-defined]
+
+
 def test_the_api_docs_load_with_the_network_blocked(browser: object, base_url: str) -> None:
     context = browser.new_context()  # type: ignore[attr-defined]
     off_machine: list[str] = []
