@@ -40,8 +40,9 @@ data: setup  ## database schema, demo data (once), search index
 chat: data
 	$(BIN)/tiller chat
 
-serve: data  ## the HTTP service, reviewer inbox and chat page on http://127.0.0.1:8080
-	$(BIN)/tiller serve
+PORT ?= 8080
+serve: data  ## the HTTP service, reviewer inbox and chat page on http://127.0.0.1:$(PORT) (make serve PORT=9000)
+	$(BIN)/tiller serve --port $(PORT)
 
 test: setup-full
 	$(BIN)/python -m pytest -q

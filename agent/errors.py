@@ -18,7 +18,7 @@
         ├── ApprovalConflict    already decided / executed (HTTP 409)
         ├── ApprovalExpired     past its expiry
         ├── SelfApproval        the decider is the requester (separation of duties)
-        └── InvalidEdit         edited arguments fail the tool's schema
+        └── InvalidEdit         edited arguments fail the tool's schema or business rules
 
 Failures of a run itself (model down, limits) are not exceptions: they end the run with a
 status (see ``agent.loop.state.RunStatus``) and keep the trajectory.
@@ -94,4 +94,10 @@ class SelfApproval(ApprovalError):
 
 
 class InvalidEdit(ApprovalError):
-    pass
+    """Edited arguments a tool would refuse: its schema, or one of its business rules.
+
+    ``fields`` pairs each problem with the argument it is about (``""``: the call as a whole)."""
+
+    def __init__(self, message: str, *, fields: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or []

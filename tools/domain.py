@@ -146,6 +146,11 @@ class RuleCheck:
     rule: str
     passed: bool
     message: str = ""
+    label: str = ""
+    """What the rule requires, in a reviewer's words ("within the refundable balance")."""
+    blocking: bool = True
+    """A failing blocking rule makes the tool refuse the call (an edit that breaks one is refused
+    before it is recorded); a non-blocking one is advice for the reviewer (a policy exception)."""
 
 
 @dataclass(frozen=True)
@@ -156,10 +161,14 @@ class ReviewContext:
     facts: tuple[ReviewFact, ...] = ()
     checks: tuple[RuleCheck, ...] = ()
     policy_query: str | None = None
+    arguments: tuple[ReviewFact, ...] = ()
+    """How arguments read for a person (``amount`` → ``$74.97 USD``); others are shown as they are."""
 
 
 ReviewProvider = Callable[["Session", str, BaseModel], ReviewContext]
-"""``(session, tenant_id, args) -> ReviewContext`` for one high-risk tool."""
+"""``(session, tenant_id, args) -> ReviewContext`` for one high-risk tool: facts read in a
+read-only session (rolled back afterwards), and the tool's own rules evaluated on ``args``. The
+runtime also pre-checks a reviewer's edit with it: a failing blocking check refuses the edit."""
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,15 @@ def tool_result_message(
     return ToolMessage(content=json.dumps(envelope, ensure_ascii=False), tool_call_id=call_id, name=tool)
 
 
-def tool_error_message(tool: str, call_id: str, kind: str, message: str) -> ToolMessage:
-    envelope = {"ok": False, "tool": tool, "error": {"kind": kind, "message": message}}
+def tool_error_message(
+    tool: str, call_id: str, kind: str, message: str, *, customer_message: str | None = None
+) -> ToolMessage:
+    """A failed or refused call. ``customer_message``: words meant for the customer as they are
+    (a reviewer's message), apart from ``message``, which is for the model."""
+    error: dict[str, Any] = {"kind": kind, "message": message}
+    if customer_message:
+        error["customer_message"] = customer_message
+    envelope = {"ok": False, "tool": tool, "error": error}
     return ToolMessage(
         content=json.dumps(envelope, ensure_ascii=False), tool_call_id=call_id, name=tool, status="error"
     )

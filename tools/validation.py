@@ -38,6 +38,19 @@ def parse_raw_args(tool: str, raw: str | dict[str, Any] | None) -> dict[str, Any
     return value
 
 
+def validate_for_person(spec: ToolSpec, data: dict[str, Any]) -> BaseModel:
+    """Validate arguments a person typed (a reviewer's edit) with the args model alone: its
+    messages ("Input should be greater than 0") read better than the schema's ("-5 is not valid
+    under any of the given schemas"), and the model is what the tool runs with anyway."""
+    try:
+        return spec.args_model.model_validate(data)
+    except ValidationError as exc:
+        raise ArgumentsInvalid(
+            spec.name,
+            [FieldProblem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()],
+        ) from None
+
+
 def validate_args(spec: ToolSpec, raw: str | dict[str, Any] | None) -> BaseModel:
     """Validate raw arguments for ``spec``; raise :class:`ArgumentsInvalid` naming each field."""
     data = parse_raw_args(spec.name, raw)

@@ -9,6 +9,9 @@ Checks, each a :class:`Problem` when it fails:
   conversation; ``uncited_policy`` — a claim attributed to a policy with no citation at all;
 - ``record_fact`` — a status, amount or date stated about one record (a sentence naming one id
   of an entity with statuses) that the tool results contradict (or never gave);
+- ``internal_text`` — the answer passes on an error message meant for the model only (its own
+  invalid arguments, a crash, the runtime's instructions after a refusal): a failed call must
+  become a helpful answer, never internal text shown to the customer;
 - ``empty`` — no answer at all.
 
 Secrets are not a problem to repair: :func:`agent.checks.redact` removes them from every answer.
@@ -108,13 +111,28 @@ def _record_facts(sentence: str, entity: Entity, record_id: str, evidence: Evide
     return problems
 
 
+_INTERNAL_PARTS = re.compile(r"(?<=[.;:])\s+")
+_MIN_QUOTED = 24  # shorter pieces ("not run", a field name) are ordinary words
+
+
+def _internal(answer: str, evidence: Evidence) -> list[Problem]:
+    """An internal error message, or a sizeable piece of one, repeated in the answer."""
+    said = " ".join(answer.split()).lower()
+    for message in evidence.internal:
+        pieces = [" ".join(p.split()).lower() for p in [message, *_INTERNAL_PARTS.split(message)]]
+        quoted = next((p for p in pieces if len(p) >= _MIN_QUOTED and p in said), None)
+        if quoted is not None:
+            return [Problem("internal_text", f"the answer repeats an internal error message: {quoted[:80]!r}")]
+    return []
+
+
 def check_answer(answer: str, evidence: Evidence, vocabulary: Vocabulary | None = None) -> list[Problem]:
     """Every problem of ``answer`` against ``evidence`` (empty: the answer may go out); which ids
     and statuses the domain has comes from its ``vocabulary``."""
     vocabulary = vocabulary or Vocabulary()
     if not answer.strip():
         return [Problem("empty", "the answer is empty")]
-    problems = [*_foreign(answer, evidence, vocabulary), *_citations(answer, evidence)]
+    problems = [*_foreign(answer, evidence, vocabulary), *_citations(answer, evidence), *_internal(answer, evidence)]
     tracked = [e for e in vocabulary.entities if e.status_field is not None]
     for sentence in _SENTENCE.split(answer):
         for entity in tracked:

@@ -91,6 +91,9 @@ class Evidence:
     """Latest known status of each record (by id) a tool returned."""
     summaries: list[str] = field(default_factory=list)
     """Summaries of successful tool results since the last user message (for a fallback answer)."""
+    internal: list[str] = field(default_factory=list)
+    """Messages of this turn's errors meant for the model only (its own invalid arguments, a
+    crash, the runtime's instructions): an answer must never pass them on to the customer."""
 
     def knows_date(self, claimed: tuple[int | None, int, int]) -> bool:
         year, month, day = claimed
@@ -130,6 +133,11 @@ def _add_result(evidence: Evidence, data: Any, vocabulary: Vocabulary) -> None:
             evidence.chunk_ids.add(str(record["chunk_id"]))
 
 
+INTERNAL_ERROR_KINDS = frozenset({"invalid_arguments", "unknown_tool", "tool_crashed", "approval", "repeated_failure"})
+"""Error kinds whose message speaks to the model (what to fix, what the runtime did), not to a
+customer; business-rule and not-found messages are written to be explained, so they are not."""
+
+
 def gather_evidence(messages: Sequence[BaseMessage], vocabulary: Vocabulary | None = None) -> Evidence:
     """The evidence of a conversation: tool envelopes and the user's messages."""
     vocabulary = vocabulary or Vocabulary()
@@ -138,8 +146,14 @@ def gather_evidence(messages: Sequence[BaseMessage], vocabulary: Vocabulary | No
         if isinstance(message, HumanMessage):
             _add_text(evidence, message.text, vocabulary)
             evidence.summaries = []
+            evidence.internal = []
         elif isinstance(message, ToolMessage):
             envelope = read_envelope(message)
+            error = envelope.get("error") if not envelope.get("ok") else None
+            if isinstance(error, dict) and error.get("kind") in INTERNAL_ERROR_KINDS and error.get("message"):
+                # words meant for the customer (a reviewer's message) may be passed on as they are
+                told = str(error.get("customer_message") or "")
+                evidence.internal.append(str(error["message"]).replace(told, "") if told else str(error["message"]))
             _add_result(evidence, envelope.get("data") if envelope.get("ok") else envelope.get("error"), vocabulary)
             data = envelope.get("data")
             if envelope.get("ok") and isinstance(data, dict) and isinstance(data.get("summary"), str):

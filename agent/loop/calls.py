@@ -37,15 +37,20 @@ class ApprovalRecord(BaseModel):
     decided_by: str | None = None
     reason: str | None = None
     edited_args: dict[str, Any] | None = None
+    customer_message: str | None = None
 
 
 class ReviewDecision(BaseModel):
-    """A reviewer's decision on one approval as the paused run receives it (``None``: expired)."""
+    """A reviewer's decision on one approval as the paused run receives it (``None``: expired).
+
+    ``reason`` is the reviewer's internal note: recorded, never given to the model (which could
+    repeat it to the customer); ``customer_message`` is what the model may pass on."""
 
     decision: Decision | None = None
     decided_by: str | None = None
     reason: str | None = None
     edited_args: dict[str, Any] | None = None
+    customer_message: str | None = None
 
 
 class PlannedCall(BaseModel):

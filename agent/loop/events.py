@@ -129,7 +129,9 @@ class ApprovalDecidedEvent(_Event):
     """``approve`` | ``edit`` | ``reject``; ``None``: the approval expired."""
     decided_by: str | None = None
     reason: str | None = None
+    """The reviewer's internal note (traces; the customer's stream leaves it out)."""
     edited_args: dict[str, Any] | None = None
+    customer_message: str | None = None
 
 
 class BreakerEvent(_Event):

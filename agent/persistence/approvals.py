@@ -6,7 +6,12 @@
   decide-once (a conditional UPDATE; a concurrent second decision gets ``ApprovalConflict``).
 - ``consume`` runs inside the transaction of the side effect: it marks the approval executed
   only if it is approved, unexpired, unconsumed, and the arguments about to run hash to what was
-  approved. Every step appends to the audit log.
+  approved. ``record_failure`` marks an approved call the tool refused when it ran as ``failed``,
+  with the tool's reason. Every step appends to the audit log.
+
+Statuses: ``pending`` → ``approved`` (decided, not run yet) → ``executed`` | ``failed``;
+``pending`` → ``rejected`` | ``expired``. The ``approved`` filter of ``list`` means "a reviewer
+approved it" (with or without edits), whatever happened when it ran.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,7 +51,23 @@ class PendingApproval(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    """The reviewer's internal note: for reviewers and the audit log, never for the customer."""
     edited_args: dict[str, Any] | None = None
+    customer_message: str | None = None
+    """What the reviewer wants the customer told (the agent passes it on)."""
+    outcome: str | None = None
+    """Why the call failed when it ran (status ``failed``)."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_args(self) -> dict[str, Any]:
+        """The arguments that run (or ran): the reviewer's edit, else the requested ones."""
+        return self.edited_args if self.edited_args is not None else self.args
+
+
+STATUSES = ("pending", "approved", "executed", "failed", "rejected", "expired")
+DECIDED = ("approved", "executed", "failed", "rejected", "expired")
+_APPROVED = ("approved", "executed", "failed")  # what the `approved` filter finds
 
 
 Decision = Literal["approve", "edit", "reject"]
@@ -78,6 +99,8 @@ def to_view(row: ApprovalRow) -> PendingApproval:
         decided_at=row.decided_at,
         reason=row.reason,
         edited_args=json.loads(row.edited_args_json) if row.edited_args_json else None,
+        customer_message=row.customer_message,
+        outcome=row.outcome,
     )
 
 
@@ -157,7 +180,9 @@ class ApprovalStore:
     ) -> list[PendingApproval]:
         self.expire_due(tenant_id)
         query = select(ApprovalRow).where(ApprovalRow.tenant_id == tenant_id)
-        if status:
+        if status == "approved":
+            query = query.where(ApprovalRow.status.in_(_APPROVED))
+        elif status:
             query = query.where(ApprovalRow.status == status)
         if thread_id:
             query = query.where(ApprovalRow.thread_id == thread_id)
@@ -188,6 +213,7 @@ class ApprovalStore:
         decided_by: str,
         reason: str | None = None,
         edited_args: dict[str, Any] | None = None,
+        customer_message: str | None = None,
     ) -> PendingApproval:
         """Record a decision once. ``edited_args`` must already be validated by the caller."""
         with transaction(self._sessions) as session:
@@ -204,7 +230,8 @@ class ApprovalStore:
             if expires_at <= now:
                 self._mark_expired(session, row)  # committed, then reported below
             else:
-                return self._record_decision(session, row, decision, decided_by, reason, edited_args, now)
+                said = (reason, (customer_message or "").strip() or None)
+                return self._record_decision(session, row, decision, decided_by, said, edited_args, now)
         raise ApprovalExpired(f"approval {approval_id} expired at {expires_at:%Y-%m-%d %H:%M} UTC")
 
     def _record_decision(
@@ -213,11 +240,12 @@ class ApprovalStore:
         row: ApprovalRow,
         decision: Decision,
         decided_by: str,
-        reason: str | None,
+        said: tuple[str | None, str | None],
         edited_args: dict[str, Any] | None,
         now: datetime,
     ) -> PendingApproval:
         approval_id = row.id
+        reason, customer_message = said
         effective = edited_args if decision == "edit" else json.loads(row.args_json)
         values = {
             "status": _STATUS_OF[decision],
@@ -225,6 +253,7 @@ class ApprovalStore:
             "decided_by": decided_by,
             "decided_at": now,
             "reason": reason,
+            "customer_message": customer_message,
             "edited_args_json": canonical_json(edited_args) if decision == "edit" else None,
             "approved_hash": args_hash(effective) if decision != "reject" else None,
         }
@@ -241,7 +270,8 @@ class ApprovalStore:
         event = _STATUS_OF[decision] if decision != "edit" else "edited"
         # An approval or edit is about the arguments that may now run; a rejection, the requested ones.
         decided_hash = row.approved_hash or row.args_hash
-        _audit(session, row, event, decided_by, args_hash=decided_hash, reason=reason)
+        told = {"customer_message": customer_message} if customer_message else {}
+        _audit(session, row, event, decided_by, args_hash=decided_hash, reason=reason, **told)
         return to_view(row)
 
     def consume(self, session: Session, approval_id: str, args_hash_to_run: str, actor: str) -> None:
@@ -266,6 +296,24 @@ class ApprovalStore:
         row = session.get(ApprovalRow, approval_id)
         assert row is not None
         _audit(session, row, "executed", actor, args_hash=args_hash_to_run)
+
+    def record_failure(self, approval_id: str, message: str, actor: str) -> bool:
+        """An approved call ran and the tool refused it (its effect rolled back): the approval is
+        ``failed`` with the tool's reason, so history tells the real outcome. Only an approved,
+        unconsumed approval changes; returns whether this one did."""
+        with transaction(self._sessions) as session:
+            done = session.execute(
+                update(ApprovalRow)
+                .where(ApprovalRow.id == approval_id, ApprovalRow.status == "approved")
+                .values(status="failed", outcome=message[:2000], executed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            row = session.get(ApprovalRow, approval_id)
+            assert row is not None
+            _audit(session, row, "failed", actor, args_hash=row.approved_hash or row.args_hash, outcome=message[:500])
+            return True
 
     def count_by_status(self) -> dict[str, int]:
         """How many approvals are in each status, over all tenants (for metrics)."""

@@ -58,7 +58,7 @@ class ApprovalRow(StoreBase):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     excerpt: Mapped[str] = mapped_column(Text, default="")
-    # pending → approved | rejected | expired; approved → executed
+    # pending → approved | rejected | expired; approved → executed | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -68,6 +68,10 @@ class ApprovalRow(StoreBase):
     # Hash of the arguments that may run: the edited ones if edited, else the requested ones.
     approved_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What the agent may tell the customer about the decision (``reason`` is the internal note).
+    customer_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Why an approved call failed when it ran (the tool's refusal), for status ``failed``.
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ApprovalEventRow(StoreBase):

@@ -12,6 +12,7 @@ async path (``ToolSpec.afunc``: MCP servers, async LangChain tools) is awaited o
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,9 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("tiller.runtime")
+_TRANSIENT = frozenset({"timeout", "unavailable", "circuit_open"})
 
 
 def _contextualized(spec: ToolSpec, args: BaseModel, history: tuple[str, ...]) -> BaseModel:
@@ -76,12 +80,28 @@ class ToolExecutor:
             if outcome.ok or outcome.error_kind not in ("unavailable", "timeout"):
                 break
             await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+        if approval_id is not None and not outcome.ok:
+            await self._record_failure(approval_id, outcome, who)
         if self.cache is not None and outcome.ok and outcome.data is not None:
             if spec.risk.has_side_effects:
                 self.cache.invalidate_tenant(who.tenant_id)
             else:
                 self.cache.put(key, spec, outcome.data)
         return Outcome(**{**outcome.__dict__, "latency_ms": (time.perf_counter() - started) * 1000})
+
+    async def _record_failure(self, approval_id: str, outcome: Outcome, who: CallIdentity) -> None:
+        """The approved call was refused: its approval says so (``failed``, with the tool's reason).
+        Not after a transient failure: a timed-out call may still commit and consume its approval,
+        and one that met a locked or unreachable database left it unused for a retry."""
+        if outcome.error_kind in _TRANSIENT:
+            return
+        message = outcome.message or outcome.error_kind or "failed"
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._approvals.record_failure, approval_id, message, who.user_id
+            )
+        except Exception:  # the database refused the note: the run still reports the failure
+            log.warning("could not record the failure of approval %s", approval_id, exc_info=True)
 
     async def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         if spec.afunc is not None and not spec.risk.has_side_effects:

@@ -159,6 +159,7 @@ class RunDriver:
                 decided_by=a.decided_by,
                 reason=a.reason,
                 edited_args=a.edited_args,
+                customer_message=a.customer_message,
             )
             decisions[approval_id] = decision.model_dump()
         return decisions

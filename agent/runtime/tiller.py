@@ -45,6 +45,7 @@ from agent.runtime.cache import ToolResultCache
 from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
 from agent.runtime.loop import EventLoopThread
+from agent.runtime.review import Reviews, ReviewView
 from agent.runtime.runs import EventHandler, RunDriver, config
 from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
@@ -53,12 +54,19 @@ from tools.canonical import to_jsonable
 from tools.errors import ArgumentsInvalid
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
-from tools.validation import validate_args
+from tools.validation import validate_for_person
 
 log = logging.getLogger("tiller.runtime")
 T = TypeVar("T")
 _FRESH_RUN = {"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "estimated_tokens": 0, "cost_usd": 0.0}
 _FRESH_RUN |= {"invalid_args": 0, "stop_reason": None, "status": None, "error": None}
+
+
+WAITING_FOR_REVIEWER = (
+    "Your earlier request is waiting for a reviewer's decision; I'll continue as soon as they decide. "
+    "Please send your new message once it is done."
+)
+"""The answer to a message sent while the thread waits for a reviewer (the message is not run)."""
 
 
 def new_thread_id() -> str:
@@ -128,6 +136,7 @@ class Tiller:
         self._stack.callback(self.domains.close)
         self.deps = self.domains.deps(s.tenant)  # the own domain's, built now: its errors surface at start
         self.registry = self.deps.registry
+        self.reviews = Reviews(self.sessions, self.domains)
         self.runs = RunDriver(self)
 
     async def _start(self, checkpointer: BaseCheckpointSaver[str] | None) -> None:
@@ -218,8 +227,9 @@ class Tiller:
             turn = 0
             if not created:
                 snapshot = await self.graph.aget_state(config(caller.thread, limits or self.limits))
-                if snapshot.interrupts:  # still waiting: decide first, then resume
-                    return await self.runs.result(caller.thread, caller.tenant, 0.0)
+                if snapshot.interrupts:  # still waiting: decide first, then resume — and say so
+                    waiting = await self.runs.result(caller.thread, caller.tenant, 0.0)
+                    return waiting.model_copy(update={"answer": WAITING_FOR_REVIEWER})
                 turn = snapshot.values.get("turn", 0)
             budgets = self.settings.tenant_daily_budgets
             if refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant):
@@ -263,24 +273,53 @@ class Tiller:
         tenant: str | None = None,
         reason: str | None = None,
         edits: dict[str, Any] | None = None,
+        customer_message: str | None = None,
     ) -> PendingApproval:
-        """Record a reviewer's decision; edited arguments are validated against the tool schema."""
+        """Record a reviewer's decision. ``reason`` is the reviewer's internal note (never shown
+        to the customer); ``customer_message`` is what the agent may tell them. Edited arguments
+        are validated and pre-checked against the tool's rules first (``check_edit``)."""
         tenant = tenant or self.settings.tenant
-        edited = None
-        if decision == "edit":
-            current = self.approvals.get(tenant, approval_id)
-            spec = self.domains.registry(tenant).get(current.tool)
-            if spec is None:
-                raise InvalidEdit(f"tool {current.tool} is not a tool of this tenant's domain")
-            try:
-                edited = to_jsonable(validate_args(spec, {**current.args, **(edits or {})}))
-            except ArgumentsInvalid as exc:
-                raise InvalidEdit(exc.message) from None
+        edited = self.check_edit(approval_id, tenant=tenant, edits=edits or {}) if decision == "edit" else None
         decided = self.approvals.decide(
-            tenant, approval_id, decision=decision, decided_by=decided_by, reason=reason, edited_args=edited
+            tenant,
+            approval_id,
+            decision=decision,
+            decided_by=decided_by,
+            reason=reason,
+            edited_args=edited,
+            customer_message=customer_message,
         )
         self.metrics.observe_decision(decided)
         return decided
+
+    @translate_database_errors
+    def check_edit(self, approval_id: str, *, tenant: str | None = None, edits: dict[str, Any]) -> dict[str, Any]:
+        """The arguments an edit makes, validated against the tool's schema and pre-checked
+        against its business rules (the domain's review checks): ``InvalidEdit`` names the field
+        or the rule, and nothing is recorded. A decided approval is left to ``decide`` to refuse."""
+        tenant = tenant or self.settings.tenant
+        current = self.approvals.get(tenant, approval_id)
+        merged = {**current.args, **edits}
+        if current.status != "pending":
+            return merged
+        if not edits:
+            raise InvalidEdit("no arguments to change: give at least one")
+        spec = self.domains.registry(tenant).get(current.tool)
+        if spec is None:
+            raise InvalidEdit(f"tool {current.tool} is not a tool of this tenant's domain")
+        try:
+            edited: dict[str, Any] = to_jsonable(validate_for_person(spec, merged))
+        except ArgumentsInvalid as exc:
+            problems = "; ".join(str(p) for p in exc.problems)
+            raise InvalidEdit(problems, fields=[(p.field, p.problem) for p in exc.problems]) from None
+        if failing := self.reviews.blocking_failures(tenant, current.tool, edited):
+            message = " ".join(c.message for c in failing)
+            raise InvalidEdit(f"{current.tool} would refuse these arguments: {message}", fields=[("", message)])
+        return edited
+
+    def review(self, approval: PendingApproval) -> ReviewView:
+        """What the approval's reviewer needs beside its arguments (``agent.runtime.review``)."""
+        return self.reviews.context(approval.tenant_id, approval.tool, approval.effective_args)
 
     def result(self, thread_id: str, *, tenant: str | None = None) -> RunResult:
         """The thread's latest run as a result (status, answer, trajectory)."""

@@ -1,7 +1,8 @@
 """Results of a ``tiller run`` in a folder: ``run.json``, ``results.jsonl``, ``summary.json``.
 
-``results.jsonl`` is append-only, one line per task outcome (a task waiting for reviewers may
-get a later line when it finishes); the last line of a task counts. A rerun reads it to skip
+``results.jsonl`` has one line per task, its latest outcome: a task waiting for reviewers, or
+rerun, has its line replaced (the file is rewritten whole and renamed into place, so a crash
+leaves the old file or the new one). A rerun reads it to skip
 finished tasks; ``run.json`` keeps the run id, so the rerun finds the same threads.
 """
 
@@ -87,9 +88,14 @@ class ResultsFolder:
         self._hook("waiting", task.id)
 
     def record(self, outcome: TaskOutcome) -> None:
-        with self._lock, self.results.open("a") as out:
-            out.write(outcome.model_dump_json() + "\n")
-            out.flush()
+        with self._lock:
+            lines = {task_id: json.dumps(o) for task_id, o in self.latest().items()}
+            lines[outcome.task_id] = outcome.model_dump_json()
+            draft = self.results.with_suffix(".jsonl.tmp")
+            with draft.open("w") as out:
+                out.write("".join(line + "\n" for line in lines.values()))
+                out.flush()
+            draft.replace(self.results)
         self._hook("recorded", outcome.task_id)
 
     def write_summary(self, tasks: list[Task], this_pass: Summary) -> dict[str, Any]:

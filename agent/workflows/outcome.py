@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.loop.state import RunResult
+from agent.loop.state import CallStatus, RunResult
 from agent.persistence.workflows import FINISHED
 from agent.workflows.spec import Task
 
@@ -55,13 +55,19 @@ def outcome_of(task: Task, thread_id: str, result: RunResult | None, error: str 
         if a.id not in known
     ]
     usage = result.usage.model_dump(exclude={"elapsed_s"})
+    status, error = result.status.value, (result.error or {}).get("message") if result.error else None
+    refused = [c for c in result.trajectory if c.approval is not None and c.status is CallStatus.ERROR]
+    if status == "completed" and refused:
+        # The run ended well, but the action the task was for did not happen: the task failed.
+        status = "failed"
+        error = "; ".join(f"{c.tool} failed: {(c.error or {}).get('message', 'no details')}" for c in refused)
     return TaskOutcome(
         task_id=task.id,
         thread_id=thread_id,
-        status=result.status.value,
+        status=status,
         answer=result.answer,
         tool_calls=calls,
         approvals=approvals,
         usage=usage,
-        error=(result.error or {}).get("message") if result.error else None,
+        error=error,
     )

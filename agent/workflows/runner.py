@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.errors import ThreadNotFound, TillerError
+from agent.errors import ThreadBusy, ThreadNotFound, TillerError
 from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller
 from agent.workflows.outcome import FINISHED, TaskOutcome, outcome_of
@@ -164,7 +164,19 @@ class WorkflowRunner:
             if thread_id in waiting_threads:  # overdue: record it waiting; a rerun continues it
                 self._finish(active, self.tiller.result(thread_id, tenant=self.tenant), sink, summary)
                 continue
-            running[pool.submit(self.tiller.resume, thread_id, tenant=self.tenant)] = active
+            running[pool.submit(self.resume_or_follow, thread_id)] = active
+
+    def resume_or_follow(self, thread_id: str) -> RunResult:
+        """Continue a parked task's thread; when another process already does (a reviewer's
+        ``tiller approvals approve`` resumes it), wait for that run and take its result."""
+        deadline = time.monotonic() + self.tiller.limits.deadline_s + 30
+        while True:
+            try:
+                return self.tiller.resume(thread_id, tenant=self.tenant)
+            except ThreadBusy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(self.poll_s / 4)
 
     def _finish(
         self, active: _Active, result: RunResult | None, sink: ResultSink, summary: Summary, error: str | None = None

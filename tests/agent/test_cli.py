@@ -88,8 +88,11 @@ def test_reviewer_edit_and_reject_through_the_cli(tiller: Callable[..., Any], re
     assert refunds("W1000001") == (1, 10050)
 
     second = ask_json(tiller, "please refund W1000004, wrong item")["pending_approvals"][0]["id"]
-    rejected = tiller("approvals", "reject", second, "--reason", "needs photos", "--as", "rita")
-    assert rejected.exit_code == 0 and "needs photos" in rejected.output
+    told = "Please send us a photo of the item."
+    rejected = tiller(
+        "approvals", "reject", second, "--reason", "needs photos", "--tell-customer", told, "--as", "rita"
+    )
+    assert rejected.exit_code == 0 and told in rejected.output
     assert refunds("W1000004") == (1, 5000)  # only the refund the seed already had
 
 

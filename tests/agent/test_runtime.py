@@ -75,18 +75,27 @@ def test_refund_waits_for_approval_and_runs_exactly_once(settings: Settings, ref
         assert events == ["requested", "approved", "executed"]
 
 
-def test_rejected_refund_never_runs_and_the_model_hears_why(settings: Settings, refunds: Refunds) -> None:
+def test_rejected_refund_never_runs_and_the_model_hears_only_the_customer_message(
+    settings: Settings, refunds: Refunds
+) -> None:
     model = ScriptedChatModel(LOOKUP_THEN_REFUND)
     with Tiller(settings, model=model) as tiller:
         paused = tiller.ask("refund W1000001", thread_id="t-reject")
-        tiller.decide(paused.pending_approvals[0].id, decision="reject", decided_by="rita", reason="no photos yet")
+        tiller.decide(
+            paused.pending_approvals[0].id,
+            decision="reject",
+            decided_by="rita",
+            reason="suspected fraud ring, see case 118",
+            customer_message="Please send us a photo of the damage.",
+        )
         done = tiller.resume("t-reject")
         messages = tiller.messages("t-reject")
     assert done.status is RunStatus.COMPLETED
     assert refunds("W1000001") == (0, 0)
     rejected = tool_messages(messages)[-1]
     assert rejected["ok"] is False and rejected["error"]["kind"] == "rejected"
-    assert "no photos yet" in rejected["error"]["message"]
+    assert rejected["error"]["customer_message"] == "Please send us a photo of the damage."
+    assert "fraud" not in str(rejected)  # the internal note never reaches the model
     assert next(c for c in done.trajectory if c.tool == "issue_refund").status is CallStatus.REJECTED
 
 

@@ -90,11 +90,15 @@ def test_rejecting_needs_a_reason_and_the_agent_is_told(
     assert no_reason.status_code == 422 and no_reason.json()["error"]["fields"][0]["field"] == "reason"
     blank = client.post(f"/v1/approvals/{approval}/reject", json={"reason": "  "}, headers=rita)
     assert blank.status_code == 422 and blank.json()["error"]["code"] == "reason_required"
-    rejected = client.post(f"/v1/approvals/{approval}/reject", json={"reason": "no photo of the damage"}, headers=rita)
+    body = {"reason": "no photo of the damage", "customer_message": "Please reply with a photo of the damage."}
+    rejected = client.post(f"/v1/approvals/{approval}/reject", json=body, headers=rita)
     assert rejected.status_code == 200 and rejected.json()["approval"]["status"] == "rejected"
     events = stream(client, "GET", f"/v1/threads/{thread}/events", pia)
     assert events[-1][1]["status"] == "completed"
-    assert "no photo of the damage" in events[-1][1]["answer"]
+    answer = events[-1][1]["answer"]
+    assert "Please reply with a photo of the damage." in answer and "no photo of the damage" not in answer
+    decided = [data for kind, data in events if kind == "approval_decided"]
+    assert decided and "reason" not in decided[0]  # the internal note is not in the customer's stream
     assert refunded_cents(ctx, "W1000004") == before
     history = client.get("/v1/approvals?status=rejected", headers=rita).json()
     assert [(a["id"], a["decided_by"], a["reason"]) for a in history if a["id"] == approval] == [

@@ -73,7 +73,7 @@ def test_deciding_in_the_inbox(client: TestClient, make_key: MakeKey, ctx: Servi
     assert "missing or stale CSRF token" in web.post(f"/review/{first}", data={"decision": "approve"}).text
     assert "a rejection needs a reason" in decide(first, decision="reject")
     page = decide(first, decision="edit", **{"arg:amount": "-3"})
-    assert f"{first}: args.amount: -3 is not valid" in page
+    assert f"{first}: args.amount: Input should be greater than 0" in page
     page = decide(first, decision="edit", **{"arg:amount": "0.50", "arg:order_id": "W1000004", "arg:reason": "damaged"})
     assert "issue_refund approved" in page and "the conversation continues" in page
     page = decide(second, decision="reject", reason="duplicate request")

@@ -102,7 +102,7 @@ def test_queued_approvals_decided_mid_run_finish_the_run(ctx: ServiceContext, tm
     ]
     assert [c["status"] for c in approved["tool_calls"]] == ["executed", "executed"] and approved["waited_s"] > 0
     assert "Refunded $129.99" in approved["answer"] and approved["usage"]["steps"] >= 2
-    assert rejected["approvals"][0]["reason"] == "needs a photo" and "needs a photo" in rejected["answer"]
+    assert rejected["approvals"][0]["reason"] == "needs a photo" and "needs a photo" not in rejected["answer"]
     assert outcomes["status"]["tool_calls"][0]["tool"] == "get_order" and outcomes["status"]["approvals"] == []
     assert refunded_cents(ctx, "W1000001") == [12999]
     folder.close()

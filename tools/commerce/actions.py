@@ -14,6 +14,7 @@ from typing import Any
 from tools.canonical import to_jsonable
 from tools.commerce.models import AuditEntry, Order, OrderStatus, Refund, Ticket
 from tools.commerce.queries import find_order, next_public_id, shipping_address, translate_db_errors
+from tools.commerce.rules import cancel_checks, first_failure, refund_checks
 from tools.commerce.schema import (
     CancelOrderArgs,
     CancelOrderResult,
@@ -212,21 +213,8 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> CancelOrderResult:
 
 
 def _check_cancellable(order: Order) -> None:
-    oid, status = order.public_id, order.status
-    if status is OrderStatus.CANCELLED:
-        raise BusinessRuleViolation("order_already_cancelled", f"Order {oid} is already cancelled; nothing to do.")
-    if status is OrderStatus.SHIPPED:
-        raise BusinessRuleViolation(
-            "order_already_shipped",
-            f"Order {oid} has shipped (status: shipped) and can no longer be cancelled; offer a return after "
-            "delivery instead.",
-        )
-    if status is OrderStatus.DELIVERED:
-        raise BusinessRuleViolation(
-            "order_already_shipped",
-            f"Order {oid} was delivered (status: delivered) and can no longer be cancelled; offer a return or a "
-            "refund with issue_refund instead.",
-        )
+    if failed := first_failure(cancel_checks(order)):
+        raise BusinessRuleViolation(failed.rule, failed.message)
 
 
 @tool(
@@ -276,29 +264,5 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> IssueRefundResult:
 
 
 def _check_refundable(order: Order, cents: int) -> None:
-    oid, status = order.public_id, order.status
-    if status is not OrderStatus.DELIVERED:
-        advice = {
-            OrderStatus.PENDING_PAYMENT: "nothing has been paid; cancel it with cancel_order instead",
-            OrderStatus.PROCESSING: "cancel it with cancel_order instead, which refunds the payment in full",
-            OrderStatus.SHIPPED: "it is in transit; if it never arrives, open a ticket with create_ticket",
-            OrderStatus.CANCELLED: "its payment was already handled when it was cancelled",
-        }[status]
-        raise BusinessRuleViolation(
-            "order_not_delivered",
-            f"Order {oid} has not been delivered (status: {status.value}), so it cannot be refunded; {advice}.",
-        )
-    balance = order.refundable_cents
-    if balance == 0:
-        raise BusinessRuleViolation(
-            "refund_exceeds_balance",
-            f"Order {oid} has been fully refunded already (paid {money(order.amount_paid_cents)}, refunded "
-            f"{money(order.amount_refunded_cents)}); the refundable balance is $0.00, so nothing more can be refunded.",
-        )
-    if cents > balance:
-        raise BusinessRuleViolation(
-            "refund_exceeds_balance",
-            f"A refund of {money(cents)} exceeds the refundable balance of order {oid}, which is {money(balance)} "
-            f"(paid {money(order.amount_paid_cents)}, already refunded {money(order.amount_refunded_cents)}); "
-            f"refund at most {money(balance)}.",
-        )
+    if failed := first_failure(refund_checks(order, cents)):
+        raise BusinessRuleViolation(failed.rule, failed.message)

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from tools.commerce.models import CommerceBase
-from tools.domain import Domain, Entity, Fixtures, KnowledgeBase, Seed, Vocabulary
+from tools.domain import Domain, Entity, Fixtures, KnowledgeBase, ReviewContext, Seed, Vocabulary
 from tools.policy import ApprovalPolicy
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
     from tools.contract import ToolSpec
 
@@ -38,6 +40,18 @@ def _seed(engine: Engine, fixtures: CommerceFixtures) -> str:
     from tools.commerce.seed import seed
 
     return str(seed(engine, customers=fixtures.customers, orders=fixtures.orders, seed=fixtures.seed))
+
+
+def _review_refund(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
+    from tools.commerce.review import review_refund
+
+    return review_refund(session, tenant_id, args)
+
+
+def _review_cancellation(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
+    from tools.commerce.review import review_cancellation
+
+    return review_cancellation(session, tenant_id, args)
 
 
 def _tools() -> list[ToolSpec]:
@@ -111,6 +125,7 @@ domain = Domain(
             Entity("ticket", r"T\d{6}", id_fields=("ticket_id",), owner_field="customer_id"),
         )
     ),
+    review={"issue_refund": _review_refund, "cancel_order": _review_cancellation},
     welcome="Ask about orders, returns, refunds and shipping.",
     examples=(
         "where is my order W1000002?",

@@ -28,7 +28,13 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
 
 @approvals_app.command("list")
 def list_approvals(
-    status: Annotated[str, typer.Option(help="pending | approved | rejected | executed | expired | all")] = "pending",
+    status: Annotated[
+        str,
+        typer.Option(
+            help="pending | approved (by a reviewer, whatever came of it) | executed | failed | rejected | expired"
+            " | all"
+        ),
+    ] = "pending",
     tool: Annotated[str | None, typer.Option(help="only this tool")] = None,
     tenant: Tenant = None,
 ) -> None:
@@ -47,7 +53,8 @@ def list_approvals(
 
 @approvals_app.command("show")
 def show(approval_id: str, tenant: Tenant = None) -> None:
-    """One approval: tool, exact arguments, requester, expiry, the request that led to it, audit."""
+    """One approval: tool, exact arguments, the business facts, rule checks and policy that apply
+    (read now), requester, expiry, the request that led to it, its outcome and audit."""
     from agent.interfaces.cli.console import show_approval
 
     settings = _settings(tenant)
@@ -56,7 +63,8 @@ def show(approval_id: str, tenant: Tenant = None) -> None:
         with _open(settings) as tiller:
             a = tiller.approvals.get(settings.tenant, approval_id)
             events = tiller.approvals.events(settings.tenant, approval_id)
-        show_approval(_console(), a, events)
+            context = tiller.review(a)
+        show_approval(_console(), a, events, context)
 
     run_cli(body)
 
@@ -66,7 +74,7 @@ def _decide(
     decision: str,
     reviewer: str,
     tenant: str | None,
-    reason: str | None,
+    said: tuple[str | None, str | None],
     edits: dict[str, Any] | None,
     resume: bool,
 ) -> None:
@@ -75,19 +83,21 @@ def _decide(
 
     settings = _settings(tenant)
     console = _console()
+    reason, told = said
 
     def body() -> None:
         with _open(settings) as tiller:
             a = tiller.decide(
                 approval_id,
-                decision=decision,
+                decision=decision,  # type: ignore[arg-type]
                 decided_by=reviewer,
                 reason=reason,
-                edits=edits,  # type: ignore[arg-type]
+                edits=edits,
+                customer_message=told,
             )
             console.print(f"[green]{approval_id}: {a.status}[/] by {reviewer} — {a.tool}")
             if not resume:
-                console.print(f"Thread {a.thread_id} continues with `tiller resume {a.thread_id}`.")
+                _not_resumed(console, tiller, a.tenant_id, a.thread_id)
                 return
             try:
                 result = tiller.resume(a.thread_id, on_event=StepPrinter(console))
@@ -99,31 +109,54 @@ def _decide(
     run_cli(body)
 
 
+def _not_resumed(console: Any, tiller: Any, tenant: str, thread_id: str) -> None:
+    """What happens to the thread now that this command does not continue it: other approvals
+    still wait, a chat or a server may already run it, or ``tiller resume`` continues it."""
+    if tiller.approvals.list(tenant, thread_id=thread_id, status="pending"):
+        console.print(f"Thread {thread_id} still waits for its other approvals.")
+        return
+    status = tiller.threads.get(tenant, thread_id).status
+    if status == "running":
+        console.print(f"Thread {thread_id} is being continued by another process (a chat or the server).")
+        return
+    console.print(
+        f"Thread {thread_id} is paused until it is continued: a running chat or `tiller serve` does it on its "
+        f"own; otherwise run `tiller resume {thread_id}`."
+    )
+
+
 ResumeOpt = Annotated[bool, typer.Option("--resume/--no-resume", help="continue the paused thread now")]
+NoteOpt = Annotated[str | None, typer.Option("--reason", help="internal note: reviewers and the audit log only")]
+TellOpt = Annotated[
+    str | None, typer.Option("--tell-customer", help="a message the agent passes on to the customer as written")
+]
 
 
 @approvals_app.command("approve")
 def approve(
     approval_id: str,
     reviewer: Reviewer,
-    reason: Annotated[str | None, typer.Option()] = None,
+    reason: NoteOpt = None,
+    tell_customer: TellOpt = None,
     resume: ResumeOpt = True,
     tenant: Tenant = None,
 ) -> None:
     """Approve the call with exactly the requested arguments."""
-    _decide(approval_id, "approve", reviewer, tenant, reason, None, resume)
+    _decide(approval_id, "approve", reviewer, tenant, (reason, tell_customer), None, resume)
 
 
 @approvals_app.command("reject")
 def reject(
     approval_id: str,
     reviewer: Reviewer,
-    reason: Annotated[str, typer.Option(help="told to the agent, which tells the customer")],
+    reason: Annotated[str, typer.Option(help="internal note (required): reviewers and the audit log only")],
+    tell_customer: TellOpt = None,
     resume: ResumeOpt = True,
     tenant: Tenant = None,
 ) -> None:
-    """Reject the call; it never runs and the reason goes back to the agent."""
-    _decide(approval_id, "reject", reviewer, tenant, reason, None, resume)
+    """Reject the call; it never runs. The agent tells the customer only --tell-customer, if
+    given (else that it could not be approved) — never the internal reason."""
+    _decide(approval_id, "reject", reviewer, tenant, (reason, tell_customer), None, resume)
 
 
 @approvals_app.command("edit")
@@ -131,9 +164,11 @@ def edit(
     approval_id: str,
     reviewer: Reviewer,
     set_: Annotated[list[str], typer.Option("--set", help="key=value to change (repeatable)")],
-    reason: Annotated[str | None, typer.Option()] = None,
+    reason: NoteOpt = None,
+    tell_customer: TellOpt = None,
     resume: ResumeOpt = True,
     tenant: Tenant = None,
 ) -> None:
-    """Approve with changed arguments (validated against the tool's schema; the agent is told)."""
-    _decide(approval_id, "edit", reviewer, tenant, reason, _parse_sets(set_), resume)
+    """Approve with changed arguments, validated against the tool's schema and pre-checked
+    against its business rules (a refused edit changes nothing); the agent is told."""
+    _decide(approval_id, "edit", reviewer, tenant, (reason, tell_customer), _parse_sets(set_), resume)

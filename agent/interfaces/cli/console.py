@@ -24,6 +24,7 @@ from agent.loop.events import (
     ToolResultEvent,
 )
 from agent.loop.state import PendingApproval, RunResult, RunStatus
+from agent.runtime.review import ReviewView
 
 _STATUS_STYLE = {
     RunStatus.COMPLETED: "green",
@@ -115,7 +116,8 @@ def _left(expires_at: datetime) -> str:
 
 
 def show_approvals(console: Console, approvals: list[PendingApproval], title: str = "Approvals") -> None:
-    """A compact table that fits 80 columns; ``tiller approvals show ID`` has the details."""
+    """A compact table that fits 80 columns; ``tiller approvals show ID`` has the details. The
+    arguments are the ones that run (a reviewer's edit, marked), the status the real outcome."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     # Ids must never be cut (reviewers copy them); the arguments wrap instead.
     table.add_column("id", no_wrap=True, min_width=20)
@@ -127,25 +129,58 @@ def show_approvals(console: Console, approvals: list[PendingApproval], title: st
     table.add_column("requested by · expires", overflow="fold")
     for a in approvals:
         expires = _left(a.expires_at) if a.status == "pending" else a.status
-        cells = [a.id, *([a.status] if len(statuses) > 1 else []), a.tool, escape(_args(a.args))]
+        shown = escape(_args(a.effective_args)) + (" [cyan](edited)[/]" if a.edited_args else "")
+        cells = [a.id, *([a.status] if len(statuses) > 1 else []), a.tool, shown]
         table.add_row(*cells, f"{a.requested_by} · {expires}")
     console.print(table)
 
 
-def show_approval(console: Console, a: PendingApproval, events: list[dict[str, Any]]) -> None:
+def show_approval(
+    console: Console, a: PendingApproval, events: list[dict[str, Any]], context: ReviewView | None = None
+) -> None:
+    """One approval whole: the call, what a reviewer needs to decide it, and what came of it."""
     lines = [
         f"[bold]{a.tool}[/] ({a.risk}) — {a.status}",
         f"arguments: {escape(_args(a.args))}",
         f"requested by {a.requested_by} at {a.requested_at:%Y-%m-%d %H:%M:%S} UTC in thread {a.thread_id}",
         f"expires: {a.expires_at:%Y-%m-%d %H:%M:%S} UTC ({_left(a.expires_at)} left)",
     ]
+    if context is not None:
+        lines += _context_lines(context)
     if a.excerpt:
         lines.append(f"customer request: “{escape(a.excerpt)}”")
     if a.decided_by:
         lines.append(f"decision: {a.decision} by {a.decided_by} at {a.decided_at:%Y-%m-%d %H:%M:%S} UTC")
     if a.reason:
-        lines.append(f"reason: {escape(a.reason)}")
+        lines.append(f"internal note: {escape(a.reason)}")
+    if a.customer_message:
+        lines.append(f"told the customer: “{escape(a.customer_message)}”")
     if a.edited_args:
-        lines.append(f"edited arguments: {escape(_args(a.edited_args))}")
+        lines.append(f"edited arguments (what runs): {escape(_args(a.edited_args))}")
+    if a.outcome:
+        lines.append(f"[red]failed when it ran:[/] {escape(a.outcome)}")
     lines.append("audit: " + "; ".join(f"{e['event']} by {e['actor']}" for e in events))
     console.print(Panel("\n".join(lines), title=a.id, title_align="left"))
+
+
+def _context_lines(context: ReviewView) -> list[str]:
+    """The review context: arguments as people read them, facts, rule checks, policy."""
+    lines = [f"  {escape(k)}: {escape(v)}" for k, v in context.arguments.items()]
+    if context.facts:
+        lines.append("[bold]facts[/] (read now):")
+        lines += [f"  {escape(f.label)}: {escape(f.value)}" for f in context.facts]
+    if context.unavailable:
+        lines.append(f"[red]facts unavailable:[/] {escape(context.unavailable)}")
+    if context.checks:
+        lines.append("[bold]checks[/]:")
+    for c in context.checks:
+        if c.passed:
+            lines.append(f"  [green]✓[/] {escape(c.label or c.rule.replace('_', ' '))}")
+        elif c.blocking:
+            lines.append(f"  [red]✗ {escape(c.message)}[/] (the tool will refuse this)")
+        else:
+            lines.append(f"  [yellow]⚠ {escape(c.message)}[/]")
+    if context.policy:
+        lines.append("[bold]policy[/]:")
+        lines += [f"  {escape(f'[{p.citation}]')} {escape(p.title)}: {escape(p.text[:300])}" for p in context.policy]
+    return lines

@@ -13,12 +13,19 @@ from agent.errors import ThreadBusy
 from agent.interfaces.cli.console import StepPrinter, show_result
 from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller, new_thread_id
+from agent.runtime.tiller import WAITING_FOR_REVIEWER
 
 WELCOME = (
     "[bold]Tiller chat[/] — {title} agent on model [cyan]{model}[/], "
     "acting as [cyan]{user}[/] in tenant [cyan]{tenant}[/] (domain [cyan]{domain}[/]).\n"
 )
-FOOTER = "Type [bold]/quit[/] to leave; the thread can be resumed later with --thread."
+FOOTER = "Type [bold]/help[/] for commands, [bold]/quit[/] to leave; the thread can be resumed later with --thread."
+HELP = (
+    "Commands (handled here, not sent to the agent):\n"
+    "  [bold]/help[/]    this list\n"
+    "  [bold]/thread[/]  the conversation's id, to resume it later\n"
+    "  [bold]/quit[/]    leave (also /exit, Ctrl-D); the thread stays, resume with tiller chat --thread ID"
+)
 
 
 def welcome(tiller: Tiller) -> str:
@@ -62,13 +69,37 @@ class ChatSession:
                 return
             if not text:
                 continue
-            if text in ("/quit", "/exit", "/q"):
-                self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
+            if text.startswith("/"):  # commands are for the chat itself, never sent to the model
+                if self._command(text, thread_id):
+                    return
+                continue
+            try:
+                result = tiller.ask(text, thread_id=thread_id, on_event=printer)
+            except KeyboardInterrupt:
+                self.console.print(
+                    f"\n[yellow]Interrupted.[/] The thread keeps what was done; continue it with "
+                    f"[bold]tiller resume {thread_id}[/] or [bold]tiller chat --thread {thread_id}[/]."
+                )
                 return
-            result = tiller.ask(text, thread_id=thread_id, on_event=printer)
+            if result.status is RunStatus.AWAITING_APPROVAL and result.answer == WAITING_FOR_REVIEWER:
+                self.console.print(f"[yellow]{WAITING_FOR_REVIEWER}[/]")
             show_result(self.console, result, in_chat=True)
             if result.status is RunStatus.AWAITING_APPROVAL:
                 self._wait_for_reviewers(tiller, result)
+
+    def _command(self, text: str, thread_id: str) -> bool:
+        """A slash command; True when the chat should end."""
+        command = text.split()[0].lower()
+        if command in ("/quit", "/exit", "/q"):
+            self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
+            return True
+        if command == "/thread":
+            self.console.print(f"thread [bold]{thread_id}[/] — resume with: tiller chat --thread {thread_id}")
+        elif command == "/help":
+            self.console.print(HELP)
+        else:
+            self.console.print(f"[red]unknown command {escape(command)}[/]; /help lists the commands")
+        return False
 
     def _wait_for_reviewers(self, tiller: Tiller, result: RunResult) -> None:
         """Poll until every pending approval is decided, then continue the thread here."""

@@ -18,6 +18,7 @@ from agent.config import Settings, load_settings
 from agent.interfaces.service import inbox, pages, traces_page
 from agent.interfaces.service.config import ServiceSettings, load_service_settings
 from agent.interfaces.service.context import ServiceContext
+from agent.interfaces.service.docs import install_docs
 from agent.interfaces.service.gateway import GatewayMiddleware, install_error_handlers
 from agent.interfaces.service.hub import RunHub
 from agent.interfaces.service.metrics import ServiceMetrics
@@ -79,6 +80,8 @@ def create_app(
         "feedback. Authenticate with `Authorization: Bearer <key>` (`tiller keys create`).",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_docs
+        redoc_url=None,
     )
     app.state.context = context
     install_error_handlers(app)
@@ -88,6 +91,7 @@ def create_app(
     app.include_router(inbox.router)
     app.include_router(traces_page.router)
     app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
+    install_docs(app)  # before /static, which would shadow /static/docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

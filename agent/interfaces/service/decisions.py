@@ -13,23 +13,6 @@ from agent.loop.state import PendingApproval
 from agent.persistence.approvals import Decision
 from agent.persistence.keys import Principal
 from agent.workflows.runner import WORKFLOW_THREAD_PREFIX
-from tools.errors import ArgumentsInvalid
-from tools.validation import validate_args
-
-
-def check_edit(ctx: ServiceContext, tenant: str, approval_id: str, edits: dict[str, Any]) -> None:
-    """422 naming each bad field when edited arguments fail the tool's schema."""
-    current = ctx.tiller.approvals.get(tenant, approval_id)
-    spec = ctx.tiller.registry.get(current.tool)
-    if current.status != "pending" or spec is None:
-        return  # the decision itself reports the conflict or the missing tool
-    if not edits:
-        raise Unprocessable("no arguments to change: send at least one in `args`", code="invalid_edit")
-    try:
-        validate_args(spec, {**current.args, **edits})
-    except ArgumentsInvalid as exc:
-        fields = [{"field": f"args.{p.field}" if p.field else "args", "message": p.problem} for p in exc.problems]
-        raise Unprocessable(str(exc), code="invalid_edit", fields=fields) from None
 
 
 async def decide(
@@ -40,19 +23,28 @@ async def decide(
     *,
     reason: str | None = None,
     edits: dict[str, Any] | None = None,
+    customer_message: str | None = None,
 ) -> tuple[PendingApproval, bool]:
     """Record the decision as ``who``; start the paused thread's continuation when nothing else
-    of it waits. Returns the approval and whether the thread is resuming."""
+    of it waits. Returns the approval and whether the thread is resuming. An edit the tool would
+    refuse (its schema or its business rules) is a 422 naming the field or the rule, and the
+    approval stays pending."""
     if not who.can_review:
         raise Forbidden(f"a {who.role} key cannot decide approvals; use a reviewer key", code="role_forbidden")
     if decision == "reject" and not (reason or "").strip():
-        raise Unprocessable("a rejection needs a reason (it is told to the agent)", code="reason_required")
-    if decision == "edit":
-        await to_thread.run_sync(check_edit, ctx, who.tenant, approval_id, edits or {})
+        raise Unprocessable(
+            "a rejection needs a reason (an internal note for reviewers and the audit log)", code="reason_required"
+        )
 
     def record() -> PendingApproval:
         return ctx.tiller.decide(
-            approval_id, decision=decision, decided_by=who.name, tenant=who.tenant, reason=reason, edits=edits
+            approval_id,
+            decision=decision,
+            decided_by=who.name,
+            tenant=who.tenant,
+            reason=reason,
+            edits=edits,
+            customer_message=customer_message,
         )
 
     approval = await to_thread.run_sync(record)

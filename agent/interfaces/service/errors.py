@@ -116,6 +116,9 @@ def from_runtime_error(exc: rt.TillerError) -> ServiceError:
         elif isinstance(exc, rt.InvalidKeyRequest):
             kind = Unprocessable
         return kind(message, code=exc.code)
+    if isinstance(exc, rt.InvalidEdit) and exc.fields:
+        fields = [{"field": f"args.{name}" if name else "args", "message": problem} for name, problem in exc.fields]
+        return Unprocessable(message, code="invalid_edit", fields=fields)
     for runtime_type, service_type, code in table:
         if isinstance(exc, runtime_type):
             return service_type(message, code=code)

@@ -1,4 +1,6 @@
-"""The reviewer inbox (``/review``): pending approvals of the reviewer's tenant, decided in forms."""
+"""The reviewer inbox (``/review``): pending approvals of the reviewer's tenant, each with the
+business facts, rule checks and policy that apply, decided in forms; one approval's page
+(``/review/{id}``, pending or decided) and the history of decisions (``/review/history``)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from agent.interfaces.service.decisions import decide
 from agent.interfaces.service.errors import ServiceError, from_runtime_error
 from agent.interfaces.service.pages import flash, page_principal, render
 from agent.interfaces.service.routes.approvals import approval_detail
+from agent.persistence.approvals import DECIDED
 
 router = APIRouter(include_in_schema=False)
-_DECIDED = ("approved", "rejected", "executed", "expired")
+_DECIDED = DECIDED
 
 
 def time_left(expires_at: datetime) -> str:
@@ -76,14 +79,34 @@ async def history(request: Request, ctx: Context) -> Response:
     return render(request, "history.html", who=who, items=decided, shown=_shown)
 
 
+@router.get("/review/{approval_id}", response_class=HTMLResponse)
+async def approval_page(approval_id: str, request: Request, ctx: Context) -> Response:
+    """One approval, pending or decided: everything to decide it, or what came of it."""
+    who = await page_principal(request, ctx, f"/review/{approval_id}", reviewer=True)
+    try:
+        item = await to_thread.run_sync(approval_detail, ctx, who, approval_id)
+    except TillerError as exc:
+        error = from_runtime_error(exc)
+        return render(request, "approval.html", status_code=error.status, who=who, a=None, missing=error.message)
+    return render(request, "approval.html", who=who, a=item, time_left=time_left, shown=_shown)
+
+
+def _back(form: dict[str, str]) -> str:
+    """Where the form came from (the inbox or an approval's page); only pages of the inbox."""
+    back = form.get("back", "/review")
+    return back if back.startswith("/review") and "//" not in back else "/review"
+
+
 @router.post("/review/{approval_id}")
 async def decide_form(approval_id: str, request: Request, ctx: Context) -> Response:
-    """One form per approval; its ``decision`` button says approve, reject or edit."""
+    """One form per approval; its ``decision`` button says approve, reject or edit. ``reason``
+    is the internal note, ``customer_message`` what the agent may tell the customer."""
     who = await page_principal(request, ctx, "/review", reviewer=True)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf"))
     decision = form.get("decision", "")
     reason = form.get("reason", "").strip() or None
+    told = form.get("customer_message", "").strip() or None
     try:
         if decision not in ("approve", "reject", "edit"):
             raise ServiceError(f"unknown decision {decision!r}")
@@ -91,7 +114,15 @@ async def decide_form(approval_id: str, request: Request, ctx: Context) -> Respo
         if decision == "edit":
             current = await to_thread.run_sync(ctx.tiller.approvals.get, who.tenant, approval_id)
             edits = edited_args(form, current.args)
-        approval, resuming = await decide(ctx, who, approval_id, decision, reason=reason, edits=edits)  # type: ignore[arg-type]
+        approval, resuming = await decide(
+            ctx,
+            who,
+            approval_id,
+            decision,  # type: ignore[arg-type]
+            reason=reason,
+            edits=edits,
+            customer_message=told,
+        )
     except (ServiceError, TillerError) as exc:
         error = exc if isinstance(exc, ServiceError) else from_runtime_error(exc)
         fields = "; ".join(f"{f['field']}: {f['message']}" for f in error.fields or [])
@@ -99,4 +130,4 @@ async def decide_form(approval_id: str, request: Request, ctx: Context) -> Respo
     else:
         then = "the conversation continues" if resuming else "waiting for its other approvals"
         flash(request, "ok", f"{approval.tool} {approval.status} ({approval_id}) — {then}")
-    return RedirectResponse("/review", status_code=303)
+    return RedirectResponse(_back(form), status_code=303)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.loop.state import PendingApproval, RunResult
+from agent.runtime.review import ReviewView
 
 
 class ErrorDetail(BaseModel):
@@ -56,24 +57,36 @@ class ThreadView(ThreadSummary):
 
 
 class ApprovalDetail(PendingApproval):
-    """An approval with the conversation that led to it and its audit log."""
+    """An approval with what its reviewer needs: the business facts, rule checks and policy
+    (``context``, read now), the conversation that led to it and its audit log."""
 
     seconds_left: int
+    context: ReviewView = Field(default_factory=ReviewView)
     conversation: list[Message] = Field(default_factory=list)
     audit: list[dict[str, Any]] = Field(default_factory=list)
 
 
+_NOTE = "the reviewer's internal note (reviewers and the audit log; never shown to the customer)"
+_TOLD = "what the agent tells the customer about the decision (optional)"
+
+
 class Approve(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, description=_NOTE)
+    customer_message: str | None = Field(None, max_length=2000, description=_TOLD)
 
 
 class Reject(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="told to the agent, which tells the user")
+    reason: str = Field(min_length=1, max_length=2000, description=_NOTE)
+    customer_message: str | None = Field(None, max_length=2000, description=_TOLD)
 
 
 class Edit(BaseModel):
-    args: dict[str, Any] = Field(description="arguments to change; validated against the tool's schema")
-    reason: str | None = Field(None, max_length=2000)
+    args: dict[str, Any] = Field(
+        description="arguments to change; validated against the tool's schema and pre-checked against its "
+        "business rules (a refused edit is a 422 and the approval stays pending)"
+    )
+    reason: str | None = Field(None, max_length=2000, description=_NOTE)
+    customer_message: str | None = Field(None, max_length=2000, description=_TOLD)
 
 
 class DecisionResult(BaseModel):

@@ -20,6 +20,21 @@ from agent.loop.events import ApprovalDecidedEvent
 from agent.loop.state import AgentState, CallStatus
 from tools.envelope import tool_error_message
 
+# What the model is told of a refusal: never the reviewer's internal note (it could repeat it).
+_REJECTED = (
+    "{tool} was not run: a reviewer declined it. Tell the customer it could not be approved; do not guess why, "
+    "and offer further help (e.g. a ticket for a colleague)."
+)
+_REJECTED_WITH_MESSAGE = "{tool} was not run: a reviewer declined it. Their message for the customer: {message}"
+_EXPIRED = (
+    "{tool} was not run: the approval expired without a decision. Tell the customer it is still open and offer "
+    "a ticket."
+)
+
+
+def _customer_note(given: ReviewDecision) -> str:
+    return f" Their message for the customer: {given.customer_message}" if given.customer_message else ""
+
 
 def _apply(call: PlannedCall, decision: ReviewDecision | None) -> tuple[PlannedCall, ToolMessage | None]:
     """The planned call after the decision, and the tool message for a refused call."""
@@ -27,17 +42,20 @@ def _apply(call: PlannedCall, decision: ReviewDecision | None) -> tuple[PlannedC
     given = decision or ReviewDecision()
     approval = ApprovalRecord(id=call.approval_id, **given.model_dump())
     if given.decision == "approve":
-        return call.model_copy(update={"verdict": PlanVerdict.APPROVED, "approval": approval}), None
+        note = ("A reviewer approved it." + _customer_note(given)) if given.customer_message else None
+        return call.model_copy(update={"verdict": PlanVerdict.APPROVED, "approval": approval, "note": note}), None
     if given.decision == "edit" and given.edited_args is not None:
         changes = ", ".join(f"{k}={v}" for k, v in given.edited_args.items() if call.args.get(k) != v)
-        note = f"A reviewer ({given.decided_by}) changed the arguments before approving: {changes}"
+        note = f"A reviewer changed the arguments before approving: {changes}." + _customer_note(given)
         update = {"args": given.edited_args, "verdict": PlanVerdict.APPROVED, "approval": approval, "note": note}
         return call.model_copy(update=update), None
-    who = given.decided_by or "the approval system"
-    message = f"{call.tool} was not run: rejected by {who} ({given.reason or 'no reason given'})"
     if given.decision is None:
-        message = f"{call.tool} was not run: the approval expired without a decision"
-    refused = tool_error_message(call.tool, call.answers, "rejected", message)
+        message = _EXPIRED.format(tool=call.tool)
+    elif given.customer_message:
+        message = _REJECTED_WITH_MESSAGE.format(tool=call.tool, message=given.customer_message)
+    else:
+        message = _REJECTED.format(tool=call.tool)
+    refused = tool_error_message(call.tool, call.answers, "rejected", message, customer_message=given.customer_message)
     return call.model_copy(update={"verdict": PlanVerdict.REJECTED, "approval": approval, "message": message}), refused
 
 
@@ -66,6 +84,7 @@ async def request_approval(
                 decided_by=approval.decided_by,
                 reason=approval.reason,
                 edited_args=approval.edited_args,
+                customer_message=approval.customer_message,
             )
         )
         decided = approval.model_dump()

@@ -20,7 +20,7 @@ _MAX_FIELDS = 8
 NOT_FOUND = "I could not find a policy about"
 """How a knowledge answer that found nothing relevant starts ("… about "<topic>" …")."""
 _ERROR_TEXT = {
-    "rejected": "I did not {action}: a reviewer rejected it. Reason: {message}",
+    "rejected": "I'm sorry, I did not {action}: a reviewer declined it.",
     "denied": "I can't {action}: it is not allowed by policy. {message}",
     "not_found": "I couldn't {action}: {message}",
     "business_rule": "I can't {action}: {message}",
@@ -72,7 +72,11 @@ def explain_error(record: CallRecord) -> str:
     kind = str(error.get("kind", "tool_error"))
     message = _sentence(str(error.get("message", "")).strip() or "no details were given")
     template = _ERROR_TEXT.get(kind, "Something went wrong when trying to {action}: {message}")
-    return template.format(action=action_phrase(record.name), message=message).strip()
+    text = template.format(action=action_phrase(record.name), message=message).strip()
+    if kind == "rejected":  # the runtime's words are for the model; the reviewer's, for the customer
+        told = str(error.get("customer_message") or "").strip()
+        text += f" {_sentence(told)}" if told else " If you like, I can open a ticket so a colleague follows up."
+    return text
 
 
 def describe(record: CallRecord, query: str = "") -> str:

@@ -33,6 +33,9 @@ class FieldView:
     default_from: str | None = None
     aliases: Mapping[str, Any] | None = None
     examples: tuple[Any, ...] = ()
+    minimum: float | None = None
+    """The smallest value allowed (``minimum``), or just above it (``exclusive``)."""
+    exclusive: bool = False
 
     @property
     def label(self) -> str:
@@ -119,7 +122,17 @@ def field_view(name: str, schema: Mapping[str, Any], required: bool, root: Mappi
         default_from=resolved.get("x-default-from"),
         aliases=resolved.get("x-aliases"),
         examples=tuple(resolved.get("examples") or ()),
+        **_minimum(branches),
     )
+
+
+def _minimum(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    for branch in branches:
+        if isinstance(branch.get("exclusiveMinimum"), (int, float)):
+            return {"minimum": float(branch["exclusiveMinimum"]), "exclusive": True}
+        if isinstance(branch.get("minimum"), (int, float)):
+            return {"minimum": float(branch["minimum"])}
+    return {}
 
 
 def field_views(parameters: Mapping[str, Any]) -> list[FieldView]:

@@ -163,6 +163,21 @@ def _fill_defaults(fields: list[FieldView], args: dict[str, Any], conv: Conversa
                 break
 
 
+def _below_minimum(fields: list[FieldView], args: Mapping[str, Any]) -> tuple[FieldView, Any] | None:
+    """A number the conversation supplied that its field's minimum forbids."""
+    for view in fields:
+        value = args.get(view.name)
+        if view.minimum is None or value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if number < view.minimum or (view.exclusive and number == view.minimum):
+            return view, value
+    return None
+
+
 def _refusal(infos: Sequence[ToolInfo], why: str = "", tool: str | None = None) -> Reply:
     ticket = _ticket_tool(infos)
     return Reply(
@@ -190,6 +205,14 @@ def _act(conv: Conversation, infos: Sequence[ToolInfo], plan: _Plan, tool: ToolI
                 return Reply("answer", describe(record, plan.text), tool=tool.name)
     fields = field_views(tool.parameters)
     _fill_defaults(fields, args, conv)
+    if too_small := _below_minimum(fields, args):
+        # e.g. a refund of what is left to refund, when nothing is: say so, never call with it
+        view, value = too_small
+        bound = "more than" if view.exclusive else "at least"
+        said = f"I can't {action_phrase(tool.name)}: the {view.label} would be {value}, and it must be {bound} "
+        said += f"{view.minimum:g}."
+        looked = next((r for r in reversed(conv.calls) if r.ok and view.default_from in r.data), None)
+        return Reply("answer", said + (f" {describe(looked)}" if looked else ""), tool=tool.name)
     missing = [f for f in fields if f.required and f.name not in args]
     if missing:
         return Reply("clarify", clarifying_question(missing, {}), tool=tool.name)

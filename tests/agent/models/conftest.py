@@ -59,7 +59,8 @@ class Chat:
         if result is None:
             raise AssertionError(f"unexpected tool call {name}({args})")
         if isinstance(result, tuple):
-            return tool_error_message(name, call_id, *result)
+            kind, message, *told = result  # (kind, message[, message for the customer])
+            return tool_error_message(name, call_id, kind, message, customer_message=told[0] if told else None)
         return tool_result_message(name, call_id, result)
 
 

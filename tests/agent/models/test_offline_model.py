@@ -102,12 +102,23 @@ def test_business_rule_errors_are_explained_with_their_message(chat: Callable[..
     assert answer.content == "I can't cancel the order: Order W1000002 has shipped and cannot be cancelled."
 
 
-def test_a_reviewer_rejection_is_explained_with_the_reason(chat: Callable[..., Chat]) -> None:
-    talk = chat({"get_order": ORDER, "issue_refund": ("rejected", "the customer was already refunded by phone")})
-    answer = talk.say("refund W1000001, damaged")
-    assert answer.content == (
-        "I did not issue the refund: a reviewer rejected it. Reason: the customer was already refunded by phone."
+def test_a_reviewer_rejection_tells_the_customer_only_the_message_meant_for_them(chat: Callable[..., Chat]) -> None:
+    # The envelope's message is the runtime's instruction to the model: never read out as it is.
+    refused = (
+        "rejected",
+        "issue_refund was not run: a reviewer declined it. Tell the customer…",
+        "We refunded you by phone.",
     )
+    talk = chat({"get_order": ORDER, "issue_refund": refused})
+    answer = talk.say("refund W1000001, damaged")
+    assert answer.content == "I'm sorry, I did not issue the refund: a reviewer declined it. We refunded you by phone."
+
+
+def test_a_reviewer_rejection_without_a_message_offers_help(chat: Callable[..., Chat]) -> None:
+    talk = chat({"get_order": ORDER, "issue_refund": ("rejected", "issue_refund was not run: a reviewer declined it.")})
+    answer = talk.say("refund W1000001, damaged").content
+    assert answer.startswith("I'm sorry, I did not issue the refund: a reviewer declined it.")
+    assert "was not run" not in answer and "ticket" in answer
 
 
 def test_a_policy_denial_is_explained(chat: Callable[..., Chat]) -> None:

@@ -18,7 +18,8 @@ from agent.loop.state import PendingApproval
 from agent.persistence.keys import Principal
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
-Status = Literal["pending", "approved", "rejected", "executed", "expired", "all"]
+Status = Literal["pending", "approved", "executed", "failed", "rejected", "expired", "all"]
+"""``approved``: a reviewer approved it (with or without edits), whether it ran since or not."""
 _CONVERSATION = 8  # messages of context shown with an approval
 
 
@@ -31,7 +32,9 @@ async def list_approvals(
     min_age_s: Annotated[int | None, Query(ge=0, description="requested at least this many seconds ago")] = None,
     max_age_s: Annotated[int | None, Query(ge=0, description="requested at most this many seconds ago")] = None,
 ) -> list[PendingApproval]:
-    """Approvals of the key's tenant, newest first."""
+    """Approvals of the key's tenant, newest first. ``approved`` lists every approval a reviewer
+    approved (now ``approved``, ``executed`` or ``failed``); ``effective_args`` are the arguments
+    that run (the reviewer's edit, else the requested ones)."""
     rows = await to_thread.run_sync(
         lambda: ctx.tiller.approvals.list(who.tenant, status=None if status == "all" else status, tool=tool)
     )
@@ -51,8 +54,9 @@ def approval_detail(ctx: ServiceContext, who: Principal, approval_id: str) -> Ap
     messages = ctx.tiller.messages(approval.thread_id, tenant=who.tenant)
     left = int((approval.expires_at - datetime.now(UTC)).total_seconds())
     return ApprovalDetail(
-        **approval.model_dump(),
+        **approval.model_dump(exclude={"effective_args"}),
         seconds_left=max(0, left) if approval.status == "pending" else 0,
+        context=ctx.tiller.review(approval),
         conversation=to_messages(messages)[-_CONVERSATION:],
         audit=audit,
     )
@@ -60,26 +64,36 @@ def approval_detail(ctx: ServiceContext, who: Principal, approval_id: str) -> Ap
 
 @router.get("/{approval_id}", response_model=ApprovalDetail, responses=_ERRORS)
 async def show_approval(approval_id: str, who: Reviewer, ctx: Context) -> ApprovalDetail:
-    """Tool, exact arguments, risk, requester, expiry, the conversation that led to it, audit."""
+    """Tool, exact arguments, risk, requester, expiry, the business facts, rule checks and policy
+    that apply (read now), the conversation that led to it, audit."""
     return await to_thread.run_sync(approval_detail, ctx, who, approval_id)
 
 
 @router.post("/{approval_id}/approve", response_model=DecisionResult, responses=_ERRORS)
 async def approve(approval_id: str, who: Reviewer, ctx: Context, body: Approve | None = None) -> DecisionResult:
     """Approve the call with exactly the requested arguments; the thread continues."""
-    approval, resuming = await decide(ctx, who, approval_id, "approve", reason=body.reason if body else None)
+    body = body or Approve()
+    approval, resuming = await decide(
+        ctx, who, approval_id, "approve", reason=body.reason, customer_message=body.customer_message
+    )
     return DecisionResult(approval=approval, resuming=resuming)
 
 
 @router.post("/{approval_id}/reject", response_model=DecisionResult, responses=_ERRORS)
 async def reject(approval_id: str, body: Reject, who: Reviewer, ctx: Context) -> DecisionResult:
-    """Reject the call: it never runs and the reason goes back to the agent."""
-    approval, resuming = await decide(ctx, who, approval_id, "reject", reason=body.reason)
+    """Reject the call: it never runs. The reason stays internal; the agent tells the customer
+    ``customer_message`` if given, else only that it could not be approved."""
+    approval, resuming = await decide(
+        ctx, who, approval_id, "reject", reason=body.reason, customer_message=body.customer_message
+    )
     return DecisionResult(approval=approval, resuming=resuming)
 
 
 @router.post("/{approval_id}/edit", response_model=DecisionResult, responses=_ERRORS)
 async def edit(approval_id: str, body: Edit, who: Reviewer, ctx: Context) -> DecisionResult:
-    """Approve with changed arguments, validated against the tool's schema (422 names the field)."""
-    approval, resuming = await decide(ctx, who, approval_id, "edit", reason=body.reason, edits=body.args)
+    """Approve with changed arguments, validated against the tool's schema and pre-checked
+    against its business rules (422 names the field or the rule; the approval stays pending)."""
+    approval, resuming = await decide(
+        ctx, who, approval_id, "edit", reason=body.reason, edits=body.args, customer_message=body.customer_message
+    )
     return DecisionResult(approval=approval, resuming=resuming)

@@ -1,5 +1,7 @@
 // The chat page: post a message, render each server-sent event as it arrives, and follow the
-// thread while a reviewer decides. Plain JavaScript, no build step.
+// thread while a reviewer decides. It reads as a conversation for the customer: the agent's tool
+// steps (and any internal error text) go into one collapsed "steps" list per run, for staff.
+// Plain JavaScript, no build step.
 "use strict";
 
 const csrf = document.body.dataset.csrf;
@@ -18,6 +20,26 @@ function line(kind, text) {
   return item;
 }
 
+// The current run's collapsed list of steps (created on its first step).
+let steps = null;
+function step(kind, text) {
+  if (!steps) {
+    const holder = line("steps", "");
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "What the agent did (details for staff)";
+    steps = document.createElement("ol");
+    details.append(summary, steps);
+    holder.appendChild(details);
+  }
+  const item = document.createElement("li");
+  item.className = kind;
+  item.textContent = text;
+  steps.appendChild(item);
+}
+
+const WAITING = "Your request needs a colleague's approval. This page continues on its own when they decide.";
+
 function args(values) {
   return Object.entries(values || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
 }
@@ -26,25 +48,27 @@ function answer(text) {
   if (text && text !== lastAnswer) {
     lastAnswer = text;
     line("agent", text);
+    steps = null; // the next run's steps get their own list
   }
 }
 
 function onEvent(kind, data) {
   if (kind === "model") {
-    for (const call of data.tool_calls || []) line("step", `model → ${call.tool}(${args(call.args)})`);
+    for (const call of data.tool_calls || []) step("step", `model → ${call.tool}(${args(call.args)})`);
   } else if (kind === "approval_requested") {
-    line("pause", `‖ ${data.tool}(${args(data.args)}) needs a reviewer's approval (${data.approval_id})`);
+    step("paused", `‖ ${data.tool}(${args(data.args)}) needs a reviewer's approval (${data.approval_id})`);
+    line("pause", WAITING);
   } else if (kind === "tool_refused") {
-    line("refused", `✗ ${data.tool}: ${data.error.message}`);
+    step("refused", `✗ ${data.tool}: ${data.error.message}`);
   } else if (kind === "approval_decided") {
-    line("decided", `⚖ ${data.tool}: ${data.decision || "expired"} by ${data.decided_by || "nobody"}`
-      + (data.reason ? ` — ${data.reason}` : ""));
+    step("decided", `⚖ ${data.tool}: ${data.decision || "expired"} by ${data.decided_by || "nobody"}`);
   } else if (kind === "tool_result") {
-    line(data.ok ? "result" : "refused", `${data.ok ? "✓" : "✗"} ${data.tool}: ${data.summary}`);
+    step(data.ok ? "result" : "refused", `${data.ok ? "✓" : "✗"} ${data.tool}: ${data.summary}`);
   } else if (kind === "final") {
     answer(data.answer);
   } else if (kind === "error") {
-    line("error", `error: ${data.message}`);
+    step("error", `error: ${data.message}`);
+    line("agent", "Sorry, something went wrong on our side. Please try again in a moment.");
     setStatus("error");
   } else if (kind === "status") {
     onStatus(data);
@@ -129,7 +153,9 @@ async function api(method, url, body) {
   });
   if (!response.ok) {
     const problem = await response.json().catch(() => ({ error: { message: response.statusText } }));
-    throw new Error(problem.error.message);
+    const error = new Error(problem.error.message);
+    error.code = problem.error.code;
+    throw error;
   }
   return response;
 }
@@ -163,8 +189,15 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   try {
     await send(text);
   } catch (error) {
-    line("error", `error: ${error.message}`);
-    setStatus("error");
+    if (error.code === "awaiting_approval") {
+      // An earlier request waits for a reviewer: say so, and keep following the thread.
+      line("agent", "Your earlier request is still waiting for a colleague's approval; I'll continue as soon as "
+        + "they decide. Please send your new message once it is done.");
+      onStatus({ status: "awaiting_approval" });
+    } else {
+      line("error", `Sorry, your message could not be sent: ${error.message}`);
+      setStatus("error");
+    }
   }
 });
 

@@ -1,0 +1,76 @@
+"""Reviewers decide with the facts: the review context, edits pre-checked against the tool's
+rules, and approvals that tell their real outcome (``Tiller.review``, ``check_edit``, statuses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.config import Settings
+from agent.errors import InvalidEdit
+from agent.loop.state import RunStatus
+from agent.models.scripted import ScriptedChatModel
+from agent.runtime import Tiller
+from tests.agent.test_runtime import LOOKUP_THEN_REFUND, Refunds
+
+
+def test_the_review_context_has_facts_checks_and_policy(settings: Settings) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-context").pending_approvals
+        view = tiller.review(approval)
+    facts = {f.label: f.value for f in view.facts}
+    assert facts["Customer"].startswith("Jane Doe (C")
+    assert facts["Order total"].endswith(" USD") and facts["Refundable balance"] == "$129.99 USD"
+    assert facts["Already refunded"] == "$0.00 USD" and "days ago" in facts["Delivered"]
+    assert "Earlier refunds of this customer" in facts
+    assert view.arguments == {"amount": "$129.99 USD"}
+    assert {c.rule for c in view.checks} >= {"order_not_delivered", "refund_exceeds_balance"}
+    assert all(c.passed for c in view.checks if c.blocking)
+    assert view.policy and all("#" in p.citation for p in view.policy)
+
+
+def test_an_edit_the_tool_would_refuse_is_refused_and_stays_pending(settings: Settings, refunds: Refunds) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-edit-5000").pending_approvals
+        with pytest.raises(InvalidEdit, match=r"A refund of \$5000.00 exceeds the refundable balance") as refused:
+            tiller.decide(approval.id, decision="edit", decided_by="rita", edits={"amount": "5000"})
+        assert refused.value.fields and "$129.99" in refused.value.fields[0][1]
+        with pytest.raises(InvalidEdit, match="amount: Input should be greater than 0"):
+            tiller.decide(approval.id, decision="edit", decided_by="rita", edits={"amount": "-5"})
+        assert tiller.approvals.get("acme", approval.id).status == "pending"
+        assert [e["event"] for e in tiller.approvals.events("acme", approval.id)] == ["requested"]
+    assert refunds("W1000001") == (0, 0)
+
+
+def test_an_approved_call_the_tool_refuses_is_failed_with_its_reason(settings: Settings, refunds: Refunds) -> None:
+    too_much = [
+        LOOKUP_THEN_REFUND[0],
+        {
+            "tool_calls": [
+                {"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "999", "reason": "damaged"}}
+            ]
+        },
+        "Done.",
+    ]
+    with Tiller(settings, model=ScriptedChatModel(too_much)) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-fails").pending_approvals
+        view = tiller.review(approval)
+        assert [c.rule for c in view.checks if not c.passed and c.blocking] == ["refund_exceeds_balance"]
+        tiller.decide(approval.id, decision="approve", decided_by="rita")
+        assert [a.id for a in tiller.approvals.list("acme", status="approved")] == [approval.id]
+        done = tiller.resume("t-fails")
+        after = tiller.approvals.get("acme", approval.id)
+        events = [e["event"] for e in tiller.approvals.events("acme", approval.id)]
+        approved = [a.id for a in tiller.approvals.list("acme", status="approved")]
+    assert done.status is RunStatus.COMPLETED and refunds("W1000001") == (0, 0)
+    assert after.status == "failed" and after.outcome and "exceeds the refundable balance" in after.outcome
+    assert events == ["requested", "approved", "failed"]
+    assert approved == [approval.id]  # `approved` means a reviewer approved it, whatever came of it
+
+
+def test_effective_arguments_are_the_edited_ones(settings: Settings) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-effective").pending_approvals
+        tiller.decide(approval.id, decision="edit", decided_by="rita", edits={"amount": "20.00"})
+        tiller.resume("t-effective")
+        [row] = tiller.approvals.list("acme", status="executed", thread_id="t-effective")
+    assert row.args["amount"] == "129.99" and row.effective_args["amount"] == "20"
