@@ -33,10 +33,11 @@ def welcome(tiller: Tiller) -> str:
 
 
 class ChatSession:
-    def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0) -> None:
+    def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0, subject: str | None = None) -> None:
         self.console = console
         self.settings = settings
         self.poll_s = poll_s
+        self.subject = subject
 
     def run(self, thread_id: str | None) -> None:
         with Tiller(self.settings) as tiller:
@@ -65,7 +66,7 @@ class ChatSession:
             if text in ("/quit", "/exit", "/q"):
                 self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
                 return
-            result = tiller.ask(text, thread_id=thread_id, on_event=printer)
+            result = tiller.ask(text, thread_id=thread_id, subject=self.subject, on_event=printer)
             show_result(self.console, result, in_chat=True)
             if result.status is RunStatus.AWAITING_APPROVAL:
                 self._wait_for_reviewers(tiller, result)
