@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import DatabaseUnavailable, StorageUnwritable
 from agent.persistence.checkpoint import SCHEMA_LOCK
-from agent.persistence.storage import directory_problem, require_writable
+from agent.persistence.storage import directory_problem, exists, require_writable
 from agent.persistence.tables import StoreBase, create_store_schema
 from tools import ledger
 from tools.db import Base, make_engine, make_session_factory, normalize_url
@@ -84,7 +84,7 @@ def open_database(
 def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
     """A SQLite database file can be opened for writing where it is (its directory holds its
     journal too); the message names the directory and the fix."""
-    if must_exist and not path.exists():
+    if must_exist and not exists(path):
         if problem := directory_problem(path.parent):  # say why, rather than "create it"
             raise StorageUnwritable(f"the database directory {path.parent} {problem}. {_sqlite_fix(path)}")
         raise DatabaseUnavailable(
@@ -92,7 +92,7 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
             "(or `make chat`, which does both)."
         )
     require_writable(path.parent, "the database directory", _sqlite_fix(path))
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+    if exists(path) and not os.access(path, os.R_OK | os.W_OK):
         raise StorageUnwritable(
             f"the database file {path} is not readable and writable by this user. {_sqlite_fix(path)}"
         )

@@ -41,14 +41,15 @@ def require_writable(path: Path, what: str, fix: str) -> None:
 def home_fix(path: Path, database_in_home: bool) -> str:
     """What to do about a home directory Tiller cannot write."""
     where = " (TILLER_DATABASE_URL is not set, so the database is kept there too)" if database_in_home else ""
-    existing = next((p for p in (path, *path.parents) if _exists(p)), path)
+    existing = next((p for p in (path, *path.parents) if exists(p)), path)
     return (
         f"Give this user write access to {existing} (e.g. `chmod u+rwx {existing}`), or set TILLER_HOME to a "
         f"writable directory{where}."
     )
 
 
-def _exists(path: Path) -> bool:
+def exists(path: Path) -> bool:
+    """``path.exists()``, false where a parent cannot be searched (instead of raising)."""
     try:
         return path.exists()
     except OSError:  # a parent this user cannot search

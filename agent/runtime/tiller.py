@@ -29,7 +29,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
-from agent.errors import ConfigError, InvalidEdit
+from agent.errors import ConfigError, InvalidEdit, MessageTooLarge
 from agent.loop.context import AgentDeps, Caller
 from agent.loop.graph import AgentGraph, build_graph
 from agent.loop.state import PendingApproval, RunResult
@@ -192,8 +192,14 @@ class Tiller:
         requester's (default: the domain's); it is kept with the thread and used on resume.
         ``subject``: the principal inside the tenant the run acts for (one customer: its tools
         touch that customer's records only); kept with the thread, which no other subject sees.
+        A message over ``TILLER_MAX_MESSAGE_CHARS`` raises ``MessageTooLarge`` (nothing runs).
         ``on_event`` receives every step (``agent.loop.events``) as it happens, on the runtime's
         loop. ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            raise MessageTooLarge(
+                f"message is {len(text)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)"
+            )
         tenant = tenant or self.settings.tenant
         caller = Caller(
             tenant=tenant,

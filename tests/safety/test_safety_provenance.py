@@ -202,3 +202,22 @@ def test_reads_and_high_risk_calls_keep_their_verdicts() -> None:
         Verdict.NEEDS_APPROVAL,
     )
     assert high.provenance is not None and high.provenance["args"]["note"]["source"] == "untrusted"
+
+
+def test_the_cli_shows_the_reviewer_where_each_argument_came_from(settings: Settings, plant: Any) -> None:
+    from typer.testing import CliRunner
+
+    from agent.interfaces.cli.app import app as cli
+
+    plant("UPDATE orders SET customer_note = :text WHERE public_id = 'W1000008'", NOTE)
+    model = _script(
+        _call("get_order", order_id="W1000008"), _call("update_shipping_address", order_id="W1000003", **ATTACKER)
+    )
+    with _tiller(settings, model) as tiller:
+        approval = tiller.ask("Tell me about order W1000008").pending_approvals[0].id
+    shown = CliRunner().invoke(
+        cli, ["approvals", "show", approval], env={"TILLER_HOME": str(settings.home), "COLUMNS": "200"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "line1: from untrusted (get_order.customer_note (tc_1_1_0))" in shown.output
+    assert "why a reviewer:" in shown.output

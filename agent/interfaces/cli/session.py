@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.config import Settings
-from agent.errors import ThreadBusy
+from agent.errors import MessageTooLarge, ThreadBusy
 from agent.interfaces.cli.console import StepPrinter, show_result
 from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller, new_thread_id
@@ -66,7 +66,11 @@ class ChatSession:
             if text in ("/quit", "/exit", "/q"):
                 self.console.print(f"[dim]bye — resume with: tiller chat --thread {thread_id}[/]")
                 return
-            result = tiller.ask(text, thread_id=thread_id, subject=self.subject, on_event=printer)
+            try:
+                result = tiller.ask(text, thread_id=thread_id, subject=self.subject, on_event=printer)
+            except MessageTooLarge as exc:  # the chat goes on: say so, and let the user shorten it
+                self.console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                continue
             show_result(self.console, result, in_chat=True)
             if result.status is RunStatus.AWAITING_APPROVAL:
                 self._wait_for_reviewers(tiller, result)

@@ -68,7 +68,7 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
     server-sent events (``run_started``, ``model``, ``tool_call``, ``approval_requested``,
     ``tool_result``, ``final``, ``status``); otherwise the run's ``RunResult`` once it ends.
     The run continues if the client disconnects."""
-    limit = ctx.service.max_message_chars
+    limit = min(ctx.service.max_message_chars, ctx.tiller.settings.max_message_chars)  # the runtime's holds too
     if len(body.content) > limit:
         raise PayloadTooLarge(
             f"message is {len(body.content)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)",
