@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     tenant: str = Field("", description="default tenant for the CLI (empty: the domain's)")
     user: str = Field("", description="default acting user for the CLI (empty: the domain's)")
     approval_ttl_s: int = Field(24 * 3600, gt=0, description="seconds before a pending approval expires")
+    max_message_chars: int = Field(
+        8000, ge=1, description="longest user message a run accepts, on every surface (the API answers 413)"
+    )
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
     mcp_servers: Path | None = Field(
         None, description="YAML file of MCP servers whose tools join the domain's (tools/mcp/config.py)"

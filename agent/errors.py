@@ -3,8 +3,11 @@
     TillerError                 base of everything the runtime raises on purpose
     ├── ConfigError             bad configuration (unknown model spec, missing key, bad URL)
     ├── DatabaseUnavailable     the database cannot be reached or has no schema (says what to run)
+    │   └── StorageUnwritable   a directory Tiller keeps data in (home, index) cannot be written
     ├── ThreadNotFound          no such thread for this tenant (another tenant's look the same)
     ├── ThreadBusy              another process is running this thread right now
+    ├── InvalidName             a user or reviewer name that is empty once normalised
+    ├── MessageTooLarge         a user message over TILLER_MAX_MESSAGE_CHARS (HTTP 413)
     ├── KeyError_               an API key that cannot act or be managed (``code`` says which)
     │   ├── InvalidKey          malformed or unknown key (HTTP 401)
     │   ├── KeyRevoked          revoked or removed key (HTTP 401)
@@ -39,11 +42,23 @@ class DatabaseUnavailable(TillerError):
     pass
 
 
+class StorageUnwritable(DatabaseUnavailable):
+    """CLI exit 2, HTTP 503: the message names the directory and the fix."""
+
+
 class ThreadNotFound(TillerError):
     pass
 
 
 class ThreadBusy(TillerError):
+    pass
+
+
+class InvalidName(TillerError):
+    pass
+
+
+class MessageTooLarge(TillerError):
     pass
 
 

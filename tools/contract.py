@@ -51,6 +51,11 @@ class ToolContext:
     thread_id: str
     session: Session
     tool_call_id: str = ""
+    subject: str | None = None
+    """The principal inside the tenant this call acts for — e.g. one customer's id — or ``None``
+    for tenant-wide (staff) access. A tool scopes every read and write to the subject's own
+    records (``Entity.owner_field``); another subject's records look like records that do not
+    exist, as another tenant's do."""
 
 
 ToolFunc = Callable[[ToolContext, Any], BaseModel]
@@ -87,6 +92,13 @@ class ToolSpec:
     model_hidden: tuple[str, ...] = ()
     """Result fields kept in the trajectory but not meant for the model's tool message (a
     LangChain tool's ``artifact``)."""
+    untrusted_fields: tuple[str, ...] | None = None
+    """Result fields that hold untrusted free text — what people outside the business wrote (a
+    customer's note, a ticket body, a document, an email) — as dotted paths (list items keep
+    their list's path: ``"passages.text"``); ``"*"`` or ``None`` (the default, e.g. LangChain and
+    MCP tools): every field. The rest of a result counts as the business system's own trusted
+    data (ids, amounts, statuses). The approval policy weighs where a write's arguments came from
+    (``tools.provenance``); a result's trust is never a matter of the model's say."""
     contextualize: Contextualize | None = None
     """Read tools only: completes the model's arguments from the user's earlier messages in the
     thread (trusted text, never model output), e.g. a follow-up search made standalone. The
@@ -150,10 +162,13 @@ def tool(
     name: str | None = None,
     cache_ttl_s: float | None = None,
     contextualize: Contextualize | None = None,
+    untrusted: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., BaseModel]], ToolSpec]:
     """Declare a tool from ``fn(ctx: ToolContext, args: ArgsModel) -> ResultModel``.
 
     Read tools are idempotent by default; side-effecting tools are not unless said so.
+    ``untrusted``: the result fields that hold untrusted free text (``ToolSpec.untrusted_fields``;
+    ``()``: none, ``None``: all).
     """
 
     def wrap(fn: Callable[..., BaseModel]) -> ToolSpec:
@@ -181,6 +196,7 @@ def tool(
             lookup_first=lookup_first,
             cache_ttl_s=cache_ttl_s,
             contextualize=contextualize,
+            untrusted_fields=untrusted,
         )
 
     return wrap

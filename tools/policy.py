@@ -2,7 +2,15 @@
 
 A policy is a list of rules; the first rule that matches a call decides its verdict. With no
 matching rule the tool's risk decides: ``high_risk`` needs approval, the rest is allowed.
-Policies load from YAML, e.g.::
+
+Then provenance (``tools.provenance``): a side-effecting call that would be allowed needs a
+reviewer when untrusted content may steer it — under the default mode ``values``, when an
+argument's value is copied from untrusted content (a note, a document, a ticket body, an MCP
+result) and found nowhere trusted, or when the model chose an argument after untrusted content
+entered the run; under ``context`` (the strictest), as soon as untrusted content entered the run;
+``off`` leaves the verdict to the rules. A user asking for a change in their own words keeps
+working without a reviewer; a planted text cannot. Per tenant and per tool. Policies load from
+YAML, e.g.::
 
     rules:
       - tool: issue_refund          # small refunds by senior agents run without a reviewer
@@ -12,6 +20,11 @@ Policies load from YAML, e.g.::
       - tool: delete_customer
         verdict: deny
         reason: customers are deleted by the privacy team only
+    provenance:
+      mode: values                  # values (default) | context | off
+      tools: {create_ticket: context}
+      tenants:
+        globex: {mode: context}
 """
 
 from __future__ import annotations
@@ -23,11 +36,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from tools.contract import Risk, ToolSpec
 from tools.errors import ToolDefinitionError
 from tools.files import read_yaml_model
+from tools.provenance import CallProvenance
 
 
 class Verdict(StrEnum):
@@ -89,15 +103,90 @@ class PolicyDecision(BaseModel):
     model_config = ConfigDict(frozen=True)
     verdict: Verdict
     reason: str
+    provenance: dict[str, Any] | None = None
+    """Where each argument came from, when provenance was weighed (what the reviewer sees)."""
+
+
+class ProvenanceMode(StrEnum):
+    """How much untrusted content may steer a write before it needs a reviewer."""
+
+    VALUES = "values"
+    """A write needs a reviewer when an argument is copied from untrusted content, or chosen by
+    the model after untrusted content entered the run (the default)."""
+    CONTEXT = "context"
+    """Every write needs a reviewer once untrusted content entered the run."""
+    OFF = "off"
+    """The rules and the tool's risk alone decide."""
+
+
+class ProvenanceRules(BaseModel):
+    """The mode of one tenant (or of all): a default and per-tool exceptions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mode: ProvenanceMode = ProvenanceMode.VALUES
+    tools: dict[str, ProvenanceMode] = {}
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _yaml_offs(cls, value: Any) -> Any:
+        return {k: "off" if v is False else v for k, v in value.items()} if isinstance(value, dict) else value
+
+    def mode_for(self, tool: str) -> ProvenanceMode:
+        return self.tools.get(tool, self.mode)
+
+
+class ProvenancePolicy(ProvenanceRules):
+    """The default rules and, per tenant, rules that replace them."""
+
+    tenants: dict[str, ProvenanceRules] = {}
+
+    def mode_for_tenant(self, tenant: str, tool: str) -> ProvenanceMode:
+        own = self.tenants.get(tenant)
+        if own is not None and tool in own.tools:
+            return own.tools[tool]
+        if own is not None and "mode" in own.model_fields_set:
+            return own.mode
+        return self.mode_for(tool)
 
 
 class ApprovalPolicy(BaseModel):
-    """Ordered rules; the first match wins; otherwise the tool's risk decides."""
+    """Ordered rules; the first match wins; otherwise the tool's risk decides. Then a write that
+    untrusted content may steer needs a reviewer (``provenance``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     rules: tuple[PolicyRule, ...] = ()
+    provenance: ProvenancePolicy = ProvenancePolicy()
 
-    def decide(self, spec: ToolSpec, args: BaseModel, role: str) -> PolicyDecision:
+    def decide(
+        self,
+        spec: ToolSpec,
+        args: BaseModel,
+        role: str,
+        *,
+        provenance: CallProvenance | None = None,
+        tenant: str = "",
+    ) -> PolicyDecision:
+        """The verdict on one call; ``provenance`` (from the runtime) says where its arguments
+        came from (``None``: unknown, the rules alone decide)."""
+        decision = self._by_rules(spec, args, role)
+        if provenance is None or not spec.risk.has_side_effects:
+            return decision
+        data = provenance.to_data()
+        if decision.verdict is not Verdict.ALLOW:
+            return decision.model_copy(update={"provenance": data})
+        mode = self.provenance.mode_for_tenant(tenant, spec.name)
+        why = _steered(mode, provenance)
+        if why is None:
+            return decision.model_copy(update={"provenance": data})
+        reason = f"a reviewer checks this {spec.risk.value}: {why}"
+        return PolicyDecision(verdict=Verdict.NEEDS_APPROVAL, reason=reason, provenance=data)
+
+    def _by_rules(self, spec: ToolSpec, args: BaseModel, role: str) -> PolicyDecision:
         for rule in self.rules:
             if rule.matches(spec.name, args, role):
                 return PolicyDecision(verdict=rule.verdict, reason=rule.reason or f"policy rule for {rule.tool}")
@@ -109,3 +198,13 @@ class ApprovalPolicy(BaseModel):
     def from_file(cls, path: Path) -> ApprovalPolicy:
         """Load a YAML policy; errors name the file and the rule."""
         return read_yaml_model(cls, path, "approval policy", ToolDefinitionError)
+
+
+def _steered(mode: ProvenanceMode, provenance: CallProvenance) -> str | None:
+    """Why untrusted content may steer the call under ``mode`` (``None``: it may not)."""
+    if mode is ProvenanceMode.OFF:
+        return None
+    if mode is ProvenanceMode.CONTEXT and provenance.untrusted_read:
+        read = ", ".join(provenance.untrusted_read[:3])
+        return f"untrusted content entered the run ({read})"
+    return provenance.influence()

@@ -97,6 +97,8 @@ class CallIdentity:
     history: tuple[str, ...] = ()
     """The user's earlier messages in the thread (trusted text, never the model's), for
     ``ToolSpec.contextualize``."""
+    subject: str | None = None
+    """The principal inside the tenant the run acts for (``ToolContext.subject``)."""
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,9 @@ class Caller:
     user: str
     thread: str
     role: str = "support_agent"
+    subject: str | None = None
+    """The principal inside the tenant the run acts for (e.g. one customer), bound to the key or
+    session, never chosen by the model; ``None``: tenant-wide access (staff)."""
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,9 @@ async def _execute(state: AgentState, ctx: RunContext, call: PlannedCall, done: 
         return Outcome(ok=False, error_kind="repeated_failure", message=message)
     args: BaseModel = spec.args_model.model_validate(call.args)
     caller = ctx.caller
-    who = CallIdentity(caller.tenant, caller.user, caller.thread, call.id, earlier_user_messages(state))
+    who = CallIdentity(
+        caller.tenant, caller.user, caller.thread, call.id, earlier_user_messages(state), subject=caller.subject
+    )
     approval_id = call.approval_id if call.verdict is PlanVerdict.APPROVED else None
 
     async def run() -> Outcome:

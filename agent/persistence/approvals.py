@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
 from agent.persistence import audit
+from agent.persistence.names import normalize_name, same_person
 from agent.persistence.tables import ApprovalEventRow, ApprovalRow
 from tools.canonical import args_hash, canonical_json, digest
 from tools.db import transaction, utcnow
@@ -58,6 +59,10 @@ class PendingApproval(BaseModel):
     outcome: str | None = None
     """Why the call failed when it ran (status ``failed``)."""
 
+    provenance: dict[str, Any] | None = None
+    """Why the policy asked (``why``) and where each argument came from (``args``: ``{name:
+    {source, where}}``, sources ``user | system | trusted | untrusted | model``), for the reviewer."""
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def effective_args(self) -> dict[str, Any]:
@@ -73,6 +78,12 @@ _APPROVED = ("approved", "executed", "failed")  # what the `approved` filter fin
 Decision = Literal["approve", "edit", "reject"]
 """What a reviewer decides (the one definition: the store, the runtime, the API and the CLI use it)."""
 _STATUS_OF: dict[str, str] = {"approve": "approved", "edit": "approved", "reject": "rejected"}
+
+
+def _provenance_json(reason: str, provenance: dict[str, Any] | None) -> str | None:
+    if not reason and provenance is None:
+        return None
+    return json.dumps({"why": reason, **(provenance or {})}, sort_keys=True)
 
 
 def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:
@@ -101,6 +112,7 @@ def to_view(row: ApprovalRow) -> PendingApproval:
         edited_args=json.loads(row.edited_args_json) if row.edited_args_json else None,
         customer_message=row.customer_message,
         outcome=row.outcome,
+        provenance=json.loads(row.provenance_json) if row.provenance_json else None,
     )
 
 
@@ -141,8 +153,13 @@ class ApprovalStore:
         args: dict[str, Any],
         requested_by: str,
         excerpt: str = "",
+        reason: str = "",
+        provenance: dict[str, Any] | None = None,
     ) -> PendingApproval:
+        """The approval of one call, created once (a repeat returns it). ``reason`` is why the
+        policy asks; ``provenance`` where the arguments came from (both shown to the reviewer)."""
         approval_id = approval_id_for(tenant_id, thread_id, tool_call_id)
+        requested_by = normalize_name(requested_by)
         with transaction(self._sessions) as session:
             row = session.get(ApprovalRow, approval_id)
             if row is None:
@@ -161,6 +178,7 @@ class ApprovalStore:
                     expires_at=now + self._ttl,
                     excerpt=excerpt[:2000],
                     status="pending",
+                    provenance_json=_provenance_json(reason, provenance),
                 )
                 session.add(row)
                 _audit(session, row, "requested", requested_by, args_hash=row.args_hash, tool=tool)
@@ -215,10 +233,13 @@ class ApprovalStore:
         edited_args: dict[str, Any] | None = None,
         customer_message: str | None = None,
     ) -> PendingApproval:
-        """Record a decision once. ``edited_args`` must already be validated by the caller."""
+        """Record a decision once. ``edited_args`` must already be validated by the caller.
+        Names compare in their canonical form (``agent.persistence.names``): ``"Agent.Demo "``
+        is the requester ``agent.demo`` and may not decide its request."""
+        decided_by = normalize_name(decided_by)
         with transaction(self._sessions) as session:
             row = self._row(session, tenant_id, approval_id)
-            if decided_by == row.requested_by:
+            if same_person(decided_by, row.requested_by):
                 raise SelfApproval(
                     f"{decided_by} requested approval {approval_id} and cannot decide it; "
                     "another reviewer must (separation of duties)"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from inspect import iscoroutinefunction
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.errors import DatabaseUnavailable
+from agent.errors import DatabaseUnavailable, StorageUnwritable
 from agent.persistence.checkpoint import SCHEMA_LOCK
+from agent.persistence.storage import directory_problem, exists, require_writable
 from agent.persistence.tables import StoreBase, create_store_schema
 from tools import ledger
 from tools.db import Base, make_engine, make_session_factory, normalize_url
@@ -48,15 +51,7 @@ def open_database(
     """Connect, create the runtime's own tables if missing, and check that the tables of the
     domain ``require`` names exist (``None``: the business tables are not needed)."""
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        path = Path(url.removeprefix("sqlite:///"))
-        if require is not None and not path.exists():
-            raise DatabaseUnavailable(
-                f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
-                "(or `make chat`, which does both)."
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_sqlite_file(Path(url.removeprefix("sqlite:///")), must_exist=require is not None)
     engine = connect_engine(url, busy_timeout_s=busy_timeout_s)
     try:
         with engine.begin() as conn:
@@ -84,6 +79,30 @@ def open_database(
         engine.dispose()
         raise DatabaseUnavailable(no_tables_message(url, require, missing))
     return engine, make_session_factory(engine)
+
+
+def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
+    """A SQLite database file can be opened for writing where it is (its directory holds its
+    journal too); the message names the directory and the fix."""
+    if must_exist and not exists(path):
+        if problem := directory_problem(path.parent):  # say why, rather than "create it"
+            raise StorageUnwritable(f"the database directory {path.parent} {problem}. {_sqlite_fix(path)}")
+        raise DatabaseUnavailable(
+            f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
+            "(or `make chat`, which does both)."
+        )
+    require_writable(path.parent, "the database directory", _sqlite_fix(path))
+    if exists(path) and not os.access(path, os.R_OK | os.W_OK):
+        raise StorageUnwritable(
+            f"the database file {path} is not readable and writable by this user. {_sqlite_fix(path)}"
+        )
+
+
+def _sqlite_fix(path: Path) -> str:
+    return (
+        f"Give this user write access to it (e.g. `chmod u+rw {path}` and `chmod u+rwx {path.parent}`), or set "
+        "TILLER_HOME (or TILLER_DATABASE_URL) to a writable place."
+    )
 
 
 def missing_tables(engine: Engine, domain: Domain | None) -> list[str]:

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.errors import InvalidKey, InvalidKeyRequest, KeyNotFound, KeyRevoked
+from agent.errors import InvalidKey, InvalidKeyRequest, InvalidName, KeyNotFound, KeyRevoked
+from agent.persistence.names import normalize_name
 from agent.persistence.tables import ApiKeyRow, ServiceSecretRow
 from tools.db import transaction, utcnow
 
@@ -40,6 +41,9 @@ class Principal:
     name: str
     rate_per_minute: int | None = None
     max_concurrent_runs: int | None = None
+    subject: str | None = None
+    """The principal inside the tenant the key acts for (e.g. one customer id): its runs' tools
+    touch that subject's records only. ``None``: tenant-wide, by role (staff)."""
 
     @property
     def can_review(self) -> bool:
@@ -58,6 +62,7 @@ class KeyInfo:
     revoked_at: datetime | None
     rate_per_minute: int | None
     max_concurrent_runs: int | None
+    subject: str | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -74,6 +79,7 @@ def _info(row: ApiKeyRow) -> KeyInfo:
         revoked_at=row.revoked_at,
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
+        subject=row.subject,
     )
 
 
@@ -91,22 +97,35 @@ class KeyStore:
         name: str | None = None,
         rate_per_minute: int | None = None,
         max_concurrent_runs: int | None = None,
+        subject: str | None = None,
     ) -> tuple[KeyInfo, str]:
-        """A new key; the returned key string is the only time its secret exists in clear."""
+        """A new key; the returned key string is the only time its secret exists in clear.
+        ``subject`` binds a ``user`` key to one principal of the tenant (e.g. a customer id)."""
         if role not in ROLES:
             raise InvalidKeyRequest(f"role must be one of {', '.join(ROLES)}; got {role!r}", code="invalid_role")
+        subject = subject.strip() if subject else None
+        if subject is not None and role != "user":
+            # A reviewer or admin decides for the whole tenant; binding it to one customer means nothing.
+            raise InvalidKeyRequest(
+                f"only user keys are bound to a subject; this is a {role} key", code="invalid_subject"
+            )
         if not tenant.strip():
             raise InvalidKeyRequest("tenant must not be empty", code="invalid_tenant")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        try:
+            acting = normalize_name(name) if name is not None else f"key-{key_id}"
+        except InvalidName as exc:
+            raise InvalidKeyRequest(str(exc), code="invalid_name") from None
         row = ApiKeyRow(
             id=key_id,
             tenant_id=tenant,
             role=role,
-            name=name or f"key-{key_id}",
+            name=acting,
             secret_hash=hash_secret(secret),
             created_at=utcnow(),
             rate_per_minute=rate_per_minute,
             max_concurrent_runs=max_concurrent_runs,
+            subject=subject,
         )
         with transaction(self._sessions) as session:
             session.add(row)
@@ -157,10 +176,19 @@ def _principal(row: ApiKeyRow) -> Principal:
         key_id=row.id,
         tenant=row.tenant_id,
         role=row.role,  # type: ignore[arg-type]
-        name=row.name,
+        name=_canonical(row.name),
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
+        subject=row.subject,
     )
+
+
+def _canonical(name: str) -> str:
+    """A stored name in its canonical form (keys created before names were normalised)."""
+    try:
+        return normalize_name(name)
+    except InvalidName:
+        return name
 
 
 def stored_secret(sessions: sessionmaker[Session], name: str) -> str:

@@ -7,6 +7,7 @@ the settings name (``TILLER_DOMAIN``); its tables are created beside the runtime
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -14,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from agent.config import Settings, domain_of
 from agent.errors import ConfigError, DatabaseUnavailable
-from agent.persistence.database import connect_engine, redacted_url
+from agent.persistence.database import check_sqlite_file, connect_engine, redacted_url
+from agent.persistence.storage import home_fix, require_writable
 from agent.persistence.tables import create_store_schema, drop_store_schema
 from tools import ledger
 from tools.db import Base
@@ -25,7 +27,9 @@ _PG_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints",
 
 def _engine(settings: Settings) -> Engine:
     if not settings.uses_postgres:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        require_writable(settings.home, "the Tiller home", home_fix(settings.home, settings.database_url is None))
+        if settings.db_url.startswith("sqlite:///"):
+            check_sqlite_file(Path(settings.db_url.removeprefix("sqlite:///")), must_exist=False)
     return connect_engine(settings.db_url)
 
 

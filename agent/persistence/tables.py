@@ -29,6 +29,8 @@ class ThreadRow(StoreBase):
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[str] = mapped_column(String(128))
     role: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the requester's, used on resume
+    # The principal inside the tenant the thread acts for (e.g. a customer id); None: tenant-wide.
+    subject: Mapped[str | None] = mapped_column(String(128), nullable=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(32), default="idle")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -72,6 +74,8 @@ class ApprovalRow(StoreBase):
     customer_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Why an approved call failed when it ran (the tool's refusal), for status ``failed``.
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where each argument came from and why the policy asked (tools.provenance), for the reviewer.
+    provenance_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ApprovalEventRow(StoreBase):
@@ -191,6 +195,8 @@ class ApiKeyRow(StoreBase):
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(16))  # user | reviewer | admin
     name: Mapped[str] = mapped_column(String(128))  # the acting user (requester / decider)
+    # The principal inside the tenant the key acts for (e.g. a customer id); None: tenant-wide.
+    subject: Mapped[str | None] = mapped_column(String(128), nullable=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

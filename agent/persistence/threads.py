@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ThreadBusy, ThreadNotFound
+from agent.persistence.names import normalize_name
 from agent.persistence.tables import ThreadRow
 from tools.db import transaction, utcnow
 
@@ -27,10 +28,12 @@ class ThreadStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def open(self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "") -> ThreadRow:
-        """Create the thread, or return it if it exists in this tenant."""
+    def open(
+        self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "", subject: str | None = None
+    ) -> ThreadRow:
+        """Create the thread, or return it if it exists in this tenant (and for this subject)."""
         with transaction(self._sessions) as session:
-            return _get_or_add(session, thread_id, tenant_id, user_id, title)[0]
+            return _get_or_add(session, thread_id, tenant_id, user_id, title, subject)[0]
 
     def get(self, tenant_id: str, thread_id: str) -> ThreadRow:
         with self._sessions() as session:
@@ -58,11 +61,12 @@ class ThreadStore:
         title: str = "",
         role: str | None = None,
         lease_s: float = LEASE_S,
+        subject: str | None = None,
     ) -> tuple[ThreadRow, bool]:
         """``open`` then ``claim`` in one transaction (a new thread is created already leased),
         recording the requester's ``role`` (resumes act with it); and whether the thread is new."""
         with transaction(self._sessions) as session:
-            row, created = _get_or_add(session, thread_id, tenant_id, user_id, title)
+            row, created = _get_or_add(session, thread_id, tenant_id, user_id, title, subject)
             if created:
                 row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(row.created_at, lease_s)
             else:
@@ -125,18 +129,22 @@ class ThreadStore:
         )
 
 
-def _get_or_add(session: Session, thread_id: str, tenant_id: str, user_id: str, title: str) -> tuple[ThreadRow, bool]:
-    """The thread in this tenant, or a new idle one added to ``session``; and whether it is new."""
+def _get_or_add(
+    session: Session, thread_id: str, tenant_id: str, user_id: str, title: str, subject: str | None = None
+) -> tuple[ThreadRow, bool]:
+    """The thread in this tenant, or a new idle one added to ``session``; and whether it is new.
+    A thread bound to one subject does not exist for a caller bound to another."""
     row = session.get(ThreadRow, thread_id)
     if row is not None:
-        if row.tenant_id != tenant_id:
+        if row.tenant_id != tenant_id or (subject is not None and row.subject != subject):
             raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
         return row, False
     now = utcnow()
     row = ThreadRow(
         id=thread_id,
         tenant_id=tenant_id,
-        user_id=user_id,
+        user_id=normalize_name(user_id),
+        subject=subject,
         title=title[:200],
         status="idle",
         created_at=now,

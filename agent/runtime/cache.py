@@ -17,7 +17,7 @@ from cachetools import TLRUCache
 from tools.canonical import canonical_json
 from tools.contract import ToolSpec
 
-Key = tuple[str, str, str]
+Key = tuple[str, str, str, str]
 
 
 class ToolResultCache:
@@ -30,8 +30,9 @@ class ToolResultCache:
         return now + self._ttl.get(key[1], 0.0)
 
     @staticmethod
-    def key(tenant_id: str, spec: ToolSpec, args: Any) -> Key:
-        return (tenant_id, spec.name, canonical_json(args))
+    def key(tenant_id: str, spec: ToolSpec, args: Any, subject: str | None = None) -> Key:
+        """A subject-bound caller (one customer) never shares entries with staff or another subject."""
+        return (tenant_id, spec.name, canonical_json(args), subject or "")
 
     def get(self, key: Key) -> dict[str, Any] | None:
         with self._lock:

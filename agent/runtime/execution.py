@@ -69,7 +69,7 @@ class ToolExecutor:
         """Run the call with its timeout and retry policy; never raises for tool failures."""
         started = time.perf_counter()
         args = _contextualized(spec, args, who.history)
-        key = ToolResultCache.key(who.tenant_id, spec, args)
+        key = ToolResultCache.key(who.tenant_id, spec, args, who.subject)
         cached = self.cache.get(key) if self.cache is not None and spec.cache_ttl_s is not None else None
         if cached is not None:
             return Outcome(ok=True, data=cached, cache_hit=True, latency_ms=(time.perf_counter() - started) * 1000)
@@ -118,7 +118,14 @@ class ToolExecutor:
     async def _run_async(self, spec: ToolSpec, args: BaseModel, who: CallIdentity) -> Outcome:
         """A read tool's async path, on the event loop (it gets no database session)."""
         assert spec.afunc is not None
-        ctx = ToolContext(who.tenant_id, who.user_id, who.thread_id, session=None, tool_call_id=who.tool_call_id)  # type: ignore[arg-type]  # async tools reach their own backends
+        ctx = ToolContext(
+            who.tenant_id,
+            who.user_id,
+            who.thread_id,
+            session=None,  # type: ignore[arg-type]  # async tools reach their own backends
+            tool_call_id=who.tool_call_id,
+            subject=who.subject,
+        )
         try:
             result = await spec.afunc(ctx, args)
             return Outcome(ok=True, data=to_jsonable(spec.result_model.model_validate(result)))
@@ -166,6 +173,7 @@ class ToolExecutor:
             thread_id=who.thread_id,
             session=session,
             tool_call_id=who.tool_call_id,
+            subject=who.subject,
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))

@@ -20,6 +20,7 @@ import logging
 import uuid
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack, ExitStack
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -28,7 +29,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
-from agent.errors import ConfigError, InvalidEdit
+from agent.errors import ConfigError, InvalidEdit, MessageTooLarge
 from agent.loop.context import AgentDeps, Caller
 from agent.loop.graph import AgentGraph, build_graph
 from agent.loop.state import PendingApproval, RunResult
@@ -39,6 +40,8 @@ from agent.models.router import RouterChain
 from agent.persistence.approvals import ApprovalStore, Decision
 from agent.persistence.checkpoint import open_async_checkpointer
 from agent.persistence.database import open_database, translate_database_errors
+from agent.persistence.names import normalize_name
+from agent.persistence.storage import home_fix, require_writable
 from agent.persistence.threads import ThreadStore
 from agent.runtime.budget import over_budget
 from agent.runtime.cache import ToolResultCache
@@ -108,6 +111,8 @@ class Tiller:
         self.domain = domain_of(s)
         # The own domain's tables must be there (unless code brought its own tools): say what to run.
         own_tables = self.domain if overrides.registry is None else None
+        if not s.uses_postgres:  # checkpoints (and by default the database) live in the home
+            require_writable(s.home, "the Tiller home", home_fix(s.home, s.database_url is None))
         self.engine, self.sessions = open_database(s.db_url, require=own_tables, busy_timeout_s=s.db_busy_timeout_s)
         self._stack.callback(self.engine.dispose)
         self.approvals = ApprovalStore(self.sessions, ttl_s=s.approval_ttl_s)
@@ -187,20 +192,30 @@ class Tiller:
         tenant: str | None = None,
         user: str | None = None,
         role: str | None = None,
+        subject: str | None = None,
         limits: Limits | None = None,
         on_event: EventHandler | None = None,
         labels: dict[str, str] | None = None,
     ) -> RunResult:
         """Run one user message to completion, a pause for approval, or a limit. ``role``: the
         requester's (default: the domain's); it is kept with the thread and used on resume.
+        ``subject``: the principal inside the tenant the run acts for (one customer: its tools
+        touch that customer's records only); kept with the thread, which no other subject sees.
+        A message over ``TILLER_MAX_MESSAGE_CHARS`` raises ``MessageTooLarge`` (nothing runs).
         ``on_event`` receives every step (``agent.loop.events``) as it happens, on the runtime's
         loop. ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            raise MessageTooLarge(
+                f"message is {len(text)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)"
+            )
         tenant = tenant or self.settings.tenant
         caller = Caller(
             tenant=tenant,
-            user=user or self.settings.user,
+            user=normalize_name(user or self.settings.user),
             thread=thread_id or new_thread_id(),
             role=role or self.domains.domain_of(tenant).role,
+            subject=subject or None,
         )
         return await self._loop.call(self._ask(text, caller, limits, on_event, labels))
 
@@ -220,8 +235,9 @@ class Tiller:
             user_id=caller.user,
             title=text[:80],
             role=caller.role,
+            subject=caller.subject,
         )
-        caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=caller.thread, role=caller.role)
+        caller = replace(caller, tenant=row.tenant_id, user=row.user_id, subject=row.subject)
         async with self.runs.lease(caller.thread, claimed=True) as held:  # the state read below is the one we continue
             # A thread row is created before its first checkpoint: a new thread has no state to read.
             turn = 0
@@ -260,7 +276,7 @@ class Tiller:
     ) -> RunResult:
         row = await asyncio.to_thread(self.threads.get, tenant, thread_id)
         role = row.role or self.domains.domain_of(row.tenant_id).role
-        caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=thread_id, role=role)
+        caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=thread_id, role=role, subject=row.subject)
         return await self.runs.resume_command(caller, self.runs.context(caller, None, labels), on_event)
 
     @translate_database_errors

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import Settings, domain_of
+from agent.errors import StorageUnwritable
+from agent.persistence.storage import directory_problem, is_permission_error, readable_file
 from tools.contract import ToolSpec
 from tools.domain import Domain
 from tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from tools.retrieval.index import KnowledgeIndex
 
 
 def knowledge_dirs(settings: Settings, domain: Domain) -> tuple[Path, Path] | None:
@@ -28,13 +34,13 @@ def domain_registry(
     """Every tool an agent of ``domain`` may call: its own, the search over its knowledge base,
     and the tools of its MCP servers (the domain's file, and ``TILLER_MCP_SERVERS`` for the
     settings' own domain). The MCP sessions' ``close`` is appended to ``closers``."""
-    from tools.retrieval import build_or_load, knowledge_tools
+    from tools.retrieval import knowledge_tools
 
     specs = domain.tool_specs()
     specs += mcp_specs(settings, domain, closers if closers is not None else [])
     dirs = knowledge_dirs(settings, domain)
     if dirs is not None and domain.knowledge is not None:
-        index = build_or_load(dirs[0], dirs[1], mode=settings.retrieval_mode)
+        index = open_index(dirs[0], dirs[1], settings.retrieval_mode)
         kb = domain.knowledge
         specs += knowledge_tools(index, kb.retrieval, description=kb.tool_description, examples=kb.tool_examples)
     return ToolRegistry(specs)
@@ -57,13 +63,38 @@ def mcp_specs(settings: Settings, domain: Domain, closers: list[Callable[[], Non
     return specs
 
 
+def open_index(documents: Path, index_dir: Path, mode: str) -> KnowledgeIndex:
+    """The knowledge base's index, built or loaded; an index directory this user cannot write (or
+    documents it cannot read) is a ``StorageUnwritable`` naming the path and the fix."""
+    from tools.retrieval import build_or_load
+    from tools.retrieval.store import MANIFEST
+
+    fix = f"Give this user write access to it (e.g. `chmod -R u+rwX {index_dir}`), or set TILLER_HOME elsewhere."
+    # No saved index to load: say so before a build that may take minutes and then fail to save.
+    if not readable_file(index_dir / MANIFEST) and (problem := directory_problem(index_dir)):
+        raise StorageUnwritable(f"the search index directory {index_dir} {problem}. {fix}")
+    try:
+        return build_or_load(documents, index_dir, mode=mode)  # type: ignore[arg-type]
+    except OSError as exc:
+        if not is_permission_error(exc):
+            raise
+        where = Path(exc.filename) if exc.filename else index_dir
+        if documents in (where, *where.parents):
+            read_fix = "Give this user read access to it, or set TILLER_KB_DIR to a readable folder."
+            raise StorageUnwritable(
+                f"the knowledge-base documents {where} cannot be read ({exc.strerror}). {read_fix}"
+            ) from None
+        raise StorageUnwritable(
+            f"the search index directory {index_dir} cannot be written ({exc.strerror}). {fix}"
+        ) from None
+
+
 def build_index(settings: Settings, *, force: bool = False) -> str:
     """Build (or check) the domain's knowledge-base index; a one-line report."""
     import shutil
     import time
 
     from agent.errors import ConfigError
-    from tools.retrieval import build_or_load
 
     domain = domain_of(settings)
     dirs = knowledge_dirs(settings, domain)
@@ -75,7 +106,7 @@ def build_index(settings: Settings, *, force: bool = False) -> str:
     started = time.perf_counter()
     if force:
         shutil.rmtree(index_dir, ignore_errors=True)
-    index = build_or_load(documents, index_dir, mode=settings.retrieval_mode)
+    index = open_index(documents, index_dir, settings.retrieval_mode)
     took = time.perf_counter() - started
     verb = f"rebuilt ({index.rebuild_reason})" if index.rebuilt else "up to date"
     return f"index {verb}: {len(index)} chunks from {documents} in {took:.2f}s → {index_dir}"

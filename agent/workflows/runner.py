@@ -121,7 +121,9 @@ class WorkflowRunner:
             started_before = False
         if started_before:
             return self.tiller.resume(thread_id, tenant=self.tenant)
-        return self.tiller.ask(task.prompt, thread_id=thread_id, tenant=self.tenant, user=self.user)
+        return self.tiller.ask(
+            task.prompt, thread_id=thread_id, tenant=self.tenant, user=self.user, subject=self.workflow.subject
+        )
 
     def _settle(
         self, active: _Active, future: Future[RunResult], parked: dict[str, _Active], sink: ResultSink, summary: Summary

@@ -6,6 +6,7 @@
     approval_wait_s: 3600          # queue: stop waiting after this long (rerun to continue)
     limits: {max_steps: 6}
     user: workflow.refunds         # the requester reviewers see
+    subject: C000003               # optional: act for this principal of the tenant only (one customer)
     prompt: "refund order {order_id}, it arrived {reason}"   # templated from --inputs records
     tasks:                         # and/or literal tasks
       - {id: where-is-W1000002, prompt: "where is my order W1000002?"}
@@ -57,6 +58,12 @@ class Workflow(BaseModel):
     limits: dict[str, Any] = Field(default_factory=dict, description="overrides of the run limits (max_steps, …)")
     tenant: str | None = Field(None, description="CLI runs only; the API uses the key's tenant")
     user: str | None = Field(None, description="the acting user; default: workflow:<name>")
+    subject: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="the principal inside the tenant every task acts for (e.g. a customer id); default: tenant-wide",
+    )
     concurrency: int = Field(4, ge=1, le=64)
     prompt: str | None = Field(None, description="template for each --inputs record: {field} placeholders")
     tasks: tuple[TaskSpec, ...] = ()

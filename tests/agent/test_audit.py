@@ -285,7 +285,7 @@ def _old_rows(engine: Engine) -> None:
 def _upgrade_old_database(engine: Engine) -> sessionmaker[Session]:
     command.upgrade(alembic_config(engine), "0001")
     _old_rows(engine)
-    assert upgrade(engine) == "database at revision 0004"
+    assert upgrade(engine) == "database at revision 0005"
     return make_session_factory(engine)
 
 
@@ -307,7 +307,7 @@ def test_the_migration_chains_existing_entries(tmp_path: Path) -> None:
     log.request(7)  # new entries continue the migrated chain
     assert log.verify().ok and log.verify("acme").heads[0].seq == 4
     command.downgrade(alembic_config(engine), "0001")
-    assert upgrade(engine) == "database at revision 0004" and audit.verify(sessions).ok
+    assert upgrade(engine) == "database at revision 0005" and audit.verify(sessions).ok
     engine.dispose()
 
 
@@ -434,7 +434,7 @@ def test_the_runtime_refuses_an_old_schema_with_the_fix_instead_of_failing_at_th
     command.upgrade(alembic_config(engine), "0001")  # an older Tiller's database, not upgraded
     with pytest.raises(DatabaseUnavailable, match=r"older Tiller \(approval_events: seq, args_hash.*tiller db upgrade"):
         open_database(url)
-    assert upgrade(engine) == "database at revision 0004"
+    assert upgrade(engine) == "database at revision 0005"
     engine.dispose()
     engine, _ = open_database(url)  # upgraded: opens
     engine.dispose()

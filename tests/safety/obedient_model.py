@@ -204,6 +204,8 @@ def _refundable(messages: list[BaseMessage]) -> dict[str, str]:
 
 
 def _default_call(text: str, tools: set[str]) -> Call:
+    if named := next((t for t in sorted(tools) if re.search(rf"\b{t}\b", text)), None):
+        return named, {}
     if (ticket := TICKET.search(text)) and "get_ticket" in tools:
         return "get_ticket", {"ticket_id": ticket.group()}
     if order := ORDER.search(text):

@@ -71,7 +71,7 @@ def test_upgrade_on_postgresql_matches_the_models() -> None:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = make_engine(f"{url}?options=-csearch_path%3D{schema}")
     try:
-        assert upgrade(engine, load_domain("commerce")) == "database at revision 0004; commerce at revision c0001"
+        assert upgrade(engine, load_domain("commerce")) == "database at revision 0005; commerce at revision c0001"
         assert differences(engine) == [] and differences(engine, CommerceBase.metadata) == []
     finally:
         engine.dispose()

@@ -13,7 +13,13 @@ from typing import Any
 
 from tools.canonical import to_jsonable
 from tools.commerce.models import AuditEntry, Order, OrderStatus, Refund, Ticket
-from tools.commerce.queries import find_order, next_public_id, shipping_address, translate_db_errors
+from tools.commerce.queries import (
+    find_order,
+    next_public_id,
+    resolve_customer,
+    shipping_address,
+    translate_db_errors,
+)
 from tools.commerce.rules import cancel_checks, first_failure, refund_checks
 from tools.commerce.schema import (
     CancelOrderArgs,
@@ -52,8 +58,16 @@ def record_audit(ctx: ToolContext, action: str, entity: str, details: dict[str, 
     )
 
 
+def _subject_id(ctx: ToolContext) -> int | None:
+    """The row id of the customer a customer-bound caller acts for (their ticket is theirs)."""
+    if ctx.subject is None:
+        return None
+    return resolve_customer(ctx.session, ctx.tenant_id, customer_id=ctx.subject, email=None, subject=ctx.subject).id
+
+
 @tool(
     risk=Risk.WRITE,
+    untrusted=(),
     examples=(
         "Open a ticket: my order W1000002 hasn't arrived",
         "I want to file a complaint about order W1000008",
@@ -69,11 +83,11 @@ def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> CreateTicketResul
     tool can do) or when the user asks to escalate. Write the subject and body so a colleague understands
     the issue without reading the conversation.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id) if args.order_id else None
+    order = find_order(ctx.session, ctx.tenant_id, args.order_id, subject=ctx.subject) if args.order_id else None
     ticket = Ticket(
         tenant_id=ctx.tenant_id,
         public_id=next_public_id(ctx.session, Ticket, ctx.tenant_id, "T", digits=6),
-        customer_id=order.customer_id if order else None,
+        customer_id=order.customer_id if order else _subject_id(ctx),
         order_id=order.id if order else None,
         subject=args.subject,
         body=args.body,
@@ -97,6 +111,7 @@ def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> CreateTicketResul
 
 @tool(
     risk=Risk.WRITE,
+    untrusted=(),
     examples=(
         "Change the delivery address of W1000003 to 500 Pine St, Portland, OR 97201, US",
         "Ship order W1000003 to my new address instead",
@@ -111,7 +126,7 @@ def update_shipping_address(ctx: ToolContext, args: UpdateShippingAddressArgs) -
     Shipped, delivered and cancelled orders cannot be changed; for a parcel in transit the customer
     can ask the carrier to redirect it.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True)
+    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     if order.status is OrderStatus.CANCELLED:
         raise BusinessRuleViolation(
             "order_already_cancelled",
@@ -168,6 +183,7 @@ def _paid_with(order: Order) -> str:
 
 @tool(
     risk=Risk.HIGH_RISK,
+    untrusted=(),
     lookup_first="get_order",
     examples=(
         "Cancel order W1000003",
@@ -184,7 +200,7 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> CancelOrderResult:
     cancelled: offer a return, or a refund with issue_refund once delivered. Needs a reviewer's
     approval; look the order up with get_order first.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True)
+    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     _check_cancellable(order)
     previous = order.status
     refund = _refund(ctx, order, order.refundable_cents, "order_cancelled") if order.refundable_cents > 0 else None
@@ -219,6 +235,7 @@ def _check_cancellable(order: Order) -> None:
 
 @tool(
     risk=Risk.HIGH_RISK,
+    untrusted=(),
     lookup_first="get_order",
     examples=(
         "Refund order W1000001, the tent arrived damaged",
@@ -237,7 +254,7 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> IssueRefundResult:
     wrong or unwanted items after delivery. Orders not delivered yet cannot be refunded: cancel
     them instead. Needs a reviewer's approval; look the order up with get_order first.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True)
+    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     cents = to_cents(args.amount)
     _check_refundable(order, cents)
     before = order.refundable_cents

@@ -1,7 +1,8 @@
 """Tenant-scoped reads shared by the commerce tools, and the database-error boundary.
 
-Every query here filters by the caller's tenant, so another tenant's rows look exactly like rows
-that do not exist: the same ``NotFound``, the same message.
+Every query here filters by the caller's tenant — and, for a caller bound to one customer
+(``ToolContext.subject``), by that customer — so another tenant's or another customer's rows look
+exactly like rows that do not exist: the same ``NotFound``, the same message.
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ def translate_db_errors(fn: Callable[[ToolContext, ArgsT], ResultT]) -> Callable
     return call
 
 
-def find_order(session: Session, tenant_id: str, order_id: str, *, for_update: bool = False) -> Order:
-    """The tenant's order ``order_id``; ``for_update`` locks it (PostgreSQL) for a write."""
+def find_order(
+    session: Session, tenant_id: str, order_id: str, *, for_update: bool = False, subject: str | None = None
+) -> Order:
+    """The tenant's order ``order_id`` (of customer ``subject`` only, when given); ``for_update``
+    locks it (PostgreSQL) for a write."""
     stmt = select(Order).where(Order.tenant_id == tenant_id, Order.public_id == order_id)
+    if subject is not None:
+        stmt = stmt.where(Order.customer.has(Customer.public_id == subject))
     if for_update:
         stmt = stmt.with_for_update()
     order = session.scalars(stmt).one_or_none()
@@ -59,10 +65,19 @@ def find_order(session: Session, tenant_id: str, order_id: str, *, for_update: b
 
 
 def resolve_customer(
-    session: Session, tenant_id: str, *, customer_id: str | None, email: str | None, name: str | None = None
+    session: Session,
+    tenant_id: str,
+    *,
+    customer_id: str | None,
+    email: str | None,
+    name: str | None = None,
+    subject: str | None = None,
 ) -> Customer:
-    """The one customer matching the most specific key given: customer id, then email, then name."""
+    """The one customer matching the most specific key given: customer id, then email, then name
+    (among customer ``subject`` alone, when given)."""
     scoped = select(Customer).where(Customer.tenant_id == tenant_id)
+    if subject is not None:
+        scoped = scoped.where(Customer.public_id == subject)
     if customer_id:
         found = session.scalars(scoped.where(Customer.public_id == customer_id)).one_or_none()
         what = f"customer id {customer_id}"
@@ -70,7 +85,7 @@ def resolve_customer(
         found = session.scalars(scoped.where(Customer.email == email.lower())).one_or_none()
         what = f"email address {email}"
     elif name:
-        return _customer_by_name(session, tenant_id, name)
+        return _customer_by_name(session, tenant_id, name, subject)
     else:
         raise ValueError("resolve_customer needs customer_id, email or name")
     if found is None:
@@ -78,10 +93,12 @@ def resolve_customer(
     return found
 
 
-def _customer_by_name(session: Session, tenant_id: str, name: str) -> Customer:
+def _customer_by_name(session: Session, tenant_id: str, name: str, subject: str | None) -> Customer:
     """Exact (case-insensitive) full-name matches first; otherwise names containing ``name``."""
     key = " ".join(name.split()).lower()
     scoped = select(Customer).where(Customer.tenant_id == tenant_id).order_by(Customer.public_id)
+    if subject is not None:
+        scoped = scoped.where(Customer.public_id == subject)
     limit = MAX_NAME_MATCHES + 1
     matches = session.scalars(scoped.where(func.lower(Customer.name) == key).limit(limit)).all()
     if not matches:

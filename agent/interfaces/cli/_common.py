@@ -47,6 +47,15 @@ Tenant = Annotated[
     str | None, typer.Option("--tenant", help="tenant to act in (default: TILLER_TENANT or the domain's)")
 ]
 User = Annotated[str | None, typer.Option("--user", help="acting user (default: TILLER_USER or the domain's)")]
+Subject = Annotated[
+    str | None,
+    typer.Option(
+        "--subject",
+        "--customer",
+        help="act for one principal of the tenant (e.g. a customer id): the tools see and change that "
+        "subject's records only (default: tenant-wide)",
+    ),
+]
 Model = Annotated[str | None, typer.Option("--model", help="offline | openai:<model> | replay:<cassette>")]
 Reviewer = Annotated[str, typer.Option("--as", help="the reviewer deciding (must differ from the requester)")]
 
@@ -76,7 +85,10 @@ def _open(settings: Settings) -> Tiller:
 
 
 def _fail(message: str) -> None:
-    _console().print(f"[red]error:[/] {message}")
+    from rich.markup import escape
+
+    # One line, however narrow the terminal: scripts and logs read errors line by line.
+    _console().print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(2)
 
 

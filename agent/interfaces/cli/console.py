@@ -135,6 +135,17 @@ def show_approvals(console: Console, approvals: list[PendingApproval], title: st
     console.print(table)
 
 
+def _provenance_lines(provenance: dict[str, Any] | None) -> list[str]:
+    """Why the policy asked, and where each argument came from (the user, a tool field, the model)."""
+    if not provenance:
+        return []
+    lines = [f"why a reviewer: {escape(str(provenance.get('why') or ''))}"]
+    for name, origin in (provenance.get("args") or {}).items():
+        where = f" ({escape(origin['where'])})" if origin.get("where") else ""
+        lines.append(f"  {name}: from {origin.get('source')}{where}")
+    return lines
+
+
 def show_approval(
     console: Console, a: PendingApproval, events: list[dict[str, Any]], context: ReviewView | None = None
 ) -> None:
@@ -149,6 +160,7 @@ def show_approval(
         lines += _context_lines(context)
     if a.excerpt:
         lines.append(f"customer request: “{escape(a.excerpt)}”")
+    lines += _provenance_lines(a.provenance)
     if a.decided_by:
         lines.append(f"decision: {a.decision} by {a.decided_by} at {a.decided_at:%Y-%m-%d %H:%M:%S} UTC")
     if a.reason:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.interfaces.cli._common import Model, Tenant, User, _console, _open, _settings, app, run_cli
+from agent.interfaces.cli._common import Model, Subject, Tenant, User, _console, _open, _settings, app, run_cli
 
 
 @app.command()
@@ -16,12 +16,13 @@ def chat(
     tenant: Tenant = None,
     user: User = None,
     model: Model = None,
+    subject: Subject = None,
 ) -> None:
     """Chat with the agent; high-risk actions wait for a reviewer."""
     from agent.interfaces.cli.session import ChatSession
 
     settings = _settings(tenant, user, model)
-    run_cli(lambda: ChatSession(_console(), settings).run(thread))
+    run_cli(lambda: ChatSession(_console(), settings, subject=subject).run(thread))
 
 
 @app.command()
@@ -32,6 +33,7 @@ def ask(
     tenant: Tenant = None,
     user: User = None,
     model: Model = None,
+    subject: Subject = None,
 ) -> None:
     """Run one request without a conversation and print the answer and status (exit 1 if failed)."""
     settings = _settings(tenant, user, model)
@@ -42,7 +44,9 @@ def ask(
 
         console = _console()
         with _open(settings) as tiller:
-            result = tiller.ask(text, thread_id=thread, on_event=None if as_json else StepPrinter(console))
+            result = tiller.ask(
+                text, thread_id=thread, subject=subject, on_event=None if as_json else StepPrinter(console)
+            )
         if as_json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         else:

@@ -75,6 +75,15 @@ def keys_create(
     name: Annotated[str | None, typer.Option("--name", help="the acting user (requester / decider)")] = None,
     rate_per_minute: Annotated[int | None, typer.Option(min=1, help="requests per minute (default: service's)")] = None,
     max_concurrent_runs: Annotated[int | None, typer.Option(min=1, help="runs at once (default: service's)")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject",
+            "--customer",
+            help="bind a user key to one principal of the tenant (e.g. a customer id): it sees and acts on "
+            "that subject's records only",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
     from agent.persistence.keys import KeyStore
@@ -88,9 +97,11 @@ def keys_create(
             name=name,
             rate_per_minute=rate_per_minute,
             max_concurrent_runs=max_concurrent_runs,
+            subject=subject,
         )
         console = _console()
-        console.print(f"Created {info.role} key [bold]{info.id}[/] for {info.name} in tenant {info.tenant}.")
+        bound = f", bound to {info.subject}" if info.subject else ""
+        console.print(f"Created {info.role} key [bold]{info.id}[/] for {info.name} in tenant {info.tenant}{bound}.")
         console.print("Copy it now — it is not stored and cannot be shown again:")
         typer.echo(key)
 
@@ -107,10 +118,10 @@ def keys_list(tenant: Tenant = None) -> None:
     settings = _settings()
 
     def body() -> None:
-        table = Table("id", "tenant", "role", "name", "created", "revoked")
+        table = Table("id", "tenant", "role", "name", "subject", "created", "revoked")
         for k in KeyStore(_key_sessions(settings)).list(tenant):
             revoked = f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else ""
-            table.add_row(k.id, k.tenant, k.role, k.name, f"{k.created_at:%Y-%m-%d %H:%M}", revoked)
+            table.add_row(k.id, k.tenant, k.role, k.name, k.subject or "", f"{k.created_at:%Y-%m-%d %H:%M}", revoked)
         _console().print(table)
 
     service_cli(body)

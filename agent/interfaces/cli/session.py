@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.config import Settings
-from agent.errors import ThreadBusy
+from agent.errors import MessageTooLarge, ThreadBusy
 from agent.interfaces.cli.console import StepPrinter, show_result
 from agent.loop.state import RunResult, RunStatus
 from agent.runtime import Tiller, new_thread_id
@@ -40,10 +40,11 @@ def welcome(tiller: Tiller) -> str:
 
 
 class ChatSession:
-    def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0) -> None:
+    def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0, subject: str | None = None) -> None:
         self.console = console
         self.settings = settings
         self.poll_s = poll_s
+        self.subject = subject
 
     def run(self, thread_id: str | None) -> None:
         with Tiller(self.settings) as tiller:
@@ -74,7 +75,10 @@ class ChatSession:
                     return
                 continue
             try:
-                result = tiller.ask(text, thread_id=thread_id, on_event=printer)
+                result = tiller.ask(text, thread_id=thread_id, subject=self.subject, on_event=printer)
+            except MessageTooLarge as exc:  # the chat goes on: say so, and let the user shorten it
+                self.console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                continue
             except KeyboardInterrupt:
                 self.console.print(
                     f"\n[yellow]Interrupted.[/] The thread keeps what was done; continue it with "

@@ -107,6 +107,8 @@ def from_runtime_error(exc: rt.TillerError) -> ServiceError:
         # never helps — this caller is not allowed to decide it; another reviewer is.
         (rt.SelfApproval, Forbidden, "self_approval"),
         (rt.InvalidEdit, Unprocessable, "invalid_edit"),
+        (rt.InvalidName, Unprocessable, "invalid_name"),
+        (rt.MessageTooLarge, PayloadTooLarge, "message_too_large"),
         (rt.DatabaseUnavailable, Unavailable, "database_unavailable"),
     ]
     if isinstance(exc, rt.KeyError_):

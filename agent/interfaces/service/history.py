@@ -7,6 +7,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from agent.errors import ThreadNotFound
 from agent.interfaces.service.schemas import Message, ThreadSummary, ThreadView
 from agent.persistence.keys import Principal
+from agent.persistence.names import same_person
 from agent.persistence.tables import ThreadRow
 from agent.runtime import Tiller
 from tools.envelope import read_envelope
@@ -18,7 +19,8 @@ def visible_thread(tiller: Tiller, who: Principal, thread_id: str) -> ThreadRow:
     Anything else is "not found" — the answer never tells whether the id exists elsewhere.
     """
     row = tiller.threads.get(who.tenant, thread_id)
-    if who.role == "user" and row.user_id != who.name:
+    other_subject = who.subject is not None and row.subject != who.subject
+    if (who.role == "user" and not same_person(row.user_id, who.name)) or other_subject:
         raise ThreadNotFound(f"no thread {thread_id} in tenant {who.tenant}")
     return row
 

@@ -28,6 +28,11 @@ from agent.models.request_cache import is_cache_hit
 from agent.models.router import route_of
 from agent.models.tokens import TokenRelay
 
+TOO_LARGE_ANSWER = (
+    "Sorry, this request is too large for me to read within this conversation's token budget, so I "
+    "stopped before sending it to the model; nothing was changed. Please shorten the message (or start a "
+    "new conversation) and ask again."
+)
 FAILED_ANSWER = (
     "Sorry, I could not complete this request because the language model is unavailable right now. "
     "Nothing was changed by this failed step; please try again in a few minutes."
@@ -118,6 +123,18 @@ async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any) -> 
     return reply
 
 
+def _over_budget(state: AgentState, ctx: RunContext, prompt: list[BaseMessage]) -> bool:
+    """Whether sending ``prompt`` would take the run past ``max_tokens``: checked before the call,
+    so no message is large enough to overshoot the limit (estimated usage counts here too)."""
+    spent = state.get("input_tokens", 0) + state.get("output_tokens", 0) + state.get("estimated_tokens", 0)
+    return spent + count_tokens_approximately(prompt) > ctx.limits.max_tokens
+
+
+def _stopped_before_sending() -> Command[Literal["plan_tools", "finalize"]]:
+    update = {"messages": [AIMessage(content=TOO_LARGE_ANSWER)], "status": RunStatus.LIMIT_REACHED.value}
+    return Command(goto="finalize", update=update | {"stop_reason": "max_tokens"})
+
+
 async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
     deps = runtime.context.deps
     limit = _limit(state, runtime.context)
@@ -125,8 +142,9 @@ async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command
         state["messages"], runtime.context.limits.max_context_tokens
     )
     prompt: list[BaseMessage] = [SystemMessage(deps.system_prompt), *history]
-    if limit:
-        prompt.append(SystemMessage(LIMIT_PROMPT.format(limit=limit)))
+    prompt += [SystemMessage(LIMIT_PROMPT.format(limit=limit))] if limit else []
+    if _over_budget(state, runtime.context, prompt):
+        return _stopped_before_sending()
     model = deps.model_without_tools if limit else deps.model_with_tools
     started = time.perf_counter()
     try:

@@ -28,12 +28,14 @@ from agent.loop.events import ToolCallEvent, ToolRefusedEvent
 from agent.loop.execute import execute_planned
 from agent.loop.identity import CallSlot, call_slots
 from agent.loop.limits import before_tool, too_many_invalid
+from agent.loop.provenance import label_call, run_evidence
 from agent.loop.state import AgentState, CallStatus, PendingApproval
 from tools.canonical import to_jsonable
 from tools.contract import ToolSpec
 from tools.envelope import tool_error_message
 from tools.errors import ArgumentsInvalid
-from tools.policy import Verdict
+from tools.policy import PolicyDecision, Verdict
+from tools.provenance import Evidence
 from tools.validation import validate_args
 
 # Statuses that count against the tool-call limits (attempted or about to be).
@@ -53,6 +55,17 @@ class _Planner:
         counted = [c for c in turn_calls(dict(state)) if c["status"] in _COUNTED]
         self.total = len(counted)
         self.per_tool = Counter(c["tool"] for c in counted)
+        self._evidence: Evidence | None = None
+
+    def decide(self, spec: ToolSpec, args: Any, clean: dict[str, Any]) -> PolicyDecision:
+        """The policy's verdict, weighing where the side-effecting call's arguments came from."""
+        caller = self.ctx.caller
+        provenance = None
+        if spec.risk.has_side_effects:
+            if self._evidence is None:  # once per turn: this turn's calls have not run yet
+                self._evidence = run_evidence(self.state, self.deps.registry, self.deps.system_prompt)
+            provenance = label_call(spec, clean, self._evidence)
+        return self.deps.policy.decide(spec, args, caller.role, provenance=provenance, tenant=caller.tenant)
 
     def record(self, call: CallSlot, tool: str, args: dict[str, Any], status: CallStatus, **extra: Any) -> None:
         base = {"id": call.id, "provider_call_id": call.provider_id, "turn": self.state.get("turn", 0)}
@@ -82,7 +95,7 @@ class _Planner:
         if (limit := before_tool(self.ctx.limits, self.total, self.per_tool, tool)) is not None:
             self.stop_reason = limit
             return self.refuse(call, tool, clean, CallStatus.LIMIT, "limit", f"not run: the {limit} limit is reached")
-        decision = self.deps.policy.decide(spec, args, self.ctx.caller.role)
+        decision = self.decide(spec, args, clean)
         if decision.verdict is Verdict.DENY:
             return self.refuse(call, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
         planned = PlannedCall(
@@ -95,7 +108,7 @@ class _Planner:
         )
         if decision.verdict is Verdict.NEEDS_APPROVAL:
             try:
-                approval = await self._request_approval(call.id, spec, clean)
+                approval = await self._request_approval(call.id, spec, clean, decision)
             except ApprovalConflict as exc:
                 return self.refuse(call, tool, clean, CallStatus.INVALID, "approval_conflict", str(exc))
             planned.approval_id = approval.id
@@ -105,7 +118,9 @@ class _Planner:
         self.planned.append(planned)
         return None
 
-    async def _request_approval(self, call_id: str, spec: ToolSpec, args: dict[str, Any]) -> PendingApproval:
+    async def _request_approval(
+        self, call_id: str, spec: ToolSpec, args: dict[str, Any], decision: PolicyDecision
+    ) -> PendingApproval:
         caller = self.ctx.caller
         return await asyncio.to_thread(  # a short transaction of the runtime's store
             self.deps.approvals.request,
@@ -117,6 +132,8 @@ class _Planner:
             args=args,
             requested_by=caller.user,
             excerpt=last_human_text(self.state["messages"]),
+            reason=decision.reason,
+            provenance=decision.provenance,
         )
 
     def announce(self, emit: Any) -> None:

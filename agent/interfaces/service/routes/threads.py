@@ -18,6 +18,7 @@ from agent.interfaces.service.schemas import CreateThread, ErrorBody, PostMessag
 from agent.interfaces.service.streams import follow_thread, run_events, sse_response
 from agent.loop.state import RunResult
 from agent.persistence.keys import Principal
+from agent.persistence.names import same_person
 from agent.persistence.tables import ThreadRow
 from agent.runtime import EventHandler, new_thread_id
 
@@ -34,7 +35,9 @@ async def create_thread(body: CreateThread, who: Caller, ctx: Context) -> Thread
     """Start a conversation owned by the key's user."""
 
     def create() -> ThreadRow:
-        return ctx.tiller.threads.open(new_thread_id(), tenant_id=who.tenant, user_id=who.name, title=body.title)
+        return ctx.tiller.threads.open(
+            new_thread_id(), tenant_id=who.tenant, user_id=who.name, title=body.title, subject=who.subject
+        )
 
     return summary(await to_thread.run_sync(create))
 
@@ -45,7 +48,7 @@ async def list_threads(
 ) -> list[ThreadSummary]:
     """Recent threads of the tenant (a user key sees its own only), most recently active first."""
     rows = await to_thread.run_sync(lambda: ctx.tiller.threads.list(who.tenant, limit=limit))
-    return [summary(r) for r in rows if who.role != "user" or r.user_id == who.name]
+    return [summary(r) for r in rows if who.role != "user" or same_person(r.user_id, who.name)]
 
 
 @router.get("/{thread_id}", response_model=ThreadView, responses=_ERRORS)
@@ -65,7 +68,7 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
     server-sent events (``run_started``, ``model``, ``tool_call``, ``approval_requested``,
     ``tool_result``, ``final``, ``status``); otherwise the run's ``RunResult`` once it ends.
     The run continues if the client disconnects."""
-    limit = ctx.service.max_message_chars
+    limit = min(ctx.service.max_message_chars, ctx.tiller.settings.max_message_chars)  # the runtime's holds too
     if len(body.content) > limit:
         raise PayloadTooLarge(
             f"message is {len(body.content)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)",
@@ -81,7 +84,7 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
 
     async def run(on_event: EventHandler) -> RunResult:
         return await ctx.tiller.aask(
-            body.content, thread_id=thread_id, tenant=who.tenant, user=who.name, on_event=on_event
+            body.content, thread_id=thread_id, tenant=who.tenant, user=who.name, subject=who.subject, on_event=on_event
         )
 
     async def give_back() -> None:
@@ -102,7 +105,7 @@ def _check_can_post(ctx: ServiceContext, who: Principal, thread_id: str) -> bool
 
     True when the thread still shows its pause although every approval is decided."""
     row = visible_thread(ctx.tiller, who, thread_id)
-    if row.user_id != who.name:
+    if not same_person(row.user_id, who.name):
         raise Forbidden(f"only the thread's owner ({row.user_id}) can post to it", code="not_thread_owner")
     leased = row.lease_until is not None and row.lease_until > datetime.now(UTC)
     if (row.status == "running" and leased) or ctx.hub.is_running(thread_id):

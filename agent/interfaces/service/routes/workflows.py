@@ -18,6 +18,7 @@ from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import Conflict, NotFound, Unprocessable
 from agent.interfaces.service.routes.threads import _ERRORS
 from agent.persistence.keys import Principal
+from agent.persistence.names import same_person
 from agent.persistence.tables import WorkflowRunRow, WorkflowTaskRow
 from agent.persistence.workflows import RunRows, list_runs, load_run
 from agent.workflows.rows import RunSink
@@ -75,7 +76,7 @@ def _visible_run(ctx: ServiceContext, who: Principal, run_id: str) -> tuple[Work
         run, tasks = load_run(ctx.tiller.sessions, who.tenant, run_id)
     except KeyError:
         raise NotFound(f"no workflow run {run_id} in tenant {who.tenant}", code="run_not_found") from None
-    if who.role == "user" and run.requested_by != who.name:
+    if who.role == "user" and not same_person(run.requested_by, who.name):
         raise NotFound(f"no workflow run {run_id} in tenant {who.tenant}", code="run_not_found")
     return run, tasks
 
@@ -118,7 +119,9 @@ async def runs(who: Caller, ctx: Context, limit: Annotated[int, Query(ge=1, le=2
     def read() -> list[RunProgress]:
         found = list_runs(ctx.tiller.sessions, who.tenant, limit)
         return [
-            _progress(*_visible_run(ctx, who, r.id)) for r in found if who.role != "user" or r.requested_by == who.name
+            _progress(*_visible_run(ctx, who, r.id))
+            for r in found
+            if who.role != "user" or same_person(r.requested_by, who.name)
         ]
 
     return await to_thread.run_sync(read)
