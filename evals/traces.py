@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.persistence.database import open_database
-from agent.persistence.traces import TraceStore
+from agent.persistence.traces import EVAL_LABEL, TraceStore
 from agent.runtime import Tiller
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class TraceSink:
         traces = [tiller.traces.get(tenant, run_id) for run_id in ids]
         with self._lock:
             for trace in traces:
-                self._store.save(trace.model_copy(update={"labels": {**trace.labels, "eval_run": self.run_label}}))
+                self._store.save(trace.model_copy(update={"labels": {**trace.labels, EVAL_LABEL: self.run_label}}))
             self.copied += len(traces)
         return ids
 

@@ -14,6 +14,10 @@ from agent.errors import TillerError
 from agent.persistence.tables import TraceRunRow, TraceSpanRow
 from tools.db import transaction
 
+EVAL_LABEL = "eval_run"
+"""The label of a trace copied from an eval trial (``evals/traces.py``): kept, shown, but not
+operational — costs, drift and budgets leave it out."""
+
 
 class TraceNotFound(TillerError):
     pass
@@ -125,7 +129,9 @@ class TraceStore:
         with self._sessions() as session:
             total = session.scalar(
                 select(func.coalesce(func.sum(TraceRunRow.cost_usd), 0.0)).where(
-                    TraceRunRow.tenant_id == tenant_id, TraceRunRow.started_at >= midnight
+                    TraceRunRow.tenant_id == tenant_id,
+                    TraceRunRow.started_at >= midnight,
+                    ~TraceRunRow.labels_json.contains(f'"{EVAL_LABEL}":', autoescape=True),  # not operational
                 )
             )
         return float(total or 0.0)
@@ -142,10 +148,18 @@ class TraceStore:
 
 
 def runs_between(
-    sessions: sessionmaker[Session], start: datetime, end: datetime | None = None, tenant_id: str | None = None
+    sessions: sessionmaker[Session],
+    start: datetime,
+    end: datetime | None = None,
+    tenant_id: str | None = None,
+    *,
+    with_evals: bool = False,
 ) -> list[TraceRunRow]:
-    """Stored runs that started in ``[start, end)`` (``end`` None: until now), of one tenant or all."""
+    """Stored runs that started in ``[start, end)`` (``end`` None: until now), of one tenant or
+    all; eval trials' copies only ``with_evals``."""
     query = select(TraceRunRow).where(TraceRunRow.started_at >= start)
+    if not with_evals:  # labels are stored as sorted JSON: {"eval_run": "...", ...}
+        query = query.where(~TraceRunRow.labels_json.contains(f'"{EVAL_LABEL}":', autoescape=True))
     if end is not None:
         query = query.where(TraceRunRow.started_at < end)
     if tenant_id:

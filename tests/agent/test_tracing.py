@@ -139,6 +139,28 @@ def test_costs_per_tenant_model_and_projection(settings: Settings, monkeypatch: 
     assert month["monthly_cost"] == pytest.approx(one_call * 1_000_000)
 
 
+def test_eval_trials_copied_into_a_home_are_not_operational(settings: Settings) -> None:
+    """An eval run's traces are kept and listed, but costs, drift and budgets leave them out."""
+    from agent.persistence.traces import EVAL_LABEL, runs_between
+    from agent.tracing.costs import cost_report
+    from agent.tracing.drift import drift_report
+    from tools.db import utcnow
+
+    with Tiller(settings) as tiller:
+        tiller.ask("where is my order W1000002?")
+        trial = tiller.ask("where is my order W1000003?", labels={"scenario": "s1"})
+        stored = tiller.traces.get("acme", trial.run_id)
+        copy = {"id": "run_eval_copy", "spans": [], "labels": {**stored.labels, EVAL_LABEL: "r1"}}
+        tiller.traces.save(stored.model_copy(update=copy))
+        since = utcnow() - timedelta(days=1)
+        operational = {r.id for r in runs_between(tiller.sessions, since)}
+        everything = {r.id for r in runs_between(tiller.sessions, since, with_evals=True)}
+        [acme] = cost_report(tiller.sessions, by="tenant", since=since)
+        drift_report(tiller.sessions, now=utcnow(), window=timedelta(days=1))  # on the operational runs alone
+    assert "run_eval_copy" in everything and "run_eval_copy" not in operational
+    assert acme.runs == 2 == len(operational)
+
+
 def test_metrics_count_runs_tools_guards_and_decisions(settings: Settings) -> None:
     from prometheus_client import generate_latest
 
