@@ -193,10 +193,21 @@ def _looping_model(usage: bool = True) -> ScriptedChatModel:
 
 
 def test_estimated_usage_is_reported_but_never_counts_against_the_token_limit(settings: Settings) -> None:
-    with Tiller(settings, model=_looping_model(usage=False), limits=Limits(max_tokens=1, max_steps=3)) as tiller:
+    # Each prompt (≈3k tokens) fits the budget; the estimated usage of the steps (≈12k) would not.
+    with Tiller(settings, model=_looping_model(usage=False), limits=Limits(max_tokens=4_000, max_steps=3)) as tiller:
         result = tiller.ask("where is W1000002?")
     assert result.stop_reason == "max_steps"  # not max_tokens: the script's usage was only estimated
     assert result.usage.estimated_tokens > 0 and result.usage.total_tokens == 0
+
+
+def test_the_token_limit_is_checked_before_the_prompt_is_sent(settings: Settings) -> None:
+    """A prompt that would take the run past max_tokens is never sent: the run ends at once, with
+    a fixed answer, instead of overshooting by a whole prompt (and then a best-effort one)."""
+    with Tiller(settings, model=_looping_model(), limits=Limits(max_tokens=1)) as tiller:
+        result = tiller.ask("where is W1000002?")
+    assert result.status is RunStatus.LIMIT_REACHED and result.stop_reason == "max_tokens"
+    assert result.answer.startswith("Sorry, I have to stop here") and result.trajectory == []
+    assert result.usage.total_tokens == 0
 
 
 @pytest.mark.parametrize(
@@ -205,7 +216,6 @@ def test_estimated_usage_is_reported_but_never_counts_against_the_token_limit(se
         (Limits(max_steps=3), "max_steps"),
         (Limits(max_tool_calls=2), "max_tool_calls"),
         (Limits(max_calls_per_tool=1), "max_calls_per_tool"),
-        (Limits(max_tokens=1), "max_tokens"),
         (Limits(deadline_s=0.000001), "deadline"),
     ],
 )

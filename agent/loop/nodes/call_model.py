@@ -29,9 +29,9 @@ from agent.models.router import route_of
 from agent.models.tokens import TokenRelay
 
 TOO_LARGE_ANSWER = (
-    "Sorry, this request is too large for me to read within this conversation's token budget, so I "
-    "stopped before sending it to the model; nothing was changed. Please shorten the message (or start a "
-    "new conversation) and ask again."
+    "Sorry, I have to stop here: this request needs more of the language model than its token budget "
+    "allows, so nothing more was sent to it and this step changed nothing. Please shorten the message "
+    "(or start a new conversation) and ask again."
 )
 FAILED_ANSWER = (
     "Sorry, I could not complete this request because the language model is unavailable right now. "
@@ -124,9 +124,10 @@ async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any) -> 
 
 
 def _over_budget(state: AgentState, ctx: RunContext, prompt: list[BaseMessage]) -> bool:
-    """Whether sending ``prompt`` would take the run past ``max_tokens``: checked before the call,
-    so no message is large enough to overshoot the limit (estimated usage counts here too)."""
-    spent = state.get("input_tokens", 0) + state.get("output_tokens", 0) + state.get("estimated_tokens", 0)
+    """Whether sending ``prompt`` would take the run past ``max_tokens``: the tokens counted so far
+    plus an estimate of the prompt, checked before the call, so no message is large enough to
+    overshoot the limit (a scripted model's estimated usage still never counts as spent)."""
+    spent = state.get("input_tokens", 0) + state.get("output_tokens", 0)
     return spent + count_tokens_approximately(prompt) > ctx.limits.max_tokens
 
 
