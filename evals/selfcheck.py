@@ -30,6 +30,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from agent.models.base import as_ai_message, estimate_usage
 from agent.models.scripted import ScriptedChatModel
 from evals.results import ScenarioResult
 from evals.runner import HarnessModels, RunOptions, run_scenarios
@@ -126,11 +127,14 @@ def _placeholder(prop: dict[str, Any], defs: dict[str, Any]) -> Any:
 def scripted(calls: Sequence[dict[str, Any]]) -> ScriptedChatModel:
     """A model making ``calls`` one per turn, then answering :data:`NEUTRAL_ANSWER`."""
 
-    def respond(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> dict[str, Any] | str:
+    def respond(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> dict[str, Any]:
         made = sum(len(m.tool_calls) for m in messages if isinstance(m, AIMessage))
+        turn: dict[str, Any] = {"content": NEUTRAL_ANSWER}
         if tools and made < len(calls):
-            return {"tool_calls": [filled(calls[made], tools)]}
-        return NEUTRAL_ANSWER
+            turn = {"tool_calls": [filled(calls[made], tools)]}
+        # The probe stands in for a real model, whose usage counts against max_tokens: its
+        # estimate is given as usage (a scenario may expect the token limit to be reached).
+        return {**turn, "usage": dict(estimate_usage(messages, tools, as_ai_message(turn)))}
 
     return ScriptedChatModel(respond)
 

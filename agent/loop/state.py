@@ -59,7 +59,7 @@ class AgentState(TypedDict, total=False):
     steps: int
     input_tokens: int
     output_tokens: int
-    # Of those, the tokens a model only estimated (replayed, scripted, offline): never limited.
+    # Of those, the tokens a replayed or scripted model only estimated: never limited.
     estimated_tokens: int
     cost_usd: float
     invalid_args: int

@@ -119,7 +119,9 @@ def as_ai_message(turn: AIMessage | str | Mapping[str, Any]) -> AIMessage:
 
 ESTIMATED_USAGE = "usage_estimated"
 """``response_metadata`` key set on a reply whose usage is an estimate (characters / 4), not
-a provider's count: such tokens are reported but never counted against a run's token limit."""
+a provider's count (a replayed turn without recorded usage, a scripted turn without given
+usage): such tokens are reported but never counted against a run's token limit. The offline
+model's estimate is its usage — it is a model users run — and counts."""
 
 
 def estimate_usage(

@@ -52,7 +52,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agent.models.base import ESTIMATED_USAGE, ToolBindingChatModel, estimate_usage, resolve_tool_choice, stable_call_id
+from agent.models.base import ToolBindingChatModel, estimate_usage, resolve_tool_choice, stable_call_id
 from agent.models.offline.answer import (
     action_phrase,
     answer_from_results,
@@ -295,7 +295,6 @@ class OfflineChatModel(ToolBindingChatModel):
                 "model_name": self.model_name,
                 "finish_reason": "tool_calls" if calls else "stop",
                 METADATA_KEY: meta,
-                ESTIMATED_USAGE: True,
             },
         )
         message.usage_metadata = estimate_usage(messages, tools, message)
