@@ -14,7 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -156,7 +156,7 @@ def _principal(row: ApiKeyRow) -> Principal:
     return Principal(
         key_id=row.id,
         tenant=row.tenant_id,
-        role=row.role,  # type: ignore[arg-type]
+        role=cast(Role, row.role),  # create() admits only ROLES
         name=row.name,
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
