@@ -7,7 +7,7 @@ Heavy modules (LangGraph, SQLAlchemy, the index) are imported inside commands so
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -75,7 +75,7 @@ def _open(settings: Settings) -> Tiller:
     return Tiller(settings)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     _console().print(f"[red]error:[/] {message}")
     raise typer.Exit(2)
 

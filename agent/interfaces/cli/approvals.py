@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.interfaces.cli._common import Reviewer, Tenant, _console, _open, _settings, approvals_app, run_cli
+
+if TYPE_CHECKING:
+    from agent.persistence.approvals import Decision
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -63,7 +66,7 @@ def show(approval_id: str, tenant: Tenant = None) -> None:
 
 def _decide(
     approval_id: str,
-    decision: str,
+    decision: Decision,
     reviewer: str,
     tenant: str | None,
     reason: str | None,
@@ -83,7 +86,7 @@ def _decide(
                 decision=decision,
                 decided_by=reviewer,
                 reason=reason,
-                edits=edits,  # type: ignore[arg-type]
+                edits=edits,
             )
             console.print(f"[green]{approval_id}: {a.status}[/] by {reviewer} — {a.tool}")
             if not resume:

@@ -76,7 +76,7 @@ def index_eval(
 
     def body() -> None:
         try:
-            reports = run_eval(kb.documents, path, stages=chosen or None, k=k)  # type: ignore[union-attr]
+            reports = run_eval(kb.documents, path, stages=chosen or None, k=k)
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
         console = _console()

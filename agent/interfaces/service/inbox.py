@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -16,6 +16,7 @@ from agent.interfaces.service.decisions import decide
 from agent.interfaces.service.errors import ServiceError, from_runtime_error
 from agent.interfaces.service.pages import flash, page_principal, render
 from agent.interfaces.service.routes.approvals import approval_detail
+from agent.persistence.approvals import Decision
 
 router = APIRouter(include_in_schema=False)
 _DECIDED = ("approved", "rejected", "executed", "expired")
@@ -91,7 +92,8 @@ async def decide_form(approval_id: str, request: Request, ctx: Context) -> Respo
         if decision == "edit":
             current = await to_thread.run_sync(ctx.tiller.approvals.get, who.tenant, approval_id)
             edits = edited_args(form, current.args)
-        approval, resuming = await decide(ctx, who, approval_id, decision, reason=reason, edits=edits)  # type: ignore[arg-type]
+        chosen = cast(Decision, decision)  # checked above
+        approval, resuming = await decide(ctx, who, approval_id, chosen, reason=reason, edits=edits)
     except (ServiceError, TillerError) as exc:
         error = exc if isinstance(exc, ServiceError) else from_runtime_error(exc)
         fields = "; ".join(f"{f['field']}: {f['message']}" for f in error.fields or [])
