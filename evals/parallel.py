@@ -70,7 +70,7 @@ def run_in_processes(
     root: Path,
     run_label: str,
     processes: int,
-    on_result: Callable[[int, TrialResult], None],
+    on_result: Callable[[int, TrialResult], object],
 ) -> None:
     """Run every ``(scenario, trial)`` job in ``processes`` spawned workers; ``on_result(index,
     result)`` is called in this process as each one finishes."""
