@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from agent.config import Settings
 from evals.answer import check_answer
+from evals.arg_matching import describe_value
 from evals.scenario import AnswerExpectation, StateAssertion
 from evals.state import check_state, database_changes
 from tools.commerce.models import CommerceBase, Order
@@ -127,3 +128,8 @@ def test_answer_checks_explain_and_quote_the_answer() -> None:
         check_answer(AnswerExpectation(contains=["ups"], case_sensitive=True), "UPS").problems[0]
         == "answer does not contain 'ups'"
     )
+
+
+@pytest.mark.parametrize(("actual", "shown"), [(40, "40.00"), (float("nan"), "nan"), ("inf", "inf")])
+def test_a_value_reads_in_the_places_of_the_expected_number_unless_it_is_not_finite(actual: Any, shown: str) -> None:
+    assert describe_value(actual, Decimal("40.00")) == shown
