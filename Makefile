@@ -6,7 +6,7 @@ HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 CORE   := $(VENV)/.core-$(HASH)
 FULL   := $(VENV)/.full-$(HASH)
 
-.PHONY: setup setup-full data chat serve test lint bench clean
+.PHONY: setup setup-full data chat serve test lint typecheck bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); run with PYTHON=python3.11 or newer" % sys.version.split()[0])'
@@ -50,6 +50,9 @@ test: setup-full
 lint: setup-full
 	$(BIN)/ruff check agent tools evals tests
 	$(BIN)/ruff format --check agent tools evals tests
+
+typecheck: setup-full  ## mypy on agent/, tools/, evals/ ([tool.mypy] in pyproject.toml)
+	$(BIN)/mypy
 
 bench: setup-full  ## ~15 minutes; results go in docs/BENCHMARKS.md
 	$(BIN)/python -m bench

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,13 +112,13 @@ def _explain(exc: ValidationError) -> str:
     return "invalid configuration: " + "; ".join(problems)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (plus overrides), with the domain's defaults filled in; a bad
     value names its variable."""
     from agent.errors import ConfigError
 
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_explain(exc)) from None
     return with_domain_defaults(settings)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from evals.scenario import AnyMatcher, AnyOfMatcher, ApproxMatcher, EqualsMatcher, RegexMatcher
 
@@ -90,7 +90,7 @@ def describe_value(value: Any, like: Any = None) -> str:
     if value is None or value is _MISSING:
         return "nothing" if value is _MISSING else "null"
     number, model = as_number(value), _places_model(like)
-    if number is not None and model is not None and number.as_tuple().exponent >= model.as_tuple().exponent:  # type: ignore[operator]
+    if number is not None and number.is_finite() and model is not None and _exponent(number) >= _exponent(model):
         return str(number.quantize(model))
     if isinstance(value, str):
         if not value.strip():
@@ -103,8 +103,13 @@ def _places_model(like: Any) -> Decimal | None:
     if isinstance(like, ApproxMatcher):
         like = like.approx
     if isinstance(like, Decimal) and like.is_finite():
-        return Decimal(1).scaleb(like.as_tuple().exponent)  # type: ignore[arg-type]
+        return Decimal(1).scaleb(_exponent(like))
     return None
+
+
+def _exponent(number: Decimal) -> int:
+    """A finite number's exponent (``as_tuple()`` gives 'n', 'N' or 'F' for NaN and infinity)."""
+    return cast(int, number.as_tuple().exponent)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Literal
+from typing import Literal, cast
 
 from agent.config import Limits
 from agent.errors import TillerError
 from agent.loop.state import PendingApproval, RunResult, RunStatus, ToolCallRecord
+from agent.persistence.approvals import Decision
 from agent.runtime import Tiller
 from evals.errors import ScenarioSetupError
 from evals.scenario import ReviewerDecision, Scenario, UserSimulator
@@ -152,7 +153,7 @@ class Conversation:
         try:
             self.tiller.decide(
                 approval.id,
-                decision=decision.decision,  # type: ignore[arg-type]  # "pending" never gets here
+                decision=cast(Decision, decision.decision),  # "pending" never gets here
                 decided_by=REVIEWER,
                 tenant=self.scenario.tenant,
                 reason=decision.reason,

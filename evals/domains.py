@@ -77,7 +77,9 @@ def _unknown_names(scenario: Scenario, domain: Domain) -> Iterator[tuple[Path_, 
     expect = scenario.expect
     if expect.trajectory is not None:
         t = expect.trajectory
-        named = [(("expect", "trajectory", "calls", i, "tool"), c.tool) for i, c in enumerate(t.calls)]
+        named: list[tuple[Path_, str]] = [
+            (("expect", "trajectory", "calls", i, "tool"), c.tool) for i, c in enumerate(t.calls)
+        ]
         named += [(("expect", "trajectory", "forbidden", i), n) for i, n in enumerate(t.forbidden)]
         named += [(("expect", "trajectory", "max_calls", n), n) for n in t.max_calls]
         named += [(("expect", "trajectory", "tools", n), n) for n in t.tools]

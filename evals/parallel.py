@@ -22,7 +22,7 @@ from pathlib import Path
 
 from evals.homes import SeededHomes
 from evals.model_choice import choose_model
-from evals.options import HarnessModels, RunOptions
+from evals.options import HarnessModels, ModelFactory, RunOptions
 from evals.results import TrialResult
 from evals.scenario import Scenario
 from evals.traces import TraceSink
@@ -39,29 +39,34 @@ class _WorkerSetup:
     must load in the workers too."""
 
 
-_worker: dict[str, object] = {}
+@dataclass(frozen=True)
+class _Worker:
+    """What a worker process runs its trials with, built once by the pool's initializer."""
+
+    options: RunOptions
+    homes: SeededHomes
+    harness: HarnessModels
+    factory: ModelFactory
+    sink: TraceSink | None
+
+
+_worker: _Worker | None = None
 
 
 def _start_worker(setup: _WorkerSetup) -> None:
+    global _worker
     sys.path[:] = [*setup.sys_path, *(p for p in sys.path if p not in setup.sys_path)]
     options = setup.options
-    _worker["options"] = options
-    _worker["homes"] = SeededHomes(setup.root, retrieval_mode=options.retrieval_mode)
-    _worker["harness"] = HarnessModels.from_options(options)
-    _worker["factory"] = lambda scenario, _trial: choose_model(options.model, scenario)
-    _worker["sink"] = TraceSink.open(options.traces_db, setup.run_label) if options.traces_db else None
+    homes = SeededHomes(setup.root, retrieval_mode=options.retrieval_mode)
+    harness = HarnessModels.from_options(options)
+    sink = TraceSink.open(options.traces_db, setup.run_label) if options.traces_db else None
+    _worker = _Worker(options, homes, harness, lambda scenario, _trial: choose_model(options.model, scenario), sink)
 
 
 def _run_in_worker(scenario: Scenario, trial: int) -> TrialResult:
-    return run_trial(
-        scenario,
-        trial,
-        _worker["homes"],  # type: ignore[arg-type]
-        _worker["factory"],  # type: ignore[arg-type]
-        _worker["options"],  # type: ignore[arg-type]
-        _worker["harness"],  # type: ignore[arg-type]
-        _worker["sink"],  # type: ignore[arg-type]
-    )
+    w = _worker
+    assert w is not None, "_start_worker is the pool's initializer"
+    return run_trial(scenario, trial, w.homes, w.factory, w.options, w.harness, w.sink)
 
 
 def run_in_processes(
@@ -70,7 +75,7 @@ def run_in_processes(
     root: Path,
     run_label: str,
     processes: int,
-    on_result: Callable[[int, TrialResult], None],
+    on_result: Callable[[int, TrialResult], object],
 ) -> None:
     """Run every ``(scenario, trial)`` job in ``processes`` spawned workers; ``on_result(index,
     result)`` is called in this process as each one finishes."""

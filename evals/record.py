@@ -16,6 +16,8 @@ from pathlib import Path
 
 from agent.models.chain import ModelChain
 from agent.models.replay import CassetteRecorder
+from agent.models.router import RouterChain
+from evals.errors import ScenarioSetupError
 from evals.model_choice import choose_model
 from evals.results import RunRecord
 from evals.runner import RunOptions, run_scenarios
@@ -41,6 +43,10 @@ def record_cassettes(
 
         def recorder(scenario: Scenario, _trial: int) -> CassetteRecorder:
             model = choose_model(options.model, scenario)
+            if isinstance(model, RouterChain):  # its replies come from two tiers, a cassette from one model
+                raise ScenarioSetupError(
+                    f"model {options.model!r}: a router cannot be recorded; record one tier's spec"
+                )
             inner = model.models[0] if isinstance(model, ModelChain) else model
             return CassetteRecorder(inner, scratch_dir / f"{scenario.id}.yaml", model=options.model)
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from math import comb
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
 from evals.transcript import Transcript
 
-REPORT_VERSION = 3
+REPORT_VERSION: Final = 3
 SCHEMA_PATH = Path(__file__).with_name("run.schema.json")
 """The published JSON schema of ``run.json`` (regenerate with ``tiller eval schema``)."""
 READABLE_VERSIONS = (1, 2, 3)

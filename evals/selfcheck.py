@@ -102,7 +102,9 @@ def filled(call: dict[str, Any], tools: Sequence[dict[str, Any]]) -> dict[str, A
     """``call`` with the required arguments the scenario leaves open filled from the tool's
     schema (its example, its first enum value, or a placeholder), so a loose expectation such as
     ``cancel_order(order_id=W1000003)`` still replays as a valid call."""
-    schema = next((t["function"].get("parameters", {}) for t in tools if t["function"]["name"] == call["name"]), {})
+    schema: dict[str, Any] = next(
+        (t["function"].get("parameters", {}) for t in tools if t["function"]["name"] == call["name"]), {}
+    )
     args = dict(call["args"])
     for name in schema.get("required", []):
         if name not in args:

@@ -108,13 +108,13 @@ def diff_rows(
     new = {tuple(row[k] for k in key): row for row in after}
     lines = [f"{row_label(table, new[k])}: new row ({_brief(new[k], ignored)})" for k in new if k not in old]
     lines += [f"{row_label(table, old[k])}: row removed" for k in old if k not in new]
-    for key in sorted(old.keys() & new.keys()):
-        for name, value in new[key].items():
-            if name in ignored or _cents_twin(name, new[key]):
+    for k in sorted(old.keys() & new.keys()):
+        for name, value in new[k].items():
+            if name in ignored or _cents_twin(name, new[k]):
                 continue
-            if value != old[key].get(name):
-                seeded = describe_value(old[key].get(name), value)
-                lines.append(f"{row_label(table, new[key])}.{name}: seeded {seeded}, now {describe_value(value)}")
+            if value != old[k].get(name):
+                seeded = describe_value(old[k].get(name), value)
+                lines.append(f"{row_label(table, new[k])}.{name}: seeded {seeded}, now {describe_value(value)}")
     return lines
 
 

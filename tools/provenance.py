@@ -233,4 +233,5 @@ def _resolved(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, 
         return prop
     option = real[0]
     ref = option.get("$ref", "")
-    return defs.get(ref.rsplit("/", 1)[-1], option) if ref else option
+    found: Mapping[str, Any] = defs.get(ref.rsplit("/", 1)[-1], option) if ref else option
+    return found

@@ -103,9 +103,9 @@ def _record_facts(sentence: str, entity: Entity, record_id: str, evidence: Evide
             problems.append(Problem("record_fact", f"{record_id} is said to be {claimed}, but its status is {known}"))
     for amount in sorted(amounts_in(sentence) - evidence.amounts):
         problems.append(Problem("record_fact", f"${amount} (about {record_id}) is not in any tool result"))
-    for claimed in sorted(dates_in(sentence), key=str):
-        if not evidence.knows_date(claimed):
-            year, month, day = claimed
+    for date in sorted(dates_in(sentence), key=str):
+        if not evidence.knows_date(date):
+            year, month, day = date
             shown = f"{year or '????'}-{month:02d}-{day:02d}"
             problems.append(Problem("record_fact", f"the date {shown} (about {record_id}) is not in any tool result"))
     return problems

@@ -42,8 +42,8 @@ def message_chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
         yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[head], id=message.id))
         arguments = _args_json(call["args"])
         for start in range(0, len(arguments), ARGS_PIECE_CHARS):
-            piece = tool_call_chunk(args=arguments[start : start + ARGS_PIECE_CHARS], index=index)
-            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[piece], id=message.id))
+            part = tool_call_chunk(args=arguments[start : start + ARGS_PIECE_CHARS], index=index)
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[part], id=message.id))
     last = AIMessageChunk(
         content="",
         id=message.id,

@@ -65,9 +65,9 @@ def _router(spec: str, **options: Any) -> RouterChain:
         raise ConfigError(
             f"router spec {spec!r} needs two tiers: router:CHEAP,STRONG (e.g. router:offline,openai:gpt-4o-mini)"
         )
-    tiers = [make_model(part.strip(), **options) for part in (cheap, strong)]
-    assert all(isinstance(t, ModelChain) for t in tiers)
-    return RouterChain(spec=spec, cheap=tiers[0], strong=tiers[1])  # type: ignore[arg-type]
+    cheap_tier, strong_tier = (make_model(part.strip(), **options) for part in (cheap, strong))
+    assert isinstance(cheap_tier, ModelChain) and isinstance(strong_tier, ModelChain)
+    return RouterChain(spec=spec, cheap=cheap_tier, strong=strong_tier)
 
 
 def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
@@ -131,7 +131,7 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
     try:
         import openai
     except ImportError:  # pragma: no cover
-        openai = None  # type: ignore[assignment]
+        openai = None  # type: ignore[assignment]  # the SDK is optional: without it, no openai errors
     if isinstance(exc, CircuitOpen):
         return "model_circuit_open", (
             "the model provider failed repeatedly and is paused by its circuit breaker; try again in a moment"

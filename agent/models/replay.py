@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -47,7 +47,7 @@ from agent.models.base import (
 from agent.models.errors import CassetteError
 from tools.files import write_atomically
 
-CASSETTE_VERSION = 1
+CASSETTE_VERSION: Final = 1
 
 
 class RecordedCall(BaseModel):
@@ -188,7 +188,13 @@ def recorded_turn(message: AIMessage) -> CassetteTurn:
     return CassetteTurn(
         content=message_text(message),
         tool_calls=[RecordedCall(name=c["name"], args=dict(c["args"]), id=c.get("id")) for c in message.tool_calls],
-        usage=RecordedUsage(**{k: int(usage.get(k, 0)) for k in RecordedUsage.model_fields}) if usage else None,
+        usage=RecordedUsage(
+            input_tokens=int(usage.get("input_tokens", 0)),
+            output_tokens=int(usage.get("output_tokens", 0)),
+            total_tokens=int(usage.get("total_tokens", 0)),
+        )
+        if usage
+        else None,
     )
 
 

@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -109,7 +109,7 @@ def _as_hit(generation: Generation) -> Generation:
     if not isinstance(generation, ChatGeneration) or not isinstance(generation.message, AIMessage):
         return generation.model_copy(deep=True)
     message = generation.message
-    served = message.usage_metadata or {}
+    served: Mapping[str, object] = message.usage_metadata or {}
     hit = message.model_copy(
         deep=True,
         update={

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 from agent.models.base import tool_name
@@ -118,7 +119,7 @@ def _escalated_this_turn(messages: Sequence[BaseMessage]) -> bool:
 def _mark(reply: AIMessage, tier: Tier, reason: str, discarded: AIMessage | None = None) -> AIMessage:
     record: dict[str, Any] = {"tier": tier, "reason": reason}
     if discarded is not None:
-        usage = discarded.usage_metadata or {}
+        usage = discarded.usage_metadata or UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
         record["discarded"] = {
             "model": str(discarded.response_metadata.get("model_name") or "cheap"),
             "input_tokens": int(usage.get("input_tokens", 0)),

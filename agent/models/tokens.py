@@ -24,6 +24,16 @@ class TokenRelay(BaseCallbackHandler):
     def __init__(self, on_token: Callable[[str], None]) -> None:
         self.on_token = on_token
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-        if token:
-            self.on_token(token)
+    def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        # Models that stream content blocks (``output_version="v1"``, the Responses API) hand
+        # over a list; only its text blocks are relayed.
+        text = token if isinstance(token, str) else "".join(_block_text(block) for block in token)
+        if text:
+            self.on_token(text)
+
+
+def _block_text(block: str | dict[str, Any]) -> str:
+    if isinstance(block, str):
+        return block
+    text = block.get("text") if block.get("type") == "text" else None
+    return text if isinstance(text, str) else ""

@@ -16,12 +16,13 @@ approved it" (with or without edits), whatever happened when it ran.
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, computed_field
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
@@ -210,7 +211,8 @@ class ApprovalStore:
             rows = session.scalars(query.order_by(ApprovalRow.requested_at.desc(), ApprovalRow.id)).all()
             return [to_view(r) for r in rows]
 
-    def events(self, tenant_id: str, approval_id: str) -> list[dict[str, Any]]:
+    # ``builtins.list``: in this class body, ``list`` names the method above.
+    def events(self, tenant_id: str, approval_id: str) -> builtins.list[dict[str, Any]]:
         with self._sessions() as session:
             self._row(session, tenant_id, approval_id)
             rows = session.scalars(
@@ -279,13 +281,16 @@ class ApprovalStore:
             "approved_hash": args_hash(effective) if decision != "reject" else None,
         }
         # Conditional update: of two concurrent deciders exactly one sees rowcount 1.
-        done = session.execute(
-            update(ApprovalRow)
-            .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        done = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(ApprovalRow)
+                .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:
             raise ApprovalConflict(f"approval {approval_id} was decided concurrently by another reviewer")
         session.refresh(row)
         event = _STATUS_OF[decision] if decision != "edit" else "edited"
@@ -297,18 +302,21 @@ class ApprovalStore:
 
     def consume(self, session: Session, approval_id: str, args_hash_to_run: str, actor: str) -> None:
         """Inside the effect's transaction: use the approval once, for exactly these args."""
-        done = session.execute(
-            update(ApprovalRow)
-            .where(
-                ApprovalRow.id == approval_id,
-                ApprovalRow.status == "approved",
-                ApprovalRow.approved_hash == args_hash_to_run,
-                ApprovalRow.expires_at > utcnow(),
-            )
-            .values(status="executed", executed_at=utcnow())
-            .execution_options(synchronize_session=False)
+        done = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(ApprovalRow)
+                .where(
+                    ApprovalRow.id == approval_id,
+                    ApprovalRow.status == "approved",
+                    ApprovalRow.approved_hash == args_hash_to_run,
+                    ApprovalRow.expires_at > utcnow(),
+                )
+                .values(status="executed", executed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:
             row = session.get(ApprovalRow, approval_id)
             state = (
                 "missing" if row is None else f"{row.status}, args hash match={row.approved_hash == args_hash_to_run}"

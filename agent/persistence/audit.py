@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -110,7 +111,9 @@ def _lock_chain(session: Session, tenant_id: str) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _chain_lock_key(tenant_id)})
-    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+    elif (
+        conn.dialect.name == "sqlite" and not cast(sqlite3.Connection, conn.connection.driver_connection).in_transaction
+    ):
         # The sqlite3 driver opens a transaction only at the first write, so reads before it see
         # whatever was committed then. Take the write lock now: the head read below is the
         # latest and stays so until commit.

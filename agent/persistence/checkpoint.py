@@ -68,14 +68,17 @@ async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterat
 async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[BaseCheckpointSaver[str]]:
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import dict_row
+    from psycopg.rows import DictRow, dict_row
     from psycopg_pool import AsyncConnectionPool
 
     url = db_url.replace("postgresql+psycopg://", "postgresql://")
     with open_checkpointer(db_url, Path()):  # migrate the tables once, under the lock (sync path)
         pass
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, kwargs=kwargs, open=False)
+    # The row factory arrives through kwargs, so the connections' row type is declared here.
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = AsyncConnectionPool(
+        url, min_size=1, max_size=max_size, kwargs=kwargs, open=False
+    )
     try:
         await pool.open(wait=True, timeout=30)
     except psycopg.OperationalError as exc:
@@ -83,7 +86,7 @@ async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[Base
             f"cannot connect to PostgreSQL for checkpoints ({exc}); check TILLER_DATABASE_URL"
         ) from None
     try:
-        yield AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        yield AsyncPostgresSaver(pool)
     finally:
         await pool.close()
 
@@ -101,7 +104,7 @@ def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
             f"cannot connect to PostgreSQL for checkpoints ({exc}); check TILLER_DATABASE_URL"
         ) from None
     with conn:
-        saver = PostgresSaver(conn)  # type: ignore[arg-type]
+        saver = PostgresSaver(conn)
         # Processes starting together on a fresh database would race on the migrations table.
         _lock_politely(conn, CHECKPOINT_LOCK)
         try:

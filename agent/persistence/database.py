@@ -7,9 +7,9 @@ import os
 from collections.abc import Callable
 from inspect import iscoroutinefunction
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, Table, inspect, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,7 +58,7 @@ def open_database(
             if engine.dialect.name == "postgresql":  # concurrent starts would race on CREATE TABLE
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             create_store_schema(conn)
-            Base.metadata.create_all(conn, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+            Base.metadata.create_all(conn, tables=[cast(Table, ledger.ToolEffect.__table__)])
         missing = missing_tables(engine, require)
     except DatabaseError as exc:  # unreachable, locked, or a file that is not a database
         engine.dispose()
@@ -148,11 +148,11 @@ def translate_database_errors(method: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(method)
         async def acall(*args: P.args, **kwargs: P.kwargs) -> Any:
             try:
-                return await method(*args, **kwargs)  # type: ignore[misc]
+                return await method(*args, **kwargs)
             except OperationalError as exc:
                 raise database_error(exc) from None
 
-        return acall  # type: ignore[return-value]
+        return cast(Callable[P, R], acall)  # R is the coroutine acall returns
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:

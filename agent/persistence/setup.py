@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.exc import OperationalError
 
 from agent.config import Settings, domain_of
@@ -39,7 +39,7 @@ def init_database(settings: Settings) -> str:
     engine = _engine(settings)
     try:
         create_store_schema(engine)
-        Base.metadata.create_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        Base.metadata.create_all(engine, tables=[cast(Table, ledger.ToolEffect.__table__)])
         if domain.metadata is not None:
             domain.metadata.create_all(engine)
     except OperationalError as exc:
@@ -84,7 +84,7 @@ def reset_database(settings: Settings, fixtures: Fixtures | None = None) -> str:
         if domain.metadata is not None:
             domain.metadata.drop_all(engine)
         drop_store_schema(engine)
-        Base.metadata.drop_all(engine, tables=[ledger.ToolEffect.__table__])  # type: ignore[list-item]
+        Base.metadata.drop_all(engine, tables=[cast(Table, ledger.ToolEffect.__table__)])
         if settings.uses_postgres:  # LangGraph's checkpoint tables live in the same database
             with engine.begin() as conn:
                 for table in _PG_CHECKPOINT_TABLES:

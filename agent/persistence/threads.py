@@ -8,8 +8,9 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,13 +93,16 @@ class ThreadStore:
         status, until, owner, updated = _leased(now, lease_s)
         free = or_(ThreadRow.status != "running", ThreadRow.lease_until.is_(None), ThreadRow.lease_until < now)
         condition = free if not _owner_is_dead(row.lease_owner) else ThreadRow.lease_owner == row.lease_owner
-        done = session.execute(
-            update(ThreadRow)
-            .where(ThreadRow.id == row.id, condition)
-            .values(status=status, lease_until=until, lease_owner=owner, updated_at=updated)
-            .execution_options(synchronize_session=False)
+        done = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(ThreadRow)
+                .where(ThreadRow.id == row.id, condition)
+                .values(status=status, lease_until=until, lease_owner=owner, updated_at=updated)
+                .execution_options(synchronize_session=False)
+            ),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:
             session.refresh(row)  # the winner may have changed it since our read
             until_text = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
             raise ThreadBusy(f"thread {row.id} is being run by {row.lease_owner}{until_text}; wait for it to finish")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import TillerError
@@ -99,9 +99,10 @@ class TraceStore:
             }
             for seq, span in enumerate(trace.spans)
         ]
-        session.execute(insert(TraceRunRow.__table__), [run])
+        # A declarative class's table is a Table (the stubs say FromClause).
+        session.execute(insert(cast(Table, TraceRunRow.__table__)), [run])
         if spans:
-            session.execute(insert(TraceSpanRow.__table__), spans)
+            session.execute(insert(cast(Table, TraceSpanRow.__table__)), spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
         with self._sessions() as session:

@@ -16,9 +16,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.persistence.tables import ApprovalRow, WorkflowRunRow, WorkflowTaskRow
@@ -174,24 +174,27 @@ class TaskLeases:
                 return None
             thread_id = thread_of(row.run_id, row.task_id)
             # Conditional as well: SQLite has no row locks, two workers may have read the same row.
-            taken = session.execute(
-                update(WorkflowTaskRow)
-                .where(
-                    WorkflowTaskRow.id == row.id,
-                    WorkflowTaskRow.status == row.status,
-                    WorkflowTaskRow.attempts == row.attempts,  # a version: one of two racing claims wins
-                )
-                .values(
-                    status="running",
-                    thread_id=thread_id,
-                    lease_owner=self.owner,
-                    lease_until=now + self.lease,
-                    attempts=WorkflowTaskRow.attempts + 1,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+            taken = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(WorkflowTaskRow)
+                    .where(
+                        WorkflowTaskRow.id == row.id,
+                        WorkflowTaskRow.status == row.status,
+                        WorkflowTaskRow.attempts == row.attempts,  # a version: one of two racing claims wins
+                    )
+                    .values(
+                        status="running",
+                        thread_id=thread_id,
+                        lease_owner=self.owner,
+                        lease_until=now + self.lease,
+                        attempts=WorkflowTaskRow.attempts + 1,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
+            if taken.rowcount != 1:
                 return None
             run = session.get(WorkflowRunRow, row.run_id)
             assert run is not None
@@ -222,25 +225,31 @@ class TaskLeases:
     def update_mine(self, row_id: int, **values: object) -> bool:
         """Update a task row only while this worker holds its lease."""
         with transaction(self._sessions) as session:
-            done = session.execute(
-                update(WorkflowTaskRow)
-                .where(WorkflowTaskRow.id == row_id, WorkflowTaskRow.lease_owner == self.owner)
-                .values(**values, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            done = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(WorkflowTaskRow)
+                    .where(WorkflowTaskRow.id == row_id, WorkflowTaskRow.lease_owner == self.owner)
+                    .values(**values, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            return done.rowcount == 1  # type: ignore[attr-defined]
+            return done.rowcount == 1
 
     def wake(self) -> int:
         """Parked tasks whose threads have no pending approval any more become resumable."""
         pending = exists().where(ApprovalRow.thread_id == WorkflowTaskRow.thread_id, ApprovalRow.status == "pending")
         with transaction(self._sessions) as session:
-            done = session.execute(
-                update(WorkflowTaskRow)
-                .where(WorkflowTaskRow.status == "awaiting_approval", ~pending)
-                .values(status="resumable", updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            done = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(WorkflowTaskRow)
+                    .where(WorkflowTaskRow.status == "awaiting_approval", ~pending)
+                    .values(status="resumable", updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            return int(done.rowcount)  # type: ignore[attr-defined]
+            return int(done.rowcount)
 
     def _close_run_if_done(self, run_id: str) -> None:
         unfinished = exists().where(

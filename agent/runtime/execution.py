@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,7 @@ class ToolExecutor:
 
     async def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
         if spec.afunc is not None and not spec.risk.has_side_effects:
-            running = self._run_async(spec, args, who)
+            running: Awaitable[Outcome] = self._run_async(spec, args, who)
         else:
             running = asyncio.get_running_loop().run_in_executor(self._pool, self._run, spec, args, who, approval_id)
         try:

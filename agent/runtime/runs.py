@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 from langsmith import tracing_context
@@ -47,7 +48,7 @@ class Lease:
     """The run's trace, stored when the lease is released."""
 
 
-def config(thread_id: str, limits: Limits) -> dict[str, Any]:
+def config(thread_id: str, limits: Limits) -> RunnableConfig:
     # Each model step takes at most 4 graph steps; the limits end the run long before this does.
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
 
@@ -155,7 +156,7 @@ class RunDriver:
             if a.status == "expired":
                 continue  # no decision: request_approval reports the expiry to the model
             decision = ReviewDecision(
-                decision=a.decision,  # type: ignore[arg-type]  # the row holds one of the three
+                decision=a.decision,
                 decided_by=a.decided_by,
                 reason=a.reason,
                 edited_args=a.edited_args,

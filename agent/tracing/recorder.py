@@ -84,13 +84,13 @@ class TraceRecorder:
             self._open[event.name] = span
             self.spans.append(span)
             return
-        span = self._open.pop(event.name, None)
-        if span is not None:
-            span.duration_ms = at - span.start_ms
+        opened = self._open.pop(event.name, None)
+        if opened is not None:
+            opened.duration_ms = at - opened.start_ms
             if event.error:
-                span.attributes["error"] = event.error[:300]
+                opened.attributes["error"] = event.error[:300]
             if event.interrupted:
-                span.attributes["interrupted"] = True
+                opened.attributes["interrupted"] = True
 
     def _model(self, event: ModelEvent, at: float) -> None:
         """A model call: its span, with the cost ``call_model`` priced (a router's discarded cheap

@@ -80,6 +80,14 @@ def test_record_writes_a_cassette_that_replays(tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", str(folder), "--model", "replay"]).exit_code == 0
 
 
+def test_record_refuses_a_router_spec_and_says_why(tmp_path: Path) -> None:
+    folder = copy(tmp_path, "greeting.yaml")
+    result = runner.invoke(app, ["record", str(folder), "--model", "router:offline,offline"])
+    assert result.exit_code == 1
+    assert "a router cannot be recorded" in result.output and "ValidationError" not in result.output
+    assert not (folder / "cassettes").exists()
+
+
 def test_compare_catches_a_regression_introduced_on_purpose(tmp_path: Path, eval_work_dir: Path) -> None:
     scenarios = [load_scenario(SCENARIOS / n) for n in ("order-status-shipped.yaml", "greeting.yaml")]
     options = RunOptions(model="offline", k=3, work_dir=eval_work_dir)

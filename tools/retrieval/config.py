@@ -9,7 +9,7 @@ docs/RETRIEVAL.md for the numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 RerankerName = Literal["none", "fielded", "cross-encoder"]
 
@@ -47,9 +47,9 @@ class RetrievalConfig:
         if not 0.0 <= self.diversity <= 1.0:
             raise ValueError("diversity must be between 0 and 1")
 
-    def with_(self, **changes: object) -> RetrievalConfig:
+    def with_(self, **changes: Any) -> RetrievalConfig:
         """A copy with ``changes`` (validated again)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
 
 FIRST_STAGE_ONLY = RetrievalConfig(rewrite=False, split=False, rerank="none")

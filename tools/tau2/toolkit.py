@@ -70,7 +70,8 @@ def response_text(response: Any) -> str:
     """τ²'s own rendering of a tool's response (``Environment.to_json_str``)."""
     from tau2.environment.environment import Environment
 
-    return Environment.to_json_str(response)
+    text: str = Environment.to_json_str(response)
+    return text
 
 
 def _parsed(text: str) -> Any:

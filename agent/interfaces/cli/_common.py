@@ -7,7 +7,7 @@ Heavy modules (LangGraph, SQLAlchemy, the index) are imported inside commands so
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -84,7 +84,7 @@ def _open(settings: Settings) -> Tiller:
     return Tiller(settings)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     from rich.markup import escape
 
     # One line, however narrow the terminal: scripts and logs read errors line by line.

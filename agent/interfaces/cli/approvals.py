@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.interfaces.cli._common import Reviewer, Tenant, _console, _open, _settings, approvals_app, run_cli
+
+if TYPE_CHECKING:
+    from agent.persistence.approvals import Decision
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -71,7 +74,7 @@ def show(approval_id: str, tenant: Tenant = None) -> None:
 
 def _decide(
     approval_id: str,
-    decision: str,
+    decision: Decision,
     reviewer: str,
     tenant: str | None,
     said: tuple[str | None, str | None],
@@ -89,7 +92,7 @@ def _decide(
         with _open(settings) as tiller:
             a = tiller.decide(
                 approval_id,
-                decision=decision,  # type: ignore[arg-type]
+                decision=decision,
                 decided_by=reviewer,
                 reason=reason,
                 edits=edits,

@@ -67,7 +67,7 @@ def index_eval(
     kb = domain_of(_settings()).knowledge
     if kb is None:
         _fail("this domain has no knowledge base to evaluate")
-    path = questions or (kb.questions if kb is not None else None)
+    path = questions or kb.questions
     if path is None:
         _fail("this domain ships no labelled questions (KnowledgeBase.questions); pass --questions FILE")
     chosen = [s.strip() for s in stages.split(",") if s.strip()]
@@ -76,7 +76,7 @@ def index_eval(
 
     def body() -> None:
         try:
-            reports = run_eval(kb.documents, path, stages=chosen or None, k=k)  # type: ignore[union-attr]
+            reports = run_eval(kb.documents, path, stages=chosen or None, k=k)
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
         console = _console()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -14,7 +14,7 @@ from agent.interfaces.cli._common import Tenant, _console, _open, _settings, app
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from agent.tracing.costs import CostRow
+    from agent.tracing.costs import CostRow, GroupBy
 
 traces_app = typer.Typer(help="Look at what runs did: spans for nodes, model and tool calls, guards, approvals.")
 app.add_typer(traces_app, name="traces")
@@ -105,6 +105,7 @@ def costs(
 
     if by not in ("tenant", "model", "tier", "day"):
         raise typer.BadParameter("use tenant, model, tier or day", param_hint="--by")
+    group = cast("GroupBy", by)  # checked just above
     window = parse_age(since)
     try:
         volumes = [parse_volume(v) for v in project.split(",")] if project else []
@@ -115,7 +116,7 @@ def costs(
     def body() -> None:
         since_at = utcnow() - window
         with _open(settings) as tiller:
-            rows = cost_report(tiller.sessions, by=by, since=since_at, tenant_id=tenant)  # type: ignore[arg-type]
+            rows = cost_report(tiller.sessions, by=group, since=since_at, tenant_id=tenant)
             totals = total_runs(tiller.sessions, since=since_at, tenant_id=tenant)
         table = Table(title=f"Costs by {by}, last {since}", title_justify="left")
         for column in (by, "runs", "completed", "tokens in", "tokens out", "cost $", "$/run", "$/success"):

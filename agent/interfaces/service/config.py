@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,10 +32,10 @@ class ServiceSettings(BaseSettings):
     )
 
 
-def load_service_settings(**overrides: object) -> ServiceSettings:
+def load_service_settings(**overrides: Any) -> ServiceSettings:
     """Service settings from the environment (plus overrides); a bad value names its variable."""
     try:
-        return ServiceSettings(**overrides)  # type: ignore[arg-type]
+        return ServiceSettings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"TILLER_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()

@@ -34,4 +34,4 @@ class ServiceContext:
 
 def service_context(request: Request) -> ServiceContext:
     """FastAPI dependency: the app's context."""
-    return request.app.state.context  # type: ignore[no-any-return]
+    return request.app.state.context

@@ -85,8 +85,8 @@ def grammar_schema(schema: Any, root: Mapping[str, Any] | None = None, seen: fro
     if isinstance(out.get("allOf"), list) and len(out["allOf"]) == 1:
         out = {**grammar_schema(out.pop("allOf")[0], root, seen), **out}
     low, high = schema.get("minimum"), schema.get("maximum")
-    bounded = out.get("type") == "integer" and isinstance(low, int) and isinstance(high, int)
-    if bounded and 0 <= high - low < _MAX_ENUM_RANGE:
+    integer = out.get("type") == "integer"
+    if integer and isinstance(low, int) and isinstance(high, int) and 0 <= high - low < _MAX_ENUM_RANGE:
         out["enum"] = list(range(low, high + 1))
     if "type" not in out and not _GRAMMAR_KEYS & out.keys():
         return {}  # only keywords the converter cannot read (not, if/then…): any value

@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, BaseMessage, InvalidToolCall, SystemMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import invalid_tool_call
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
@@ -243,7 +244,7 @@ def render_messages(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str
         system += [describe_tools(tools), REPLY_FORMAT]
     system_text = "\n\n".join(s for s in system if s)
     turns = [{"role": "system", "content": system_text}] if system_text else []
-    names = {c["id"]: c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
+    names = {c["id"]: c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c["id"]}
     for message in messages[leading:]:
         role, content = _turn(message, names, bool(tools))
         if turns and turns[-1]["role"] == role:
@@ -334,4 +335,4 @@ def _unfinished(text: str, messages: Sequence[BaseMessage], truncated: bool) -> 
     found = _NAME_SO_FAR.match(text)
     name = found.group(1) if found else None
     call_id = stable_call_id(messages, 0, name or "tool")
-    return AIMessage(content="", invalid_tool_calls=[InvalidToolCall(name=name, args=text, id=call_id, error=why)])
+    return AIMessage(content="", invalid_tool_calls=[invalid_tool_call(name=name, args=text, id=call_id, error=why)])

@@ -224,9 +224,10 @@ _REQUEST = re.compile(
     re.I,
 )
 # Verbs that open a request to act ("change the address…"); a tool's own name words count too.
-_OPENING_VERBS = ("add", "apply", "book", "cancel", "change", "close", "create", "delete", "escalate", "exchange")
-_OPENING_VERBS += ("file", "fix", "give", "issue", "make", "move", "open", "process", "put", "redirect", "refund")
-_OPENING_VERBS += ("remove", "replace", "reroute", "reset", "return", "send", "set", "ship", "stop", "swap", "update")
+_OPENING_VERBS: tuple[str, ...] = ("add", "apply", "book", "cancel", "change", "close", "create", "delete")
+_OPENING_VERBS += ("escalate", "exchange", "file", "fix", "give", "issue", "make", "move", "open", "process", "put")
+_OPENING_VERBS += ("redirect", "refund", "remove", "replace", "reroute", "reset", "return", "send", "set", "ship")
+_OPENING_VERBS += ("stop", "swap", "update")
 _IMPERATIVES = frozenset(map(stem, _OPENING_VERBS))
 _LEAD_INS = frozenset({"please", "also", "then", "and", "now", "just", "kindly", "ok", "okay", "so"})
 _PERSONAL = re.compile(r"\b(my|mine|i (ordered|bought|paid|purchased))\b", re.I)

@@ -85,6 +85,13 @@ def test_text_streams_in_pieces_and_tokens_reach_a_callback_during_invoke() -> N
     assert len(tokens) > 3 and "".join(tokens) == reply.content
 
 
+def test_a_model_that_streams_content_blocks_relays_their_text() -> None:
+    tokens: list[str] = []
+    model = ScriptedChatModel(turns=["Your order was delivered on 2 May."], streaming=True, output_version="v1")
+    model.invoke([HumanMessage("where is it?")], config={"callbacks": [TokenRelay(tokens.append)]})
+    assert len(tokens) > 3 and "".join(tokens) == "Your order was delivered on 2 May."
+
+
 async def test_astream_yields_the_same_chunks() -> None:
     model = ScriptedChatModel(turns=["Hello there, how can I help?"])
     chunks = [c async for c in model.astream([HumanMessage("hi")])]

@@ -27,7 +27,9 @@ router = APIRouter(prefix="/v1/threads", tags=["threads"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
-_SSE = {200: {"content": {"text/event-stream": {}}, "description": "the run's steps as server-sent events"}}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "the run's steps as server-sent events"}
+}
 
 
 @router.post("", status_code=201, response_model=ThreadSummary, responses=_ERRORS)
