@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Trajectory evals: run scenarios through the real graph and explain every failure.")
 
-Paths = Annotated[list[Path], typer.Argument(help="scenario files or folders", show_default=False)]
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="scenario files or folders (default: the domain's own scenarios)", show_default=False),
+]
 ModelOpt = Annotated[
     str, typer.Option("--model", "-m", help="offline | replay (each scenario's cassette) | a model spec")
 ]
@@ -62,10 +65,30 @@ def _tags(tags: list[str] | None) -> tuple[str, ...]:
     return tuple(t.strip() for raw in tags or [] for t in raw.split(",") if t.strip())
 
 
-def _load(paths: list[Path], tags: tuple[str, ...], console: Console) -> list[Scenario]:
+def _paths(paths: list[Path] | None) -> list[Path]:
+    """The paths given, else the scenarios folder of the run's domain (``--domain`` / TILLER_DOMAIN)."""
+    if paths:
+        return paths
+    from evals.domains import default_domain
+    from tools.domain import load_domain
+    from tools.errors import ToolDefinitionError
+
+    try:
+        domain = load_domain(default_domain())
+    except ToolDefinitionError as exc:
+        _console().print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if domain.scenarios is None or not domain.scenarios.is_dir():
+        _console().print(f"[red]error:[/] domain {domain.name} ships no scenarios folder; name files or folders")
+        raise typer.Exit(2)
+    return [domain.scenarios]
+
+
+def _load(paths: list[Path] | None, tags: tuple[str, ...], console: Console) -> list[Scenario]:
     """Load the scenarios or exit 2 listing every unusable file."""
     from evals.loader import discover
 
+    paths = _paths(paths)
     found = discover(paths, tags=tags)
     _print_errors(found, console)
     if found.errors:
@@ -105,7 +128,7 @@ TracesOpt = Annotated[
 
 @app.command()
 def run(
-    paths: Paths,
+    paths: Paths = None,
     model: ModelOpt = "offline",
     k: TrialsOpt = 1,
     concurrency: ConcurrencyOpt = 4,
@@ -126,6 +149,7 @@ def run(
 
     console = _console()
     picked = _tags(tags)
+    paths = _paths(paths)
     scenarios = _load(paths, picked, console)
     options = RunOptions(
         model=model,
@@ -182,12 +206,12 @@ def _run_with_progress(scenarios: list[Scenario], options: RunOptions, console: 
 
 
 @app.command()
-def validate(paths: Paths) -> None:
+def validate(paths: Paths = None) -> None:
     """Check scenario files against the published schema; errors name file, line and field."""
     from evals.loader import discover, scenario_files
 
     console = _console()
-    files, skipped = scenario_files(paths)
+    files, skipped = scenario_files(_paths(paths))
     found = discover(files)
     _print_errors(found, console)
     for scenario in found.scenarios:
@@ -199,7 +223,7 @@ def validate(paths: Paths) -> None:
 
 
 @app.command("selfcheck")
-def selfcheck_command(paths: Paths, tags: TagsOpt = None, concurrency: ConcurrencyOpt = 4) -> None:
+def selfcheck_command(paths: Paths = None, tags: TagsOpt = None, concurrency: ConcurrencyOpt = 4) -> None:
     """Replaying a scenario's expected calls must pass; doing nothing, or dropping the last write, must fail."""
     from evals.runner import RunOptions
     from evals.selfcheck import selfcheck
@@ -222,7 +246,7 @@ def selfcheck_command(paths: Paths, tags: TagsOpt = None, concurrency: Concurren
 
 @app.command()
 def record(
-    paths: Paths,
+    paths: Paths = None,
     model: ModelOpt = "offline",
     tags: TagsOpt = None,
     concurrency: ConcurrencyOpt = 4,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.models.scripted import ScriptedChatModel
@@ -115,3 +116,13 @@ def test_compare_catches_a_regression_introduced_on_purpose(tmp_path: Path, eval
 
 def test_schema_check_passes_on_the_committed_schema() -> None:
     assert runner.invoke(app, ["schema", "--check"]).exit_code == 0
+
+
+def test_without_paths_the_domains_own_scenarios_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TILLER_DOMAIN", "commerce")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "scenarios/commerce/" in result.output and " 0 invalid" in result.output
+    monkeypatch.setenv("TILLER_DOMAIN", "no-such-domain")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 2 and "no-such-domain" in result.output
