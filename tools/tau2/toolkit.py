@@ -101,6 +101,9 @@ def tool_specs(domain: str, toolkit: Any, store: Tau2Store) -> list[ToolSpec]:
                 idempotent=risk is Risk.READ,
                 timeout_s=TIMEOUT_S,
                 tags=("tau2", f"tau2:{domain}", f"backend:tau2-{domain}"),
+                # τ²'s records are the business's own database (users, orders, flights…): trusted
+                # fields for the provenance policy; τ² stores no third-party free text.
+                untrusted_fields=(),
             )
         )
     unknown = set(declared) - {s.name for s in specs}
