@@ -121,19 +121,19 @@ class EchoResult(BaseModel):
     text: str
 
 
-@tool(risk=Risk.READ)
+@tool(risk=Risk.READ, untrusted=())  # computed values: trusted for the provenance policy
 def get_time(ctx: ToolContext, args: TimeArgs) -> TimeResult:
     """The current time in a timezone (fixed, for benchmarks)."""
     return TimeResult(time=get_time_value(args.timezone))
 
 
-@tool(risk=Risk.READ)
+@tool(risk=Risk.READ, untrusted=())  # computed values: trusted for the provenance policy
 def add_numbers(ctx: ToolContext, args: AddArgs) -> AddResult:
     """Add two integers."""
     return AddResult(sum=add_numbers_value(args.a, args.b))
 
 
-@tool(risk=Risk.WRITE, idempotent=True)
+@tool(risk=Risk.WRITE, idempotent=True, untrusted=())
 def echo_text(ctx: ToolContext, args: EchoArgs) -> EchoResult:
     """Repeat a text back (declared a write, so the idempotency ledger records each call)."""
     return EchoResult(text=echo_text_value(args.text))
