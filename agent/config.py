@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         8000, ge=1, description="longest user message a run accepts, on every surface (the API answers 413)"
     )
     policy_file: Path | None = Field(None, description="YAML approval policy (tools.policy)")
+    stream_tokens: bool = Field(
+        True, description="models stream their answers, token by token, to the CLI, the SSE stream and the chat page"
+    )
     mcp_servers: Path | None = Field(
         None, description="YAML file of MCP servers whose tools join the domain's (tools/mcp/config.py)"
     )

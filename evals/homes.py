@@ -35,6 +35,7 @@ def hermetic_settings(**overrides: Any) -> Settings:
     Validated without ``BaseSettings.__init__``, which would read the environment only for every
     value to be overridden (a few ms per trial)."""
     values = {name: f.get_default(call_default_factory=True) for name, f in Settings.model_fields.items()}
+    values["stream_tokens"] = False  # nobody watches a trial's tokens: whole replies are cheaper
     return with_domain_defaults(Settings.model_validate({**values, **overrides}))
 
 

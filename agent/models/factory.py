@@ -41,8 +41,10 @@ def make_model(
 
     ``router:CHEAP,STRONG`` builds a :class:`~agent.models.router.RouterChain` of two chains;
     ``cache`` (opt-in, see ``agent.models.request_cache``) is consulted by every model built.
-    ``streaming``: ``openai:`` models ask for a streamed response; ``invoke`` still returns the
-    whole message, and its tokens reach any callback's ``on_llm_new_token`` as they arrive.
+    ``streaming``: models stream their replies (``openai:`` asks for a streamed response; the
+    offline and replay models stream in chunks); ``invoke`` still returns the whole message, and
+    its tokens reach any callback's ``on_llm_new_token`` as they arrive (the CLI, the SSE stream
+    and the chat page show them live). ``TILLER_STREAM_TOKENS=false`` turns it off.
     """
     if spec.startswith("router:"):
         options = {"retries": retries, "retry_initial_s": retry_initial_s, "timeout_s": timeout_s}
@@ -75,11 +77,11 @@ def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatM
     if kind == "offline" and not arg:
         from agent.models.offline import OfflineChatModel
 
-        return OfflineChatModel()
+        return OfflineChatModel(streaming=streaming)
     if kind == "replay" and arg:
         from agent.models.replay import ReplayChatModel
 
-        return ReplayChatModel(cassette_path=Path(arg))
+        return ReplayChatModel(cassette_path=Path(arg), streaming=streaming)
     if kind == "openai" and arg:
         return _openai(arg, timeout_s, streaming)
     if kind == "llamacpp" and arg:
@@ -179,4 +181,5 @@ def as_chain(model: ModelChain | RouterChain | BaseChatModel | None, settings: S
         retries=settings.model_retries,
         retry_initial_s=settings.model_retry_initial_s,
         cache=ModelRequestCache(ttl_s=settings.model_cache_ttl_s) if settings.model_cache else None,
+        streaming=settings.stream_tokens,
     )

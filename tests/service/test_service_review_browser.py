@@ -145,6 +145,9 @@ def test_the_chat_page_reads_as_a_conversation_and_answers_while_a_request_waits
     inbox.locator("article.approval").first.locator("button.approve").click()  # type: ignore[attr-defined]
     chat.wait_for_selector("#status[data-status=completed]")  # type: ignore[attr-defined]
     assert "Refunded $10.00 on order W1000004" in chat.inner_text("#log")  # type: ignore[attr-defined]
+    # The answers streamed in as tokens (a draft line), then the checked answer replaced the draft.
+    assert int(chat.get_attribute("body", "data-tokens") or 0) > 0  # type: ignore[attr-defined]
+    assert chat.locator("li.draft").count() == 0  # type: ignore[attr-defined]
     chat.locator("li.steps summary").first.click()  # type: ignore[attr-defined]
     assert "model → get_order" in chat.inner_text("#log")  # type: ignore[attr-defined]  # staff can open them
     chat.screenshot(path=str(ARTIFACTS / "chat-completed.png"), full_page=True)  # type: ignore[attr-defined]

@@ -44,7 +44,22 @@ function args(values) {
   return Object.entries(values || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
 }
 
+// The answer as the model streams it: a draft line, replaced by the checked answer at the end
+// (the output checks may repair or replace what was streamed).
+let draft = null;
+function onToken(text) {
+  if (!draft) draft = line("agent draft", "");
+  draft.textContent += text;
+  document.body.dataset.tokens = String(Number(document.body.dataset.tokens || 0) + 1);
+  draft.scrollIntoView({ block: "end" });
+}
+function dropDraft() {
+  if (draft) draft.remove();
+  draft = null;
+}
+
 function answer(text) {
+  dropDraft();
   if (text && text !== lastAnswer) {
     lastAnswer = text;
     line("agent", text);
@@ -53,7 +68,10 @@ function answer(text) {
 }
 
 function onEvent(kind, data) {
-  if (kind === "model") {
+  if (kind === "token") {
+    onToken(data.text);
+  } else if (kind === "model") {
+    if ((data.tool_calls || []).length) dropDraft(); // text beside tool calls is not the answer
     for (const call of data.tool_calls || []) step("step", `model → ${call.tool}(${args(call.args)})`);
   } else if (kind === "approval_requested") {
     step("paused", `‖ ${data.tool}(${args(data.args)}) needs a reviewer's approval (${data.approval_id})`);
@@ -130,7 +148,7 @@ let following = null;
 function follow() {
   if (following) return;
   following = new EventSource(`/v1/threads/${threadId}/events`);
-  const kinds = ["model", "approval_requested", "tool_refused", "approval_decided", "tool_result", "final", "error"];
+  const kinds = ["token", "model", "approval_requested", "tool_refused", "approval_decided", "tool_result", "final", "error"];
   for (const kind of kinds) following.addEventListener(kind, (e) => onEvent(kind, JSON.parse(e.data)));
   following.addEventListener("status", (e) => {
     const data = JSON.parse(e.data);
