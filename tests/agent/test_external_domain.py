@@ -1,0 +1,63 @@
+"""A domain written outside this repository — the one `tiller domains new` scaffolds, put on the
+path the way `pip install -e` would, chosen by an import path — runs through the CLI, the approval
+flow and the eval harness in worker processes, with no monkeypatching of Tiller."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.interfaces.cli.app import app
+from evals.cli import app as eval_app
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_a_scaffolded_domain_outside_the_repository_runs_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    where = tmp_path / "my-desk"
+    made = runner.invoke(app, ["domains", "new", "my-desk", "--dir", str(where)])
+    assert made.exit_code == 0, made.output
+    # What `pip install -e` gives: the package importable here and in every child process.
+    monkeypatch.syspath_prepend(str(where))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(where), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("TILLER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TILLER_RETRIEVAL_MODE", "bm25")
+    monkeypatch.setenv("COLUMNS", "200")
+    spec = "my_desk.domain:domain"
+
+    def tiller(*args: str) -> str:
+        out = runner.invoke(app, ["--domain", spec, *args], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        return out.output
+
+    tiller("db", "upgrade")
+    tiller("db", "seed")
+    tiller("index")
+    status = json.loads(tiller("ask", "What is the status of item I1002?", "--json"))
+    assert status["status"] == "completed" and [c["tool"] for c in status["trajectory"]] == ["get_item"]
+    assert "I1002" in status["answer"]
+
+    paused = json.loads(tiller("ask", "Retire item I1002, it is broken", "--json"))
+    assert paused["status"] == "awaiting_approval"
+    [approval] = paused["pending_approvals"]
+    assert approval["tool"] == "retire_item" and approval["args"]["item_id"] == "I1002"
+    approved = tiller("approvals", "approve", approval["id"], "--as", "rita")  # and the thread continues
+    assert "retired" in approved
+    assert "executed" in tiller("approvals", "show", approval["id"])  # the effect ran, once
+
+    # The domain's own scenarios, 100 trials, in worker processes (which import the package anew).
+    monkeypatch.setenv("TILLER_DOMAIN", spec)
+    out = runner.invoke(
+        eval_app,
+        ["run", str(where / "scenarios"), "-k", "50", "--processes", "2", "--no-traces"],
+        catch_exceptions=False,
+    )
+    assert out.exit_code == 0, out.output
+    assert "(2 passed, 0 failed" in out.output and "100/100" in out.output.replace(" ", "")
