@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
+from tests.conftest import POSTGRES_URL
 from tools.contract import Risk
 from tools.db import Base
 from tools.domain import AlreadySeeded, Domain, installed_domains, load_domain
@@ -17,13 +23,29 @@ from tools.domain import AlreadySeeded, Domain, installed_domains, load_domain
 pytestmark = pytest.mark.timeout(600)  # τ²'s first import takes seconds on a busy machine
 
 
+SCAFFOLDED = "scaffolded"
+"""The domain ``tiller domains new`` writes, as a team would start one (not installed: on the path)."""
+
+
+@functools.cache
+def _scaffolded() -> Domain:
+    from agent.interfaces.cli.domains import scaffold
+
+    where = Path(tempfile.mkdtemp(prefix="tiller-contract-")) / "contract-desk"
+    scaffold("contract-desk", where)
+    sys.path.insert(0, str(where))
+    return load_domain("contract_desk.domain:domain")
+
+
 def _domain(name: str) -> Domain:
+    if name == SCAFFOLDED:
+        return _scaffolded()
     if name.startswith("tau2-") and importlib.util.find_spec("tau2") is None:
         pytest.skip("the tau2 extra is not installed (pip install -e '.[tau2]')")
     return load_domain(name)
 
 
-DOMAINS = sorted(installed_domains())
+DOMAINS = [*sorted(installed_domains()), SCAFFOLDED]
 
 
 @pytest.mark.parametrize("name", DOMAINS)
@@ -38,11 +60,32 @@ def test_tools_are_declared_once_with_a_risk_and_a_schema(name: str) -> None:
     assert domain.prompt().strip() and domain.title.strip()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a schema of its own on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'domain.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
+    schema = f"tiller_contract_{uuid.uuid4().hex[:10]}"
+    url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 @pytest.mark.parametrize("name", DOMAINS)
-def test_tables_seed_once_and_ids_have_patterns(name: str, tmp_path: Path) -> None:
+def test_tables_seed_once_and_ids_have_patterns(name: str, database_url: str) -> None:
     domain = _domain(name)
     assert domain.metadata is not None and domain.seed.run is not None
-    engine = create_engine(f"sqlite:///{tmp_path / 'domain.db'}")
+    engine = create_engine(database_url)
     try:
         Base.metadata.create_all(engine)
         domain.metadata.create_all(engine)
