@@ -1,6 +1,7 @@
 """A domain written outside this repository — the one `tiller domains new` scaffolds, put on the
 path the way `pip install -e` would, chosen by an import path — runs through the CLI, the approval
-flow and the eval harness in worker processes, with no monkeypatching of Tiller."""
+flow, a workflow, the HTTP service and the eval harness in worker processes, with no monkeypatching
+of Tiller."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from agent.config import load_settings
 from agent.interfaces.cli.app import app
+from agent.interfaces.service.app import create_app
 from evals.cli import app as eval_app
+from tests.service.conftest import stream
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -52,8 +57,29 @@ def test_a_scaffolded_domain_outside_the_repository_runs_everywhere(
     assert "retired" in approved
     assert "executed" in tiller("approvals", "show", approval["id"])  # the effect ran, once
 
-    # The domain's own scenarios, 100 trials, in worker processes (which import the package anew).
     monkeypatch.setenv("TILLER_DOMAIN", spec)
+    workflow = tmp_path / "desk.yaml"
+    workflow.write_text(
+        'name: desk\napproval: deny\ntasks:\n  - {id: status, prompt: "What is the status of item I1003?"}\n'
+    )
+    ran = runner.invoke(app, ["run", str(workflow), "--output", str(tmp_path / "out")], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    [line] = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    assert json.loads(line)["status"] == "completed" and "I1003" in json.loads(line)["answer"]
+
+    # The service `tiller serve` runs, on the same settings (the domain from TILLER_DOMAIN).
+    with TestClient(create_app(load_settings())) as client:
+        _, key = client.app.state.context.keys.create(tenant="demo", role="user", name="desk.user")  # type: ignore[attr-defined]
+        auth = {"Authorization": f"Bearer {key}"}
+        thread = client.post("/v1/threads", json={"title": "desk"}, headers=auth).json()["id"]
+        events = stream(
+            client, "POST", f"/v1/threads/{thread}/messages", auth, json={"content": "status of item I1002?"}
+        )
+    status = events[-1][1]
+    assert status["status"] == "completed" and "I1002" in status["answer"]
+    assert tuple(d["tool"] for k, d in events if k == "tool_call") == ("get_item",)
+
+    # The domain's own scenarios, 100 trials, in worker processes (which import the package anew).
     out = runner.invoke(
         eval_app,
         ["run", str(where / "scenarios"), "-k", "50", "--processes", "2", "--no-traces"],
