@@ -69,27 +69,34 @@ POSTGRES_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
 
 
 @contextmanager
-def seeded_postgres(home: Path, prefix: str = "tiller_test") -> Iterator[Settings]:
-    """Settings on a fresh, seeded PostgreSQL schema (chosen through the search_path), dropped after."""
+def postgres_schema(prefix: str = "tiller_test") -> Iterator[str]:
+    """The URL of a fresh schema on the test PostgreSQL (chosen through the search_path), dropped
+    after; skips the test when no PostgreSQL is configured."""
     if not POSTGRES_URL:
         pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    settings = with_domain_defaults(
-        Settings(home=home, database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
-    )
     try:
-        init_database(settings)
-        seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": 20, "orders": 40}))
-        build_index(settings)
-        yield settings
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@contextmanager
+def seeded_postgres(home: Path, prefix: str = "tiller_test") -> Iterator[Settings]:
+    """Settings on a fresh, seeded PostgreSQL schema (``postgres_schema``), dropped after."""
+    with postgres_schema(prefix) as url:
+        settings = with_domain_defaults(
+            Settings(home=home, database_url=url, retrieval_mode="bm25", model_retry_initial_s=0.01)
+        )
+        init_database(settings)
+        seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": 20, "orders": 40}))
+        build_index(settings)
+        yield settings
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ import importlib.util
 import re
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_schema
 from tools.contract import Risk
 from tools.db import Base
 from tools.domain import AlreadySeeded, Domain, installed_domains, load_domain
@@ -66,19 +65,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'domain.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
-    schema = f"tiller_contract_{uuid.uuid4().hex[:10]}"
-    url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema("tiller_contract") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @pytest.mark.parametrize("name", DOMAINS)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,9 @@ import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import CapabilityReport
-from sqlalchemy import create_engine, text
 
 from agent.persistence.checkpoint import open_async_checkpointer, open_checkpointer
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 # async method -> the sync method of the saver it runs
 _METHODS = {
@@ -91,33 +90,17 @@ def test_the_sqlite_saver_conforms(tmp_path: Path) -> None:
     _check(asyncio.run(validate(registered)), BASE)
 
 
-def _schema_url() -> Iterator[str]:
-    assert POSTGRES_URL is not None
-    schema = f"tiller_conformance_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.mark.postgres
 def test_the_postgres_saver_conforms(tmp_path: Path) -> None:
     if not POSTGRES_URL:
         pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
 
     async def postgres_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
-        schemas = _schema_url()  # a fresh schema per capability suite, as the suite asks
-        url = next(schemas)
-        try:
-            with open_checkpointer(url, tmp_path / "unused.sqlite") as saver:
-                yield sync_saver_as_async(saver)
-        finally:
-            schemas.close()
+        with (  # a fresh schema per capability suite, as the suite asks
+            postgres_schema("tiller_conformance") as url,
+            open_checkpointer(url, tmp_path / "unused.sqlite") as saver,
+        ):
+            yield sync_saver_as_async(saver)
 
     registered = checkpointer_test(name="tiller-postgres")(postgres_saver)
     # PostgresSaver adds prune; it implements no delete_for_runs or copy_thread.
@@ -140,13 +123,9 @@ def test_the_async_postgres_saver_the_runtime_runs_conforms(tmp_path: Path) -> N
         pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
 
     async def postgres_saver() -> AsyncIterator[BaseCheckpointSaver[Any]]:
-        schemas = _schema_url()
-        url = next(schemas)
-        try:
+        with postgres_schema("tiller_conformance") as url:
             async with open_async_checkpointer(url, tmp_path / "unused.sqlite") as saver:
                 yield saver
-        finally:
-            schemas.close()
 
     report = asyncio.run(validate(checkpointer_test(name="tiller-async-postgres")(postgres_saver)))
     _check(report, {cap for cap, r in report.results.items() if r.detected} | BASE)
