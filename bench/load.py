@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.load_profile import Profile, ServerProfiler, render_profile
 from bench.load_report import (
     LATENCY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -73,6 +75,8 @@ class LoadOptions:
     """Per-key request rate given to the keys; ``None``: the service's default (120)."""
     orders: int = 2000
     """Seeded orders (customers: a quarter as many)."""
+    profile_s: float = 0.0
+    """Seconds of py-spy on the server after the warm-up (0: no profile; bench/load_profile.py)."""
 
     def __post_init__(self) -> None:
         kind, _, ms = self.model.partition(":")
@@ -98,6 +102,8 @@ class LoadReport:
     server_env: dict[str, str]
     """The service's configuration (``TILLER_*``; everything else at its default)."""
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    profile: Profile | None = None
+    profile_error: str | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[LoadOptions, argparse.Namespace]:
@@ -113,6 +119,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[LoadOptions, argparse.Namesp
     parser.add_argument("--quick", action="store_true", help="3 users, 20 s, a small home: proves the test works")
     parser.add_argument("--json", type=Path, help="result file (default out/load/<model>-u<users>-<duration>s.json)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
+    parser.add_argument("--profile", type=float, default=0.0, help="seconds of py-spy on the server after warm-up")
     args = parser.parse_args(argv)
     try:
         return _options(args), args
@@ -133,6 +140,7 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         think_s=args.think,
         rate_per_minute=args.rate_per_minute,
         orders=200 if quick else 2000,
+        profile_s=args.profile,
     )
 
 
@@ -165,8 +173,12 @@ def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
                 orders, refundable, questions, now, now + options.duration_s, options.stream_share, options.think_s
             )
             probe = ServerProbe(server.pid, work.now)
+            profiler = ServerProfiler(server.pid, options.profile_s, workdir / "server.pyspy.txt")
+            if options.profile_s:
+                profiler.start(delay_s=options.warmup_s)
             asyncio.run(run_users(server.url, users, work, probe.sample, options.sample_s))
             served = _served_calls(model_url)
+            profile = profiler.finish() if options.profile_s else None
     summary = summarize(
         work.samples,
         probe.samples,
@@ -188,6 +200,8 @@ def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
         started_at=started_at,
         server_env={k: v for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"},
         outcomes=_outcomes(work),
+        profile=profile,
+        profile_error=profiler.error,
     )
 
 
@@ -228,6 +242,8 @@ def render(report: LoadReport) -> str:
     served = report.summary.model_calls_served
     if served is not None:
         lines += ["", f"Model calls: {report.summary.model_calls} counted from the runs, {served} served by the fake."]
+    if report.options.profile_s:
+        lines += render_profile(report.profile, report.profile_error)
     return "\n".join(lines)
 
 
@@ -241,11 +257,15 @@ def default_json(options: LoadOptions) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> LoadReport:
     options, args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="tiller-load-") as scratch:
-        report = run_load(options, args.workdir or Path(scratch))
-    print(render(report), flush=True)
     path: Path = args.json or default_json(options)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tiller-load-") as scratch:
+        report = run_load(options, args.workdir or Path(scratch))
+        if report.profile is not None and report.profile.raw:  # keep py-spy's stacks beside the result
+            kept = path.with_suffix(".pyspy.txt")
+            shutil.copyfile(report.profile.raw, kept)
+            report.profile.raw = str(kept)
+    print(render(report), flush=True)
     path.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))
     log(f"results: {path}")
     return report

@@ -7,6 +7,7 @@ keeps its shape, so the facts the model needs — ids, statuses, amounts, dates 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,10 @@ from agent.checks.policy import GuardPolicy
 from agent.checks.secrets import redact
 
 _MIN_CHARS = 12  # shorter strings (ids, statuses, amounts) cannot carry an instruction
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+"""An ISO-8601 date or timestamp, whole: digits in a fixed shape, no words — neither an
+instruction nor a secret can be written in it, so it is not screened (a tool result's dates were
+a third of the detector's work under load; docs/BENCHMARKS.md §9)."""
 
 
 @dataclass
@@ -42,6 +47,8 @@ class OutputScreen:
 
 
 def _screen_text(text: str, path: str, detector: Detector, policy: GuardPolicy, found: OutputScreen) -> str:
+    if _TIMESTAMP.fullmatch(text):
+        return text
     clean, secrets = redact(text, policy.secret_rules())
     if secrets:
         found.secrets.append(path)

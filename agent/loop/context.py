@@ -73,6 +73,10 @@ def _drop(_: RunEvent) -> None:
     """Where a run's events go when nobody listens."""
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who a run acts for: the tenant, the acting user and their role, in one thread. Tools get
@@ -99,6 +103,11 @@ class RunContext:
     guard_policy: GuardPolicy | None = None  # the tenant's; None: the default policy
     labels: dict[str, str] = field(default_factory=dict)  # copied onto the trace (e.g. scenario id)
     emit: Emit = _drop
+    tokens: Callable[[], bool] = _always
+    """Whether someone shows this run's text tokens as they arrive, asked before each model call.
+    When not, the model answers unstreamed: one response instead of a chunk per token (and no
+    token event per chunk) — a run whose caller waits for the whole result pays nothing for
+    streaming (docs/BENCHMARKS.md §9)."""
     """Receives every event of the run (``agent.loop.events``) as it happens: the trace recorder
     and the caller's ``on_event``. Nodes write through ``runtime.stream_writer``, which
     ``agent.loop.graph`` points here (a direct call: LangGraph's ``custom`` stream mode cost

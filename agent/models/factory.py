@@ -41,10 +41,12 @@ def make_model(
 
     ``router:CHEAP,STRONG`` builds a :class:`~agent.models.router.RouterChain` of two chains;
     ``cache`` (opt-in, see ``agent.models.request_cache``) is consulted by every model built.
-    ``streaming``: models stream their replies (``openai:`` asks for a streamed response; the
+    ``streaming``: a call with a token listener attached (``agent.models.tokens.TokenRelay``, or
+    any LangChain streaming handler) streams (``openai:`` asks for a streamed response; the
     offline and replay models stream in chunks); ``invoke`` still returns the whole message, and
-    its tokens reach any callback's ``on_llm_new_token`` as they arrive (the CLI, the SSE stream
-    and the chat page show them live). ``TILLER_STREAM_TOKENS=false`` turns it off.
+    its tokens reach the callbacks' ``on_llm_new_token`` as they arrive (the CLI, the SSE stream
+    and the chat page show them live). A call without a listener is answered whole.
+    ``TILLER_STREAM_TOKENS=false`` (``streaming=False``) never streams.
     """
     if spec.startswith("router:"):
         options = {"retries": retries, "retry_initial_s": retry_initial_s, "timeout_s": timeout_s}
@@ -72,16 +74,22 @@ def _router(spec: str, **options: Any) -> RouterChain:
     return RouterChain(spec=spec, cheap=cheap_tier, strong=strong_tier)
 
 
+def _stream_option(streaming: bool) -> dict[str, bool]:
+    """``streaming`` left unset streams exactly when a token listener is attached to the call
+    (``agent.models.tokens``); ``False`` never streams (``TILLER_STREAM_TOKENS=false``)."""
+    return {} if streaming else {"streaming": False}
+
+
 def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     kind, _, arg = spec.partition(":")
     if kind == "offline" and not arg:
         from agent.models.offline import OfflineChatModel
 
-        return OfflineChatModel(streaming=streaming)
+        return OfflineChatModel(**_stream_option(streaming))
     if kind == "replay" and arg:
         from agent.models.replay import ReplayChatModel
 
-        return ReplayChatModel(cassette_path=Path(arg), streaming=streaming)
+        return ReplayChatModel(cassette_path=Path(arg), **_stream_option(streaming))
     if kind == "openai" and arg:
         return _openai(arg, timeout_s, streaming)
     if kind == "llamacpp" and arg:
@@ -123,9 +131,11 @@ def _openai(model: str, timeout_s: float, streaming: bool = True) -> BaseChatMod
     from agent.models.openai_stream import StreamingChatOpenAI
 
     # Retries are ours (with_retry above), so the SDK's own are off to keep the bound explicit.
-    # streaming=True: invoke aggregates the stream (tokens reach callbacks as they arrive) and
-    # stream_usage=True asks for the usage chunk, so tokens are counted exactly, as unstreamed.
-    return StreamingChatOpenAI(model=model, timeout=timeout_s, max_retries=0, streaming=streaming, stream_usage=True)
+    # A call streams when a token listener is attached (_stream_option): invoke then aggregates
+    # the stream, and stream_usage=True asks for the usage chunk, so tokens are counted exactly.
+    return StreamingChatOpenAI(
+        model=model, timeout=timeout_s, max_retries=0, stream_usage=True, **_stream_option(streaming)
+    )
 
 
 def describe_model_error(exc: BaseException) -> tuple[str, str]:

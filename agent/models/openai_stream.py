@@ -57,15 +57,54 @@ def _whole_as_chunks(message: BaseMessage) -> Iterator[ChatGenerationChunk]:
         yield ChatGenerationChunk(message=AIMessageChunk(content="", additional_kwargs={RAW_CALLS_KEY: raw}))
 
 
+_WIRE_KEYS = ("messages", "tools")
+"""Request fields that langchain-openai has already built in their wire form (JSON dicts)."""
+
+
+def _json_native(value: Any) -> bool:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return True
+    if isinstance(value, list):
+        return all(_json_native(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_native(v) for k, v in value.items())
+    return False
+
+
+def wire_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The request payload with its messages and tools sent as they are, through ``extra_body``.
+
+    The SDK's ``create`` re-walks every named parameter against its TypedDicts
+    (``async_maybe_transform``): ~2.7 ms for a short conversation with eight tools, on every model
+    call — 8 % of a loaded server's CPU (docs/BENCHMARKS.md §9). For plain JSON values that walk
+    changes nothing (no chat-completion field has an alias or a format), so they go in
+    ``extra_body``, which the SDK merges into the request body unchanged; ``messages`` stays as an
+    empty list for the SDK's required-argument check. Anything that is not plain JSON is left to
+    the SDK, as are structured-output requests (its parse helpers read ``messages``)."""
+    if "messages" not in payload or "response_format" in payload:
+        return payload
+    moved = {k: payload[k] for k in _WIRE_KEYS if k in payload and _json_native(payload[k])}
+    if any(tool.get("type") != "function" for tool in moved.get("tools", [])):
+        del moved["tools"]  # a built-in tool (web search…): langchain-openai reads them to pick its API
+    if "messages" not in moved:
+        return payload
+    rest = {k: v for k, v in payload.items() if k not in moved}
+    return {**rest, "messages": [], "extra_body": {**(payload.get("extra_body") or {}), **moved}}
+
+
 class StreamingChatOpenAI(ChatOpenAI):
     """``ChatOpenAI`` whose streams also carry each tool call's raw argument text.
 
     A server that answers a stream request with a plain JSON body (some OpenAI-compatible servers
     do not stream) gives no events: that reply is fetched again unstreamed, and this model stops
-    asking that server for streams.
+    asking that server for streams. Requests skip the SDK's re-validation of plain JSON
+    (:func:`wire_payload`).
     """
 
     _unstreamed: bool = PrivateAttr(default=False)
+
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        return wire_payload(super()._get_request_payload(input_, stop=stop, **kwargs))
 
     def _should_stream(self, *, async_api: bool, run_manager: Any = None, **kwargs: Any) -> bool:
         # Structured output (``response_format``: an eval judge's verdict) is not streamed: it is

@@ -48,6 +48,27 @@ class Lease:
     """The run's trace, stored when the lease is released."""
 
 
+def _never() -> bool:
+    return False
+
+
+Tokens = bool | Callable[[], bool] | None
+"""Whether a run streams its text tokens: ``True``/``False``, a check asked before each model
+call (the service asks whether anyone follows the thread), or ``None``: when ``on_event`` is given."""
+
+
+def token_check(tokens: Tokens, on_event: object) -> Callable[[], bool]:
+    """``tokens`` as the check a run's context holds."""
+    if callable(tokens):
+        return tokens
+    wanted = on_event is not None if tokens is None else tokens
+    return _always if wanted else _never
+
+
+def _always() -> bool:
+    return True
+
+
 def config(thread_id: str, limits: Limits) -> RunnableConfig:
     # Each model step takes at most 4 graph steps; the limits end the run long before this does.
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
@@ -63,7 +84,13 @@ class RunDriver:
     def graph(self) -> AgentGraph:
         return self.rt.graph
 
-    def context(self, caller: Caller, limits: Limits | None, labels: dict[str, str] | None = None) -> RunContext:
+    def context(
+        self,
+        caller: Caller,
+        limits: Limits | None,
+        labels: dict[str, str] | None = None,
+        tokens: Callable[[], bool] | None = None,
+    ) -> RunContext:
         limits = limits or self.rt.limits
         return RunContext(
             caller=caller,
@@ -72,6 +99,7 @@ class RunDriver:
             guard_policy=self.rt.domains.guard_policy(caller.tenant),
             labels=labels or {},
             deadline=time.monotonic() + limits.deadline_s,
+            tokens=tokens or _never,
         )
 
     @asynccontextmanager

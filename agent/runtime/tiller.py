@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -49,7 +49,7 @@ from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
 from agent.runtime.loop import EventLoopThread
 from agent.runtime.review import Reviews, ReviewView
-from agent.runtime.runs import EventHandler, RunDriver, config
+from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, token_check
 from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
@@ -196,6 +196,7 @@ class Tiller:
         limits: Limits | None = None,
         on_event: EventHandler | None = None,
         labels: dict[str, str] | None = None,
+        tokens: Tokens = None,
     ) -> RunResult:
         """Run one user message to completion, a pause for approval, or a limit. ``role``: the
         requester's (default: the domain's); it is kept with the thread and used on resume.
@@ -203,7 +204,9 @@ class Tiller:
         touch that customer's records only); kept with the thread, which no other subject sees.
         A message over ``TILLER_MAX_MESSAGE_CHARS`` raises ``MessageTooLarge`` (nothing runs).
         ``on_event`` receives every step (``agent.loop.events``) as it happens, on the runtime's
-        loop. ``labels`` are copied onto the run's trace (an eval puts the scenario id there)."""
+        loop. ``labels`` are copied onto the run's trace (an eval puts the scenario id there).
+        ``tokens``: whether the model streams text tokens to ``on_event`` (default: when it is
+        given; a callable is asked before each model call) — unstreamed calls cost less."""
         limit = self.settings.max_message_chars
         if len(text) > limit:
             raise MessageTooLarge(
@@ -217,7 +220,7 @@ class Tiller:
             role=role or self.domains.domain_of(tenant).role,
             subject=subject or None,
         )
-        return await self._loop.call(self._ask(text, caller, limits, on_event, labels))
+        return await self._loop.call(self._ask(text, caller, limits, on_event, labels, token_check(tokens, on_event)))
 
     @translate_database_errors
     async def _ask(
@@ -227,6 +230,7 @@ class Tiller:
         limits: Limits | None,
         on_event: EventHandler | None,
         labels: dict[str, str] | None,
+        tokens: Callable[[], bool],
     ) -> RunResult:
         row, created = await asyncio.to_thread(
             self.threads.open_and_claim,
@@ -248,14 +252,16 @@ class Tiller:
                     return waiting.model_copy(update={"answer": WAITING_FOR_REVIEWER})
                 turn = snapshot.values.get("turn", 0)
             budgets = self.settings.tenant_daily_budgets
-            if refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant):
+            if caller.tenant in budgets and (  # a tenant without a budget costs no query (and no thread hop)
+                refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant)
+            ):
                 return refusal
             # Secrets are cut before the text enters the checkpoint (guard_input reports them).
             clean, findings = redact(text, self.domains.guard_policy(row.tenant_id).secret_rules())
             redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
             message = HumanMessage(content=clean, additional_kwargs=redacted)
             payload = {"messages": [message], "turn": turn + 1, **_FRESH_RUN}
-            ctx = self.runs.context(caller, limits, labels)
+            ctx = self.runs.context(caller, limits, labels, tokens)
             return await self.runs.invoke(payload, ctx, on_event, "ask", held)
 
     async def aresume(
@@ -265,19 +271,27 @@ class Tiller:
         tenant: str | None = None,
         on_event: EventHandler | None = None,
         labels: dict[str, str] | None = None,
+        tokens: Tokens = None,
     ) -> RunResult:
         """Continue a paused or interrupted thread; a no-op returning its state if nothing is due.
-        The run acts as the thread's requester, with the role they asked with."""
-        return await self._loop.call(self._resume(thread_id, tenant or self.settings.tenant, on_event, labels))
+        The run acts as the thread's requester, with the role they asked with. ``tokens``: as for
+        ``aask``."""
+        tenant = tenant or self.settings.tenant
+        return await self._loop.call(self._resume(thread_id, tenant, on_event, labels, token_check(tokens, on_event)))
 
     @translate_database_errors
     async def _resume(
-        self, thread_id: str, tenant: str, on_event: EventHandler | None, labels: dict[str, str] | None
+        self,
+        thread_id: str,
+        tenant: str,
+        on_event: EventHandler | None,
+        labels: dict[str, str] | None,
+        tokens: Callable[[], bool],
     ) -> RunResult:
         row = await asyncio.to_thread(self.threads.get, tenant, thread_id)
         role = row.role or self.domains.domain_of(row.tenant_id).role
         caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=thread_id, role=role, subject=row.subject)
-        return await self.runs.resume_command(caller, self.runs.context(caller, None, labels), on_event)
+        return await self.runs.resume_command(caller, self.runs.context(caller, None, labels, tokens), on_event)
 
     @translate_database_errors
     def decide(

@@ -60,12 +60,14 @@ def _tickets(settings: Settings) -> list[tuple[str, str]]:
     return [(str(s), str(b)) for s, b in rows]
 
 
-def _run(settings: Settings, monkeypatch: pytest.MonkeyPatch, streaming: bool) -> tuple[RunResult, list[dict]]:
+def _run(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, streaming: bool, tokens: bool = True
+) -> tuple[RunResult, list[dict]]:
     with fake_openai(REPLIES) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         with Tiller(settings, model=_chain(streaming)) as tiller:
-            result = tiller.ask("open two tickets about W1000002 and tell me where it is")
-    assert all(bool(r.get("stream")) is streaming for r in server.requests)
+            result = tiller.ask("open two tickets about W1000002 and tell me where it is", tokens=tokens)
+    assert all(bool(r.get("stream")) is (streaming and tokens) for r in server.requests)
     return result, server.requests
 
 
@@ -94,6 +96,19 @@ def test_a_streamed_run_is_the_unstreamed_run(
     assert streamed.usage.input_tokens == plain.usage.input_tokens == 240  # usage from the final chunk
     assert streamed.usage.output_tokens == plain.usage.output_tokens == 30
     assert streamed_requests[1]["messages"] == plain_requests[1]["messages"]  # the provider saw the same
+
+
+def test_a_run_nobody_watches_token_by_token_asks_for_whole_replies(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streaming costs a chunk per token; a caller that waits for the result does not pay it
+    (``_run`` asserts every request's ``stream`` flag), and the run is the same run."""
+    other = _copy(settings, tmp_path)
+    watched, _ = _run(settings, monkeypatch, streaming=True, tokens=True)
+    unwatched, requests = _run(other, monkeypatch, streaming=True, tokens=False)
+    assert _seen(unwatched) == _seen(watched) and unwatched.answer == watched.answer
+    assert unwatched.usage.input_tokens == watched.usage.input_tokens == 240
+    assert requests and all(r["messages"] and r["tools"] for r in requests)  # sent in full, via extra_body
 
 
 def test_a_truncated_argument_is_invalid_streamed_or_not(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,6 +144,6 @@ def test_a_server_that_does_not_stream_is_asked_again_unstreamed(
         server.streams = False
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         with Tiller(settings, model=_chain(streaming=True)) as tiller:
-            result = tiller.ask("open two tickets about W1000002 and tell me where it is")
+            result = tiller.ask("open two tickets about W1000002 and tell me where it is", tokens=True)
     assert result.status is RunStatus.COMPLETED and len(result.executed_calls) == 3
     assert [bool(r.get("stream")) for r in server.requests] == [True, False, False]

@@ -63,8 +63,10 @@ async def resume_when_ready(ctx: ServiceContext, tenant: str, thread_id: str) ->
     if waiting or ctx.hub.is_running(thread_id):
         return False
 
+    followed = ctx.hub.channel(thread_id).followed  # tokens only while someone follows the thread
+
     async def body(on_event: Any) -> Any:
-        return await ctx.tiller.aresume(thread_id, tenant=tenant, on_event=on_event)
+        return await ctx.tiller.aresume(thread_id, tenant=tenant, on_event=on_event, tokens=followed)
 
     try:
         ctx.hub.start(thread_id, "resume", body)

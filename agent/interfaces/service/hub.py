@@ -58,6 +58,10 @@ class ThreadChannel:
         news.set()
         return event
 
+    def followed(self) -> bool:
+        """Whether a stream follows this thread now (its runs then stream text tokens)."""
+        return self.followers > 0
+
     async def after(self, seq: int, timeout: float) -> list[StreamEvent]:
         """Events numbered after ``seq``, waiting up to ``timeout`` seconds for the first."""
         new = [e for e in self.events if e.seq > seq]

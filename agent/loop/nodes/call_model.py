@@ -116,8 +116,12 @@ def _limit(state: AgentState, ctx: RunContext) -> str | None:
     )
 
 
-async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any) -> BaseMessage:
-    """One call of the model; text tokens reach the run's listeners as they stream."""
+async def _ask(model: ModelRunnable, prompt: list[BaseMessage], writer: Any, tokens: bool) -> BaseMessage:
+    """One call of the model; with ``tokens``, text tokens reach the run's listeners as they
+    stream (the relay is what makes a model stream: ``agent.models.tokens``)."""
+    if not tokens:
+        whole: BaseMessage = await model.ainvoke(prompt)
+        return whole
     relay = TokenRelay(lambda text: writer(TokenEvent(text=text)))
     reply: BaseMessage = await model.ainvoke(prompt, {"callbacks": [relay]})
     return reply
@@ -149,7 +153,7 @@ async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command
     model = deps.model_without_tools if limit else deps.model_with_tools
     started = time.perf_counter()
     try:
-        raw = await _ask(model, prompt, runtime.stream_writer)
+        raw = await _ask(model, prompt, runtime.stream_writer, runtime.context.tokens())
     except Exception as exc:  # the model boundary: any provider failure becomes a status
         runtime.stream_writer(ModelErrorEvent(error=f"{type(exc).__name__}: {exc}"[:300]))
         return _failed(exc, limit)

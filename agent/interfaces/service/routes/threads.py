@@ -83,10 +83,18 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
             code="awaiting_approval",
         )
     token = await ctx.limits.take_run_slot(who)
+    # A streamed request shows tokens; a JSON one only while someone follows the thread's events.
+    tokens = True if body.stream else ctx.hub.channel(thread_id).followed
 
     async def run(on_event: EventHandler) -> RunResult:
         return await ctx.tiller.aask(
-            body.content, thread_id=thread_id, tenant=who.tenant, user=who.name, subject=who.subject, on_event=on_event
+            body.content,
+            thread_id=thread_id,
+            tenant=who.tenant,
+            user=who.name,
+            subject=who.subject,
+            on_event=on_event,
+            tokens=tokens,
         )
 
     async def give_back() -> None:
