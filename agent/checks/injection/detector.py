@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent.checks.injection.needles import fold, needles
 from agent.checks.injection.normalize import views
 from agent.checks.injection.patterns import SIGNALS
 
@@ -69,14 +70,22 @@ def heuristic_hits(text: str) -> list[Hit]:
     return list(_hits(text))
 
 
+_NEEDLES = tuple(needles(signal.pattern) for signal in SIGNALS)
+"""Per signal, literals one of which any match contains (``agent.checks.injection.needles``)."""
+
+
 @functools.lru_cache(maxsize=4096)
 def _hits(text: str) -> tuple[Hit, ...]:
     """Cached: the same knowledge-base passages and tool fields are screened run after run, and
-    57 patterns over up to four views of each was ~15 % of a loaded server's CPU."""
+    57 patterns over up to four views of each was ~15 % of a loaded server's CPU. A pattern none
+    of whose needles is in the view is not run: it cannot match."""
     hits: list[Hit] = []
     for view in views(_clip(text)):
-        for signal in SIGNALS:
+        folded = fold(view.text)
+        for signal, needle in zip(SIGNALS, _NEEDLES, strict=True):
             if view.decoded and signal.weight < _STRONG:
+                continue
+            if needle is not None and not any(n in folded for n in needle):
                 continue
             match = signal.pattern.search(view.text)
             if match:
