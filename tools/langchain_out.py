@@ -1,11 +1,12 @@
 """Tiller tools out: a :class:`ToolSpec` as a LangChain ``BaseTool``, for other LangChain code.
 
 The exported tool does not run the tool itself: it hands ``(tool name, arguments)`` to a
-:class:`ToolInvoker`. Given a Tiller runtime's entry point, a call goes through the same path
-as the agent's own calls — validation, policy, approval, idempotency ledger — and an answer
-that is an error (invalid arguments, a business rule, a refusal, a call waiting for a reviewer)
-comes back to the LangChain caller as an error ``ToolMessage`` with the message the model
-should read (``handle_tool_error``), never as a success.
+:class:`ToolInvoker`. Given a Tiller runtime's entry point (``Tiller.invoke_tool``, which answers
+with a :class:`~tools.outcome.ToolOutcome`), a call goes through the same path as the agent's own
+calls — validation, policy, approval, idempotency ledger — and an answer that is not a success
+(invalid arguments, a business rule, a refusal, a call waiting for a reviewer) comes back to the
+LangChain caller as an error ``ToolMessage`` with the message the model should read
+(``handle_tool_error``), never as a success.
 
 Without a runtime, :class:`ReadOnlyInvoker` validates and runs **read** tools directly and
 refuses side-effecting ones: approvals and exactly-once need the runtime's stores.
@@ -26,6 +27,7 @@ from tools.canonical import to_jsonable
 from tools.contract import ToolContext, ToolSpec
 from tools.db import transaction
 from tools.errors import ToolError, ToolRefused
+from tools.outcome import ToolOutcome
 from tools.schema_args import SchemaArgs
 from tools.validation import validate_args
 
@@ -34,9 +36,10 @@ if TYPE_CHECKING:
 
 
 class ToolInvoker(Protocol):
-    """Runs one call of a named tool: its result data, or a :class:`ToolError` raised."""
+    """Runs one call of a named tool: its result data (or a :class:`ToolOutcome`, which a
+    runtime gives), or a :class:`ToolError` raised."""
 
-    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]: ...
+    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any] | ToolOutcome: ...
 
 
 class ReadOnlyInvoker:
@@ -88,7 +91,7 @@ class TillerTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     spec: SkipValidation[ToolSpec]
-    invoker: SkipValidation[Callable[[str, dict[str, Any]], dict[str, Any]]]
+    invoker: SkipValidation[Callable[[str, dict[str, Any]], dict[str, Any] | ToolOutcome]]
     handle_tool_error: bool = True
     handle_validation_error: bool = True
 
@@ -112,7 +115,8 @@ class TillerTool(BaseTool):
         if args:  # a single string input (LangChain's shorthand for one-argument tools)
             kwargs = {next(iter(self.spec.args_model.model_fields), "input"): args[0], **kwargs}
         try:
-            data = self.invoker(self.spec.name, to_jsonable(kwargs))
+            answer = self.invoker(self.spec.name, to_jsonable(kwargs))
+            data = answer.unwrap() if isinstance(answer, ToolOutcome) else answer
         except ToolError as exc:
             raise ToolException(exc.message) from None
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
