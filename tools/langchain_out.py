@@ -28,7 +28,6 @@ from tools.contract import ToolContext, ToolSpec
 from tools.db import transaction
 from tools.errors import ToolError, ToolRefused
 from tools.outcome import ToolOutcome
-from tools.schema_args import SchemaArgs
 from tools.validation import validate_args
 
 if TYPE_CHECKING:
@@ -85,8 +84,9 @@ class ReadOnlyInvoker:
 
 
 class TillerTool(BaseTool):
-    """A Tiller tool seen from LangChain: its name, description and args schema; calls go to
-    ``invoker``. Errors come back as error ``ToolMessage``s carrying the Tiller message."""
+    """A Tiller tool seen from LangChain: its name, description and args JSON schema; calls go
+    to ``invoker``. Errors come back as error ``ToolMessage``s carrying the Tiller message.
+    Inputs are argument dicts (tool calls); like any JSON-schema tool, no single-string input."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -97,23 +97,19 @@ class TillerTool(BaseTool):
 
     @classmethod
     def of(cls, spec: ToolSpec, invoker: ToolInvoker) -> TillerTool:
-        # A JSON-schema args model is handed over as its schema: LangChain passes the input
-        # through untouched and validation stays ours (SchemaArgs), where the messages are.
-        args_schema: Any = spec.args_model
-        if issubclass(spec.args_model, SchemaArgs):
-            args_schema = spec.args_model.model_json_schema()
+        # The args are handed over as their JSON schema, as the model sees it: LangChain passes
+        # the input through untouched and validation stays the invoker's — the runtime's, which
+        # names each field and records the invalid call like any other.
         return cls(
             name=spec.name,
             description=spec.description,
-            args_schema=args_schema,
+            args_schema=spec.args_schema(),
             spec=spec,
             invoker=invoker,
             metadata={"tiller_risk": spec.risk.value, "tiller_idempotent": spec.idempotent},
         )
 
-    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
-        if args:  # a single string input (LangChain's shorthand for one-argument tools)
-            kwargs = {next(iter(self.spec.args_model.model_fields), "input"): args[0], **kwargs}
+    def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
         try:
             answer = self.invoker(self.spec.name, to_jsonable(kwargs))
             data = answer.unwrap() if isinstance(answer, ToolOutcome) else answer

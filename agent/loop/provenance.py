@@ -43,11 +43,13 @@ def run_evidence(state: AgentState, registry: ToolRegistry, system_prompt: str) 
     evidence = Evidence()
     evidence.add_text(Source.SYSTEM, system_prompt, "the system prompt")
     for message in state.get("messages", []):
-        if isinstance(message, HumanMessage):
+        if not isinstance(message, HumanMessage):
+            continue
+        if (direct := DirectCall.of_message(message)) is None:
             evidence.add_text(Source.USER, message.text, "the user's message")
-            if (direct := DirectCall.of_message(message)) is not None:  # the program's own values, as given
-                for _, value in leaves(direct.args):
-                    evidence.add_text(Source.USER, str(value), "the calling program's call")
+            continue
+        for _, value in leaves(direct.args):  # the program's own values as it gave them (the text says the same)
+            evidence.add_text(Source.USER, str(value), "the calling program's call")
     for record in state.get("trajectory", []):
         if record.get("status") not in _RAN or record.get("result") is None:
             continue
