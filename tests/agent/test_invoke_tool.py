@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from agent.checks import GuardPolicies, GuardPolicy
 from agent.config import Settings
 from agent.loop.calls import CallIdentity
+from agent.loop.events import RunEvent, ToolResultEvent
 from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
@@ -230,3 +231,24 @@ def test_a_write_after_untrusted_content_runs_because_the_program_asked_for_it(
         city = conn.scalar(text("SELECT ship_city FROM orders WHERE public_id = 'W1000003'"))
         effects = conn.scalar(select(func.count(ToolEffect.key)).where(ToolEffect.thread_id == "t-note"))
     assert city == "Reno" and effects == 1
+
+
+class _Crash(Exception):
+    """Stands in for the process dying between a call's effect and the checkpoint after it."""
+
+
+def test_a_direct_call_cut_short_after_its_effect_replays_when_asked_again(tiller: Tiller, engine: Engine) -> None:
+    ticket = {"subject": "Late parcel", "body": "Where is my parcel W1000002?"}
+
+    def crash_after_the_effect(event: RunEvent) -> None:
+        if isinstance(event, ToolResultEvent):  # the ticket is committed; the step's checkpoint is not
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        tiller.invoke_tool("create_ticket", ticket, thread_id="t-crash", on_event=crash_after_the_effect)
+    assert _effects(engine, "t-crash") == [("tc_1_1_0", "create_ticket")]
+    again = tiller.invoke_tool("create_ticket", ticket, thread_id="t-crash")  # the unfinished turn goes on
+    assert again.status is OutcomeStatus.EXECUTED and again.replayed and again.call_id == "tc_1_1_0"
+    assert _effects(engine, "t-crash") == [("tc_1_1_0", "create_ticket")]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM tickets WHERE subject = 'Late parcel'")) == 1
