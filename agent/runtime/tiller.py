@@ -16,6 +16,7 @@ not exceptions.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import uuid
 from collections.abc import Coroutine, Iterable, Mapping
@@ -292,6 +293,8 @@ class Tiller:
         (``thread_id``: one thread for every call, so asking again for a call that waits for a
         reviewer continues it; default: a new thread per call). A call that does not execute
         comes back to the LangChain caller as an error ``ToolMessage`` with Tiller's message."""
+
+        inspect.signature(self.ainvoke_tool).bind("", None, **options)  # an unknown option fails here, not per call
 
         def invoke(tool: str, args: dict[str, Any]) -> ToolOutcome:
             return self.invoke_tool(tool, args, **options)

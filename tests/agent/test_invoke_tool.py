@@ -252,3 +252,8 @@ def test_a_direct_call_cut_short_after_its_effect_replays_when_asked_again(tille
     assert _effects(engine, "t-crash") == [("tc_1_1_0", "create_ticket")]
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM tickets WHERE subject = 'Late parcel'")) == 1
+
+
+def test_an_unknown_export_option_fails_at_once(tiller: Tiller) -> None:
+    with pytest.raises(TypeError, match="thread"):
+        tiller.langchain_tools(thread="t-1")
