@@ -69,7 +69,8 @@ class ReadOnlyInvoker:
         if spec.risk.has_side_effects:
             raise ToolRefused(
                 f"{tool} is a {spec.risk.value} tool: it runs only through a Tiller runtime, which asks for "
-                "approval and records the effect exactly once (as_langchain_tools(invoke_call=...))"
+                "approval and records the effect exactly once: export it with Tiller.langchain_tools() "
+                "(or as_langchain_tools(invoke_call=tiller.invoke_tool))"
             )
         tenant_id, user_id, thread_id = self._who
         if self._sessions is None:
