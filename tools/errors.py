@@ -5,7 +5,8 @@
     ├── NotFound               the entity does not exist in the caller's tenant
     ├── BusinessRuleViolation  a business rule forbids the action (semantic; not retried blindly)
     ├── ToolUnavailable        a transient backend failure (timeout, lock, dead MCP server); may be retried
-    └── ToolRefused            the call was not run: it needs a runtime (approval, ledger) or waits for a reviewer
+    ├── ToolRefused            the call was not run: it needs a runtime (approval, ledger) or waits for a reviewer
+    └── CallNotCompleted       a call through a runtime did not execute (``tools.outcome``: its ``ToolOutcome``)
     ToolDefinitionError        misuse by a developer declaring or registering a tool
 
 Backend errors (SQLAlchemy, HTTP) are translated into these at the tool boundary, once

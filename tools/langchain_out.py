@@ -1,11 +1,12 @@
 """Tiller tools out: a :class:`ToolSpec` as a LangChain ``BaseTool``, for other LangChain code.
 
 The exported tool does not run the tool itself: it hands ``(tool name, arguments)`` to a
-:class:`ToolInvoker`. Given a Tiller runtime's entry point, a call goes through the same path
-as the agent's own calls — validation, policy, approval, idempotency ledger — and an answer
-that is an error (invalid arguments, a business rule, a refusal, a call waiting for a reviewer)
-comes back to the LangChain caller as an error ``ToolMessage`` with the message the model
-should read (``handle_tool_error``), never as a success.
+:class:`ToolInvoker`. Given a Tiller runtime's entry point (``Tiller.invoke_tool``, which answers
+with a :class:`~tools.outcome.ToolOutcome`), a call goes through the same path as the agent's own
+calls — validation, policy, approval, idempotency ledger — and an answer that is not a success
+(invalid arguments, a business rule, a refusal, a call waiting for a reviewer) comes back to the
+LangChain caller as an error ``ToolMessage`` with the message the model should read
+(``handle_tool_error``), never as a success.
 
 Without a runtime, :class:`ReadOnlyInvoker` validates and runs **read** tools directly and
 refuses side-effecting ones: approvals and exactly-once need the runtime's stores.
@@ -26,7 +27,7 @@ from tools.canonical import to_jsonable
 from tools.contract import ToolContext, ToolSpec
 from tools.db import transaction
 from tools.errors import ToolError, ToolRefused
-from tools.schema_args import SchemaArgs
+from tools.outcome import ToolOutcome
 from tools.validation import validate_args
 
 if TYPE_CHECKING:
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
 
 
 class ToolInvoker(Protocol):
-    """Runs one call of a named tool: its result data, or a :class:`ToolError` raised."""
+    """Runs one call of a named tool: its result data (or a :class:`ToolOutcome`, which a
+    runtime gives), or a :class:`ToolError` raised."""
 
-    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]: ...
+    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any] | ToolOutcome: ...
 
 
 class ReadOnlyInvoker:
@@ -67,7 +69,8 @@ class ReadOnlyInvoker:
         if spec.risk.has_side_effects:
             raise ToolRefused(
                 f"{tool} is a {spec.risk.value} tool: it runs only through a Tiller runtime, which asks for "
-                "approval and records the effect exactly once (as_langchain_tools(invoke_call=...))"
+                "approval and records the effect exactly once: export it with Tiller.langchain_tools() "
+                "(or as_langchain_tools(invoke_call=tiller.invoke_tool))"
             )
         tenant_id, user_id, thread_id = self._who
         if self._sessions is None:
@@ -82,37 +85,35 @@ class ReadOnlyInvoker:
 
 
 class TillerTool(BaseTool):
-    """A Tiller tool seen from LangChain: its name, description and args schema; calls go to
-    ``invoker``. Errors come back as error ``ToolMessage``s carrying the Tiller message."""
+    """A Tiller tool seen from LangChain: its name, description and args JSON schema; calls go
+    to ``invoker``. Errors come back as error ``ToolMessage``s carrying the Tiller message.
+    Inputs are argument dicts (tool calls); like any JSON-schema tool, no single-string input."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     spec: SkipValidation[ToolSpec]
-    invoker: SkipValidation[Callable[[str, dict[str, Any]], dict[str, Any]]]
+    invoker: SkipValidation[Callable[[str, dict[str, Any]], dict[str, Any] | ToolOutcome]]
     handle_tool_error: bool = True
     handle_validation_error: bool = True
 
     @classmethod
     def of(cls, spec: ToolSpec, invoker: ToolInvoker) -> TillerTool:
-        # A JSON-schema args model is handed over as its schema: LangChain passes the input
-        # through untouched and validation stays ours (SchemaArgs), where the messages are.
-        args_schema: Any = spec.args_model
-        if issubclass(spec.args_model, SchemaArgs):
-            args_schema = spec.args_model.model_json_schema()
+        # The args are handed over as their JSON schema, as the model sees it: LangChain passes
+        # the input through untouched and validation stays the invoker's — the runtime's, which
+        # names each field and records the invalid call like any other.
         return cls(
             name=spec.name,
             description=spec.description,
-            args_schema=args_schema,
+            args_schema=spec.args_schema(),
             spec=spec,
             invoker=invoker,
             metadata={"tiller_risk": spec.risk.value, "tiller_idempotent": spec.idempotent},
         )
 
-    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
-        if args:  # a single string input (LangChain's shorthand for one-argument tools)
-            kwargs = {next(iter(self.spec.args_model.model_fields), "input"): args[0], **kwargs}
+    def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
         try:
-            data = self.invoker(self.spec.name, to_jsonable(kwargs))
+            answer = self.invoker(self.spec.name, to_jsonable(kwargs))
+            data = answer.unwrap() if isinstance(answer, ToolOutcome) else answer
         except ToolError as exc:
             raise ToolException(exc.message) from None
         return json.dumps(data, ensure_ascii=False, sort_keys=True)

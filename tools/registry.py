@@ -54,13 +54,16 @@ class ToolRegistry:
     ) -> list[BaseTool]:
         """These tools as LangChain ``BaseTool``s, for other LangChain code (see :mod:`tools.langchain_out`).
 
-        Each call goes to ``invoke_call(tool, args)``: give it a Tiller runtime's entry point so
-        policy, approvals and the ledger apply. Without one, read tools run directly (validated)
-        and side-effecting tools are refused.
+        Each call goes to ``invoke_call(tool, args)``: give it a Tiller runtime's entry point
+        (``Tiller.invoke_tool``) so validation, policy, approvals and the ledger apply. Without
+        one, read tools run directly (validated) and side-effecting tools are refused.
         """
         invoker = invoke_call or ReadOnlyInvoker(self)
-        chosen = list(self._specs.values()) if names is None else [self._specs[n] for n in names]
-        return [TillerTool.of(spec, invoker) for spec in chosen]
+        wanted = self.names if names is None else list(names)
+        if unknown := [n for n in wanted if n not in self._specs]:
+            listed = ", ".join(map(repr, unknown))
+            raise ToolDefinitionError(f"no tool named {listed} to export; the tools are: {', '.join(self.names)}")
+        return [TillerTool.of(self._specs[n], invoker) for n in wanted]
 
     def get(self, name: str) -> ToolSpec | None:
         return self._specs.get(name)

@@ -3,8 +3,10 @@ its budget (``TILLER_TENANT_DAILY_BUDGETS``); nothing runs and nothing is stored
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
+from agent.loop.context import Caller
 from agent.loop.state import RunResult, RunStatus
 from agent.persistence.traces import TraceStore
 
@@ -26,3 +28,10 @@ def over_budget(budgets: Mapping[str, float], traces: TraceStore, thread_id: str
         ),
         error={"kind": "budget_exhausted", "spent_usd": round(spent, 6), "budget_usd": budget},
     )
+
+
+async def budget_refusal(budgets: Mapping[str, float], traces: TraceStore, caller: Caller) -> RunResult | None:
+    """``over_budget`` for a run about to start; a tenant without a budget costs no query (and no thread hop)."""
+    if caller.tenant not in budgets:
+        return None
+    return await asyncio.to_thread(over_budget, budgets, traces, caller.thread, caller.tenant)

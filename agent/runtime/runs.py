@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 from langsmith import tracing_context
 
 from agent.config import Limits
@@ -38,6 +38,14 @@ if TYPE_CHECKING:
 EventHandler = Callable[[RunEvent], None]
 log = logging.getLogger("tiller.runtime")
 _INTERRUPT = "__interrupt__"  # where graph.ainvoke's output lists the interrupts a run paused on
+_FRESH_RUN = {"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "estimated_tokens": 0, "cost_usd": 0.0}
+_FRESH_RUN |= {"invalid_args": 0, "stop_reason": None, "status": None, "error": None}
+
+
+def new_turn(message: Any, turn: int) -> dict[str, Any]:
+    """The graph input that starts turn ``turn`` of a thread with ``message``: the run's
+    counters start again (limits count per run)."""
+    return {"messages": [message], "turn": turn, **_FRESH_RUN}
 
 
 @dataclass
@@ -67,6 +75,22 @@ def token_check(tokens: Tokens, on_event: object) -> Callable[[], bool]:
 
 def _always() -> bool:
     return True
+
+
+@dataclass(frozen=True)
+class OpenThread:
+    """A thread opened for a new turn, its lease held."""
+
+    caller: Caller
+    """The caller as the thread records it (tenant, user and subject are the thread's)."""
+    held: Lease
+    snapshot: StateSnapshot | None
+    """The thread's state as this lease found it (``None``: a new thread, no state yet)."""
+
+    @property
+    def turn(self) -> int:
+        """The number of the thread's last turn (0: none yet)."""
+        return int(self.snapshot.values.get("turn", 0)) if self.snapshot is not None else 0
 
 
 def config(thread_id: str, limits: Limits) -> RunnableConfig:
@@ -118,6 +142,25 @@ class RunDriver:
                 snapshot = await self.graph.aget_state(config(thread_id, self.rt.limits))
                 status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
             await asyncio.to_thread(self._release, thread_id, status, held.trace)
+
+    @asynccontextmanager
+    async def open_thread(self, caller: Caller, title: str, limits: Limits | None) -> AsyncIterator[OpenThread]:
+        """Open the caller's thread (creating it, titled ``title``), hold its lease and read its
+        state: what a new turn starts from."""
+        row, created = await asyncio.to_thread(
+            self.rt.threads.open_and_claim,
+            caller.thread,
+            tenant_id=caller.tenant,
+            user_id=caller.user,
+            title=title[:80],
+            role=caller.role,
+            subject=caller.subject,
+        )
+        caller = replace(caller, tenant=row.tenant_id, user=row.user_id, subject=row.subject)
+        async with self.lease(caller.thread, claimed=True) as held:  # the state read below is the one we continue
+            # A thread row is created before its first checkpoint: a new thread has no state to read.
+            snapshot = None if created else await self.graph.aget_state(config(caller.thread, limits or self.rt.limits))
+            yield OpenThread(caller, held, snapshot)
 
     def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
         """Release the lease and store the run's trace in one transaction (one commit less per
@@ -218,12 +261,19 @@ class RunDriver:
         checkpoint when a run stopped mid-way; else its result as it stands."""
         async with self.lease(caller.thread) as held:  # read the state only once no one else can move the thread
             snapshot = await self.graph.aget_state(config(caller.thread, self.rt.limits))
-            if snapshot.interrupts:
-                ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
-                decisions = await asyncio.to_thread(self.decisions, caller.tenant, ids)
-                if decisions is None:
-                    return await self.result(caller.thread, caller.tenant, 0.0)
-                return await self.invoke(Command(resume=decisions), ctx, on_event, "resume", held)
-            if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
-                return await self.invoke(None, ctx, on_event, "resume", held)
-            return await self.result(caller.thread, caller.tenant, 0.0)
+            return await self.continue_run(snapshot, ctx, on_event, held)
+
+    async def continue_run(
+        self, snapshot: StateSnapshot, ctx: RunContext, on_event: EventHandler | None, held: Lease
+    ) -> RunResult:
+        """Continue the thread whose state under ``held`` is ``snapshot`` (see ``resume_command``)."""
+        caller = ctx.caller
+        if snapshot.interrupts:
+            ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
+            decisions = await asyncio.to_thread(self.decisions, caller.tenant, ids)
+            if decisions is None:
+                return await self.result(caller.thread, caller.tenant, 0.0)
+            return await self.invoke(Command(resume=decisions), ctx, on_event, "resume", held)
+        if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
+            return await self.invoke(None, ctx, on_event, "resume", held)
+        return await self.result(caller.thread, caller.tenant, 0.0)

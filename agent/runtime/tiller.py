@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack, ExitStack
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checks import GuardPolicies, redact
@@ -43,26 +43,26 @@ from agent.persistence.database import open_database, translate_database_errors
 from agent.persistence.names import normalize_name
 from agent.persistence.storage import home_fix, require_writable
 from agent.persistence.threads import ThreadStore
-from agent.runtime.budget import over_budget
+from agent.runtime.budget import budget_refusal
 from agent.runtime.cache import ToolResultCache
+from agent.runtime.direct_calls import DirectCalls, direct_call, exported_tools
 from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
 from agent.runtime.loop import EventLoopThread
 from agent.runtime.review import Reviews, ReviewView
-from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, token_check
+from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, new_turn, token_check
 from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
 from tools.canonical import to_jsonable
 from tools.errors import ArgumentsInvalid
+from tools.outcome import ToolOutcome
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
 from tools.validation import validate_for_person
 
 log = logging.getLogger("tiller.runtime")
 T = TypeVar("T")
-_FRESH_RUN = {"planned": [], "steps": 0, "input_tokens": 0, "output_tokens": 0, "estimated_tokens": 0, "cost_usd": 0.0}
-_FRESH_RUN |= {"invalid_args": 0, "stop_reason": None, "status": None, "error": None}
 
 
 WAITING_FOR_REVIEWER = (
@@ -143,6 +143,7 @@ class Tiller:
         self.registry = self.deps.registry
         self.reviews = Reviews(self.sessions, self.domains)
         self.runs = RunDriver(self)
+        self.direct = DirectCalls(self)
 
     async def _start(self, checkpointer: BaseCheckpointSaver[str] | None) -> None:
         """Open what belongs to the event loop: the async checkpointer, and the graph on it."""
@@ -212,15 +213,20 @@ class Tiller:
             raise MessageTooLarge(
                 f"message is {len(text)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)"
             )
+        caller = self._caller(thread_id, tenant, user, role, subject)
+        return await self._loop.call(self._ask(text, caller, limits, on_event, labels, token_check(tokens, on_event)))
+
+    def _caller(
+        self, thread_id: str | None, tenant: str | None, user: str | None, role: str | None, subject: str | None
+    ) -> Caller:
         tenant = tenant or self.settings.tenant
-        caller = Caller(
+        return Caller(
             tenant=tenant,
             user=normalize_name(user or self.settings.user),
             thread=thread_id or new_thread_id(),
             role=role or self.domains.domain_of(tenant).role,
             subject=subject or None,
         )
-        return await self._loop.call(self._ask(text, caller, limits, on_event, labels, token_check(tokens, on_event)))
 
     @translate_database_errors
     async def _ask(
@@ -232,37 +238,61 @@ class Tiller:
         labels: dict[str, str] | None,
         tokens: Callable[[], bool],
     ) -> RunResult:
-        row, created = await asyncio.to_thread(
-            self.threads.open_and_claim,
-            caller.thread,
-            tenant_id=caller.tenant,
-            user_id=caller.user,
-            title=text[:80],
-            role=caller.role,
-            subject=caller.subject,
-        )
-        caller = replace(caller, tenant=row.tenant_id, user=row.user_id, subject=row.subject)
-        async with self.runs.lease(caller.thread, claimed=True) as held:  # the state read below is the one we continue
-            # A thread row is created before its first checkpoint: a new thread has no state to read.
-            turn = 0
-            if not created:
-                snapshot = await self.graph.aget_state(config(caller.thread, limits or self.limits))
-                if snapshot.interrupts:  # still waiting: decide first, then resume — and say so
-                    waiting = await self.runs.result(caller.thread, caller.tenant, 0.0)
-                    return waiting.model_copy(update={"answer": WAITING_FOR_REVIEWER})
-                turn = snapshot.values.get("turn", 0)
-            budgets = self.settings.tenant_daily_budgets
-            if caller.tenant in budgets and (  # a tenant without a budget costs no query (and no thread hop)
-                refusal := await asyncio.to_thread(over_budget, budgets, self.traces, caller.thread, caller.tenant)
-            ):
+        async with self.runs.open_thread(caller, text, limits) as opened:
+            caller = opened.caller
+            if opened.snapshot is not None and opened.snapshot.interrupts:  # still waiting: decide first — and say so
+                waiting = await self.runs.result(caller.thread, caller.tenant, 0.0)
+                return waiting.model_copy(update={"answer": WAITING_FOR_REVIEWER})
+            if refusal := await self.over_budget(caller):
                 return refusal
-            # Secrets are cut before the text enters the checkpoint (guard_input reports them).
-            clean, findings = redact(text, self.domains.guard_policy(row.tenant_id).secret_rules())
-            redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
-            message = HumanMessage(content=clean, additional_kwargs=redacted)
-            payload = {"messages": [message], "turn": turn + 1, **_FRESH_RUN}
+            payload = new_turn(self.user_message(text, caller.tenant), opened.turn + 1)
             ctx = self.runs.context(caller, limits, labels, tokens)
-            return await self.runs.invoke(payload, ctx, on_event, "ask", held)
+            return await self.runs.invoke(payload, ctx, on_event, "ask", opened.held)
+
+    async def over_budget(self, caller: Caller) -> RunResult | None:
+        """A refusal when the caller's tenant spent its daily budget (``TILLER_TENANT_DAILY_BUDGETS``)."""
+        return await budget_refusal(self.settings.tenant_daily_budgets, self.traces, caller)
+
+    def user_message(self, text: str, tenant: str, **kwargs: Any) -> HumanMessage:
+        """``text`` as the thread keeps it: secrets cut before it enters the checkpoint
+        (``guard_input`` reports them); ``kwargs`` go to its ``additional_kwargs``."""
+        clean, findings = redact(text, self.domains.guard_policy(tenant).secret_rules())
+        redacted = {"redacted": sorted({f.kind for f in findings})} if findings else {}
+        return HumanMessage(content=clean, additional_kwargs=redacted | kwargs)
+
+    def invoke_tool(self, tool: str, args: Mapping[str, Any] | None = None, **options: Any) -> ToolOutcome:
+        """``ainvoke_tool`` for callers without an event loop (and the invoker of exported tools)."""
+        return self._loop.run(self.ainvoke_tool(tool, args, **options))
+
+    async def ainvoke_tool(
+        self,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        thread_id: str | None = None,
+        tenant: str | None = None,
+        user: str | None = None,
+        role: str | None = None,
+        subject: str | None = None,
+        limits: Limits | None = None,
+        on_event: EventHandler | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> ToolOutcome:
+        """Run one call of ``tool`` the calling program asks for, through the same path as the
+        agent's own calls (``agent.runtime.direct_calls``): a turn of thread ``thread_id`` (default:
+        a new thread) whose plan is this call. Caller options are ``aask``'s. The answer is a
+        ``ToolOutcome``: executed, invalid, refused, rejected, pending_approval or failed; a call
+        waiting for a reviewer continues with ``resume`` or the same call on its thread."""
+        call = direct_call(tool, args, self.settings.max_message_chars)
+        if isinstance(call, ToolOutcome):  # arguments no call can be made of
+            return call
+        caller = self._caller(thread_id, tenant, user, role, subject)
+        return await self._loop.call(self.direct.invoke(call, caller, limits, on_event, labels))
+
+    def langchain_tools(self, names: Iterable[str] | None = None, **options: Any) -> list[BaseTool]:
+        """The tenant's tools as LangChain ``BaseTool``s whose calls go through ``invoke_tool``
+        with ``options`` (``agent.runtime.direct_calls.exported_tools``)."""
+        return exported_tools(self, names, options)
 
     async def aresume(
         self,
@@ -274,8 +304,7 @@ class Tiller:
         tokens: Tokens = None,
     ) -> RunResult:
         """Continue a paused or interrupted thread; a no-op returning its state if nothing is due.
-        The run acts as the thread's requester, with the role they asked with. ``tokens``: as for
-        ``aask``."""
+        The run acts as the thread's requester, with the role they asked with (``tokens``: as ``aask``)."""
         tenant = tenant or self.settings.tenant
         return await self._loop.call(self._resume(thread_id, tenant, on_event, labels, token_check(tokens, on_event)))
 

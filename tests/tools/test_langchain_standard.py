@@ -1,14 +1,17 @@
 """LangChain's standard tool suites (``langchain-tests``) on Tiller tools exported as ``BaseTool``s.
 
-Three kinds of tool are exported: a Tiller tool with a pydantic args model, one whose args are a
-JSON schema (as MCP and many LangChain tools declare them), and a commerce read tool that needs
-the database (through ``ReadOnlyInvoker(sessions=...)``). Nothing is skipped: every test of
+Three kinds of tool are exported without a runtime: a Tiller tool with a pydantic args model,
+one whose args are a JSON schema (as MCP and many LangChain tools declare them), and a commerce
+read tool that needs the database (through ``ReadOnlyInvoker(sessions=...)``). Two commerce tools
+are exported by a Tiller runtime (``Tiller.langchain_tools``), every call a turn of its graph: a
+read and a write, which goes through policy and the ledger. Nothing is skipped: every test of
 ``ToolsUnitTests`` and ``ToolsIntegrationTests`` applies to them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.tools import BaseTool
@@ -17,6 +20,8 @@ from langchain_tests.unit_tests import ToolsUnitTests
 from pydantic import BaseModel, Field
 
 from agent.config import Settings
+from agent.models.scripted import ScriptedChatModel
+from agent.runtime import Tiller
 from tools.commerce.lookups import get_order
 from tools.contract import Risk, ToolContext, ToolSpec, tool
 from tools.db import make_engine, make_session_factory
@@ -127,3 +132,61 @@ class TestDatabaseReadToolIntegration(ToolsIntegrationTests):
         """The standard suite accepts an error message as valid output; this one must be data."""
         reply = tool.invoke({"type": "tool_call", "name": "get_order", "args": {"order_id": "W1000002"}, "id": "c1"})
         assert reply.status == "success" and "1Z999AA10123456784" in reply.content
+
+
+class _RuntimeExported:
+    """A tool of the demo domain exported by a Tiller runtime (``Tiller.langchain_tools``): its
+    calls go through ``Tiller.invoke_tool``. The runtime's model has no turns: it is never asked."""
+
+    tool_name: ClassVar[str] = ""
+    example: ClassVar[dict[str, Any]] = {}
+    runtime: Tiller
+
+    @pytest.fixture(autouse=True)
+    def _runtime(self, settings: Settings) -> Any:
+        with Tiller(settings, model=ScriptedChatModel([])) as tiller:
+            self.runtime = tiller
+            self._exported = tiller.langchain_tools([self.tool_name])[0]
+            yield
+
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return self._exported
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return self.example
+
+
+class _RuntimeRead(_RuntimeExported):
+    tool_name: ClassVar[str] = "get_order"
+    example: ClassVar[dict[str, Any]] = {"order_id": "W1000002"}
+
+
+class _RuntimeWrite(_RuntimeExported):
+    tool_name: ClassVar[str] = "create_ticket"
+    example: ClassVar[dict[str, Any]] = {"subject": "Late parcel", "body": "My parcel W1000002 has not arrived yet."}
+
+
+class TestRuntimeReadToolUnit(_RuntimeRead, ToolsUnitTests):
+    pass
+
+
+class TestRuntimeReadToolIntegration(_RuntimeRead, ToolsIntegrationTests):
+    pass
+
+
+class TestRuntimeWriteToolUnit(_RuntimeWrite, ToolsUnitTests):
+    pass
+
+
+class TestRuntimeWriteToolIntegration(_RuntimeWrite, ToolsIntegrationTests):
+    def test_the_ticket_is_opened_once_through_the_runtime(self, tool: BaseTool) -> None:
+        """The standard suite accepts an error message as valid output; this call must run, as a
+        turn of the runtime: traced, its effect in the ledger under the runtime's call id."""
+        reply = tool.invoke({"type": "tool_call", "name": "create_ticket", "args": self.example, "id": "call_0"})
+        assert reply.status == "success" and json.loads(reply.content)["ticket_id"].startswith("T")
+        [trace] = self.runtime.traces.list("acme")
+        assert trace.kind == "invoke_tool" and trace.status == "completed"
+        [record] = self.runtime.result(trace.thread_id).trajectory
+        assert (record.id, record.tool, record.status.value) == ("tc_1_1_0", "create_ticket", "executed")

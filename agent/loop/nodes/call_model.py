@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent.loop.context import LIMIT_PROMPT, AgentDeps, RunContext
+from agent.loop.direct import DirectCall, direct_reply
 from agent.loop.events import ModelErrorEvent, ModelEvent, PlannedCallView, TokenEvent
 from agent.loop.identity import call_id, provider_ids, with_pairing_ids
 from agent.loop.limits import before_model
@@ -140,9 +141,31 @@ def _stopped_before_sending() -> Command[Literal["plan_tools", "finalize"]]:
     return Command(goto="finalize", update=update | {"stop_reason": "max_tokens"})
 
 
+def _call_views(reply: AIMessage, turn: int, step: int) -> list[PlannedCallView]:
+    """The reply's calls as events show them, each with its runtime identity."""
+    sent = provider_ids(reply)
+    return [
+        PlannedCallView(tool=c["name"], args=c["args"], id=call_id(turn, step, i), provider_call_id=sent[i])
+        for i, c in enumerate(reply.tool_calls)
+    ]
+
+
+def _play_direct(state: AgentState, call: DirectCall, limit: str | None) -> Command[Literal["plan_tools", "finalize"]]:
+    """A direct call's turn (``agent.loop.direct``): the plan is the caller's call, then a closing
+    line; no model is asked, so nothing is spent or priced."""
+    turn, step = state.get("turn", 0), state.get("steps", 0) + 1
+    reply = with_pairing_ids(direct_reply(call, state["messages"], limit), turn, step)
+    update: dict[str, Any] = {"messages": [reply], "steps": step}
+    if limit:
+        update |= {"status": RunStatus.LIMIT_REACHED.value, "stop_reason": limit}
+    return Command(goto="plan_tools" if reply.tool_calls else "finalize", update=update)
+
+
 async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
     deps = runtime.context.deps
     limit = _limit(state, runtime.context)
+    if (direct := DirectCall.of_turn(state["messages"])) is not None:
+        return _play_direct(state, direct, limit)
     history, context_before, context_after = bounded_history(
         state["messages"], runtime.context.limits.max_context_tokens
     )
@@ -173,17 +196,12 @@ async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command
         "estimated_tokens": state.get("estimated_tokens", 0) + estimated,
         "cost_usd": state.get("cost_usd", 0.0) + cost,
     }
-    sent = provider_ids(reply)
-    calls = [
-        PlannedCallView(tool=c["name"], args=c["args"], id=call_id(turn, step, i), provider_call_id=sent[i])
-        for i, c in enumerate(reply.tool_calls)
-    ]
     runtime.stream_writer(
         ModelEvent(
             model=served_by,
             context_tokens={"before": context_before, "after": context_after},
             content=reply.text,
-            tool_calls=calls,
+            tool_calls=_call_views(reply, turn, step),
             limit=limit,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
