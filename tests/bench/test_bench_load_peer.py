@@ -1,12 +1,14 @@
 """LangGraph Server beside Tiller in the load test (``--runtimes tiller,langgraph-server``).
 
-The end-to-end run needs the peer's venv (``python -m bench peer-venv``) and is skipped, saying so,
-without it; the client adapter, the process-tree probe and the side-by-side table are tested here
-without a server. No timing is asserted: the measured numbers live in docs/BENCHMARKS.md."""
+The end-to-end run needs the peer's venv (``python -m bench peer-venv``; elsewhere than the default
+place: ``TILLER_TEST_PEER_VENV``) and is skipped, saying so, without it; the client adapter, the
+process-tree probe and the side-by-side table are tested here without a server. No timing is
+asserted: the measured numbers live in docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +28,9 @@ from bench.load_peer import (
 from bench.load_peer_client import StreamReader, wait_result
 from bench.load_report import comparison, ratio
 from bench.load_server import process_tree, rss_mb, tree_cpu_seconds, tree_rss_mb
+
+PEER_VENV_ENV = "TILLER_TEST_PEER_VENV"
+"""Where the end-to-end test finds LangGraph Server's venv when it is not at the default place."""
 
 
 def _ai(node_calls: str = "get_order") -> dict[str, object]:
@@ -135,14 +140,16 @@ def test_quick_load_runs_tiller_and_langgraph_server_side_by_side(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("langchain.agents", reason="the bench extra (langchain) is not installed")
+    venv = os.environ.get(PEER_VENV_ENV)  # the suite drops TILLER_* variables, TILLER_PEER_VENV too
     try:
-        langgraph_executable()
+        langgraph_executable(Path(venv) if venv else None)
     except PeerNotInstalled as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"{exc} (here: {PEER_VENV_ENV})")
     from bench.__main__ import main
 
     out = tmp_path / "load.json"
     argv = ["load", "--quick", "--duration", "8", "--model", "slow:20", "--runtimes", "tiller,langgraph-server"]
+    argv += ["--peer-venv", venv] if venv else []
     reports = main([*argv, "--n-jobs-per-worker", "3", "--workdir", str(tmp_path), "--json", str(out)])["load"]
 
     runs = json.loads(out.read_text())["runs"]
