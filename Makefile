@@ -6,7 +6,7 @@ HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 CORE   := $(VENV)/.core-$(HASH)
 FULL   := $(VENV)/.full-$(HASH)
 
-.PHONY: setup setup-full data chat serve test lint typecheck bench clean
+.PHONY: setup setup-full data chat serve test lint typecheck bench peer-venv clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tiller needs Python >= 3.11 (found %s); run with PYTHON=python3.11 or newer" % sys.version.split()[0])'
@@ -56,6 +56,9 @@ typecheck: setup-full  ## mypy on agent/, tools/, evals/ ([tool.mypy] in pyproje
 
 bench: setup-full  ## ~15 minutes; results go in docs/BENCHMARKS.md
 	$(BIN)/python -m bench
+
+peer-venv: setup-full  ## LangGraph Server's own venv, for `python -m bench load --runtime langgraph-server`
+	$(BIN)/python -m bench peer-venv
 
 clean:
 	rm -rf .tiller

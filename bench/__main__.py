@@ -1,7 +1,8 @@
 """``python -m bench [steps|cold|evals|retrieval|retrieval-stages|seed|approval …] [--quick] [--json PATH]``.
 
 ``python -m bench load [--users N] [--duration S] [--model offline|slow:<ms>] [--quick]`` runs the
-load and soak test of ``tiller serve`` instead (``bench/load.py``).
+load and soak test of ``tiller serve`` instead (``bench/load.py``; ``--runtime langgraph-server``
+for LangGraph Server beside it, whose venv ``python -m bench peer-venv`` creates).
 
 Runs the chosen benchmarks (all by default) and prints each result as a Markdown table.
 ``--quick`` runs them at tiny sizes: it proves they work, its numbers mean nothing.
@@ -133,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[Any]]:
     if argv[:1] == ["load"]:  # a soak against `tiller serve` with its own options; never part of "all"
         from bench.load import main as load_main
 
-        return {"load": [load_main(argv[1:])]}
+        return {"load": list(load_main(argv[1:]))}
+    if argv[:1] == ["peer-venv"]:  # the venv LangGraph Server runs from in the load test
+        from bench.load_peer import main as peer_venv_main
+
+        peer_venv_main(argv[1:])
+        return {}
     args = parse_args(argv)
     names = args.names or list(BENCHMARKS)
     print(f"## Machine\n\n{machine()}", flush=True)

@@ -1,6 +1,8 @@
-"""Load and soak test of ``tiller serve`` on loopback (issue 6).
+"""Load and soak test of ``tiller serve`` on loopback (issue 6), and of LangGraph Server beside it (issue 18).
 
     python -m bench load [--users 20] [--duration 600] [--model offline|slow:<ms>] [--quick] [--json PATH]
+    python -m bench load --runtime langgraph-server --n-jobs-per-worker 20 …   # the peer (bench/load_peer.py)
+    python -m bench load --runtimes tiller,langgraph-server …                  # both, one after the other
 
 Prepares a fresh Tiller home (schema, demo data, BM25 index) in a scratch folder, creates a user
 key and a reviewer key per simulated user, starts ``tiller serve`` as a subprocess on a free
@@ -9,6 +11,12 @@ path against a local fake that answers every completion after exactly ``<ms>`` (
 — and drives it with U concurrent users (``bench/load_users.py``) for the duration. Every 5 s it
 samples the server's resident memory, its CPU use and the load average. It prints Markdown tables (summary,
 latency and framework overhead per kind of request, targets) and writes everything as JSON.
+
+``--runtime langgraph-server`` runs the same load against LangGraph Server's in-memory runtime
+(``langgraph dev``) serving LangChain's ``create_agent`` over the same tools and data
+(``bench/peer_graph.py``), with the same fake model, driven by the same users through an adapter for
+its API (``bench/load_peer_client.py``). Several runtimes (``--runtimes a,b``) run one after the
+other, each on a fresh home, and a last table sets them side by side with the ratios of this run.
 
 ``--quick`` (3 users, 20 s, no warm-up, 200 orders) proves the test works; its numbers mean nothing.
 """
@@ -24,19 +32,22 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from bench.load_model import MODEL_NAME
+from bench.load_peer import PEER_RUNTIME
 from bench.load_profile import Profile, ServerProfiler, render_profile
 from bench.load_report import (
     LATENCY_COLUMNS,
     SUMMARY_COLUMNS,
     LatencyRow,
     LoadSummary,
+    comparison,
     error_counts,
     latency_rows,
     summarize,
@@ -52,11 +63,12 @@ from bench.load_server import (
     serve,
     server_env,
 )
-from bench.load_users import Workload, run_users
+from bench.load_users import Service, SimulatedUser, Workload, run_users
 from bench.report import machine, markdown_table
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "scenarios" / "commerce" / "kb_questions.yaml"
-FAKE_MODEL_SPEC = "openai:load-fake"
+FAKE_MODEL_SPEC = f"openai:{MODEL_NAME}"
+RUNTIMES = ("tiller", PEER_RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,13 @@ class LoadOptions:
     """Per-key request rate given to the keys; ``None``: the service's default (120)."""
     orders: int = 2000
     """Seeded orders (customers: a quarter as many)."""
+    runtime: str = "tiller"
+    """What serves the load: ``tiller`` (``tiller serve``) or ``langgraph-server`` (``langgraph dev``)."""
+    n_jobs_per_worker: int | None = None
+    """LangGraph Server's concurrent runs (``langgraph dev --n-jobs-per-worker``; ``None``: its
+    default, one). Tiller ignores it."""
+    peer_venv: str | None = None
+    """The venv LangGraph Server runs from (``None``: ``bench.load_peer.default_venv()``)."""
     profile_s: float = 0.0
     """Seconds of py-spy on the server after the warm-up (0: no profile; bench/load_profile.py)."""
 
@@ -82,6 +101,14 @@ class LoadOptions:
         kind, _, ms = self.model.partition(":")
         if self.model != "offline" and (kind != "slow" or not ms.replace(".", "", 1).isdigit()):
             raise ValueError(f"--model must be offline or slow:<ms>, got {self.model!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
+        if self.runtime == PEER_RUNTIME and self.model == "offline":
+            raise ValueError(
+                f"--runtime {PEER_RUNTIME} needs --model slow:<ms>: the offline model runs inside Tiller only"
+            )
+        if self.n_jobs_per_worker is not None and self.n_jobs_per_worker < 1:
+            raise ValueError(f"--n-jobs-per-worker must be at least 1, got {self.n_jobs_per_worker}")
 
     @property
     def delay_s(self) -> float:
@@ -100,13 +127,14 @@ class LoadReport:
     machine: str
     started_at: str
     server_env: dict[str, str]
-    """The service's configuration (``TILLER_*``; everything else at its default)."""
+    """The service's configuration (Tiller's ``TILLER_*``, everything else at its default; the
+    peer's command line and versions)."""
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     profile: Profile | None = None
     profile_error: str | None = None
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[LoadOptions, argparse.Namespace]:
+def parse_args(argv: Sequence[str] | None) -> tuple[list[LoadOptions], argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, help="concurrent users (default 20; --quick: 3)")
     parser.add_argument("--duration", type=float, help="seconds of load (default 600; --quick: 20)")
@@ -119,10 +147,25 @@ def parse_args(argv: Sequence[str] | None) -> tuple[LoadOptions, argparse.Namesp
     parser.add_argument("--quick", action="store_true", help="3 users, 20 s, a small home: proves the test works")
     parser.add_argument("--json", type=Path, help="result file (default out/load/<model>-u<users>-<duration>s.json)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
+    parser.add_argument(
+        "--runtime",
+        "--runtimes",
+        dest="runtimes",
+        default="tiller",
+        help=f"what serves the load, or several one after the other: {' | '.join(RUNTIMES)} (default tiller)",
+    )
+    parser.add_argument(
+        "--n-jobs-per-worker", type=int, help=f"{PEER_RUNTIME}: runs at once (langgraph dev's default: 1)"
+    )
+    parser.add_argument("--peer-venv", help=f"{PEER_RUNTIME}: the venv it runs from (default: see bench/load_peer.py)")
     parser.add_argument("--profile", type=float, default=0.0, help="seconds of py-spy on the server after warm-up")
     args = parser.parse_args(argv)
     try:
-        return _options(args), args
+        base = _options(args)
+        runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+        if not runtimes or len(set(runtimes)) != len(runtimes):
+            raise ValueError(f"--runtimes must name each runtime once, got {args.runtimes!r}")
+        return [replace(base, runtime=r) for r in runtimes], args
     except ValueError as exc:
         parser.error(str(exc))
 
@@ -131,6 +174,9 @@ def _options(args: argparse.Namespace) -> LoadOptions:
     """The options, with ``--quick``'s smaller defaults for whatever was not given."""
     quick = args.quick
     return LoadOptions(
+        n_jobs_per_worker=args.n_jobs_per_worker,
+        peer_venv=args.peer_venv,
+        profile_s=args.profile,
         users=args.users or (3 if quick else 20),
         duration_s=args.duration or (20.0 if quick else 600.0),
         model=args.model,
@@ -140,7 +186,6 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         think_s=args.think,
         rate_per_minute=args.rate_per_minute,
         orders=200 if quick else 2000,
-        profile_s=args.profile,
     )
 
 
@@ -154,34 +199,51 @@ def model_endpoint(options: LoadOptions) -> Iterator[str | None]:
         yield url
 
 
+@contextmanager
+def start_service(options: LoadOptions, home: Path, workdir: Path, model_url: str | None) -> Iterator[Service]:
+    """The server ``options.runtime`` names, on a free loopback port, with its users."""
+    if options.runtime == PEER_RUNTIME:
+        from bench.load_peer import peer_service
+
+        assert model_url is not None  # LoadOptions refuses the offline model for the peer
+        venv = Path(options.peer_venv) if options.peer_venv else None
+        with peer_service(home, workdir, model_url, options.users, options.n_jobs_per_worker, venv) as service:
+            yield service
+        return
+    users = create_users(home, options.users, options.rate_per_minute)
+    env = server_env(home, "offline" if model_url is None else FAKE_MODEL_SPEC, model_url)
+    with serve(home, env, workdir) as server:
+        config = {k: v for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"}
+        yield Service(server, users, SimulatedUser, config)
+
+
 def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
     """Prepare, serve, load, measure; the server and the fake model are stopped afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
     log(f"preparing a Tiller home in {home}")
     prepare_home(home, customers=max(10, options.orders // 4), orders=options.orders)
-    users = create_users(home, options.users, options.rate_per_minute)
     orders, refundable = order_pools(home)
     questions = [q["question"] for q in yaml.safe_load(QUESTIONS.read_text())["questions"]]
     started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    with model_endpoint(options) as model_url:
-        env = server_env(home, "offline" if model_url is None else FAKE_MODEL_SPEC, model_url)
-        with serve(home, env, workdir) as server:
-            log(f"tiller serve (pid {server.pid}) on {server.url}: {options.users} users, {options.duration_s:.0f} s")
-            now = time.monotonic()
-            work = Workload(
-                orders, refundable, questions, now, now + options.duration_s, options.stream_share, options.think_s
-            )
-            probe = ServerProbe(server.pid, work.now)
-            profiler = ServerProfiler(server.pid, options.profile_s, workdir / "server.pyspy.txt")
-            if options.profile_s:
-                profiler.start(delay_s=options.warmup_s)
-            asyncio.run(run_users(server.url, users, work, probe.sample, options.sample_s))
-            served = _served_calls(model_url)
-            profile = profiler.finish() if options.profile_s else None
+    with model_endpoint(options) as model_url, start_service(options, home, workdir, model_url) as service:
+        server = service.server
+        log(f"{options.runtime} (pid {server.pid}) on {server.url}: {options.users} users, {options.duration_s:.0f} s")
+        now = time.monotonic()
+        work = Workload(
+            orders, refundable, questions, now, now + options.duration_s, options.stream_share, options.think_s
+        )
+        probe = ServerProbe(server.pid, work.now)
+        profiler = ServerProfiler(server.pid, options.profile_s, workdir / "server.pyspy.txt")
+        if options.profile_s:
+            profiler.start(delay_s=options.warmup_s)
+        asyncio.run(run_users(server.url, service.users, work, probe.sample, options.sample_s, service.user_factory))
+        served = _served_calls(model_url)
+        profile = profiler.finish() if options.profile_s else None
     summary = summarize(
         work.samples,
         probe.samples,
+        runtime=options.runtime,
         model=options.model,
         users=options.users,
         duration_s=options.duration_s,
@@ -198,7 +260,7 @@ def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
         memory=probe.samples,
         machine=machine(),
         started_at=started_at,
-        server_env={k: v for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"},
+        server_env=service.config,
         outcomes=_outcomes(work),
         profile=profile,
         profile_error=profiler.error,
@@ -227,7 +289,7 @@ def render(report: LoadReport) -> str:
     o = report.options
     think = f", think time {o.think_s:g} s" if o.think_s else ", no think time"
     lines = [
-        f"## Load: `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}",
+        f"## Load: {_served_by(o)}, `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}",
         "",
         markdown_table([report.summary], SUMMARY_COLUMNS),
         "",
@@ -247,28 +309,55 @@ def render(report: LoadReport) -> str:
     return "\n".join(lines)
 
 
+def _served_by(options: LoadOptions) -> str:
+    if options.runtime == PEER_RUNTIME:
+        jobs = options.n_jobs_per_worker
+        return f"LangGraph Server (`langgraph dev`, {'default: 1' if jobs is None else jobs} job(s) per worker)"
+    return "`tiller serve`"
+
+
+def render_comparison(reports: Sequence[LoadReport]) -> str:
+    """The runtimes side by side, and the first one's numbers over each other's (same run)."""
+    summaries = [r.summary for r in reports]
+    return "\n".join(["## Side by side (one invocation, one after the other)", "", comparison(summaries)])
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def default_json(options: LoadOptions) -> Path:
-    return Path("out") / "load" / f"{options.model.replace(':', '-')}-u{options.users}-{options.duration_s:.0f}s.json"
+def default_json(options: Sequence[LoadOptions]) -> Path:
+    """``out/load/<model>-u<users>-<duration>s.json``, prefixed by the runtimes unless only Tiller ran."""
+    first, names = options[0], [o.runtime for o in options]
+    prefix = "" if names == ["tiller"] else "+".join(names) + "-"
+    return Path("out") / "load" / f"{prefix}{first.model.replace(':', '-')}-u{first.users}-{first.duration_s:.0f}s.json"
 
 
-def main(argv: Sequence[str] | None = None) -> LoadReport:
-    options, args = parse_args(argv)
-    path: Path = args.json or default_json(options)
+def main(argv: Sequence[str] | None = None) -> list[LoadReport]:
+    runs, args = parse_args(argv)
+    reports = []
+    path: Path = args.json or default_json(runs)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tiller-load-") as scratch:
-        report = run_load(options, args.workdir or Path(scratch))
-        if report.profile is not None and report.profile.raw:  # keep py-spy's stacks beside the result
-            kept = path.with_suffix(".pyspy.txt")
-            shutil.copyfile(report.profile.raw, kept)
-            report.profile.raw = str(kept)
-    print(render(report), flush=True)
-    path.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+        workdir = args.workdir or Path(scratch)
+        for options in runs:
+            reports.append(run_load(options, workdir / options.runtime if len(runs) > 1 else workdir))
+            _keep_profile(reports[-1], path)
+            print(render(reports[-1]) + "\n", flush=True)
+    if len(reports) > 1:
+        print(render_comparison(reports), flush=True)
+    data: Any = asdict(reports[0]) if len(reports) == 1 else {"runs": [asdict(r) for r in reports]}
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
     log(f"results: {path}")
-    return report
+    return reports
+
+
+def _keep_profile(report: LoadReport, path: Path) -> None:
+    """Copy py-spy's stacks beside the result file before the scratch folder goes."""
+    if report.profile is not None and report.profile.raw:
+        kept = path.with_suffix(f".{report.options.runtime}.pyspy.txt")
+        shutil.copyfile(report.profile.raw, kept)
+        report.profile.raw = str(kept)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any
 ORDER_ID = re.compile(r"\bW\d{7}\b")
 AMOUNT = re.compile(r"\$(\d+(?:\.\d{1,2})?)")
 API_KEY = "sk-load-fake"
+MODEL_NAME = "load-fake"
 
 
 def _text(content: Any) -> str:

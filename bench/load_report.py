@@ -8,14 +8,15 @@ warm-up; errors and 429s are counted over the whole run.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.load_server import ServerSample
 from bench.load_users import Sample
-from bench.report import Column
+from bench.report import Column, markdown_table
 from bench.stats import percentile
 
 MAX_P95_OVERHEAD_MS = 150.0
@@ -44,6 +45,8 @@ class LatencyRow:
 
 @dataclass(frozen=True)
 class LoadSummary:
+    runtime: str
+    """``tiller`` or the peer (``langgraph-server``), as ``--runtime`` names it."""
     model: str
     users: int
     duration_s: float
@@ -65,8 +68,12 @@ class LoadSummary:
     load_mean: float
     load_max: float
     server_cpu_pct: float
-    """Mean CPU use of the server process over the run (100 = one core)."""
+    """Mean CPU use of the server's processes over the run (100 = one core)."""
+    server_cpu_ms_per_run: float | None
+    """The server's CPU time from the first sample to the last, per run served in that time."""
+    p50_overhead_ms: float
     p95_overhead_ms: float
+    p99_overhead_ms: float
 
 
 def overhead_s(sample: Sample, delay_s: float) -> float:
@@ -140,6 +147,7 @@ def summarize(
     samples: Sequence[Sample],
     memory: Sequence[ServerSample],
     *,
+    runtime: str = "tiller",
     model: str,
     users: int,
     duration_s: float,
@@ -158,6 +166,7 @@ def summarize(
     rss = [m.rss_mb for m in memory] or [0.0]
     cpu = [m.cpu_pct for m in memory if m.cpu_pct is not None]
     return LoadSummary(
+        runtime=runtime,
         model=model,
         users=users,
         duration_s=duration_s,
@@ -179,8 +188,20 @@ def summarize(
         load_mean=statistics.fmean(loads),
         load_max=max(loads),
         server_cpu_pct=statistics.fmean(cpu) if cpu else 0.0,
+        server_cpu_ms_per_run=cpu_ms_per_run(memory, sum(1 for s in samples if is_run(s))),
+        p50_overhead_ms=percentile(over, 50),
         p95_overhead_ms=percentile(over, 95),
+        p99_overhead_ms=percentile(over, 99),
     )
+
+
+def cpu_ms_per_run(memory: Sequence[ServerSample], runs: int) -> float | None:
+    """Server CPU milliseconds per run: the CPU time between the first and the last sample (the
+    load starts after the first and ends before the last) over the runs of the whole load."""
+    spent = [m.cpu_s for m in memory if m.cpu_s is not None]
+    if len(spent) < 2 or runs == 0:
+        return None
+    return 1000 * (spent[-1] - spent[0]) / runs
 
 
 def error_counts(samples: Sequence[Sample]) -> dict[str, int]:
@@ -207,6 +228,7 @@ def verdicts(summary: LoadSummary) -> list[tuple[str, str, bool]]:
 
 
 SUMMARY_COLUMNS = [
+    Column("runtime", lambda r: r.runtime),
     Column("model", lambda r: f"`{r.model}`"),
     Column("users", lambda r: r.users),
     Column("duration s", lambda r: r.duration_s, "{:.0f}"),
@@ -219,6 +241,7 @@ SUMMARY_COLUMNS = [
     Column("RSS first → last MB", lambda r: f"{r.rss_first_mb:.0f} → {r.rss_last_mb:.0f}"),
     Column("RSS slope, 2nd half", lambda r: f"{r.rss_slope_mb_per_min:+.2f} MB/min"),
     Column("server CPU", lambda r: r.server_cpu_pct, "{:.0f} %"),
+    Column("CPU ms/run", lambda r: r.server_cpu_ms_per_run, "{:.1f}"),
     Column("load avg min / mean / max", lambda r: f"{r.load_min:.1f} / {r.load_mean:.1f} / {r.load_max:.1f}"),
 ]
 
@@ -237,3 +260,46 @@ LATENCY_COLUMNS = [
         lambda r: None if r.outside_p50_ms is None else f"{r.outside_p50_ms:.0f} / {r.outside_p95_ms:.0f}",
     ),
 ]
+
+
+COMPARISON_COLUMNS = [
+    Column("runtime", lambda r: r.runtime),
+    Column("runs/s", lambda r: r.runs_per_s, "{:.2f}"),
+    Column("errors (non-429)", lambda r: r.errors),
+    Column(
+        "overhead p50 / p95 / p99 ms",
+        lambda r: f"{r.p50_overhead_ms:,.0f} / {r.p95_overhead_ms:,.0f} / {r.p99_overhead_ms:,.0f}",
+    ),
+    Column("server CPU", lambda r: r.server_cpu_pct, "{:.0f} %"),
+    Column("server CPU ms/run", lambda r: r.server_cpu_ms_per_run, "{:.1f}"),
+    Column("RSS first → last MB", lambda r: f"{r.rss_first_mb:.0f} → {r.rss_last_mb:.0f}"),
+    Column("load avg min / mean / max", lambda r: f"{r.load_min:.1f} / {r.load_mean:.1f} / {r.load_max:.1f}"),
+]
+RATIOS: list[tuple[str, Callable[[LoadSummary], float | None]]] = [
+    ("runs/s", lambda r: r.runs_per_s),
+    ("overhead p50", lambda r: r.p50_overhead_ms),
+    ("overhead p95", lambda r: r.p95_overhead_ms),
+    ("overhead p99", lambda r: r.p99_overhead_ms),
+    ("server CPU ms/run", lambda r: r.server_cpu_ms_per_run),
+    ("RSS last", lambda r: r.rss_last_mb),
+]
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or ``None`` when either is missing or ``b`` is not positive."""
+    if a is None or b is None or math.isnan(a) or math.isnan(b) or b <= 0:
+        return None
+    return a / b
+
+
+def comparison(summaries: Sequence[LoadSummary]) -> str:
+    """The runtimes' summaries side by side, then the first one's numbers divided by each other's."""
+    first, others = summaries[0], summaries[1:]
+    lines = [markdown_table(summaries, COMPARISON_COLUMNS)]
+    if others:
+        header = " | ".join(f"{first.runtime} ÷ {o.runtime}" for o in others)
+        lines += ["", f"| measure | {header} |", "|---|" + "---|" * len(others)]
+        for name, value in RATIOS:
+            cells = [ratio(value(first), value(o)) for o in others]
+            lines.append(f"| {name} | " + " | ".join("–" if c is None else f"{c:.2f}×" for c in cells) + " |")
+    return "\n".join(lines)

@@ -136,7 +136,7 @@ def fake_model(delay_ms: float) -> Iterator[str]:
             raise RuntimeError(f"the fake model server did not start: {line!r}")
         yield f"http://127.0.0.1:{int(line.split()[-1])}/v1"
     finally:
-        _stop(proc)
+        stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -159,26 +159,32 @@ def serve(home: Path, env: dict[str, str], workdir: Path, ready_timeout_s: float
             wait_ready(url, proc, ready_timeout_s, log=log_path)
             yield Server(url, proc.pid, log_path)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 def wait_ready(
-    url: str, proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout_s: float = 60.0, *, log: Path | None = None
+    url: str,
+    proc: subprocess.Popen[bytes] | subprocess.Popen[str],
+    timeout_s: float = 60.0,
+    *,
+    log: Path | None = None,
+    path: str = "/readyz",
+    name: str = "tiller serve",
 ) -> None:
-    """Poll ``url``'s ``/readyz`` until it answers 200; ``RuntimeError`` with the server's output
+    """Poll ``url`` + ``path`` until it answers 200; ``RuntimeError`` with the server's output
     (the tail of ``log``, else what it printed to its stdout pipe) if it exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"tiller serve exited with {proc.returncode}:\n{_output(proc, log)}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_output(proc, log)}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
     shown = log.read_text()[-3000:] if log is not None else ""
-    raise RuntimeError(f"tiller serve not ready after {timeout_s:.0f} s:\n{shown}")
+    raise RuntimeError(f"{name} not ready after {timeout_s:.0f} s:\n{shown}")
 
 
 def _output(proc: subprocess.Popen[bytes] | subprocess.Popen[str], log: Path | None) -> str:
@@ -191,7 +197,7 @@ def _output(proc: subprocess.Popen[bytes] | subprocess.Popen[str], log: Path | N
     return out if isinstance(out, str) else out.decode(errors="replace")
 
 
-def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 20.0) -> None:
+def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 20.0) -> None:
     """SIGTERM (uvicorn drains the runs in progress), then SIGKILL after ``grace_s``."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -204,25 +210,30 @@ def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float 
 
 @dataclass(frozen=True)
 class ServerSample:
-    """The server process at one instant: resident memory, CPU use since the previous sample, load."""
+    """The server's process tree at one instant: resident memory, CPU use since the previous
+    sample and in all, load."""
 
     t_s: float
     rss_mb: float
     cpu_pct: float | None
     load_1m: float
+    cpu_s: float | None = None
+    """CPU seconds the tree has used since it started (user + system, reaped children included)."""
 
 
 class ServerProbe:
-    """Samples a process every time ``sample`` is called (the load test calls it every few seconds)."""
+    """Samples a process and its descendants every time ``sample`` is called (the load test calls
+    it every few seconds): ``tiller serve`` is one process, a server with workers or a reloader is
+    several, and each is measured whole."""
 
     def __init__(self, pid: int, clock: Callable[[], float]) -> None:
         self.pid = pid
         self.clock = clock
         self.samples: list[ServerSample] = []
-        self._last = (clock(), cpu_seconds(pid))
+        self._last = (clock(), tree_cpu_seconds(pid))
 
     def sample(self) -> None:
-        now, rss, cpu = self.clock(), rss_mb(self.pid), cpu_seconds(self.pid)
+        now, rss, cpu = self.clock(), tree_rss_mb(self.pid), tree_cpu_seconds(self.pid)
         if rss is None:
             return  # the process is gone; the run reports it
         then, cpu_then = self._last
@@ -230,7 +241,51 @@ class ServerProbe:
         if cpu is not None and cpu_then is not None and now > then:
             busy = round(100 * (cpu - cpu_then) / (now - then), 1)
         self._last = (now, cpu)
-        self.samples.append(ServerSample(round(now, 1), round(rss, 1), busy, os.getloadavg()[0]))
+        cpu_s = None if cpu is None else round(cpu, 3)
+        self.samples.append(ServerSample(round(now, 1), round(rss, 1), busy, os.getloadavg()[0], cpu_s))
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (from ``/proc/*/stat``'s parent ids)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_rss_mb(pid: int) -> float | None:
+    """Resident memory of ``pid`` and its descendants, MiB (``None`` if ``pid`` is gone)."""
+    root = rss_mb(pid)
+    if root is None:
+        return None
+    return root + sum(rss_mb(p) or 0.0 for p in process_tree(pid)[1:])
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time of ``pid`` (its exited, reaped children included) and its live descendants."""
+    root = _stat_fields(pid)
+    if root is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = sum(int(root[i]) for i in (11, 12, 13, 14)) / tick
+    return total + sum(cpu_seconds(p) or 0.0 for p in process_tree(pid)[1:])
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """``/proc/PID/stat`` after the command name (which may hold spaces): state, ppid, …"""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
 
 
 def rss_mb(pid: int) -> float | None:
@@ -254,9 +309,7 @@ def rss_mb(pid: int) -> float | None:
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a process has used so far."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
-    except OSError:
+    fields = _stat_fields(pid)
+    if fields is None:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.load_server import LoadUser
+from bench.load_server import LoadUser, Server
 
 INTENTS = ("order", "policy", "refund")
 WEIGHTS = (0.45, 0.35, 0.20)
@@ -114,17 +114,25 @@ class SimulatedUser:
         if result.get("status") != "awaiting_approval":
             return
         started, started_s, limited = time.perf_counter(), self.work.now(), self.rate_limited
-        for approval in result.get("pending_approvals", []):
-            await self._call("approve", intent, lambda s, a=approval["id"]: self._approve(s, a))
-        status, done = await self._follow(thread)
+        status, done, model_calls = await self._approve_and_follow(thread, intent, result)
         sample = Sample("approve→done", intent, started_s, time.perf_counter() - started, status)
         sample.run_status = done.get("status")
-        sample.model_calls = max(0, _steps(done) - _steps(result))
+        sample.model_calls = model_calls
         sample.error = _run_error(done)
         sample.throttled = self.rate_limited > limited
         self.work.samples.append(sample)
         if sample.error:
             raise RunFailed(sample.error)
+
+    async def _approve_and_follow(
+        self, thread: str, intent: str, paused: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], int]:
+        """Approve each pending call (as the user's reviewer), then follow the thread's events until
+        the continuation settles: (HTTP status, the settled result, model calls it made)."""
+        for approval in paused.get("pending_approvals", []):
+            await self._call("approve", intent, lambda s, a=approval["id"]: self._approve(s, a))
+        status, done = await self._follow(thread)
+        return status, done, max(0, _steps(done) - _steps(paused))
 
     async def _call(self, kind: str, intent: str | None, send: Callable[[Sample], Awaitable[Any]]) -> Any:
         """Send until not rate limited; record every attempt; ``RunFailed`` on an error."""
@@ -236,14 +244,35 @@ def _code(exc: httpx.HTTPStatusError) -> str:
         return exc.response.text[:100]
 
 
+UserFactory = Callable[[LoadUser, httpx.AsyncClient, Workload, int], SimulatedUser]
+"""Makes one simulated user: :class:`SimulatedUser` speaks Tiller's API; another service's adapter
+subclasses it (``bench/load_peer_client.py``)."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A server under load and how its users talk to it."""
+
+    server: Server
+    users: list[LoadUser]
+    user_factory: UserFactory
+    config: dict[str, str]
+    """How it was started (environment, options), for the report."""
+
+
 async def run_users(
-    base_url: str, users: list[LoadUser], work: Workload, on_tick: Callable[[], None], tick_s: float
+    base_url: str,
+    users: list[LoadUser],
+    work: Workload,
+    on_tick: Callable[[], None],
+    tick_s: float,
+    user_factory: UserFactory = SimulatedUser,
 ) -> None:
     """All users until ``work.ends_at`` (then each finishes its conversation step), calling
     ``on_tick`` every ``tick_s`` seconds."""
     limits = httpx.Limits(max_connections=4 * len(users) + 10, max_keepalive_connections=2 * len(users))
     async with httpx.AsyncClient(base_url=base_url, timeout=180.0, limits=limits) as client:
-        tasks = [asyncio.create_task(SimulatedUser(u, client, work, seed=i).run()) for i, u in enumerate(users)]
+        tasks = [asyncio.create_task(user_factory(u, client, work, i).run()) for i, u in enumerate(users)]
         while not all(t.done() for t in tasks):
             on_tick()
             await asyncio.wait(tasks, timeout=tick_s)

@@ -17,12 +17,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import (
-    HumanInTheLoopMiddleware,
-    ModelCallLimitMiddleware,
-    PIIMiddleware,
-    ToolCallLimitMiddleware,
-)
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -36,6 +30,7 @@ from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
 from bench import toolkit
+from bench.peer_graph import nearest_middleware
 from tools.policy import ApprovalPolicy
 
 Durability = Literal["sync", "async", "exit"]
@@ -135,13 +130,8 @@ class CreateAgentRunner:
         # Durability only means something with a checkpointer (LangGraph warns otherwise).
         self.options: dict[str, Any] = {"durability": durability} if saver is not None else {}
         self.model = toolkit.scripted_model()
-        middleware = [
-            # Review configured for a high-risk tool this workload never calls: inspected, not triggered.
-            HumanInTheLoopMiddleware(interrupt_on={"issue_refund": True}),
-            ModelCallLimitMiddleware(run_limit=MAX_MODEL_CALLS),
-            ToolCallLimitMiddleware(run_limit=MAX_MODEL_CALLS),
-            PIIMiddleware("credit_card", strategy="redact", apply_to_input=True, apply_to_output=True),
-        ]
+        # Review configured for a high-risk tool this workload never calls: inspected, not triggered.
+        middleware = nearest_middleware(["issue_refund"], MAX_MODEL_CALLS, MAX_MODEL_CALLS)
         self.graph = create_agent(
             self.model,
             toolkit.langchain_tools(),
