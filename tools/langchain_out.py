@@ -71,7 +71,7 @@ class ReadOnlyInvoker:
             )
         tenant_id, user_id, thread_id = self._who
         if self._sessions is None:
-            return self._run(spec, ToolContext(tenant_id, user_id, thread_id, None), valid)  # type: ignore[arg-type]  # read tool without a database: no session
+            return self._run(spec, ToolContext(tenant_id, user_id, thread_id, None), valid)  # no database: no session
         with transaction(self._sessions) as session:
             return self._run(spec, ToolContext(tenant_id, user_id, thread_id, session), valid)
 

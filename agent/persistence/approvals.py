@@ -64,7 +64,7 @@ class PendingApproval(BaseModel):
     """Why the policy asked (``why``) and where each argument came from (``args``: ``{name:
     {source, where}}``, sources ``user | system | trusted | untrusted | model``), for the reviewer."""
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects any decorator over @property; pydantic's documented spelling
     @property
     def effective_args(self) -> dict[str, Any]:
         """The arguments that run (or ran): the reviewer's edit, else the requested ones."""
@@ -331,13 +331,16 @@ class ApprovalStore:
         ``failed`` with the tool's reason, so history tells the real outcome. Only an approved,
         unconsumed approval changes; returns whether this one did."""
         with transaction(self._sessions) as session:
-            done = session.execute(
-                update(ApprovalRow)
-                .where(ApprovalRow.id == approval_id, ApprovalRow.status == "approved")
-                .values(status="failed", outcome=message[:2000], executed_at=utcnow())
-                .execution_options(synchronize_session=False)
+            done = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(ApprovalRow)
+                    .where(ApprovalRow.id == approval_id, ApprovalRow.status == "approved")
+                    .values(status="failed", outcome=message[:2000], executed_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            if done.rowcount != 1:
                 return False
             row = session.get(ApprovalRow, approval_id)
             assert row is not None

@@ -175,11 +175,22 @@ def _principal(row: ApiKeyRow) -> Principal:
     return Principal(
         key_id=row.id,
         tenant=row.tenant_id,
-        role=row.role,  # type: ignore[arg-type]
+        role=_role(row),
         name=_canonical(row.name),
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
         subject=row.subject,
+    )
+
+
+def _role(row: ApiKeyRow) -> Role:
+    """The key's stored role, checked: a row edited to an unknown role grants nothing."""
+    for role in ROLES:
+        if row.role == role:
+            return role
+    raise InvalidKey(
+        f"API key {row.id} has the role {row.role!r} in the database, none of {', '.join(ROLES)}: "
+        "revoke it and create a new one with `tiller keys create`"
     )
 
 

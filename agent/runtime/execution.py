@@ -123,7 +123,7 @@ class ToolExecutor:
             who.tenant_id,
             who.user_id,
             who.thread_id,
-            session=None,  # type: ignore[arg-type]  # async tools reach their own backends
+            session=None,  # async tools reach their own backends
             tool_call_id=who.tool_call_id,
             subject=who.subject,
         )

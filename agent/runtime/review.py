@@ -107,8 +107,8 @@ class Reviews:
         if spec is None:
             return []
         try:
-            found = spec.func(
-                ToolContext(tenant_id=tenant, user_id="reviewer", thread_id="", session=None),  # type: ignore[arg-type]  # a search reads its index only
+            found = spec.func(  # a search reads its index only: no session
+                ToolContext(tenant_id=tenant, user_id="reviewer", thread_id="", session=None),
                 spec.args_model.model_validate({"query": query[:500], "top_k": MAX_POLICY_PASSAGES}),
             )
         except Exception:  # the facts still help when the index cannot answer

@@ -14,7 +14,7 @@ from tools.domain import Domain
 from tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
-    from tools.retrieval.index import KnowledgeIndex
+    from tools.retrieval.index import KnowledgeIndex, RetrievalMode
 
 
 def knowledge_dirs(settings: Settings, domain: Domain) -> tuple[Path, Path] | None:
@@ -63,7 +63,7 @@ def mcp_specs(settings: Settings, domain: Domain, closers: list[Callable[[], Non
     return specs
 
 
-def open_index(documents: Path, index_dir: Path, mode: str) -> KnowledgeIndex:
+def open_index(documents: Path, index_dir: Path, mode: RetrievalMode) -> KnowledgeIndex:
     """The knowledge base's index, built or loaded; an index directory this user cannot write (or
     documents it cannot read) is a ``StorageUnwritable`` naming the path and the fix."""
     from tools.retrieval import build_or_load
@@ -74,7 +74,7 @@ def open_index(documents: Path, index_dir: Path, mode: str) -> KnowledgeIndex:
     if not readable_file(index_dir / MANIFEST) and (problem := directory_problem(index_dir)):
         raise StorageUnwritable(f"the search index directory {index_dir} {problem}. {fix}")
     try:
-        return build_or_load(documents, index_dir, mode=mode)  # type: ignore[arg-type]
+        return build_or_load(documents, index_dir, mode=mode)
     except OSError as exc:
         if not is_permission_error(exc):
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -72,6 +73,7 @@ def test_deciding_in_the_inbox(client: TestClient, make_key: MakeKey, ctx: Servi
 
     assert "missing or stale CSRF token" in web.post(f"/review/{first}", data={"decision": "approve"}).text
     assert "a rejection needs a reason" in decide(first, decision="reject")
+    assert "unknown decision 'escalate'" in html.unescape(decide(first, decision="escalate"))
     page = decide(first, decision="edit", **{"arg:amount": "-3"})
     assert f"{first}: args.amount: Input should be greater than 0" in page
     page = decide(first, decision="edit", **{"arg:amount": "0.50", "arg:order_id": "W1000004", "arg:reason": "damaged"})
