@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from langchain_core.callbacks import CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
@@ -29,8 +29,12 @@ from tools.errors import ToolError, ToolRefused
 from tools.schema_args import SchemaArgs
 from tools.validation import validate_args
 
-if TYPE_CHECKING:
-    from tools.registry import ToolRegistry
+
+class ToolLookup(Protocol):
+    """Finds a tool by name (a ``ToolRegistry`` does; named here so this module, which the
+    registry imports, does not import it back)."""
+
+    def get(self, name: str) -> ToolSpec | None: ...
 
 
 class ToolInvoker(Protocol):
@@ -48,7 +52,7 @@ class ReadOnlyInvoker:
 
     def __init__(
         self,
-        registry: ToolRegistry,
+        registry: ToolLookup,
         *,
         sessions: sessionmaker[Session] | None = None,
         tenant_id: str = "default",

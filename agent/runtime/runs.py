@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
@@ -33,7 +33,13 @@ from agent.tracing import TraceRecorder, TraceView
 
 if TYPE_CHECKING:
     from agent.loop.graph import AgentGraph
-    from agent.runtime.tiller import Tiller
+    from agent.models.pricing import PriceTable
+    from agent.persistence.approvals import ApprovalStore
+    from agent.persistence.threads import ThreadStore
+    from agent.runtime.domains import DomainRuntimes
+    from agent.tracing import TraceStore
+    from agent.tracing.export import TraceExporter
+    from agent.tracing.metrics import RunMetrics
 
 EventHandler = Callable[[RunEvent], None]
 log = logging.getLogger("tiller.runtime")
@@ -53,10 +59,34 @@ def config(thread_id: str, limits: Limits) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
 
 
+class RuntimeParts(Protocol):
+    """What a run needs of its runtime — ``Tiller`` has each — named here so that this module
+    does not import the one that imports it."""
+
+    @property
+    def graph(self) -> AgentGraph: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def domains(self) -> DomainRuntimes: ...
+    @property
+    def threads(self) -> ThreadStore: ...
+    @property
+    def approvals(self) -> ApprovalStore: ...
+    @property
+    def traces(self) -> TraceStore: ...
+    @property
+    def metrics(self) -> RunMetrics: ...
+    @property
+    def exporters(self) -> Sequence[TraceExporter]: ...
+    @property
+    def prices(self) -> PriceTable: ...
+
+
 class RunDriver:
     """The run machinery of one runtime (``Tiller``): its stores, graph, domains and exporters."""
 
-    def __init__(self, rt: Tiller) -> None:
+    def __init__(self, rt: RuntimeParts) -> None:
         self.rt = rt
 
     @property
