@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.errors import ConfigError
 from tools.domain import Domain, load_domain
+from tools.errors import ToolDefinitionError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DOMAIN = "commerce"
@@ -118,8 +120,6 @@ def _explain(exc: ValidationError) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (plus overrides), with the domain's defaults filled in; a bad
     value names its variable."""
-    from agent.errors import ConfigError
-
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -130,9 +130,6 @@ def load_settings(**overrides: Any) -> Settings:
 def domain_of(settings: Settings, tenant: str | None = None) -> Domain:
     """The domain ``tenant`` is bound to (``TILLER_TENANT_DOMAINS``), else ``TILLER_DOMAIN``'s;
     an unknown one raises ``ConfigError`` saying which are installed."""
-    from agent.errors import ConfigError
-    from tools.errors import ToolDefinitionError
-
     spec = settings.tenant_domains.get(tenant or "", settings.domain)
     try:
         return load_domain(spec)
@@ -154,8 +151,6 @@ def with_domain_defaults(settings: Settings) -> Settings:
 
 
 def load_limits() -> Limits:
-    from agent.errors import ConfigError
-
     try:
         return Limits()
     except ValidationError as exc:

@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from tools.errors import database_unavailable
 
 
 def utcnow() -> datetime:
@@ -99,10 +102,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def refusals_as_tool_errors() -> Iterator[None]:
     """A database that refuses a statement — a lock held past the busy timeout, a lost
     connection — raises ``ToolUnavailable`` saying so (nothing was committed)."""
-    from sqlalchemy.exc import OperationalError
-
-    from tools.errors import database_unavailable
-
     try:
         yield
     except OperationalError as exc:

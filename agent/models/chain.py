@@ -194,7 +194,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     """Errors worth retrying: timeouts, connection drops, 429 and 5xx."""
     errors: list[type[BaseException]] = [TimeoutError, ConnectionError]
     try:
-        import openai
+        import openai  # noqa: PLC0415  # the SDK takes ~1 s to import; a run on the offline model never needs it
 
         errors += [openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError]
     except ImportError:  # pragma: no cover - langchain-openai is a dependency

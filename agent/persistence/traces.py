@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import TillerError
 from agent.persistence.tables import TraceRunRow, TraceSpanRow
-from tools.db import transaction
+from tools.db import transaction, utcnow
 
 EVAL_LABEL = "eval_run"
 """The label of a trace copied from an eval trial (``evals/traces.py``): kept, shown, but not
@@ -124,8 +124,6 @@ class TraceStore:
 
     def spent_today(self, tenant_id: str) -> float:
         """Model cost of the tenant's runs since 00:00 UTC."""
-        from tools.db import utcnow
-
         midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._sessions() as session:
             total = session.scalar(

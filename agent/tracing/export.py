@@ -15,11 +15,19 @@ is never exported twice, nor unredacted.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
+
+from langsmith import Client
+from langsmith.run_trees import RunTree
+from opentelemetry import trace as otel
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from agent.persistence.traces import Span, TraceView
 
@@ -59,8 +67,6 @@ class LangSmithExporter:
     }
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        from langsmith import Client
-
         self.project = env.get("LANGSMITH_PROJECT") or env.get("LANGCHAIN_PROJECT") or "tiller"
         self.client = Client(
             api_url=env.get("LANGSMITH_ENDPOINT") or env.get("LANGCHAIN_ENDPOINT"),
@@ -69,8 +75,6 @@ class LangSmithExporter:
         )
 
     def export(self, trace: TraceView) -> None:
-        from langsmith.run_trees import RunTree
-
         root = RunTree(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"tiller:{trace.id}"),
             name=f"tiller.{trace.kind}",
@@ -124,18 +128,14 @@ class OtlpExporter:
     """Sends each trace as OpenTelemetry spans over OTLP/HTTP (protobuf)."""
 
     def __init__(self, endpoint: str) -> None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        # Only with an OTLP endpoint set: the exporter's protobuf stack costs start-up time otherwise.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
 
         self.provider = TracerProvider(resource=Resource.create({"service.name": "tiller"}))
         self.provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         self.tracer = self.provider.get_tracer("tiller")
 
     def export(self, trace: TraceView) -> None:
-        from opentelemetry import trace as otel
-
         ns = int(trace.started_at.timestamp() * 1e9)
         root = self.tracer.start_span(f"tiller.{trace.kind}", start_time=ns, attributes=_root_attributes(trace))
         root_ctx = otel.set_span_in_context(root)
@@ -180,8 +180,6 @@ def _root_attributes(trace: TraceView) -> dict[str, Any]:
 
 def _flat(attributes: dict[str, Any], prefix: str) -> dict[str, Any]:
     """OpenTelemetry attributes are scalars (or lists of scalars): nest with dots, else stringify."""
-    import json
-
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         if value is None:

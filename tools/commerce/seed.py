@@ -63,6 +63,7 @@ from tools.commerce.fixtures import (
     TicketPlan,
 )
 from tools.commerce.models import COMMERCE_TABLES, Tenant, create_schema, drop_schema
+from tools.db import make_engine
 from tools.domain import AlreadySeeded as DomainAlreadySeeded
 
 # Share of the acme volume that the second tenant gets.
@@ -325,8 +326,6 @@ def _advance_sequences(conn: Connection) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m tools.commerce.seed --url sqlite:///demo.db --orders 100000 [--reset]``."""
-    from tools.db import make_engine
-
     parser = argparse.ArgumentParser(description="Seed the commerce demo database.")
     parser.add_argument("--url", required=True, help="database URL (sqlite:///file.db or postgresql://…)")
     parser.add_argument("--customers", type=int, default=500)

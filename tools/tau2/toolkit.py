@@ -68,7 +68,7 @@ def risk_of(tool_type: str, arguments: list[str], declared: str | None) -> Risk:
 
 def response_text(response: Any) -> str:
     """τ²'s own rendering of a tool's response (``Environment.to_json_str``)."""
-    from tau2.environment.environment import Environment
+    from tau2.environment.environment import Environment  # noqa: PLC0415  # the tau2 extra: optional
 
     text: str = Environment.to_json_str(response)
     return text

@@ -49,7 +49,7 @@ class NanoGuardClassifier:
         with self._lock:
             if self._model is None:
                 try:
-                    from nanoguard import NanoGuard
+                    from nanoguard import NanoGuard  # noqa: PLC0415  # the classifier extra: optional
                 except ImportError as exc:
                     raise ImportError(
                         "the NanoGuard classifier needs the extra: pip install 'tiller[classifier]'"

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import redis.asyncio
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -54,8 +55,6 @@ class RateLimits:
         self._redis: Any = None
         storage: Storage
         if redis_url:
-            import redis.asyncio
-
             self._redis = redis.asyncio.Redis.from_url(redis_url)
             # One connection pool for both, closed with our client in ``close``.
             storage = RedisStorage(
