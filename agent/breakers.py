@@ -58,6 +58,7 @@ class ConcurrentBreaker(pybreaker.CircuitBreaker):
         self._probe_in_flight = False
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``func`` through the breaker: refused at once while open, counted when it fails."""
         state, probing = self._admit()
         try:
             result = func(*args, **kwargs)

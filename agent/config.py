@@ -94,18 +94,22 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """The business database's URL: ``TILLER_DATABASE_URL``, else a SQLite file in the home."""
         return self.database_url or f"sqlite:///{self.home / 'tiller.db'}"
 
     @property
     def uses_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (checkpoints then live there too)."""
         return self.db_url.startswith(("postgresql", "postgres:"))
 
     @property
     def checkpoint_path(self) -> Path:
+        """The SQLite file that holds LangGraph's checkpoints when the database is SQLite."""
         return self.home / "checkpoints.db"
 
     @property
     def index_dir(self) -> Path:
+        """Where each domain's search index is kept (one folder per domain)."""
         return self.home / "index"
 
 
@@ -151,6 +155,7 @@ def with_domain_defaults(settings: Settings) -> Settings:
 
 
 def load_limits() -> Limits:
+    """The limits from the environment (``TILLER_MAX_*``); a bad value names its variable."""
     try:
         return Limits()
     except ValidationError as exc:

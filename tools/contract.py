@@ -34,6 +34,7 @@ class Risk(StrEnum):
 
     @property
     def has_side_effects(self) -> bool:
+        """Whether the tool changes something (writes and high-risk tools do; reads do not)."""
         return self is not Risk.READ
 
 

@@ -34,6 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """An aware datetime to UTC for storage (SQLite keeps it without offset); a naive one is refused."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -43,6 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """A stored datetime as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -61,6 +63,7 @@ def normalize_url(url: str) -> str:
 
 
 def is_postgres(url: str) -> bool:
+    """Whether the URL is PostgreSQL's (in any of its spellings)."""
     return normalize_url(url).startswith("postgresql")
 
 
@@ -88,6 +91,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -129,6 +129,7 @@ class Vocabulary:
     entities: tuple[Entity, ...] = ()
 
     def entity(self, name: str) -> Entity | None:
+        """The entity named ``name``, if the business has one."""
         return next((e for e in self.entities if e.name == name), None)
 
 

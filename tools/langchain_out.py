@@ -34,13 +34,15 @@ class ToolLookup(Protocol):
     """Finds a tool by name (a ``ToolRegistry`` does; named here so this module, which the
     registry imports, does not import it back)."""
 
-    def get(self, name: str) -> ToolSpec | None: ...
+    def get(self, name: str) -> ToolSpec | None:
+        """The tool named ``name``, or ``None``."""
 
 
 class ToolInvoker(Protocol):
     """Runs one call of a named tool: its result data, or a :class:`ToolError` raised."""
 
-    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]: ...
+    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run the call of ``tool`` with ``args``: its result data, or the ``ToolError`` that refused it."""
 
 
 class ReadOnlyInvoker:
@@ -64,6 +66,7 @@ class ReadOnlyInvoker:
         self._who = (tenant_id, user_id, thread_id)
 
     def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run a read tool (in a transaction of ``sessions`` when given); a side-effecting one is refused."""
         spec = self._registry.get(tool)
         if spec is None:
             raise ToolError(f"unknown tool {tool!r}")
@@ -98,6 +101,7 @@ class TillerTool(BaseTool):
 
     @classmethod
     def of(cls, spec: ToolSpec, invoker: ToolInvoker) -> TillerTool:
+        """The LangChain tool of ``spec``, its calls handed to ``invoker``."""
         # A JSON-schema args model is handed over as its schema: LangChain passes the input
         # through untouched and validation stays ours (SchemaArgs), where the messages are.
         args_schema: Any = spec.args_model

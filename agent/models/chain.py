@@ -67,6 +67,7 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
         self.name = f"breaker[{breaker.name}]"
 
     def invoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """One model call, retried on transient errors, its reply checked; an open breaker refuses it at once."""
         if not self.retries:
             return checkpoint_safe(strict_tool_calls(self.breaker.call(self.bound.invoke, input, config, **kwargs)))
         retrying = Retrying(

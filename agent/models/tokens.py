@@ -25,6 +25,7 @@ class TokenRelay(BaseCallbackHandler):
         self.on_token = on_token
 
     def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        """Relay one streamed token's text (the text blocks of a list of content blocks)."""
         # Models that stream content blocks (``output_version="v1"``, the Responses API) hand
         # over a list; only its text blocks are relayed.
         text = token if isinstance(token, str) else "".join(_block_text(block) for block in token)

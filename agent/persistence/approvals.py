@@ -88,10 +88,12 @@ def _provenance_json(reason: str, provenance: dict[str, Any] | None) -> str | No
 
 
 def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:
+    """The id of the approval for one call: the same call always gets the same id (re-planning is idempotent)."""
     return "apr_" + digest(tenant_id, thread_id, tool_call_id)[:16]
 
 
 def to_view(row: ApprovalRow) -> PendingApproval:
+    """An approval row as the runtime and its callers see it."""
     return PendingApproval(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -191,12 +193,14 @@ class ApprovalStore:
             return to_view(row)
 
     def get(self, tenant_id: str, approval_id: str) -> PendingApproval:
+        """One approval of the tenant, or ``ApprovalNotFound``."""
         with self._sessions() as session:
             return to_view(self._row(session, tenant_id, approval_id))
 
     def list(
         self, tenant_id: str, *, status: str | None = None, thread_id: str | None = None, tool: str | None = None
     ) -> list[PendingApproval]:
+        """The tenant's approvals, newest first, by status, thread or tool (due ones are expired first)."""
         self.expire_due(tenant_id)
         query = select(ApprovalRow).where(ApprovalRow.tenant_id == tenant_id)
         if status == "approved":
@@ -213,6 +217,7 @@ class ApprovalStore:
 
     # ``builtins.list``: in this class body, ``list`` names the method above.
     def events(self, tenant_id: str, approval_id: str) -> builtins.list[dict[str, Any]]:
+        """The approval's audit log, oldest first: who requested, decided and executed it, and when."""
         with self._sessions() as session:
             self._row(session, tenant_id, approval_id)
             rows = session.scalars(

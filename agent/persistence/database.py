@@ -113,6 +113,7 @@ def missing_tables(engine: Engine, domain: Domain | None) -> list[str]:
 
 
 def no_tables_message(url: str, domain: Domain | None, missing: list[str]) -> str:
+    """The error message for a database without the domain's tables: which are missing and what to run."""
     name = domain.name if domain is not None else "?"
     shown = ", ".join(missing[:6]) + (", …" if len(missing) > 6 else "")
     return (

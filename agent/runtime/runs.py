@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -48,6 +48,8 @@ _INTERRUPT = "__interrupt__"  # where graph.ainvoke's output lists the interrupt
 
 @dataclass
 class Lease:
+    """What a run leaves behind when its thread's lease is released."""
+
     status: str | None = None
     """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
     trace: TraceView | None = None
@@ -55,6 +57,7 @@ class Lease:
 
 
 def config(thread_id: str, limits: Limits) -> RunnableConfig:
+    """LangGraph's config of a run on ``thread_id``, with a recursion limit above what the limits allow."""
     # Each model step takes at most 4 graph steps; the limits end the run long before this does.
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
 
@@ -63,24 +66,15 @@ class RuntimeParts(Protocol):
     """What a run needs of its runtime — ``Tiller`` has each — named here so that this module
     does not import the one that imports it."""
 
-    @property
-    def graph(self) -> AgentGraph: ...
-    @property
-    def limits(self) -> Limits: ...
-    @property
-    def domains(self) -> DomainRuntimes: ...
-    @property
-    def threads(self) -> ThreadStore: ...
-    @property
-    def approvals(self) -> ApprovalStore: ...
-    @property
-    def traces(self) -> TraceStore: ...
-    @property
-    def metrics(self) -> RunMetrics: ...
-    @property
-    def exporters(self) -> Sequence[TraceExporter]: ...
-    @property
-    def prices(self) -> PriceTable: ...
+    graph: AgentGraph
+    limits: Limits
+    domains: DomainRuntimes
+    threads: ThreadStore
+    approvals: ApprovalStore
+    traces: TraceStore
+    metrics: RunMetrics
+    exporters: list[TraceExporter]
+    prices: PriceTable
 
 
 class RunDriver:
@@ -91,9 +85,11 @@ class RunDriver:
 
     @property
     def graph(self) -> AgentGraph:
+        """The runtime's compiled graph."""
         return self.rt.graph
 
     def context(self, caller: Caller, limits: Limits | None, labels: dict[str, str] | None = None) -> RunContext:
+        """The context of one run: the caller, the limits and their deadline, the tenant's domain and guard policy."""
         limits = limits or self.rt.limits
         return RunContext(
             caller=caller,

@@ -73,6 +73,7 @@ WAITING_FOR_REVIEWER = (
 
 
 def new_thread_id() -> str:
+    """A new thread id (``t_`` and 12 hex digits)."""
     return "t_" + uuid.uuid4().hex[:12]
 
 
@@ -157,6 +158,7 @@ class Tiller:
         self.graph: AgentGraph = build_graph(checkpointer)
 
     def close(self) -> None:
+        """Close the checkpointer, the stores and the event loop."""
         if not self._loop.loop.is_closed():
             try:
                 self._loop.run(self._astack.aclose())
@@ -344,6 +346,7 @@ class Tiller:
         return self._loop.run(self.runs.result(thread_id, tenant, 0.0))
 
     def messages(self, thread_id: str, *, tenant: str | None = None) -> list[AnyMessage]:
+        """The thread's messages as checkpointed (``ThreadNotFound`` outside the tenant)."""
         tenant = tenant or self.settings.tenant
         self.threads.get(tenant, thread_id)
         snapshot = self._loop.run(self.graph.aget_state(config(thread_id, self.limits)))

@@ -35,9 +35,13 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class TraceExporter(Protocol):
-    def export(self, trace: TraceView) -> None: ...
+    """Sends stored traces to an outside system."""
 
-    def close(self) -> None: ...
+    def export(self, trace: TraceView) -> None:
+        """Send one trace (a failure is logged by the caller; the run never fails for it)."""
+
+    def close(self) -> None:
+        """Flush what is buffered and release the connection."""
 
 
 def _at(trace: TraceView, ms: float) -> datetime:
@@ -51,6 +55,7 @@ def _parent_of(span: Span, nodes: list[Span]) -> Span | None:
 
 
 def langsmith_enabled(env: Mapping[str, str]) -> bool:
+    """Whether the environment turns LangSmith tracing on and gives it a key."""
     tracing = env.get("LANGSMITH_TRACING") or env.get("LANGCHAIN_TRACING_V2") or ""
     return tracing.lower() in _TRUE and bool(env.get("LANGSMITH_API_KEY") or env.get("LANGCHAIN_API_KEY"))
 
@@ -75,6 +80,7 @@ class LangSmithExporter:
         )
 
     def export(self, trace: TraceView) -> None:
+        """Post the trace as one run tree: the run, its nodes, and each model and tool call."""
         root = RunTree(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"tiller:{trace.id}"),
             name=f"tiller.{trace.kind}",
@@ -113,10 +119,12 @@ class LangSmithExporter:
         return child
 
     def close(self) -> None:
+        """Send what the client still buffers."""
         self.client.flush()
 
 
 def otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP traces endpoint the standard OpenTelemetry variables name, if any."""
     if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
     if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
@@ -136,6 +144,7 @@ class OtlpExporter:
         self.tracer = self.provider.get_tracer("tiller")
 
     def export(self, trace: TraceView) -> None:
+        """Emit the trace as spans: the run, its nodes, and each event inside its node."""
         ns = int(trace.started_at.timestamp() * 1e9)
         root = self.tracer.start_span(f"tiller.{trace.kind}", start_time=ns, attributes=_root_attributes(trace))
         root_ctx = otel.set_span_in_context(root)
@@ -160,6 +169,7 @@ class OtlpExporter:
         root.end(end_time=ns + int(trace.duration_ms * 1e6))
 
     def close(self) -> None:
+        """Flush and shut down the span processor."""
         self.provider.shutdown()
 
 

@@ -101,9 +101,11 @@ class SeedRows:
     products: dict[tuple[str, str], tuple[int, str, int]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
+        """The id the next row of ``table`` gets."""
         return len(self.tables[table]) + 1
 
     def add(self, table: str, row: dict[str, Any]) -> int:
+        """Append a row to ``table`` with the next id; returns the id."""
         row["id"] = row_id = self.next_id(table)
         self.tables[table].append(row)
         return row_id

@@ -91,8 +91,10 @@ that an answer may list; a Luhn-valid run is a card number only next to a card w
 
 
 def retail() -> Domain:
+    """τ²-bench's retail domain as a Tiller domain."""
     return tau2_domain("retail")
 
 
 def airline() -> Domain:
+    """τ²-bench's airline domain as a Tiller domain."""
     return tau2_domain("airline")

@@ -36,6 +36,7 @@ class Tau2Verdict:
 
     @property
     def passed(self) -> bool:
+        """Whether τ² gives the conversation full reward."""
         return self.reward >= 1.0
 
 

@@ -58,6 +58,7 @@ class NanoGuardClassifier:
         return self._model
 
     def __call__(self, text: str) -> float:
+        """The highest injection probability over the text's windows, from 0 to 1."""
         model = self._model or self._load()
         results = model.scan_batch(windows(text))
         return max(float(r.injection_score) for r in results)

@@ -26,6 +26,7 @@ _DECISIONS: dict[str, Decision] = {"approve": "approve", "reject": "reject", "ed
 
 
 def time_left(expires_at: datetime) -> str:
+    """How long an approval stays open, for the inbox (``1h 05m left``, ``expired``)."""
     seconds = int((expires_at - datetime.now(UTC)).total_seconds())
     if seconds <= 0:
         return "expired"

@@ -72,6 +72,7 @@ class RateLimits:
 
     @property
     def backend(self) -> str:
+        """Where the counts live: ``redis`` (shared by every process) or ``memory`` (this process)."""
         return "redis" if self._redis is not None else "memory"
 
     async def ping(self) -> str:
@@ -85,6 +86,7 @@ class RateLimits:
         return "ok"
 
     async def close(self) -> None:
+        """Close the Redis client, if one is used."""
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -115,6 +117,7 @@ class RateLimits:
         return token
 
     async def give_back_run_slot(self, who: Principal, token: str) -> None:
+        """Give back the run slot ``token`` holds (the run ended)."""
         if self._redis is None:
             self._running[who.key_id] -= 1
             return

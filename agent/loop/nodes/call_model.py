@@ -137,6 +137,7 @@ def _stopped_before_sending() -> Command[Literal["plan_tools", "finalize"]]:
 
 
 async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+    """The model's turn: to ``plan_tools`` when it asked for tools, else to ``finalize`` with its answer."""
     deps = runtime.context.deps
     limit = _limit(state, runtime.context)
     history, context_before, context_after = bounded_history(
@@ -154,8 +155,7 @@ async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command
         runtime.stream_writer(ModelErrorEvent(error=f"{type(exc).__name__}: {exc}"[:300]))
         return _failed(exc, limit)
     reply = raw if isinstance(raw, AIMessage) else AIMessage(content=raw.text, response_metadata=raw.response_metadata)
-    if limit and reply.tool_calls:
-        reply = _without_calls(reply)
+    reply = _without_calls(reply) if limit and reply.tool_calls else reply
     turn, step = state.get("turn", 0), state.get("steps", 0) + 1
     reply = with_pairing_ids(reply, turn, step)
     input_tokens, output_tokens, estimated = _usage(reply)

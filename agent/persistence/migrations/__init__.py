@@ -40,6 +40,7 @@ def runtime_table(name: str) -> bool:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration for the runtime's own revisions, on ``engine``."""
     config = Config()
     config.set_main_option("script_location", "agent.persistence:migrations")
     config.attributes["engine"] = engine
@@ -91,6 +92,7 @@ def _base_revision(config: Config) -> str:
 
 
 def current(engine: Engine, version_table: str = "alembic_version") -> str:
+    """The revision the database is at (``(none)`` before the first upgrade)."""
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": version_table})
         return context.get_current_revision() or "(none)"
