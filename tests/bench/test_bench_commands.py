@@ -1,6 +1,6 @@
 """The measurement commands outside ``python -m bench`` run end to end; no number is asserted.
 
-``python -m bench.detector`` is run by tests/safety/test_safety_detector_corpora.py (its --json
+``python -m bench.detector`` is run by tests/agent/checks/injection/test_detector_corpora.py (its --json
 output); ``python -m bench.corpora`` downloads the source wheels, which the tests cannot (no network).
 """
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from agent.interfaces.service.app import create_app
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import MakeKey
-from tests.service.test_service_auth import paused_refund
+from tests.agent.interfaces.service.conftest import MakeKey
+from tests.agent.interfaces.service.test_service_auth import paused_refund
 
 
 def browser(client: TestClient) -> TestClient:

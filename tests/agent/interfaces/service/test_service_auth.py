@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from agent.interfaces.service.context import ServiceContext
 from agent.persistence.tables import ApiKeyRow
-from tests.service.conftest import MakeKey
+from tests.agent.interfaces.service.conftest import MakeKey
 
 
 def paused_refund(client: TestClient, headers: dict[str, str], text: str) -> tuple[str, str]:
