@@ -48,8 +48,8 @@ test: setup-full
 	$(BIN)/python -m pytest -q
 
 lint: setup-full
-	$(BIN)/ruff check agent tools evals tests
-	$(BIN)/ruff format --check agent tools evals tests
+	$(BIN)/ruff check agent tools evals tests bench
+	$(BIN)/ruff format --check agent tools evals tests bench
 
 typecheck: setup-full  ## mypy on agent/, tools/, evals/ ([tool.mypy] in pyproject.toml)
 	$(BIN)/mypy

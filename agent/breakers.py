@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pybreaker
+from langgraph.runtime import get_runtime
 
 CircuitOpen = pybreaker.CircuitBreakerError
 T = TypeVar("T")
@@ -32,8 +33,6 @@ T = TypeVar("T")
 def _emit(event: dict[str, Any]) -> None:
     """Hand ``event`` to the running graph's event sink (``RunContext.emit``), if there is one
     (a no-op outside a run)."""
-    from langgraph.runtime import get_runtime
-
     try:
         context = get_runtime().context
     except (RuntimeError, AttributeError):  # called outside a graph run
@@ -59,6 +58,7 @@ class ConcurrentBreaker(pybreaker.CircuitBreaker):
         self._probe_in_flight = False
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``func`` through the breaker: refused at once while open, counted when it fails."""
         state, probing = self._admit()
         try:
             result = func(*args, **kwargs)

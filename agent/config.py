@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.errors import ConfigError
 from tools.domain import Domain, load_domain
+from tools.errors import ToolDefinitionError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DOMAIN = "commerce"
@@ -92,18 +94,22 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """The business database's URL: ``TILLER_DATABASE_URL``, else a SQLite file in the home."""
         return self.database_url or f"sqlite:///{self.home / 'tiller.db'}"
 
     @property
     def uses_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (checkpoints then live there too)."""
         return self.db_url.startswith(("postgresql", "postgres:"))
 
     @property
     def checkpoint_path(self) -> Path:
+        """The SQLite file that holds LangGraph's checkpoints when the database is SQLite."""
         return self.home / "checkpoints.db"
 
     @property
     def index_dir(self) -> Path:
+        """Where each domain's search index is kept (one folder per domain)."""
         return self.home / "index"
 
 
@@ -118,8 +124,6 @@ def _explain(exc: ValidationError) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (plus overrides), with the domain's defaults filled in; a bad
     value names its variable."""
-    from agent.errors import ConfigError
-
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -130,9 +134,6 @@ def load_settings(**overrides: Any) -> Settings:
 def domain_of(settings: Settings, tenant: str | None = None) -> Domain:
     """The domain ``tenant`` is bound to (``TILLER_TENANT_DOMAINS``), else ``TILLER_DOMAIN``'s;
     an unknown one raises ``ConfigError`` saying which are installed."""
-    from agent.errors import ConfigError
-    from tools.errors import ToolDefinitionError
-
     spec = settings.tenant_domains.get(tenant or "", settings.domain)
     try:
         return load_domain(spec)
@@ -154,8 +155,7 @@ def with_domain_defaults(settings: Settings) -> Settings:
 
 
 def load_limits() -> Limits:
-    from agent.errors import ConfigError
-
+    """The limits from the environment (``TILLER_MAX_*``); a bad value names its variable."""
     try:
         return Limits()
     except ValidationError as exc:

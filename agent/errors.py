@@ -35,11 +35,11 @@ class TillerError(Exception):
 
 
 class ConfigError(TillerError):
-    pass
+    """Bad configuration: an unknown model spec, a missing key, a bad URL."""
 
 
 class DatabaseUnavailable(TillerError):
-    pass
+    """The database cannot be reached or has no schema; the message says what to run."""
 
 
 class StorageUnwritable(DatabaseUnavailable):
@@ -47,19 +47,19 @@ class StorageUnwritable(DatabaseUnavailable):
 
 
 class ThreadNotFound(TillerError):
-    pass
+    """No such thread for this tenant (another tenant's threads look the same)."""
 
 
 class ThreadBusy(TillerError):
-    pass
+    """Another process is running this thread right now."""
 
 
 class InvalidName(TillerError):
-    pass
+    """A user or reviewer name that is empty once normalised."""
 
 
 class MessageTooLarge(TillerError):
-    pass
+    """A user message over ``TILLER_MAX_MESSAGE_CHARS`` (HTTP 413)."""
 
 
 class KeyError_(TillerError):
@@ -73,39 +73,47 @@ class KeyError_(TillerError):
 
 
 class InvalidKey(KeyError_):
+    """A malformed or unknown API key (HTTP 401)."""
+
     code = "invalid_key"
 
 
 class KeyRevoked(KeyError_):
+    """A revoked or removed API key (HTTP 401)."""
+
     code = "key_revoked"
 
 
 class KeyNotFound(KeyError_):
+    """No such API key to revoke (HTTP 404)."""
+
     code = "key_not_found"
 
 
 class InvalidKeyRequest(KeyError_):
+    """A key asked for with a bad role, tenant or subject (HTTP 422)."""
+
     code = "invalid_request"
 
 
 class ApprovalError(TillerError):
-    pass
+    """A reviewer action that cannot be done."""
 
 
 class ApprovalNotFound(ApprovalError):
-    pass
+    """No such approval for this tenant."""
 
 
 class ApprovalConflict(ApprovalError):
-    pass
+    """The approval was already decided or executed (HTTP 409)."""
 
 
 class ApprovalExpired(ApprovalError):
-    pass
+    """The approval is past its expiry: it can no longer be decided or used."""
 
 
 class SelfApproval(ApprovalError):
-    pass
+    """The decider is the requester (separation of duties)."""
 
 
 class InvalidEdit(ApprovalError):

@@ -35,10 +35,13 @@ def numbers_by_value(text: str) -> str:
 
 @dataclass
 class AnswerVerdict:
+    """The problems the answer checks found (none: it passed)."""
+
     problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
+        """Whether the answer met every check."""
         return not self.problems
 
 

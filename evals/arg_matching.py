@@ -122,6 +122,7 @@ class ArgDiff:
     actual: str = ""
 
     def render(self, prefix: str) -> str:
+        """The explanation line, the argument named under ``prefix`` (``step 3 issue_refund``)."""
         if self.kind == "missing":
             return f"{prefix}.{self.arg}: expected {self.expected}, got nothing"
         if self.kind == "unexpected":

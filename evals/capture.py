@@ -76,6 +76,7 @@ def capture_thread(tiller: Tiller, thread_id: str, *, tenant: str, scenario_id: 
 
 
 def write_scenario(scenario: dict[str, Any], path: Path) -> None:
+    """Write a captured scenario as YAML, under a header that says what to review."""
     header = (
         "# Captured by `tiller eval capture`. Review the expectations: keep what must stay true,\n"
         "# loosen arguments that may vary (args_match: subset), and add what the answer must say:\n"

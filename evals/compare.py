@@ -21,21 +21,28 @@ NOISE_RULE = (
 
 @dataclass(frozen=True)
 class Delta:
+    """One measure of a run against the baseline run."""
+
     name: str
     base: float
     new: float
 
     @property
     def change(self) -> float:
+        """New minus base."""
         return self.new - self.base
 
     def render(self) -> str:
+        """``name: base → new (change) (percent)``, for the report."""
         percent = f" ({self.change / self.base:+.0%})" if self.base else ""
         return f"{self.name}: {self.base:g} → {self.new:g} ({self.change:+g}){percent}"
 
 
 @dataclass
 class Comparison:
+    """What changed between two eval runs: scenarios that broke, got fixed or flip, came or went,
+    and the totals' deltas."""
+
     regressions: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     unstable: list[str] = field(default_factory=list)

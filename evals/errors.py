@@ -36,6 +36,7 @@ class Problem:
     field: str = ""
 
     def render(self, path: Path | str) -> str:
+        """``path:line:column: field: message``, as editors and CI annotations read it."""
         where = f"{path}:{self.line}:{self.column}" if self.line is not None else str(path)
         subject = f"{self.field}: " if self.field else ""
         return f"{where}: {subject}{self.message}"

@@ -67,6 +67,7 @@ class SeededHomes:
         self._readers: dict[TemplateKey, tuple[Engine, RowReader]] = {}
 
     def settings(self, home: Path, domain: str, **overrides: Any) -> Settings:
+        """Hermetic settings of a trial's home (the environment never leaks in)."""
         return hermetic_settings(home=home, domain=domain, retrieval_mode=self.retrieval_mode, **overrides)
 
     def template(self, key: TemplateKey) -> Path:

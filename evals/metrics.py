@@ -19,6 +19,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def latencies(scenarios: Sequence[ScenarioResult]) -> list[float]:
+    """The latency of every trial, in seconds."""
     return [t.transcript.latency_s for s in scenarios for t in s.trials]
 
 

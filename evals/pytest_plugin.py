@@ -37,6 +37,7 @@ _WORK_DIR = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``--tiller-*`` options of the scenario plugin."""
     group = parser.getgroup("tiller", "Tiller scenarios")
     group.addoption("--tiller-model", default="replay", help="model for scenarios: replay | offline | a spec")
     group.addoption("--tiller-k", type=int, default=1, help="trials per scenario")
@@ -53,17 +54,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``scenario`` marker and make the work directory of the session's trials."""
     config.addinivalue_line("markers", "scenario: a Tiller scenario file run through the real graph")
     config.stash[_WORK_DIR] = Path(tempfile.mkdtemp(prefix="tiller-pytest-scenarios-"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's work directory."""
     work_dir = config.stash.get(_WORK_DIR, None)
     if work_dir is not None:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect scenario files: YAML that looks like a scenario, outside cassettes and kb folders."""
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     try:
@@ -79,6 +83,7 @@ class ScenarioFile(pytest.File):
     """One scenario file: one item (or one failing item when the file is invalid)."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        """The file's scenario item, or an item that fails with the file's problems."""
         try:
             scenario = load_scenario(self.path)
         except ScenarioError as exc:
@@ -92,17 +97,22 @@ class InvalidScenarioFailure(Exception):
 
 
 class InvalidScenario(pytest.Item):
+    """A scenario file that does not load: collected as an item that fails with its problems."""
+
     def __init__(self, *, error: ScenarioError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.error = error
 
     def runtest(self) -> None:
+        """Fail with the file's problems."""
         raise InvalidScenarioFailure(str(self.error))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """The problems alone, without a traceback."""
         return str(self.error)
 
     def reportinfo(self) -> tuple[Path, int, str]:
+        """Where pytest reports the item: the file itself."""
         return self.path, 0, f"invalid scenario {self.path.name}"
 
 
@@ -123,6 +133,7 @@ class ScenarioItem(pytest.Item):
             self.user_properties.append(("tag", tag))
 
     def runtest(self) -> None:
+        """Run the scenario's trials with the session's options; ``ScenarioFailed`` explains each failing trial."""
         config = self.config
         options = RunOptions(
             model=config.getoption("--tiller-model"),
@@ -141,11 +152,13 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(_explain(result))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """A failed scenario's explanations alone; anything else as pytest shows it."""
         if isinstance(excinfo.value, ScenarioFailed):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
+        """Where pytest reports the item: the scenario's file and id."""
         return self.path, 0, f"scenario: {self.scenario.id}"
 
 

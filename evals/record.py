@@ -26,6 +26,8 @@ from evals.scenario import Scenario
 
 @dataclass(frozen=True)
 class Recorded:
+    """What recording one scenario's cassette did: whether its replay passes, the file written."""
+
     scenario: Scenario
     passed: bool
     written: Path | None

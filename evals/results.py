@@ -52,6 +52,7 @@ class CheckResult(BaseModel):
 
     @property
     def outcome(self) -> Literal["passed", "failed", "skipped", "error"]:
+        """What the check came to: ``error`` first, then ``skipped``, then passed or failed."""
         if self.error:
             return "error"
         if self.skipped:
@@ -88,6 +89,7 @@ class TrialResult(BaseModel):
 
     @property
     def explanations(self) -> list[str]:
+        """Why the trial failed: its error, then each failing check's details."""
         lines = [f"{c.name}: {d}" for c in self.checks if c.fails for d in c.details]
         return ([f"error: {self.error}"] if self.error else []) + lines
 
@@ -107,6 +109,7 @@ class ScenarioResult(BaseModel):
 
     @property
     def passes(self) -> int:
+        """How many trials passed."""
         return sum(t.passed for t in self.trials)
 
     def rubric_checks(self) -> dict[str, list[CheckResult]]:
@@ -142,6 +145,8 @@ class TierSummary(BaseModel):
 
 
 class RunSummary(BaseModel):
+    """Totals of an eval run: scenarios, trials, pass^k, tokens, cost and latency."""
+
     scenarios: int = 0
     passed: int = 0
     failed: int = 0
@@ -181,6 +186,7 @@ class RunRecord(BaseModel):
 
     @property
     def failed(self) -> bool:
+        """Whether any scenario failed."""
         return any(s.status == "failed" for s in self.scenarios)
 
 

@@ -24,6 +24,7 @@ from evals.homes import SeededHomes, template_key
 from evals.metrics import summarize
 from evals.model_choice import choose_model, is_live
 from evals.options import HarnessModels, ModelFactory, RunOptions, TrialDone
+from evals.parallel import run_in_processes
 from evals.results import RunRecord, ScenarioResult, TrialResult
 from evals.scenario import Scenario
 from evals.traces import TraceSink
@@ -74,8 +75,6 @@ def run_scenarios(
 
     try:
         if processes:
-            from evals.parallel import run_in_processes
-
             pairs = [(j.scenario, j.trial) for j in jobs]
             run_in_processes(pairs, options, root, run_label, processes, lambda i, r: finish(jobs[i], r))
             done = jobs

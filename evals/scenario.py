@@ -145,6 +145,7 @@ class AnswerExpectation(_Strict):
 
     @property
     def has_text_checks(self) -> bool:
+        """Whether any check reads the answer's text (contains, not_contains, regex…)."""
         return bool(self.contains or self.contains_any or self.not_contains or self.regex or self.not_regex)
 
 
@@ -197,6 +198,7 @@ class ExpectedCall(_Strict):
 
     @property
     def statuses(self) -> list[str]:
+        """The statuses the call may end in (empty: any)."""
         if self.status is None:
             return []
         return [self.status] if isinstance(self.status, str) else list(self.status)
@@ -238,6 +240,8 @@ class ApprovalExpectation(_Strict):
 
 
 class CountRange(_Strict):
+    """Bounds on a count: at least ``min``, at most ``max`` (either may be left out)."""
+
     min: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
 
@@ -272,6 +276,8 @@ class Budget(_Strict):
 
 
 class Expectations(_Strict):
+    """What must hold after the run: status, trajectory, approvals, database state, answer, budget."""
+
     status: RunOutcome | None = Field(None, description="status of the last run")
     stop_reason: str | None = None
     trajectory: TrajectoryExpectation | None = None
@@ -332,20 +338,24 @@ class Scenario(_Strict):
         return self._source
 
     def with_source(self, path: Path) -> Scenario:
+        """The scenario, remembering the file it came from (cassettes are found next to it)."""
         self._source = path
         return self
 
     @property
     def cassette_path(self) -> Path:
+        """The replay cassette: ``cassette``, else ``cassettes/<id>.yaml``, beside the scenario file."""
         base = self._source.parent if self._source else Path.cwd()
         return base / (self.cassette or f"cassettes/{self.id}.yaml")
 
     @property
     def conversation(self) -> list[Turn]:
+        """The user's turns, each as a ``Turn``."""
         return [Turn(message=t) if isinstance(t, str) else t for t in self.turns]
 
     @property
     def decisions(self) -> list[ReviewerDecision]:
+        """The scripted reviewer's decisions, each as a ``ReviewerDecision``."""
         return [ReviewerDecision(decision=d) if isinstance(d, str) else d for d in self.reviewer]
 
 

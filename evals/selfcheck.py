@@ -52,15 +52,19 @@ class Probe:
 
 @dataclass
 class SelfCheck:
+    """The probes run on one scenario and what they found."""
+
     scenario: Scenario
     probes: list[Probe] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Whether every applicable probe came out as it should."""
         return all(p.ok for p in self.probes if p.applicable)
 
     @property
     def too_loose(self) -> bool:
+        """Whether a run that does nothing passes: expectations too loose to fail."""
         return any(p.name == "do-nothing fails" and not p.ok for p in self.probes)
 
 

@@ -51,4 +51,5 @@ class TraceSink:
         return ids
 
     def close(self) -> None:
+        """Close the eval traces' database."""
         self._engine.dispose()

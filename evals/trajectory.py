@@ -43,6 +43,7 @@ class Comparison:
 
     @property
     def matches(self) -> bool:
+        """Whether the two calls agree on every compared argument."""
         return not self.diffs
 
 
@@ -60,6 +61,7 @@ class TrajectoryVerdict:
 
     @property
     def f1(self) -> float:
+        """The harmonic mean of precision and recall of the matched calls."""
         total = self.precision + self.recall
         return 0.0 if total == 0 else 2 * self.precision * self.recall / total
 

@@ -103,34 +103,42 @@ class Transcript(BaseModel):
 
     @property
     def status(self) -> str:
+        """The status of the last turn (``not_run`` before any)."""
         return self.turns[-1].status if self.turns else "not_run"
 
     @property
     def answer(self) -> str:
+        """The last answer."""
         return self.turns[-1].answer if self.turns else ""
 
     @property
     def stop_reason(self) -> str | None:
+        """Why the last turn stopped, if a limit stopped it."""
         return self.turns[-1].stop_reason if self.turns else None
 
     @property
     def steps(self) -> int:
+        """Model steps over every turn."""
         return sum(t.steps for t in self.turns)
 
     @property
     def tool_calls(self) -> int:
+        """Tool calls over every turn."""
         return sum(t.tool_calls for t in self.turns)
 
     @property
     def tokens(self) -> int:
+        """Input and output tokens over every turn."""
         return sum(t.input_tokens + t.output_tokens for t in self.turns)
 
     @property
     def cost_usd(self) -> float:
+        """Model cost over every turn, in USD."""
         return round(sum(t.cost_usd for t in self.turns), 8)
 
     @property
     def latency_s(self) -> float:
+        """Wall-clock time over every turn, in seconds."""
         return round(sum(t.latency_s for t in self.turns), 4)
 
     @property

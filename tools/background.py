@@ -49,6 +49,7 @@ class BackgroundLoop:
             return self._loop
 
     def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread (where waiting on it would deadlock)."""
         return self._thread is not None and threading.current_thread() is self._thread
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:

@@ -42,4 +42,5 @@ def digest(*parts: str) -> str:
 
 
 def args_hash(args: Any) -> str:
+    """The SHA-256 of the arguments' canonical JSON: what an approval and an idempotency key pin down."""
     return digest(canonical_json(args))

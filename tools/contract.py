@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, get_type_hints
 
 from pydantic import BaseModel
 
-from tools.errors import ToolDefinitionError
+from tools.errors import ToolDefinitionError, ToolRefused
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ class Risk(StrEnum):
 
     @property
     def has_side_effects(self) -> bool:
+        """Whether the tool changes something (writes and high-risk tools do; reads do not)."""
         return self is not Risk.READ
 
 
@@ -43,19 +44,31 @@ class ToolContext:
 
     ``session`` is an open SQLAlchemy session inside the transaction the call runs in: for
     side-effecting tools that transaction also records the idempotency key and consumes the
-    approval, so the effect commits exactly once or not at all.
+    approval, so the effect commits exactly once or not at all. It is ``None`` where no database
+    is at hand (an async read tool on the event loop, a read tool run without a runtime, a
+    reviewer's policy search); a tool that needs one reads :attr:`db`, which says so.
     """
 
     tenant_id: str
     user_id: str
     thread_id: str
-    session: Session
+    session: Session | None
     tool_call_id: str = ""
     subject: str | None = None
     """The principal inside the tenant this call acts for — e.g. one customer's id — or ``None``
     for tenant-wide (staff) access. A tool scopes every read and write to the subject's own
     records (``Entity.owner_field``); another subject's records look like records that do not
     exist, as another tenant's do."""
+
+    @property
+    def db(self) -> Session:
+        """The call's database session; a refusal the model can read when the call has none."""
+        if self.session is None:
+            raise ToolRefused(
+                "This tool reads or writes the business database, but it was called without one: run it "
+                "through a Tiller runtime, or give the invoker a session factory (ReadOnlyInvoker(sessions=...))."
+            )
+        return self.session
 
 
 ToolFunc = Callable[[ToolContext, Any], BaseModel]

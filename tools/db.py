@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from tools.errors import database_unavailable
 
 
 def utcnow() -> datetime:
@@ -31,6 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """An aware datetime to UTC for storage (SQLite keeps it without offset); a naive one is refused."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -40,6 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """A stored datetime as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -58,6 +63,7 @@ def normalize_url(url: str) -> str:
 
 
 def is_postgres(url: str) -> bool:
+    """Whether the URL is PostgreSQL's (in any of its spellings)."""
     return normalize_url(url).startswith("postgresql")
 
 
@@ -85,6 +91,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
@@ -99,10 +106,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def refusals_as_tool_errors() -> Iterator[None]:
     """A database that refuses a statement — a lock held past the busy timeout, a lost
     connection — raises ``ToolUnavailable`` saying so (nothing was committed)."""
-    from sqlalchemy.exc import OperationalError
-
-    from tools.errors import database_unavailable
-
     try:
         yield
     except OperationalError as exc:

@@ -13,14 +13,17 @@ without anything under ``agent/`` or ``evals/`` knowing its concepts. See docs/D
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tools.canonical import digest
 from tools.contract import ToolSpec
 from tools.errors import ToolDefinitionError
 from tools.policy import ApprovalPolicy
@@ -43,8 +46,6 @@ class Fixtures(BaseModel):
 
     def key(self) -> str:
         """A stable short name for these values (seeded templates are cached by it)."""
-        from tools.canonical import digest
-
         return digest(self.model_dump_json())[:12]
 
 
@@ -128,6 +129,7 @@ class Vocabulary:
     entities: tuple[Entity, ...] = ()
 
     def entity(self, name: str) -> Entity | None:
+        """The entity named ``name``, if the business has one."""
         return next((e for e in self.entities if e.name == name), None)
 
 
@@ -238,8 +240,6 @@ ENTRY_POINTS = "tiller.domains"
 
 def installed_domains() -> dict[str, str]:
     """Domains installed as packages: entry-point name → ``module:attribute``."""
-    from importlib.metadata import entry_points
-
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINTS)}
 
 
@@ -256,8 +256,6 @@ def load_domain(spec: str) -> Domain:
 
 
 def _load(spec: str) -> Domain:
-    import importlib
-
     target = spec if ":" in spec else installed_domains().get(spec)
     if target is None:
         known = ", ".join(sorted(installed_domains())) or "none installed"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from langchain_core.callbacks import CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
@@ -30,15 +30,21 @@ from tools.errors import ToolError, ToolRefused
 from tools.outcome import ToolOutcome
 from tools.validation import validate_args
 
-if TYPE_CHECKING:
-    from tools.registry import ToolRegistry
+
+class ToolLookup(Protocol):
+    """Finds a tool by name (a ``ToolRegistry`` does; named here so this module, which the
+    registry imports, does not import it back)."""
+
+    def get(self, name: str) -> ToolSpec | None:
+        """The tool named ``name``, or ``None``."""
 
 
 class ToolInvoker(Protocol):
     """Runs one call of a named tool: its result data (or a :class:`ToolOutcome`, which a
     runtime gives), or a :class:`ToolError` raised."""
 
-    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any] | ToolOutcome: ...
+    def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any] | ToolOutcome:
+        """Run the call of ``tool`` with ``args``: its result data (or outcome), or the refusing ``ToolError``."""
 
 
 class ReadOnlyInvoker:
@@ -50,7 +56,7 @@ class ReadOnlyInvoker:
 
     def __init__(
         self,
-        registry: ToolRegistry,
+        registry: ToolLookup,
         *,
         sessions: sessionmaker[Session] | None = None,
         tenant_id: str = "default",
@@ -62,6 +68,7 @@ class ReadOnlyInvoker:
         self._who = (tenant_id, user_id, thread_id)
 
     def __call__(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run a read tool (in a transaction of ``sessions`` when given); a side-effecting one is refused."""
         spec = self._registry.get(tool)
         if spec is None:
             raise ToolError(f"unknown tool {tool!r}")
@@ -74,7 +81,7 @@ class ReadOnlyInvoker:
             )
         tenant_id, user_id, thread_id = self._who
         if self._sessions is None:
-            return self._run(spec, ToolContext(tenant_id, user_id, thread_id, None), valid)  # type: ignore[arg-type]  # read tool without a database: no session
+            return self._run(spec, ToolContext(tenant_id, user_id, thread_id, None), valid)  # no database: no session
         with transaction(self._sessions) as session:
             return self._run(spec, ToolContext(tenant_id, user_id, thread_id, session), valid)
 
@@ -98,6 +105,7 @@ class TillerTool(BaseTool):
 
     @classmethod
     def of(cls, spec: ToolSpec, invoker: ToolInvoker) -> TillerTool:
+        """The LangChain tool of ``spec``, its calls handed to ``invoker``."""
         # The args are handed over as their JSON schema, as the model sees it: LangChain passes
         # the input through untouched and validation stays the invoker's — the runtime's, which
         # names each field and records the invalid call like any other.

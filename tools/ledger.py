@@ -48,6 +48,7 @@ def idempotency_key(tenant_id: str, thread_id: str, tool_call_id: str, tool: str
 
 
 def recorded_result(session: Session, key: str) -> dict[str, Any] | None:
+    """The result recorded under an idempotency key, if the effect ran before."""
     row = session.get(ToolEffect, key)
     return None if row is None else json.loads(row.result_json)
 

@@ -31,6 +31,8 @@ from tools.errors import ToolError
 
 
 class OutcomeStatus(StrEnum):
+    """What happened to a call the calling program asked for."""
+
     EXECUTED = "executed"
     INVALID = "invalid"
     REFUSED = "refused"
@@ -67,6 +69,7 @@ class ToolOutcome(BaseModel):
 
     @property
     def ok(self) -> bool:
+        """Whether the call executed."""
         return self.status is OutcomeStatus.EXECUTED
 
     def unwrap(self) -> dict[str, Any]:

@@ -45,6 +45,8 @@ from tools.provenance import CallProvenance
 
 
 class Verdict(StrEnum):
+    """What the approval policy says of one call: run it, ask a reviewer first, or refuse it."""
+
     ALLOW = "allow"
     NEEDS_APPROVAL = "needs_approval"
     DENY = "deny"
@@ -71,6 +73,7 @@ class Condition(BaseModel):
     value: Any
 
     def holds(self, args: BaseModel) -> bool:
+        """Whether the call's argument satisfies the condition (a missing argument never does)."""
         actual = getattr(args, self.arg, None)
         if actual is None:
             return False
@@ -84,6 +87,8 @@ class Condition(BaseModel):
 
 
 class PolicyRule(BaseModel):
+    """One policy rule: a tool (or ``*``), optional argument conditions and caller roles, and its verdict."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     tool: str
     verdict: Verdict
@@ -92,6 +97,7 @@ class PolicyRule(BaseModel):
     reason: str = ""
 
     def matches(self, tool: str, args: BaseModel, role: str) -> bool:
+        """Whether the rule applies to this call of ``tool`` by a caller with ``role``."""
         return (
             self.tool in (tool, "*")
             and (self.roles is None or role in self.roles)
@@ -100,6 +106,8 @@ class PolicyRule(BaseModel):
 
 
 class PolicyDecision(BaseModel):
+    """The policy's verdict on one call and why (with where its arguments came from, when that was weighed)."""
+
     model_config = ConfigDict(frozen=True)
     verdict: Verdict
     reason: str
@@ -137,6 +145,7 @@ class ProvenanceRules(BaseModel):
         return {k: "off" if v is False else v for k, v in value.items()} if isinstance(value, dict) else value
 
     def mode_for(self, tool: str) -> ProvenanceMode:
+        """The provenance mode of ``tool``: its own, else the default."""
         return self.tools.get(tool, self.mode)
 
 
@@ -146,6 +155,7 @@ class ProvenancePolicy(ProvenanceRules):
     tenants: dict[str, ProvenanceRules] = {}
 
     def mode_for_tenant(self, tenant: str, tool: str) -> ProvenanceMode:
+        """The provenance mode of ``tool`` in ``tenant``: the tenant's own rules first, then the defaults."""
         own = self.tenants.get(tenant)
         if own is not None and tool in own.tools:
             return own.tools[tool]

@@ -44,11 +44,14 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class Origin:
+    """Where one argument's value came from, and for untrusted content which field of which call."""
+
     source: Source
     where: str = ""
     """Which tool field (``get_order.customer_note``) and call it was found in, for reviewers."""
 
     def to_data(self) -> dict[str, str]:
+        """The origin as plain data (``{source, where?}``), for the approval row and the reviewer."""
         return {"source": self.source.value, **({"where": self.where} if self.where else {})}
 
 
@@ -61,6 +64,7 @@ class CallProvenance:
     """Each tool field that brought untrusted content into the run so far (``tool.field (call)``)."""
 
     def with_source(self, source: Source) -> list[str]:
+        """The arguments whose value came from ``source``."""
         return [name for name, origin in self.args.items() if origin.source is source]
 
     @property
@@ -166,6 +170,7 @@ class Evidence:
         self.untrusted_read: list[str] = []
 
     def add_text(self, source: Source, text: str, where: str = "") -> None:
+        """Add a text the run met (a user message, the system prompt…) under its origin."""
         if clean := normalized(text):
             self._pools[source].texts.append((clean, where))
 

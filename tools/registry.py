@@ -24,6 +24,7 @@ class ToolRegistry:
             self.register(spec)
 
     def register(self, spec: ToolSpec) -> ToolSpec:
+        """Add a Tiller tool; a second tool of the same name is a ``ToolDefinitionError``."""
         if spec.name in self._specs:
             raise ToolDefinitionError(f"a tool named {spec.name!r} is already registered")
         self._specs[spec.name] = spec
@@ -66,6 +67,7 @@ class ToolRegistry:
         return [TillerTool.of(self._specs[n], invoker) for n in wanted]
 
     def get(self, name: str) -> ToolSpec | None:
+        """The tool named ``name``, or ``None``."""
         return self._specs.get(name)
 
     def __contains__(self, name: object) -> bool:
@@ -79,6 +81,7 @@ class ToolRegistry:
 
     @property
     def names(self) -> list[str]:
+        """The names of the registered tools, in registration order."""
         return list(self._specs)
 
     def model_schemas(self) -> list[dict[str, Any]]:

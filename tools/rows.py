@@ -63,6 +63,7 @@ def friendly_columns(table: Table) -> list[str]:
 
 
 def singular(table: str) -> str:
+    """A table's name in the singular (``orders`` → ``order``), for column names like ``order_id``."""
     return table[:-1] if table.endswith("s") else table
 
 
@@ -137,6 +138,7 @@ class RowReader:
         return changed
 
     def table_names(self) -> list[str]:
+        """The database's tables, sorted."""
         return sorted(self.tables)
 
     def primary_key(self, table: str) -> list[str]:

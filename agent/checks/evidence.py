@@ -96,6 +96,7 @@ class Evidence:
     crash, the runtime's instructions): an answer must never pass them on to the customer."""
 
     def knows_date(self, claimed: tuple[int | None, int, int]) -> bool:
+        """Whether a tool or passage mentioned this date (a claim without a year matches any year)."""
         year, month, day = claimed
         return any(m == month and d == day and (year is None or y is None or y == year) for y, m, d in self.dates)
 

@@ -92,6 +92,7 @@ class GuardPolicies(BaseModel):
     tenants: Mapping[str, GuardPolicy] = Field(default_factory=dict)
 
     def for_tenant(self, tenant_id: str) -> GuardPolicy:
+        """The tenant's own policy, else the default."""
         return self.tenants.get(tenant_id, self.default)
 
     @classmethod

@@ -70,6 +70,7 @@ class SecretRules:
             raise ValueError(f"unknown secret kinds {', '.join(unknown)} (kinds: {', '.join(SECRET_KINDS)})")
 
     def card_context_ok(self, text: str, start: int, end: int) -> bool:
+        """Whether a card number at ``text[start:end]`` has a card word near enough (always, when none is required)."""
         if self.card_words_within is None:
             return True
         near = text[max(0, start - self.card_words_within) : end + self.card_words_within]

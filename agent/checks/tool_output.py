@@ -33,10 +33,12 @@ class OutputScreen:
 
     @property
     def clean(self) -> bool:
+        """Nothing was found: the result goes to the model unchanged."""
         return not self.injections and not self.secrets
 
     def verdict(self, policy: GuardPolicy) -> str:
-        """``allow`` | ``neutralize (injection)`` | ``flag (injection)`` | ``redact (secret)`` …"""
+        """The guard's verdict for the trace: ``allow``, or the action and what it acted on, e.g.
+        ``neutralize (injection)``, ``flag (injection)``, ``redact (secret)``."""
         if self.clean:
             return "allow"
         kinds = (["injection"] if self.injections else []) + (["secret"] if self.secrets else [])

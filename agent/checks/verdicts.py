@@ -40,6 +40,7 @@ class GuardVerdict:
 
     @property
     def kinds(self) -> list[str]:
+        """The kinds of the findings, each once, sorted."""
         return sorted({f.kind for f in self.findings})
 
     @property

@@ -79,10 +79,12 @@ class PlannedCall(BaseModel):
         return self.pairing_id or self.id
 
     def to_state(self) -> dict[str, Any]:
+        """The call as the graph state keeps it: plain JSON, unset fields left out."""
         return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> PlannedCall:
+        """A planned call read back from the graph state."""
         return cls.model_validate(data)
 
 
@@ -117,4 +119,5 @@ class Outcome:
 class ToolRunner(Protocol):
     """Runs one validated, allowed call; never raises for a failure of the tool."""
 
-    async def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome: ...
+    async def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        """Run the call (through the ledger when it has side effects) and report its outcome."""

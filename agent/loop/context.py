@@ -115,6 +115,7 @@ class RunContext:
 
 
 def last_ai(messages: list[AnyMessage]) -> AIMessage | None:
+    """The newest model message, or ``None`` before the model spoke."""
     for message in reversed(messages):
         if isinstance(message, AIMessage):
             return message
@@ -122,6 +123,7 @@ def last_ai(messages: list[AnyMessage]) -> AIMessage | None:
 
 
 def last_human_text(messages: list[AnyMessage]) -> str:
+    """The text of the newest user message (empty when there is none)."""
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
             return message.text

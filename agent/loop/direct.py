@@ -60,6 +60,7 @@ class DirectCall:
         return f"Tool call requested directly by the calling program (no model chose it): {self.tool}\n{listed}"
 
     def to_data(self) -> dict[str, Any]:
+        """The call as the user message's ``additional_kwargs`` carry it."""
         return {"tool": self.tool, "args": self.args}
 
     @classmethod

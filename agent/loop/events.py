@@ -63,6 +63,8 @@ class ModelEvent(_Event):
 
 
 class ModelErrorEvent(_Event):
+    """The model call failed after its retries and fallbacks; ``error`` says how."""
+
     type: Literal["model_error"] = "model_error"
     error: str
 
@@ -97,6 +99,8 @@ class ToolRefusedEvent(_Event):
 
 
 class ToolResultEvent(_Event):
+    """A tool call ran (or was replayed from the ledger, or served from the cache) and what it returned."""
+
     type: Literal["tool_result"] = "tool_result"
     id: str
     tool: str
@@ -120,6 +124,8 @@ class GuardEvent(_Event):
 
 
 class ApprovalDecidedEvent(_Event):
+    """A reviewer's decision on a paused call, as the resumed run applied it."""
+
     type: Literal["approval_decided"] = "approval_decided"
     id: str
     """The call's runtime id."""
@@ -144,6 +150,8 @@ class BreakerEvent(_Event):
 
 
 class FinalEvent(_Event):
+    """The run's last event: its terminal status and the answer."""
+
     type: Literal["final"] = "final"
     status: str
     answer: str

@@ -56,7 +56,6 @@ def _timed(node: Node) -> Node:
     """``node``, announcing its start and end (``NodeEvent``) to the run's event sink
     (``RunContext.emit``), which the trace recorder turns into the node's span, and writing its
     own events (``runtime.stream_writer``) to the same sink, as each event happens."""
-
     name = node.__name__
 
     @wraps(node)  # keeps the signature and the Command[Literal[...]] return type LangGraph reads edges from

@@ -32,6 +32,8 @@ __all__ = [
 
 
 class RunStatus(StrEnum):
+    """How a run ended (or paused): the status every result carries, as data."""
+
     COMPLETED = "completed"
     AWAITING_APPROVAL = "awaiting_approval"
     LIMIT_REACHED = "limit_reached"
@@ -65,6 +67,8 @@ def merge_calls(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list
 
 
 class AgentState(TypedDict, total=False):
+    """The graph's state, checkpointed after each step: messages, planned calls, the trajectory, counters."""
+
     messages: Annotated[list[AnyMessage], add_messages]
     # Calls of the current model turn awaiting approval or execution (plain dicts).
     planned: list[dict[str, Any]]
@@ -102,6 +106,8 @@ class ToolCallRecord(BaseModel):
 
 
 class Usage(BaseModel):
+    """What a run used: model steps, tool calls, tokens and cost."""
+
     steps: int = 0
     tool_calls: int = 0
     input_tokens: int = 0
@@ -114,6 +120,7 @@ class Usage(BaseModel):
 
     @property
     def total_tokens(self) -> int:
+        """Input plus output tokens (estimated ones not included)."""
         return self.input_tokens + self.output_tokens
 
 
@@ -127,6 +134,8 @@ class ModelRoute(BaseModel):
 
 
 class RunResult(BaseModel):
+    """The outcome of a run: its status, the answer, the trajectory, what waits for a reviewer, and its usage."""
+
     thread_id: str
     run_id: str | None = None  # the trace of this run segment (`tiller traces show RUN_ID`)
     status: RunStatus
@@ -142,4 +151,5 @@ class RunResult(BaseModel):
 
     @property
     def executed_calls(self) -> list[ToolCallRecord]:
+        """The calls that took effect: executed now, or replayed from the ledger."""
         return [c for c in self.trajectory if c.status in (CallStatus.EXECUTED, CallStatus.REPLAYED)]

@@ -67,6 +67,7 @@ class GuardedModel(Runnable[Sequence[BaseMessage], Any]):
         self.name = f"breaker[{breaker.name}]"
 
     def invoke(self, input: Sequence[BaseMessage], config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """One model call, retried on transient errors, its reply checked; an open breaker refuses it at once."""
         if not self.retries:
             return checkpoint_safe(strict_tool_calls(self.breaker.call(self.bound.invoke, input, config, **kwargs)))
         retrying = Retrying(
@@ -194,7 +195,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     """Errors worth retrying: timeouts, connection drops, 429 and 5xx."""
     errors: list[type[BaseException]] = [TimeoutError, ConnectionError]
     try:
-        import openai
+        import openai  # noqa: PLC0415  # the SDK takes ~1 s to import; a run on the offline model never needs it
 
         errors += [openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError]
     except ImportError:  # pragma: no cover - langchain-openai is a dependency

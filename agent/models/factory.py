@@ -11,6 +11,7 @@ next model of the chain answers. This is the only module that imports an LLM pro
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +23,13 @@ from pydantic import ValidationError
 from agent.breakers import CircuitOpen
 from agent.errors import ConfigError
 from agent.models.chain import MalformedReply, ModelChain
+from agent.models.offline import OfflineChatModel
+from agent.models.replay import ReplayChatModel
+from agent.models.request_cache import ModelRequestCache
+from agent.models.router import RouterChain
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from agent.models.router import RouterChain
 
 
 def make_model(
@@ -62,8 +66,6 @@ def make_model(
 
 
 def _router(spec: str, **options: Any) -> RouterChain:
-    from agent.models.router import RouterChain
-
     cheap, _, strong = spec.removeprefix("router:").partition(",")
     if not cheap.strip() or not strong.strip() or "router:" in strong:
         raise ConfigError(
@@ -83,12 +85,8 @@ def _stream_option(streaming: bool) -> dict[str, bool]:
 def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatModel:
     kind, _, arg = spec.partition(":")
     if kind == "offline" and not arg:
-        from agent.models.offline import OfflineChatModel
-
         return OfflineChatModel(**_stream_option(streaming))
     if kind == "replay" and arg:
-        from agent.models.replay import ReplayChatModel
-
         return ReplayChatModel(cassette_path=Path(arg), **_stream_option(streaming))
     if kind == "openai" and arg:
         return _openai(arg, timeout_s, streaming)
@@ -101,8 +99,6 @@ def _one_model(spec: str, timeout_s: float, streaming: bool = True) -> BaseChatM
 
 
 def _llamacpp(path: str) -> BaseChatModel:
-    import importlib.util
-
     gguf = Path(path).expanduser()
     if not gguf.is_file():
         raise ConfigError(
@@ -117,7 +113,7 @@ def _llamacpp(path: str) -> BaseChatModel:
             f"model llamacpp:{path} needs llama-cpp-python: pip install -e '.[llamacpp]' "
             "(compiles llama.cpp, ~5 min once per machine)"
         )
-    from agent.models.llamacpp import LlamaCppChatModel
+    from agent.models.llamacpp import LlamaCppChatModel  # noqa: PLC0415  # the llamacpp extra's adapter, for its spec only
 
     return LlamaCppChatModel.from_env(str(gguf))
 
@@ -128,7 +124,7 @@ def _openai(model: str, timeout_s: float, streaming: bool = True) -> BaseChatMod
             f"model openai:{model} needs OPENAI_API_KEY (for a local OpenAI-compatible server such as vLLM, "
             "Ollama or llama.cpp set OPENAI_BASE_URL and any non-empty OPENAI_API_KEY)"
         )
-    from agent.models.openai_stream import StreamingChatOpenAI
+    from agent.models.openai_stream import StreamingChatOpenAI  # noqa: PLC0415  # langchain-openai takes ~1.5 s to import
 
     # Retries are ours (with_retry above), so the SDK's own are off to keep the bound explicit.
     # A call streams when a token listener is attached (_stream_option): invoke then aggregates
@@ -141,7 +137,7 @@ def _openai(model: str, timeout_s: float, streaming: bool = True) -> BaseChatMod
 def describe_model_error(exc: BaseException) -> tuple[str, str]:
     """``(kind, message for a person)`` for a model failure, in the provider's own terms."""
     try:
-        import openai
+        import openai  # noqa: PLC0415  # the SDK takes ~1 s to import; only a model error ever needs it
     except ImportError:  # pragma: no cover
         openai = None  # type: ignore[assignment]  # the SDK is optional: without it, no openai errors
     if isinstance(exc, CircuitOpen):
@@ -174,9 +170,6 @@ def describe_model_error(exc: BaseException) -> tuple[str, str]:
 def as_chain(model: ModelChain | RouterChain | BaseChatModel | None, settings: Settings) -> ModelChain | RouterChain:
     """The chain a runtime calls: ``model`` as given (a bare chat model gets the settings'
     retries), or the one ``settings.model`` names."""
-    from agent.models.request_cache import ModelRequestCache
-    from agent.models.router import RouterChain
-
     if isinstance(model, ModelChain | RouterChain):
         return model
     if model is not None:

@@ -29,6 +29,8 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class PriceTable:
+    """Model prices in USD per million input and output tokens, by model name (a price file adds more)."""
+
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     def price_of(self, model: str) -> tuple[float, float] | None:
@@ -42,6 +44,7 @@ class PriceTable:
         return None
 
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
+        """The USD cost of a model call (0 for a model without a price)."""
         price = self.price_of(model)
         if price is None:
             return 0.0
@@ -49,6 +52,8 @@ class PriceTable:
 
     @classmethod
     def load(cls, path: Path | None) -> PriceTable:
+        """The default prices plus those of a YAML price file (``{model: {input, output}}``); a bad
+        file says what it expects."""
         if path is None:
             return cls()
         try:

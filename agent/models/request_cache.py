@@ -57,6 +57,8 @@ class ModelRequestCache(BaseCache):
         self.misses = 0
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """The stored reply to the same request in the current tenant's scope, marked as a cache hit
+        (``None`` outside a scope)."""
         scope = _scope.get()
         if scope is None:
             return None
@@ -69,6 +71,7 @@ class ModelRequestCache(BaseCache):
         return [_as_hit(g) for g in stored]
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Keep the reply to a request, in the current tenant's scope (nothing outside a scope)."""
         scope = _scope.get()
         if scope is None:
             return
@@ -76,6 +79,7 @@ class ModelRequestCache(BaseCache):
             self._entries[(scope, request_key(prompt), llm_string)] = [g.model_copy(deep=True) for g in return_val]
 
     def clear(self, **kwargs: Any) -> None:
+        """Forget every stored reply."""
         with self._lock:
             self._entries.clear()
 
@@ -102,6 +106,7 @@ def request_key(prompt: str) -> str:
 
 
 def is_cache_hit(reply: Any) -> bool:
+    """Whether a model reply came from the request cache."""
     return isinstance(reply, AIMessage) and reply.response_metadata.get(HIT_KEY) == "hit"
 
 

@@ -48,6 +48,8 @@ class RouterChain:
     strong: ModelChain
 
     def bind(self, tools: list[dict[str, Any]] | None) -> ModelRunnable:
+        """The routing runnable, ``tools`` bound to both tiers: the cheap tier's confident read-only
+        replies, the strong tier for the rest."""
         cheap, strong = self.cheap.bind(tools), self.strong.bind(tools)
         read_only = {tool_name(t) for t in tools or () if _risk(t) == "read"}
 

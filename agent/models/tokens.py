@@ -34,12 +34,15 @@ class TokenRelay(BaseCallbackHandler):
 
     # LangChain's streaming-handler protocol: its presence makes the model stream; outputs pass through.
     def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        """The stream unchanged (the method marks a streaming handler)."""
         return output
 
     def tap_output_iter(self, run_id: UUID, output: Iterator[T]) -> Iterator[T]:
+        """The stream unchanged (the method marks a streaming handler)."""
         return output
 
     def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        """Relay one streamed token's text (the text blocks of a list of content blocks)."""
         # Models that stream content blocks (``output_version="v1"``, the Responses API) hand
         # over a list; only its text blocks are relayed.
         text = token if isinstance(token, str) else "".join(_block_text(block) for block in token)

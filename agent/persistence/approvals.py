@@ -64,7 +64,7 @@ class PendingApproval(BaseModel):
     """Why the policy asked (``why``) and where each argument came from (``args``: ``{name:
     {source, where}}``, sources ``user | system | trusted | untrusted | model``), for the reviewer."""
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects any decorator over @property; pydantic's documented spelling
     @property
     def effective_args(self) -> dict[str, Any]:
         """The arguments that run (or ran): the reviewer's edit, else the requested ones."""
@@ -88,10 +88,12 @@ def _provenance_json(reason: str, provenance: dict[str, Any] | None) -> str | No
 
 
 def approval_id_for(tenant_id: str, thread_id: str, tool_call_id: str) -> str:
+    """The id of the approval for one call: the same call always gets the same id (re-planning is idempotent)."""
     return "apr_" + digest(tenant_id, thread_id, tool_call_id)[:16]
 
 
 def to_view(row: ApprovalRow) -> PendingApproval:
+    """An approval row as the runtime and its callers see it."""
     return PendingApproval(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -191,12 +193,14 @@ class ApprovalStore:
             return to_view(row)
 
     def get(self, tenant_id: str, approval_id: str) -> PendingApproval:
+        """One approval of the tenant, or ``ApprovalNotFound``."""
         with self._sessions() as session:
             return to_view(self._row(session, tenant_id, approval_id))
 
     def list(
         self, tenant_id: str, *, status: str | None = None, thread_id: str | None = None, tool: str | None = None
     ) -> list[PendingApproval]:
+        """The tenant's approvals, newest first, by status, thread or tool (due ones are expired first)."""
         self.expire_due(tenant_id)
         query = select(ApprovalRow).where(ApprovalRow.tenant_id == tenant_id)
         if status == "approved":
@@ -213,6 +217,7 @@ class ApprovalStore:
 
     # ``builtins.list``: in this class body, ``list`` names the method above.
     def events(self, tenant_id: str, approval_id: str) -> builtins.list[dict[str, Any]]:
+        """The approval's audit log, oldest first: who requested, decided and executed it, and when."""
         with self._sessions() as session:
             self._row(session, tenant_id, approval_id)
             rows = session.scalars(
@@ -331,13 +336,16 @@ class ApprovalStore:
         ``failed`` with the tool's reason, so history tells the real outcome. Only an approved,
         unconsumed approval changes; returns whether this one did."""
         with transaction(self._sessions) as session:
-            done = session.execute(
-                update(ApprovalRow)
-                .where(ApprovalRow.id == approval_id, ApprovalRow.status == "approved")
-                .values(status="failed", outcome=message[:2000], executed_at=utcnow())
-                .execution_options(synchronize_session=False)
+            done = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(ApprovalRow)
+                    .where(ApprovalRow.id == approval_id, ApprovalRow.status == "approved")
+                    .values(status="failed", outcome=message[:2000], executed_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            if done.rowcount != 1:
                 return False
             row = session.get(ApprovalRow, approval_id)
             assert row is not None

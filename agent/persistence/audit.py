@@ -192,6 +192,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every chain is intact and the expected head was found."""
         return not self.breaks and self.missing_head is None
 
 

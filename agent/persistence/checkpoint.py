@@ -23,7 +23,7 @@ def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpoint
     if db_url.startswith(("postgresql", "postgres:")):
         yield from _postgres(db_url)
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415  # SQLite only: a PostgreSQL home never loads it
 
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(sqlite_path), check_same_thread=False, isolation_level=None)
@@ -49,8 +49,9 @@ async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterat
         async with _async_postgres(db_url) as saver:
             yield saver
         return
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    # SQLite only: a PostgreSQL home never loads the SQLite saver.
+    import aiosqlite  # noqa: PLC0415
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: PLC0415
 
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(sqlite_path), isolation_level=None)
@@ -66,10 +67,11 @@ async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterat
 
 @asynccontextmanager
 async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[BaseCheckpointSaver[str]]:
-    import psycopg
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import DictRow, dict_row
-    from psycopg_pool import AsyncConnectionPool
+    # PostgreSQL only: a SQLite home never loads psycopg and its pool (~0.3 s).
+    import psycopg  # noqa: PLC0415
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver  # noqa: PLC0415
+    from psycopg.rows import DictRow, dict_row  # noqa: PLC0415
+    from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
 
     url = db_url.replace("postgresql+psycopg://", "postgresql://")
     with open_checkpointer(db_url, Path()):  # migrate the tables once, under the lock (sync path)
@@ -92,9 +94,10 @@ async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[Base
 
 
 def _postgres(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
-    import psycopg
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
+    # PostgreSQL only: a SQLite home never loads psycopg (~0.3 s).
+    import psycopg  # noqa: PLC0415
+    from langgraph.checkpoint.postgres import PostgresSaver  # noqa: PLC0415
+    from psycopg.rows import dict_row  # noqa: PLC0415
 
     url = db_url.replace("postgresql+psycopg://", "postgresql://")
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Engine, Table, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,8 +28,6 @@ R = TypeVar("R")
 
 def redacted_url(url: str) -> str:
     """The URL with any password masked, for messages."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(normalize_url(url)).render_as_string(hide_password=True)
     except ArgumentError:
@@ -114,6 +113,7 @@ def missing_tables(engine: Engine, domain: Domain | None) -> list[str]:
 
 
 def no_tables_message(url: str, domain: Domain | None, missing: list[str]) -> str:
+    """The error message for a database without the domain's tables: which are missing and what to run."""
     name = domain.name if domain is not None else "?"
     shown = ", ".join(missing[:6]) + (", …" if len(missing) > 6 else "")
     return (

@@ -14,6 +14,8 @@ from tools.db import transaction, utcnow
 
 @dataclass(frozen=True)
 class Feedback:
+    """A rating of one run, as stored."""
+
     id: int
     thread_id: str
     run_id: str
@@ -28,10 +30,13 @@ def _view(row: FeedbackRow) -> Feedback:
 
 
 class FeedbackStore:
+    """Feedback on runs: thumbs up or down with a comment, per thread."""
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
     def add(self, *, tenant: str, thread_id: str, run_id: str, rating: str, comment: str, user: str) -> Feedback:
+        """Store a rating of ``run_id``."""
         row = FeedbackRow(
             tenant_id=tenant,
             thread_id=thread_id,
@@ -47,6 +52,7 @@ class FeedbackStore:
             return _view(row)
 
     def list(self, tenant: str, thread_id: str) -> list[Feedback]:
+        """The thread's feedback, oldest first."""
         query = (
             select(FeedbackRow)
             .where(FeedbackRow.tenant_id == tenant, FeedbackRow.thread_id == thread_id)

@@ -47,6 +47,7 @@ class Principal:
 
     @property
     def can_review(self) -> bool:
+        """Whether the key may see and decide approvals (reviewers and admins)."""
         return self.role in ("reviewer", "admin")
 
 
@@ -66,6 +67,7 @@ class KeyInfo:
 
 
 def hash_secret(secret: str) -> str:
+    """The stored hash of a key's secret (HMAC-SHA-256 under Tiller's own key)."""
     return hmac.new(_HASH_KEY, secret.encode(), hashlib.sha256).hexdigest()
 
 
@@ -132,6 +134,7 @@ class KeyStore:
         return _info(row), f"{_PREFIX}_{key_id}_{secret}"
 
     def list(self, tenant: str | None = None) -> list[KeyInfo]:
+        """Every key (or the tenant's), newest first, without secrets."""
         query = select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
         if tenant:
             query = query.where(ApiKeyRow.tenant_id == tenant)
@@ -175,11 +178,22 @@ def _principal(row: ApiKeyRow) -> Principal:
     return Principal(
         key_id=row.id,
         tenant=row.tenant_id,
-        role=row.role,  # type: ignore[arg-type]
+        role=_role(row),
         name=_canonical(row.name),
         rate_per_minute=row.rate_per_minute,
         max_concurrent_runs=row.max_concurrent_runs,
         subject=row.subject,
+    )
+
+
+def _role(row: ApiKeyRow) -> Role:
+    """The key's stored role, checked: a row edited to an unknown role grants nothing."""
+    for role in ROLES:
+        if row.role == role:
+            return role
+    raise InvalidKey(
+        f"API key {row.id} has the role {row.role!r} in the database, none of {', '.join(ROLES)}: "
+        "revoke it and create a new one with `tiller keys create`"
     )
 
 

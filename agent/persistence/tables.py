@@ -109,6 +109,8 @@ class ApprovalEventRow(StoreBase):
 
 
 class TraceRunRow(StoreBase):
+    """One run segment's trace: who, what, its outcome and totals (its spans in ``trace_spans``)."""
+
     __tablename__ = "trace_runs"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -131,6 +133,8 @@ class TraceRunRow(StoreBase):
 
 
 class TraceSpanRow(StoreBase):
+    """One span of a trace (a node, model call, tool call, guard verdict or approval event)."""
+
     __tablename__ = "trace_spans"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -147,6 +151,8 @@ class TraceSpanRow(StoreBase):
 
 
 class WorkflowRunRow(StoreBase):
+    """One run of a workflow: its spec, who started it, its status."""
+
     __tablename__ = "workflow_runs"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -164,6 +170,8 @@ class WorkflowRunRow(StoreBase):
 
 
 class WorkflowTaskRow(StoreBase):
+    """One task of a workflow run: its prompt, thread, lease and outcome."""
+
     __tablename__ = "workflow_tasks"
     __table_args__ = (UniqueConstraint("run_id", "task_id", name="uq_workflow_task"),)
 
@@ -255,8 +263,10 @@ event.listen(
 
 
 def create_store_schema(engine: Engine | Connection) -> None:
+    """Create the runtime's tables that do not exist yet."""
     StoreBase.metadata.create_all(engine)
 
 
 def drop_store_schema(engine: Engine) -> None:
+    """Drop every table of the runtime."""
     StoreBase.metadata.drop_all(engine)

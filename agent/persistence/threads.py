@@ -26,6 +26,8 @@ LEASE_S = 300.0
 
 
 class ThreadStore:
+    """Conversation threads: who owns each, its status, and the lease of the process running it."""
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
@@ -37,6 +39,7 @@ class ThreadStore:
             return _get_or_add(session, thread_id, tenant_id, user_id, title, subject)[0]
 
     def get(self, tenant_id: str, thread_id: str) -> ThreadRow:
+        """The tenant's thread, or ``ThreadNotFound`` (another tenant's threads look the same)."""
         with self._sessions() as session:
             row = session.get(ThreadRow, thread_id)
             if row is None or row.tenant_id != tenant_id:
@@ -44,6 +47,7 @@ class ThreadStore:
             return row
 
     def list(self, tenant_id: str, limit: int = 20) -> list[ThreadRow]:
+        """The tenant's most recently active threads."""
         with self._sessions() as session:
             query = (
                 select(ThreadRow)

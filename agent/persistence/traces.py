@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import TillerError
 from agent.persistence.tables import TraceRunRow, TraceSpanRow
-from tools.db import transaction
+from tools.db import transaction, utcnow
 
 EVAL_LABEL = "eval_run"
 """The label of a trace copied from an eval trial (``evals/traces.py``): kept, shown, but not
@@ -20,10 +20,12 @@ operational — costs, drift and budgets leave it out."""
 
 
 class TraceNotFound(TillerError):
-    pass
+    """No such trace in this tenant."""
 
 
 class Span(BaseModel):
+    """One span of a trace: its kind, name, timing from the run's start, and attributes."""
+
     kind: str
     name: str
     start_ms: float
@@ -73,10 +75,13 @@ def _view(row: TraceRunRow, spans: list[TraceSpanRow] | None = None) -> TraceVie
 
 
 class TraceStore:
+    """The stored traces of runs, one row per run and one per span."""
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
     def save(self, trace: TraceView) -> None:
+        """Store one trace in a transaction of its own."""
         with transaction(self._sessions) as session:
             self.add(session, trace)
 
@@ -105,6 +110,7 @@ class TraceStore:
             session.execute(insert(cast(Table, TraceSpanRow.__table__)), spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
+        """One trace with its spans, or ``TraceNotFound``."""
         with self._sessions() as session:
             row = session.get(TraceRunRow, run_id)
             if row is None or row.tenant_id != tenant_id:
@@ -115,6 +121,7 @@ class TraceStore:
             return _view(row, list(spans))
 
     def list(self, tenant_id: str, *, thread_id: str | None = None, limit: int = 20) -> list[TraceView]:
+        """The tenant's most recent traces (of one thread, if given), without their spans."""
         query = select(TraceRunRow).where(TraceRunRow.tenant_id == tenant_id)
         if thread_id:
             query = query.where(TraceRunRow.thread_id == thread_id)
@@ -124,8 +131,6 @@ class TraceStore:
 
     def spent_today(self, tenant_id: str) -> float:
         """Model cost of the tenant's runs since 00:00 UTC."""
-        from tools.db import utcnow
-
         midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._sessions() as session:
             total = session.scalar(

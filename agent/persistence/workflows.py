@@ -91,6 +91,7 @@ class RunRows:
             session.execute(update(WorkflowRunRow).where(WorkflowRunRow.id == self.run_id).values(updated_at=utcnow()))
 
     def set_status(self, status: str, error: str | None = None) -> None:
+        """Set the run's status (and the error that stopped it)."""
         with transaction(self._sessions) as session:
             session.execute(
                 update(WorkflowRunRow)
@@ -119,6 +120,7 @@ def load_run(sessions: sessionmaker[Session], tenant: str, run_id: str) -> tuple
 
 
 def list_runs(sessions: sessionmaker[Session], tenant: str, limit: int = 50) -> list[WorkflowRunRow]:
+    """The tenant's most recent workflow runs."""
     query = (
         select(WorkflowRunRow)
         .where(WorkflowRunRow.tenant_id == tenant)
@@ -215,6 +217,8 @@ class TaskLeases:
         return self.update_mine(row_id, lease_until=utcnow() + self.lease)
 
     def finish(self, task: ClaimedTask, status: str, outcome_json: str) -> bool:
+        """Record a claimed task's outcome and release it, closing the run after its last task;
+        False when the lease is lost."""
         done = self.update_mine(
             task.row_id, status=status, outcome_json=outcome_json, lease_owner=None, lease_until=None
         )

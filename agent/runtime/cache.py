@@ -21,6 +21,8 @@ Key = tuple[str, str, str, str]
 
 
 class ToolResultCache:
+    """Results of read tools, reused within each tool's ``cache_ttl_s``; per tenant, subject and arguments."""
+
     def __init__(self, maxsize: int = 4096) -> None:
         self._ttl: dict[str, float] = {}
         self._entries: TLRUCache[Key, dict[str, Any]] = TLRUCache(maxsize=maxsize, ttu=self._expiry)
@@ -35,10 +37,12 @@ class ToolResultCache:
         return (tenant_id, spec.name, canonical_json(args), subject or "")
 
     def get(self, key: Key) -> dict[str, Any] | None:
+        """The stored result for ``key``, if it has not expired."""
         with self._lock:
             return self._entries.get(key)
 
     def put(self, key: Key, spec: ToolSpec, data: dict[str, Any]) -> None:
+        """Keep a read tool's result for its ``cache_ttl_s`` (nothing for tools without one)."""
         if spec.cache_ttl_s is None:
             return
         with self._lock:
@@ -46,6 +50,7 @@ class ToolResultCache:
             self._entries[key] = data
 
     def invalidate_tenant(self, tenant_id: str) -> None:
+        """Forget every result of the tenant (its data changed)."""
         with self._lock:
             for key in [k for k in self._entries if k[0] == tenant_id]:
                 self._entries.pop(key, None)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.config import Limits
 from agent.errors import ThreadBusy
@@ -30,9 +30,30 @@ from agent.runtime.runs import EventHandler, OpenThread, new_turn
 from tools.outcome import OutcomeStatus, ToolOutcome
 
 if TYPE_CHECKING:
+    from langchain_core.messages import HumanMessage
     from langchain_core.tools import BaseTool
 
-    from agent.runtime.tiller import Tiller
+    from agent.config import Settings
+    from agent.persistence.approvals import ApprovalStore
+    from agent.runtime.domains import DomainRuntimes
+    from agent.runtime.runs import RunDriver
+
+
+class DirectRuntime(Protocol):
+    """What direct calls need of their runtime — ``Tiller`` has each — named here so that this
+    module does not import the one that imports it."""
+
+    settings: Settings
+    domains: DomainRuntimes
+    approvals: ApprovalStore
+    runs: RunDriver
+
+    async def over_budget(self, caller: Caller) -> RunResult | None:
+        """A refusal when the caller's tenant spent its daily budget."""
+
+    def user_message(self, text: str, tenant: str, **kwargs: Any) -> HumanMessage:
+        """``text`` as the thread keeps it."""
+
 
 _BY_CALL_STATUS = {
     CallStatus.EXECUTED: OutcomeStatus.EXECUTED,
@@ -67,11 +88,11 @@ def direct_call(tool: str, args: Mapping[str, Any] | None, max_chars: int) -> Di
 class DirectCalls:
     """The direct calls of one runtime."""
 
-    def __init__(self, rt: Tiller) -> None:
+    def __init__(self, rt: DirectRuntime) -> None:
         self.rt = rt
 
     @translate_database_errors
-    async def invoke(
+    async def invoke(  # noqa: D102  # documented on Tiller.ainvoke_tool, its only caller
         self,
         call: DirectCall,
         caller: Caller,
@@ -183,16 +204,23 @@ def _unplanned(result: RunResult, call: DirectCall) -> ToolOutcome:
     return outcome.model_copy(update={"run_id": result.run_id})
 
 
-def exported_tools(rt: Tiller, names: Iterable[str] | None, options: dict[str, Any]) -> list[BaseTool]:
+def exported_tools(
+    rt: DirectRuntime,
+    invoke_tool: Callable[..., ToolOutcome],
+    signature: Callable[..., Any],
+    names: Iterable[str] | None,
+    options: dict[str, Any],
+) -> list[BaseTool]:
     """The tools of the tenant's domain (``options["tenant"]``, default: the settings') as
-    LangChain ``BaseTool``s whose every call goes through ``rt.invoke_tool`` with ``options``
+    LangChain ``BaseTool``s whose every call goes through ``invoke_tool`` with ``options``
     (``thread_id``: one thread for every call, so asking again for a call that waits for a
     reviewer continues it; default: a new thread per call). A call that does not execute comes
-    back to the LangChain caller as an error ``ToolMessage`` with Tiller's message."""
-    inspect.signature(rt.ainvoke_tool).bind("", None, **options)  # an unknown option fails here, not per call
+    back to the LangChain caller as an error ``ToolMessage`` with Tiller's message. ``signature``:
+    the function whose keyword arguments ``options`` must be (``Tiller.ainvoke_tool``)."""
+    inspect.signature(signature).bind("", None, **options)  # an unknown option fails here, not per call
 
     def invoke(tool: str, args: dict[str, Any]) -> ToolOutcome:
-        return rt.invoke_tool(tool, args, **options)
+        return invoke_tool(tool, args, **options)
 
     registry = rt.domains.registry(options.get("tenant") or rt.settings.tenant)
     return registry.as_langchain_tools(invoke, names=names)

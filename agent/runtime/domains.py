@@ -61,6 +61,7 @@ class DomainRuntimes:
         self._closers: list[Callable[[], None]] = []
 
     def domain_of(self, tenant: str) -> Domain:
+        """The domain ``tenant`` is bound to (``TILLER_TENANT_DOMAINS``), else the settings' own."""
         return domain_of(self.settings, tenant)
 
     def deps(self, tenant: str) -> AgentDeps:
@@ -72,6 +73,7 @@ class DomainRuntimes:
             return self._deps[domain.name]
 
     def registry(self, tenant: str) -> ToolRegistry:
+        """The tools a run in ``tenant`` may call."""
         return self.deps(tenant).registry
 
     def guard_policy(self, tenant: str) -> GuardPolicy:

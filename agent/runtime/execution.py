@@ -64,6 +64,7 @@ class ToolExecutor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tiller-tool")
 
     def close(self) -> None:
+        """Wait for the tool threads to finish and stop them."""
         self._pool.shutdown(wait=True)
 
     async def execute(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
@@ -123,7 +124,7 @@ class ToolExecutor:
             who.tenant_id,
             who.user_id,
             who.thread_id,
-            session=None,  # type: ignore[arg-type]  # async tools reach their own backends
+            session=None,  # async tools reach their own backends
             tool_call_id=who.tool_call_id,
             subject=who.subject,
         )

@@ -31,11 +31,15 @@ MAX_POLICY_PASSAGES = 2
 
 
 class ReviewFactView(BaseModel):
+    """One business fact a reviewer sees (``Refund so far: $20.00``)."""
+
     label: str
     value: str
 
 
 class RuleCheckView(BaseModel):
+    """One business rule checked against the requested call, and whether it holds."""
+
     rule: str
     passed: bool
     message: str = ""
@@ -44,6 +48,8 @@ class RuleCheckView(BaseModel):
 
 
 class PolicyPassage(BaseModel):
+    """A passage of the domain's policy documents that bears on the decision, with its citation."""
+
     citation: str
     title: str
     text: str
@@ -62,6 +68,7 @@ class ReviewView(BaseModel):
 
     @property
     def failing(self) -> list[RuleCheckView]:
+        """The rule checks that fail."""
         return [c for c in self.checks if not c.passed]
 
 
@@ -107,8 +114,8 @@ class Reviews:
         if spec is None:
             return []
         try:
-            found = spec.func(
-                ToolContext(tenant_id=tenant, user_id="reviewer", thread_id="", session=None),  # type: ignore[arg-type]  # a search reads its index only
+            found = spec.func(  # a search reads its index only: no session
+                ToolContext(tenant_id=tenant, user_id="reviewer", thread_id="", session=None),
                 spec.args_model.model_validate({"query": query[:500], "top_k": MAX_POLICY_PASSAGES}),
             )
         except Exception:  # the facts still help when the index cannot answer

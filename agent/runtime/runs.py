@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
@@ -33,7 +33,13 @@ from agent.tracing import TraceRecorder, TraceView
 
 if TYPE_CHECKING:
     from agent.loop.graph import AgentGraph
-    from agent.runtime.tiller import Tiller
+    from agent.models.pricing import PriceTable
+    from agent.persistence.approvals import ApprovalStore
+    from agent.persistence.threads import ThreadStore
+    from agent.runtime.domains import DomainRuntimes
+    from agent.tracing import TraceStore
+    from agent.tracing.export import TraceExporter
+    from agent.tracing.metrics import RunMetrics
 
 EventHandler = Callable[[RunEvent], None]
 log = logging.getLogger("tiller.runtime")
@@ -50,6 +56,8 @@ def new_turn(message: Any, turn: int) -> dict[str, Any]:
 
 @dataclass
 class Lease:
+    """What a run leaves behind when its thread's lease is released."""
+
     status: str | None = None
     """The status the finished run leaves its thread in (``None``: read it from the checkpoint)."""
     trace: TraceView | None = None
@@ -94,18 +102,35 @@ class OpenThread:
 
 
 def config(thread_id: str, limits: Limits) -> RunnableConfig:
+    """LangGraph's config of a run on ``thread_id``, with a recursion limit above what the limits allow."""
     # Each model step takes at most 4 graph steps; the limits end the run long before this does.
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": (limits.max_steps + 2) * 4 + 10}
+
+
+class RuntimeParts(Protocol):
+    """What a run needs of its runtime — ``Tiller`` has each — named here so that this module
+    does not import the one that imports it."""
+
+    graph: AgentGraph
+    limits: Limits
+    domains: DomainRuntimes
+    threads: ThreadStore
+    approvals: ApprovalStore
+    traces: TraceStore
+    metrics: RunMetrics
+    exporters: list[TraceExporter]
+    prices: PriceTable
 
 
 class RunDriver:
     """The run machinery of one runtime (``Tiller``): its stores, graph, domains and exporters."""
 
-    def __init__(self, rt: Tiller) -> None:
+    def __init__(self, rt: RuntimeParts) -> None:
         self.rt = rt
 
     @property
     def graph(self) -> AgentGraph:
+        """The runtime's compiled graph."""
         return self.rt.graph
 
     def context(
@@ -115,6 +140,8 @@ class RunDriver:
         labels: dict[str, str] | None = None,
         tokens: Callable[[], bool] | None = None,
     ) -> RunContext:
+        """The context of one run: the caller, the limits and their deadline, the tenant's domain and guard
+        policy, and whether its text tokens stream (``tokens``; default: not)."""
         limits = limits or self.rt.limits
         return RunContext(
             caller=caller,

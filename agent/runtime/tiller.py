@@ -73,6 +73,7 @@ WAITING_FOR_REVIEWER = (
 
 
 def new_thread_id() -> str:
+    """A new thread id (``t_`` and 12 hex digits)."""
     return "t_" + uuid.uuid4().hex[:12]
 
 
@@ -158,6 +159,7 @@ class Tiller:
         self.graph: AgentGraph = build_graph(checkpointer)
 
     def close(self) -> None:
+        """Close the checkpointer, the stores and the event loop."""
         if not self._loop.loop.is_closed():
             try:
                 self._loop.run(self._astack.aclose())
@@ -292,7 +294,7 @@ class Tiller:
     def langchain_tools(self, names: Iterable[str] | None = None, **options: Any) -> list[BaseTool]:
         """The tenant's tools as LangChain ``BaseTool``s whose calls go through ``invoke_tool``
         with ``options`` (``agent.runtime.direct_calls.exported_tools``)."""
-        return exported_tools(self, names, options)
+        return exported_tools(self, self.invoke_tool, self.ainvoke_tool, names, options)
 
     async def aresume(
         self,
@@ -387,6 +389,7 @@ class Tiller:
         return self._loop.run(self.runs.result(thread_id, tenant, 0.0))
 
     def messages(self, thread_id: str, *, tenant: str | None = None) -> list[AnyMessage]:
+        """The thread's messages as checkpointed (``ThreadNotFound`` outside the tenant)."""
         tenant = tenant or self.settings.tenant
         self.threads.get(tenant, thread_id)
         snapshot = self._loop.run(self.graph.aget_state(config(thread_id, self.limits)))

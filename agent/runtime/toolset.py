@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent.config import Settings, domain_of
-from agent.errors import StorageUnwritable
+from agent.errors import ConfigError, StorageUnwritable
 from agent.persistence.storage import directory_problem, is_permission_error, readable_file
 from tools.contract import ToolSpec
 from tools.domain import Domain
 from tools.registry import ToolRegistry
-
-if TYPE_CHECKING:
-    from tools.retrieval.index import KnowledgeIndex
+from tools.retrieval import build_or_load, knowledge_tools
+from tools.retrieval.index import KnowledgeIndex, RetrievalMode
+from tools.retrieval.store import MANIFEST
 
 
 def knowledge_dirs(settings: Settings, domain: Domain) -> tuple[Path, Path] | None:
@@ -34,8 +35,6 @@ def domain_registry(
     """Every tool an agent of ``domain`` may call: its own, the search over its knowledge base,
     and the tools of its MCP servers (the domain's file, and ``TILLER_MCP_SERVERS`` for the
     settings' own domain). The MCP sessions' ``close`` is appended to ``closers``."""
-    from tools.retrieval import knowledge_tools
-
     specs = domain.tool_specs()
     specs += mcp_specs(settings, domain, closers if closers is not None else [])
     dirs = knowledge_dirs(settings, domain)
@@ -53,7 +52,7 @@ def mcp_specs(settings: Settings, domain: Domain, closers: list[Callable[[], Non
         files.append(settings.mcp_servers)
     if not files:
         return []
-    from tools.mcp import McpTools
+    from tools.mcp import McpTools  # noqa: PLC0415  # the mcp extra: optional, for domains with MCP servers
 
     specs: list[ToolSpec] = []
     for path in files:
@@ -63,18 +62,15 @@ def mcp_specs(settings: Settings, domain: Domain, closers: list[Callable[[], Non
     return specs
 
 
-def open_index(documents: Path, index_dir: Path, mode: str) -> KnowledgeIndex:
+def open_index(documents: Path, index_dir: Path, mode: RetrievalMode) -> KnowledgeIndex:
     """The knowledge base's index, built or loaded; an index directory this user cannot write (or
     documents it cannot read) is a ``StorageUnwritable`` naming the path and the fix."""
-    from tools.retrieval import build_or_load
-    from tools.retrieval.store import MANIFEST
-
     fix = f"Give this user write access to it (e.g. `chmod -R u+rwX {index_dir}`), or set TILLER_HOME elsewhere."
     # No saved index to load: say so before a build that may take minutes and then fail to save.
     if not readable_file(index_dir / MANIFEST) and (problem := directory_problem(index_dir)):
         raise StorageUnwritable(f"the search index directory {index_dir} {problem}. {fix}")
     try:
-        return build_or_load(documents, index_dir, mode=mode)  # type: ignore[arg-type]
+        return build_or_load(documents, index_dir, mode=mode)
     except OSError as exc:
         if not is_permission_error(exc):
             raise
@@ -91,11 +87,6 @@ def open_index(documents: Path, index_dir: Path, mode: str) -> KnowledgeIndex:
 
 def build_index(settings: Settings, *, force: bool = False) -> str:
     """Build (or check) the domain's knowledge-base index; a one-line report."""
-    import shutil
-    import time
-
-    from agent.errors import ConfigError
-
     domain = domain_of(settings)
     dirs = knowledge_dirs(settings, domain)
     if dirs is None:

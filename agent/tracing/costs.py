@@ -25,6 +25,8 @@ GroupBy = Literal["tenant", "model", "tier", "day"]
 
 
 class CostRow(BaseModel):
+    """Model cost and tokens of one group of runs (a tenant, a user, a model, a tier, a day)."""
+
     key: str
     runs: int = 0
     completed: int = 0
@@ -34,10 +36,12 @@ class CostRow(BaseModel):
 
     @property
     def per_run(self) -> float:
+        """The average cost of a run."""
         return self.cost_usd / self.runs if self.runs else 0.0
 
     @property
     def per_success(self) -> float | None:
+        """The cost per completed run (``None`` when none completed)."""
         return self.cost_usd / self.completed if self.completed else None
 
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Window:
+    """The traces, spans and feedback of one time window."""
+
     runs: list[TraceRunRow]
     spans: list[TraceSpanRow]
     ratings: list[str]
@@ -41,6 +43,8 @@ class Window:
 
 
 class Signal(BaseModel):
+    """One quality signal in both windows, with the test's p-value and whether it moved."""
+
     name: str
     baseline: float | None
     current: float | None
@@ -138,6 +142,7 @@ def drift_report(
     alpha: float = 0.01,
     min_delta: float = 0.05,
 ) -> list[Signal]:
+    """Every drift signal, the last ``window`` before ``now`` against the window before it."""
     base = _load(sessions, tenant_id, now - 2 * window, now - window)
     cur = _load(sessions, tenant_id, now - window, now)
     signals = [_compare(name, rate(base), rate(cur), alpha, min_delta) for name, rate in RATES.items()]

@@ -15,11 +15,19 @@ is never exported twice, nor unredacted.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
+
+from langsmith import Client
+from langsmith.run_trees import RunTree
+from opentelemetry import trace as otel
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from agent.persistence.traces import Span, TraceView
 
@@ -27,9 +35,13 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class TraceExporter(Protocol):
-    def export(self, trace: TraceView) -> None: ...
+    """Sends stored traces to an outside system."""
 
-    def close(self) -> None: ...
+    def export(self, trace: TraceView) -> None:
+        """Send one trace (a failure is logged by the caller; the run never fails for it)."""
+
+    def close(self) -> None:
+        """Flush what is buffered and release the connection."""
 
 
 def _at(trace: TraceView, ms: float) -> datetime:
@@ -43,6 +55,7 @@ def _parent_of(span: Span, nodes: list[Span]) -> Span | None:
 
 
 def langsmith_enabled(env: Mapping[str, str]) -> bool:
+    """Whether the environment turns LangSmith tracing on and gives it a key."""
     tracing = env.get("LANGSMITH_TRACING") or env.get("LANGCHAIN_TRACING_V2") or ""
     return tracing.lower() in _TRUE and bool(env.get("LANGSMITH_API_KEY") or env.get("LANGCHAIN_API_KEY"))
 
@@ -59,8 +72,6 @@ class LangSmithExporter:
     }
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        from langsmith import Client
-
         self.project = env.get("LANGSMITH_PROJECT") or env.get("LANGCHAIN_PROJECT") or "tiller"
         self.client = Client(
             api_url=env.get("LANGSMITH_ENDPOINT") or env.get("LANGCHAIN_ENDPOINT"),
@@ -69,8 +80,7 @@ class LangSmithExporter:
         )
 
     def export(self, trace: TraceView) -> None:
-        from langsmith.run_trees import RunTree
-
+        """Post the trace as one run tree: the run, its nodes, and each model and tool call."""
         root = RunTree(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"tiller:{trace.id}"),
             name=f"tiller.{trace.kind}",
@@ -109,10 +119,12 @@ class LangSmithExporter:
         return child
 
     def close(self) -> None:
+        """Send what the client still buffers."""
         self.client.flush()
 
 
 def otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP traces endpoint the standard OpenTelemetry variables name, if any."""
     if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
     if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
@@ -124,18 +136,15 @@ class OtlpExporter:
     """Sends each trace as OpenTelemetry spans over OTLP/HTTP (protobuf)."""
 
     def __init__(self, endpoint: str) -> None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        # Only with an OTLP endpoint set: the exporter's protobuf stack costs start-up time otherwise.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
 
         self.provider = TracerProvider(resource=Resource.create({"service.name": "tiller"}))
         self.provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         self.tracer = self.provider.get_tracer("tiller")
 
     def export(self, trace: TraceView) -> None:
-        from opentelemetry import trace as otel
-
+        """Emit the trace as spans: the run, its nodes, and each event inside its node."""
         ns = int(trace.started_at.timestamp() * 1e9)
         root = self.tracer.start_span(f"tiller.{trace.kind}", start_time=ns, attributes=_root_attributes(trace))
         root_ctx = otel.set_span_in_context(root)
@@ -160,6 +169,7 @@ class OtlpExporter:
         root.end(end_time=ns + int(trace.duration_ms * 1e6))
 
     def close(self) -> None:
+        """Flush and shut down the span processor."""
         self.provider.shutdown()
 
 
@@ -180,8 +190,6 @@ def _root_attributes(trace: TraceView) -> dict[str, Any]:
 
 def _flat(attributes: dict[str, Any], prefix: str) -> dict[str, Any]:
     """OpenTelemetry attributes are scalars (or lists of scalars): nest with dots, else stringify."""
-    import json
-
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         if value is None:

@@ -19,6 +19,8 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 
 class RunMetrics:
+    """Prometheus counters and histograms of runs, model and tool calls, guards and approvals (``/metrics``)."""
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -76,6 +78,8 @@ class RunMetrics:
         self.registry.register(_ApprovalBacklog(count_by_status))
 
     def observe_trace(self, trace: TraceView) -> None:
+        """Count one stored run and each of its spans: model and tool calls, guard verdicts, breaker
+        changes, approval requests."""
         self.runs.labels(trace.tenant_id, trace.status).inc()
         self.steps.observe(trace.steps)
         self.tool_calls.observe(trace.tool_calls)
@@ -102,6 +106,7 @@ class RunMetrics:
                 self.approvals_requested.labels(str(a.get("tool"))).inc()
 
     def observe_decision(self, approval: PendingApproval) -> None:
+        """Count one reviewer decision and how long it took."""
         self.approvals_decided.labels(approval.tool, approval.decision or approval.status).inc()
         if approval.decided_at is not None:
             self.time_to_decision.observe((approval.decided_at - approval.requested_at).total_seconds())

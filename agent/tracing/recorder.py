@@ -30,6 +30,7 @@ from agent.loop.state import RunResult
 from agent.models.pricing import PriceTable
 from agent.persistence.traces import Span, TraceView
 from tools.canonical import canonical_json
+from tools.db import utcnow
 
 
 def _shown(event: RunEvent) -> dict[str, Any]:
@@ -62,8 +63,6 @@ class TraceRecorder:
         prices: PriceTable,
         labels: dict[str, str] | None = None,
     ) -> None:
-        from tools.db import utcnow
-
         self.id = "run_" + uuid.uuid4().hex[:16]
         self.kind, self.tenant_id, self.user_id, self.thread_id = kind, tenant_id, user_id, thread_id
         self.model, self.prices, self.labels = model, prices, labels or {}

@@ -56,6 +56,7 @@ def span_details(span: Span) -> str:
 
 
 def show_trace(console: Console, trace: TraceView) -> None:
+    """Print a trace as a timeline: the run's head, then each span with its timing and attributes."""
     labels = " ".join(f"{k}={v}" for k, v in trace.labels.items())
     console.print(
         f"[bold]{trace.id}[/] {trace.kind} · [bold]{trace.status}[/]"

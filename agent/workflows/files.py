@@ -63,6 +63,7 @@ class ResultsFolder:
             ) from None
 
     def close(self) -> None:
+        """Release the folder's lock."""
         self._lock_file.close()
 
     def latest(self) -> dict[str, dict[str, Any]]:
@@ -79,15 +80,19 @@ class ResultsFolder:
         return outcomes
 
     def finished(self) -> set[str]:
+        """The tasks whose last outcome is final."""
         return {task_id for task_id, o in self.latest().items() if o["status"] in FINISHED}
 
     def started(self, task: Task, thread_id: str) -> None:
+        """Report a task started (to the progress hook)."""
         self._hook("started", task.id)
 
     def waiting(self, task: Task, approval_ids: list[str]) -> None:
+        """Report a task waiting for reviewers (to the progress hook)."""
         self._hook("waiting", task.id)
 
     def record(self, outcome: TaskOutcome) -> None:
+        """Write the task's outcome to ``results.jsonl``, replacing its earlier one (atomically)."""
         with self._lock:
             lines = {task_id: json.dumps(o) for task_id, o in self.latest().items()}
             lines[outcome.task_id] = outcome.model_dump_json()

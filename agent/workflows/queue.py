@@ -33,18 +33,22 @@ class Claim:
 
     @property
     def run_id(self) -> str:
+        """The workflow run the task belongs to."""
         return self.row.run_id
 
     @property
     def tenant(self) -> str:
+        """The tenant the run was started in."""
         return self.row.tenant
 
     @property
     def user(self) -> str:
+        """Who started the run: the task runs as them."""
         return self.row.requested_by
 
     @property
     def attempts(self) -> int:
+        """How many times the task was claimed, this one included."""
         return self.row.attempts
 
 
@@ -73,6 +77,7 @@ class TaskQueue:
         return self._leases.renew(claim.row.row_id)
 
     def finish(self, claim: Claim, outcome: TaskOutcome) -> bool:
+        """Record the task's outcome and release it; False when another worker took it meanwhile."""
         return self._leases.finish(claim.row, outcome.status, outcome.model_dump_json())
 
     def park(self, claim: Claim) -> bool:

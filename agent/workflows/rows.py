@@ -43,6 +43,7 @@ class RunSink:
         concurrency: int,
         executor: str = "inline",
     ) -> RunSink:
+        """Create the run's rows (the run and each task) and the sink that writes to them."""
         rows = RunRows.create(
             sessions,
             run_id=run_id,
@@ -57,19 +58,25 @@ class RunSink:
         return cls(rows)
 
     def finished(self) -> set[str]:
+        """The tasks whose outcome is final."""
         return self.rows.finished()
 
     def started(self, task: Task, thread_id: str) -> None:
+        """Mark the task running on ``thread_id``."""
         self.rows.set_task(task.id, status="running", thread_id=thread_id)
 
     def waiting(self, task: Task, approval_ids: list[str]) -> None:
+        """Mark the task waiting for reviewers."""
         self.rows.set_task(task.id, status="awaiting_approval")
 
     def record(self, outcome: TaskOutcome) -> None:
+        """Store the task's outcome."""
         self.rows.set_task(outcome.task_id, status=outcome.status, outcome_json=outcome.model_dump_json())
 
     def set_status(self, status: str, error: str | None = None) -> None:
+        """Set the run's status (and the error that stopped it)."""
         self.rows.set_status(status, error)
 
     def spec(self) -> tuple[Workflow, list[Task]]:
+        """The workflow and tasks the run stored."""
         return spec_of(self.rows.spec())

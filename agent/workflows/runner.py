@@ -30,23 +30,30 @@ __all__ = ["FINISHED", "WORKFLOW_THREAD_PREFIX", "ResultSink", "Summary", "TaskO
 class ResultSink(Protocol):
     """Where a run reports progress and outcomes (and what it already finished)."""
 
-    def finished(self) -> set[str]: ...
+    def finished(self) -> set[str]:
+        """The ids of the tasks already finished (skipped on this pass)."""
 
-    def started(self, task: Task, thread_id: str) -> None: ...
+    def started(self, task: Task, thread_id: str) -> None:
+        """A task started on ``thread_id``."""
 
-    def waiting(self, task: Task, approval_ids: list[str]) -> None: ...
+    def waiting(self, task: Task, approval_ids: list[str]) -> None:
+        """A task paused for the approvals ``approval_ids``."""
 
-    def record(self, outcome: TaskOutcome) -> None: ...
+    def record(self, outcome: TaskOutcome) -> None:
+        """A task's outcome (final or not)."""
 
 
 @dataclass
 class Summary:
+    """The counts of one pass over a workflow's tasks."""
+
     total: int
     skipped: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as plain JSON (``summary.json``)."""
         return {
             "total": self.total,
             "skipped": self.skipped,
@@ -74,6 +81,7 @@ class WorkflowRunner:
         self.poll_s = poll_s
 
     def thread_id(self, task: Task) -> str:
+        """The thread a task runs on (the same for every attempt)."""
         return f"{WORKFLOW_THREAD_PREFIX}{self.run_id}-{task.id}"
 
     def run(

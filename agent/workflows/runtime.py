@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agent.config import Settings
+from agent.config import Settings, domain_of
 from agent.runtime import Tiller
+from agent.runtime.toolset import domain_registry
 from agent.workflows.spec import Workflow
 from tools.contract import Risk
 from tools.policy import ApprovalPolicy, PolicyRule, Verdict
@@ -29,9 +30,6 @@ def workflow_tiller(settings: Settings, workflow: Workflow) -> Tiller:
     limits = workflow.run_limits()
     if workflow.approval == "queue":
         return Tiller(settings, limits=limits)
-    from agent.config import domain_of
-    from agent.runtime.toolset import domain_registry
-
     domain = domain_of(settings)
     registry = domain_registry(settings, domain)
     base = ApprovalPolicy.from_file(settings.policy_file) if settings.policy_file else domain.approval_policy

@@ -32,6 +32,8 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class TaskSpec(BaseModel):
+    """One task of a workflow file: its prompt, and an id to resume it by."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str | None = Field(None, description="stable id (for resuming); default: task-<n>")
@@ -48,6 +50,8 @@ class Task(BaseModel):
 
 
 class Workflow(BaseModel):
+    """A workflow: its tasks or prompt template, the model, how approvals are handled, limits, acting user."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=_ID.pattern)
@@ -77,12 +81,14 @@ class Workflow(BaseModel):
         return value
 
     def run_limits(self) -> Limits:
+        """The workflow's limits (``ConfigError`` naming the bad one)."""
         try:
             return Limits(**self.limits)
         except ValidationError as exc:
             raise ConfigError(f"workflow {self.name}: invalid limits: {_problems(exc)}") from None
 
     def acting_user(self) -> str:
+        """Who the tasks run as: ``user``, else ``workflow:<name>``."""
         return self.user or f"workflow:{self.name}"
 
 
@@ -91,6 +97,7 @@ def _problems(exc: ValidationError) -> str:
 
 
 def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
+    """A workflow from parsed data; ``ConfigError`` names ``source`` and each problem."""
     try:
         return Workflow.model_validate(data)
     except ValidationError as exc:

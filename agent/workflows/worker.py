@@ -69,6 +69,7 @@ class Worker:
         return self.done
 
     def close(self) -> None:
+        """Close every runtime the worker built and its database."""
         for runtime in self._runtimes.values():
             runtime.close()
         self._runtimes.clear()

@@ -20,6 +20,7 @@ _STATUS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[ye
 
 
 def summary_table(record: RunRecord) -> Table:
+    """The run as a console table: one row per scenario and a totals row."""
     title = f"tiller eval · model {record.model}"
     title += f" · judge {record.judge}" if record.judge else ""
     title += f" · simulator {record.simulator}" if record.simulator else ""

@@ -29,11 +29,13 @@ pre{white-space:pre-wrap;background:#f8f8f8;padding:.4em}.muted{color:#777}
 
 
 def write_html(record: RunRecord, path: Path) -> Path:
+    """Write the run as one self-contained HTML file."""
     path.write_text(render_html(record), encoding="utf-8")
     return path
 
 
 def render_html(record: RunRecord) -> str:
+    """The run as one self-contained HTML page: the summary, then each scenario with its trials."""
     s = record.summary
     helpers = "".join(
         f" · {role} {escape(spec)}" for role, spec in (("judge", record.judge), ("simulator", record.simulator)) if spec

@@ -16,6 +16,7 @@ from evals.results import READABLE_VERSIONS, REPORT_VERSION, RunRecord
 
 
 def write_record(record: RunRecord, path: Path) -> Path:
+    """Write the run record as JSON (``run.schema.json``)."""
     path.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return path
 

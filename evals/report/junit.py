@@ -19,6 +19,7 @@ from evals.results import CheckResult, RunRecord, ScenarioResult
 
 
 def junit_tree(record: RunRecord) -> ET.ElementTree:
+    """The run as JUnit XML: a test case per scenario, and one per rubric check."""
     cases = []
     for scenario in record.scenarios:
         cases.append(_case(scenario, record.k))
@@ -86,6 +87,7 @@ def _classname(scenario: ScenarioResult) -> str:
 
 
 def write_junit(record: RunRecord, path: Path) -> Path:
+    """Write the run as a JUnit XML file."""
     tree = junit_tree(record)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -47,6 +47,7 @@ class ImportReport:
 
 
 def scenario_id(domain: str, task_id: str) -> str:
+    """The id of an imported τ² task (``tau2-retail-5``), safe as a file name."""
     return re.sub(r"[^a-z0-9._-]+", "-", f"tau2-{domain}-{task_id}".lower()).strip("-")
 
 
@@ -60,6 +61,7 @@ def brief_of(task: Any) -> str:
 
 
 def final_answer(communicate: list[str]) -> str:
+    """The expected closing message: ``Done.`` and each piece of information τ² expects the agent to tell."""
     return "Done." if not communicate else "Done. " + "; ".join(communicate) + "."
 
 

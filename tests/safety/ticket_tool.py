@@ -33,7 +33,7 @@ def get_ticket(ctx: ToolContext, args: GetTicketArgs) -> GetTicketResult:
     if ctx.subject is not None:  # a customer sees their own tickets only
         owner = select(Customer.id).where(Customer.tenant_id == ctx.tenant_id, Customer.public_id == ctx.subject)
         query = query.where(Ticket.customer_id.in_(owner))
-    row = ctx.session.scalars(query).one_or_none()
+    row = ctx.db.scalars(query).one_or_none()
     if row is None:
         raise NotFound(f"No ticket {args.ticket_id} exists.")
     return GetTicketResult(

@@ -14,13 +14,14 @@ from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
 from tools.contract import Risk, ToolContext
+from tools.domain import load_domain
 from tools.errors import ArgumentsInvalid, ToolError
 from tools.langchain_in import UNKNOWN_RISK, from_langchain
 from tools.policy import ApprovalPolicy, PolicyRule, Verdict
 from tools.registry import ToolRegistry
 from tools.validation import validate_args
 
-CTX = ToolContext("acme", "u1", "t1", None, "tc_1_1_0")  # type: ignore[arg-type]
+CTX = ToolContext("acme", "u1", "t1", None, "tc_1_1_0")
 CITY_SCHEMA = {
     "type": "object",
     "properties": {
@@ -188,3 +189,12 @@ def test_without_a_runtime_reads_run_and_side_effects_are_refused() -> None:
     )
     assert invalid.status == "error" and "is not one of" in invalid.content
     assert effects == []
+
+
+def test_a_database_tool_exported_without_a_database_says_what_it_needs() -> None:
+    exported = {t.name: t for t in ToolRegistry(load_domain("commerce").tool_specs()).as_langchain_tools()}
+    reply = exported["get_order"].invoke(
+        {"type": "tool_call", "name": "get_order", "args": {"order_id": "W1000001"}, "id": "1"}
+    )
+    assert reply.status == "error"
+    assert "called without one" in reply.content and "ReadOnlyInvoker(sessions=...)" in reply.content

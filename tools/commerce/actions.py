@@ -1,6 +1,6 @@
 """Write tools of the commerce domain: tickets, address changes, cancellations and refunds.
 
-Each runs inside the caller's transaction (``ctx.session``): it never commits or rolls back, so
+Each runs inside the caller's transaction (``ctx.db``): it never commits or rolls back, so
 its effect, the audit row, the idempotency key and the consumed approval commit together.
 Orders are read ``FOR UPDATE`` before a change so concurrent refunds cannot both pass the
 balance check on PostgreSQL; SQLite serialises writers anyway.
@@ -44,7 +44,7 @@ def record_audit(ctx: ToolContext, action: str, entity: str, details: dict[str, 
     Pass money as strings with two places ("54.50"): generic JSON conversion would normalise
     Decimals ("54.5").
     """
-    ctx.session.add(
+    ctx.db.add(
         AuditEntry(
             tenant_id=ctx.tenant_id,
             actor=ctx.user_id,
@@ -62,7 +62,7 @@ def _subject_id(ctx: ToolContext) -> int | None:
     """The row id of the customer a customer-bound caller acts for (their ticket is theirs)."""
     if ctx.subject is None:
         return None
-    return resolve_customer(ctx.session, ctx.tenant_id, customer_id=ctx.subject, email=None, subject=ctx.subject).id
+    return resolve_customer(ctx.db, ctx.tenant_id, customer_id=ctx.subject, email=None, subject=ctx.subject).id
 
 
 @tool(
@@ -83,10 +83,10 @@ def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> CreateTicketResul
     tool can do) or when the user asks to escalate. Write the subject and body so a colleague understands
     the issue without reading the conversation.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, subject=ctx.subject) if args.order_id else None
+    order = find_order(ctx.db, ctx.tenant_id, args.order_id, subject=ctx.subject) if args.order_id else None
     ticket = Ticket(
         tenant_id=ctx.tenant_id,
-        public_id=next_public_id(ctx.session, Ticket, ctx.tenant_id, "T", digits=6),
+        public_id=next_public_id(ctx.db, Ticket, ctx.tenant_id, "T", digits=6),
         customer_id=order.customer_id if order else _subject_id(ctx),
         order_id=order.id if order else None,
         subject=args.subject,
@@ -96,8 +96,8 @@ def create_ticket(ctx: ToolContext, args: CreateTicketArgs) -> CreateTicketResul
         created_by=ctx.user_id,
         created_at=datetime.now(UTC),
     )
-    ctx.session.add(ticket)
-    ctx.session.flush()
+    ctx.db.add(ticket)
+    ctx.db.flush()
     details = {"order_id": args.order_id, "priority": args.priority, "subject": args.subject}
     record_audit(ctx, "create_ticket", f"ticket:{ticket.public_id}", details)
     about = f" about order {args.order_id}" if args.order_id else ""
@@ -126,7 +126,7 @@ def update_shipping_address(ctx: ToolContext, args: UpdateShippingAddressArgs) -
     Shipped, delivered and cancelled orders cannot be changed; for a parcel in transit the customer
     can ask the carrier to redirect it.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
+    order = find_order(ctx.db, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     if order.status is OrderStatus.CANCELLED:
         raise BusinessRuleViolation(
             "order_already_cancelled",
@@ -156,7 +156,7 @@ def _refund(ctx: ToolContext, order: Order, cents: int, reason: str) -> Refund:
     """Refund ``cents`` against the order's payment and keep the order's totals current."""
     refund = Refund(
         tenant_id=ctx.tenant_id,
-        public_id=next_public_id(ctx.session, Refund, ctx.tenant_id, "R", digits=7),
+        public_id=next_public_id(ctx.db, Refund, ctx.tenant_id, "R", digits=7),
         order_id=order.id,
         payment_id=order.payments[0].id if order.payments else None,
         amount_cents=cents,
@@ -166,8 +166,8 @@ def _refund(ctx: ToolContext, order: Order, cents: int, reason: str) -> Refund:
         created_at=datetime.now(UTC),
     )
     order.amount_refunded_cents += cents
-    ctx.session.add(refund)
-    ctx.session.flush()
+    ctx.db.add(refund)
+    ctx.db.flush()
     return refund
 
 
@@ -200,7 +200,7 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> CancelOrderResult:
     cancelled: offer a return, or a refund with issue_refund once delivered. Needs a reviewer's
     approval; look the order up with get_order first.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
+    order = find_order(ctx.db, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     _check_cancellable(order)
     previous = order.status
     refund = _refund(ctx, order, order.refundable_cents, "order_cancelled") if order.refundable_cents > 0 else None
@@ -254,7 +254,7 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> IssueRefundResult:
     wrong or unwanted items after delivery. Orders not delivered yet cannot be refunded: cancel
     them instead. Needs a reviewer's approval; look the order up with get_order first.
     """
-    order = find_order(ctx.session, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
+    order = find_order(ctx.db, ctx.tenant_id, args.order_id, for_update=True, subject=ctx.subject)
     cents = to_cents(args.amount)
     _check_refundable(order, cents)
     before = order.refundable_cents

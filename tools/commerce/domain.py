@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from tools.commerce.models import CommerceBase
-from tools.domain import Domain, Entity, Fixtures, KnowledgeBase, ReviewContext, Seed, Vocabulary
+from tools.commerce.review import review_cancellation, review_refund
+from tools.commerce.tools import commerce_tools
+from tools.domain import Domain, Entity, Fixtures, KnowledgeBase, Seed, Vocabulary
 from tools.policy import ApprovalPolicy
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
     from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
 
-    from tools.contract import ToolSpec
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parents[1] / "scenarios" / "commerce"  # present in a checkout, not in a wheel
@@ -37,27 +36,9 @@ class CommerceFixtures(Fixtures):
 
 def _seed(engine: Engine, fixtures: CommerceFixtures) -> str:
     # Imported when seeding: the seed's data tables are large and most runs never seed.
-    from tools.commerce.seed import seed
+    from tools.commerce.seed import seed  # noqa: PLC0415
 
     return str(seed(engine, customers=fixtures.customers, orders=fixtures.orders, seed=fixtures.seed))
-
-
-def _review_refund(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
-    from tools.commerce.review import review_refund
-
-    return review_refund(session, tenant_id, args)
-
-
-def _review_cancellation(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
-    from tools.commerce.review import review_cancellation
-
-    return review_cancellation(session, tenant_id, args)
-
-
-def _tools() -> list[ToolSpec]:
-    from tools.commerce.tools import commerce_tools
-
-    return commerce_tools()
 
 
 ORDER_STATUS_WORDS = {
@@ -93,7 +74,7 @@ KB_EXAMPLES = (
 domain = Domain(
     name="commerce",
     title="Acme Outdoor Supply",
-    tools=_tools,
+    tools=commerce_tools,
     metadata=CommerceBase.metadata,
     migrations=HERE / "migrations",
     seed=Seed(
@@ -125,7 +106,7 @@ domain = Domain(
             Entity("ticket", r"T\d{6}", id_fields=("ticket_id",), owner_field="customer_id"),
         )
     ),
-    review={"issue_refund": _review_refund, "cancel_order": _review_cancellation},
+    review={"issue_refund": review_refund, "cancel_order": review_cancellation},
     welcome="Ask about orders, returns, refunds and shipping.",
     examples=(
         "where is my order W1000002?",

@@ -64,6 +64,8 @@ INJECTION_NOTE = (
 
 @dataclass(frozen=True)
 class AddressPlan:
+    """A postal address the seed will write."""
+
     line1: str
     line2: str | None
     city: str
@@ -74,6 +76,8 @@ class AddressPlan:
 
 @dataclass(frozen=True)
 class CustomerPlan:
+    """A customer the seed will write, with their address."""
+
     tenant: str
     customer_id: str
     name: str
@@ -85,6 +89,8 @@ class CustomerPlan:
 
 @dataclass(frozen=True)
 class RefundPlan:
+    """A refund the seed will write on an order."""
+
     refund_id: str
     amount_cents: int
     reason: str
@@ -116,6 +122,8 @@ class OrderPlan:
 
 @dataclass(frozen=True)
 class TicketPlan:
+    """A support ticket the seed will write."""
+
     tenant: str
     ticket_id: str
     customer_id: str | None

@@ -183,6 +183,7 @@ class Order(CommerceBase):
 
     @property
     def refundable_cents(self) -> int:
+        """What can still be refunded: paid minus refunded, in cents."""
         return self.amount_paid_cents - self.amount_refunded_cents
 
 

@@ -52,6 +52,7 @@ def _order_facts(session: Session, tenant_id: str, order: Order) -> list[ReviewF
 
 
 def review_refund(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
+    """What a reviewer of ``issue_refund`` sees: the order's facts, the refund rules checked, the return policy."""
     assert isinstance(args, IssueRefundArgs)
     order = find_order(session, tenant_id, args.order_id)
     cents = to_cents(args.amount)
@@ -64,6 +65,7 @@ def review_refund(session: Session, tenant_id: str, args: BaseModel) -> ReviewCo
 
 
 def review_cancellation(session: Session, tenant_id: str, args: BaseModel) -> ReviewContext:
+    """What a reviewer of ``cancel_order`` sees: the order's facts, the refund it triggers, the cancellation rules."""
     assert isinstance(args, CancelOrderArgs)
     order = find_order(session, tenant_id, args.order_id)
     refund = ReviewFact("Refunded on cancellation", priced(order.refundable_cents))

@@ -30,6 +30,7 @@ _WITHIN = "within the refundable balance"
 
 
 def days_since_delivery(order: Order, now: datetime | None = None) -> int | None:
+    """Whole days since the order was delivered (``None`` if it was not)."""
     if order.delivered_at is None:
         return None
     return ((now or datetime.now(UTC)) - order.delivered_at).days

@@ -43,7 +43,12 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Args(BaseModel):
-    """Base of every args model: unknown fields are errors the model can fix."""
+    """Base of every args model: unknown fields are errors the model can fix.
+
+    The args models below have no docstring of their own on purpose: pydantic would make it the
+    description of the args schema the model reads with every call (the tool's docstring is the
+    tool's description). Each field's ``description`` says what the model should pass.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -65,6 +70,7 @@ class ShippingAddress(BaseModel):
     country: str = Field(description="ISO 3166-1 alpha-2 country code.")
 
     def one_line(self) -> str:
+        """The address on one line, empty parts left out."""
         parts = [self.line1, self.line2, self.city, f"{self.region} {self.postal_code}", self.country]
         return ", ".join(p for p in parts if p)
 
@@ -72,7 +78,7 @@ class ShippingAddress(BaseModel):
 # --- lookups -------------------------------------------------------------------------------
 
 
-class FindCustomerArgs(Args):
+class FindCustomerArgs(Args):  # noqa: D101  # no docstring: see Args
     customer_id: str | None = Field(
         default=None,
         pattern=CUSTOMER_ID,
@@ -112,7 +118,7 @@ class FindCustomerResult(Result):
     order_count: int = Field(description="Number of orders the customer has placed.")
 
 
-class GetOrderArgs(Args):
+class GetOrderArgs(Args):  # noqa: D101  # no docstring: see Args
     order_id: str = Field(
         pattern=ORDER_ID, description="The order to look up ('W' and 7 digits).", examples=["W1000002"]
     )
@@ -150,7 +156,7 @@ class GetOrderResult(Result):
     )
 
 
-class ListOrdersArgs(Args):
+class ListOrdersArgs(Args):  # noqa: D101  # no docstring: see Args
     customer_id: str | None = Field(
         default=None, pattern=CUSTOMER_ID, description="Whose orders; wins over email.", examples=["C000001"]
     )
@@ -200,7 +206,7 @@ class TicketPriority(StrEnum):
     URGENT = "urgent"
 
 
-class CreateTicketArgs(Args):
+class CreateTicketArgs(Args):  # noqa: D101  # no docstring: see Args
     subject: str = Field(min_length=3, max_length=200, description="Short title of the issue.")
     body: str = Field(min_length=1, max_length=4000, description="What happened and what the customer wants.")
     order_id: str | None = Field(
@@ -217,7 +223,7 @@ class CreateTicketResult(Result):
     priority: TicketPriority = Field(description="Ticket priority.")
 
 
-class UpdateShippingAddressArgs(Args):
+class UpdateShippingAddressArgs(Args):  # noqa: D101  # no docstring: see Args
     order_id: str = Field(
         pattern=ORDER_ID, description="The order whose shipping address changes.", examples=["W1000003"]
     )
@@ -241,7 +247,7 @@ class UpdateShippingAddressResult(Result):
     shipping_address: ShippingAddress = Field(description="The new shipping address.")
 
 
-class CancelOrderArgs(Args):
+class CancelOrderArgs(Args):  # noqa: D101  # no docstring: see Args
     order_id: str = Field(pattern=ORDER_ID, description="The order to cancel.", examples=["W1000003"])
     reason: str = Field(min_length=3, max_length=500, description="Why the customer wants to cancel.")
 
@@ -265,7 +271,7 @@ class RefundReason(StrEnum):
     OTHER = "other"
 
 
-class IssueRefundArgs(Args):
+class IssueRefundArgs(Args):  # noqa: D101  # no docstring: see Args
     order_id: str = Field(pattern=ORDER_ID, description="The delivered order to refund.", examples=["W1000001"])
     amount: Decimal = Field(
         gt=0,

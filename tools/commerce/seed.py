@@ -63,6 +63,7 @@ from tools.commerce.fixtures import (
     TicketPlan,
 )
 from tools.commerce.models import COMMERCE_TABLES, Tenant, create_schema, drop_schema
+from tools.db import make_engine
 from tools.domain import AlreadySeeded as DomainAlreadySeeded
 
 # Share of the acme volume that the second tenant gets.
@@ -100,9 +101,11 @@ class SeedRows:
     products: dict[tuple[str, str], tuple[int, str, int]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
+        """The id the next row of ``table`` gets."""
         return len(self.tables[table]) + 1
 
     def add(self, table: str, row: dict[str, Any]) -> int:
+        """Append a row to ``table`` with the next id; returns the id."""
         row["id"] = row_id = self.next_id(table)
         self.tables[table].append(row)
         return row_id
@@ -325,8 +328,6 @@ def _advance_sequences(conn: Connection) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m tools.commerce.seed --url sqlite:///demo.db --orders 100000 [--reset]``."""
-    from tools.db import make_engine
-
     parser = argparse.ArgumentParser(description="Seed the commerce demo database.")
     parser.add_argument("--url", required=True, help="database URL (sqlite:///file.db or postgresql://…)")
     parser.add_argument("--customers", type=int, default=500)

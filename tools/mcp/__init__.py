@@ -48,6 +48,8 @@ class McpTools:
 
     @classmethod
     def from_file(cls, path: Path, loop: BackgroundLoop | None = None) -> McpTools:
+        """The tools of the servers an MCP servers file names (``${VAR}`` read from the environment;
+        errors name the file)."""
         return cls(load_mcp_config(path), loop)
 
     def specs(self) -> list[ToolSpec]:

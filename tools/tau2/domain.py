@@ -14,6 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from sqlalchemy import func, select
 
 from tools.domain import AlreadySeeded, Domain, Fixtures, Seed
 from tools.tau2 import source
@@ -40,8 +41,6 @@ class Tau2Fixtures(Fixtures):
 
 
 def _seed(name: str, store: Tau2Store, engine: Engine, fixtures: Tau2Fixtures) -> str:
-    from sqlalchemy import func, select
-
     rows = store.seed_rows(fixtures.tenant, source.seed_environment(name).tools.db)
     with engine.begin() as conn:
         for table in rows:
@@ -92,8 +91,10 @@ that an answer may list; a Luhn-valid run is a card number only next to a card w
 
 
 def retail() -> Domain:
+    """τ²-bench's retail domain as a Tiller domain."""
     return tau2_domain("retail")
 
 
 def airline() -> Domain:
+    """τ²-bench's airline domain as a Tiller domain."""
     return tau2_domain("airline")

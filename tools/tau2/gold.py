@@ -43,6 +43,7 @@ class UnsupportedTask(ValueError):
 
 
 def rows_of(store: Tau2Store, db: Any) -> Rows:
+    """The records of a τ² database by collection and key, for comparing two databases."""
     return {c.name: {row[KEY]: _record(row) for row in c.rows("", getattr(db, c.name))} for c in store.collections}
 
 

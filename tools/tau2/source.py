@@ -32,10 +32,10 @@ def registry() -> Any:
     # (retrying for seconds when offline); its bundled copy is the same list.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
-        from loguru import logger
+        from loguru import logger  # noqa: PLC0415  # the tau2 extra: optional
 
         logger.disable("tau2")  # τ² logs its registry at DEBUG to stderr on import
-        from tau2.registry import registry as tau2_registry
+        from tau2.registry import registry as tau2_registry  # noqa: PLC0415  # the tau2 extra: optional
     except ImportError as exc:
         raise Tau2Unavailable(f"τ²-bench is not installed ({exc.name or exc}): {INSTALL_HINT}") from None
     return tau2_registry

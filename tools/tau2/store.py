@@ -56,6 +56,7 @@ def _is_model(value: Any) -> bool:
 
 
 def table_prefix(domain: str) -> str:
+    """The prefix of the tables of a τ² domain (``tau2_retail``)."""
     return "tau2_" + domain.replace("-", "_")
 
 

@@ -68,7 +68,7 @@ def risk_of(tool_type: str, arguments: list[str], declared: str | None) -> Risk:
 
 def response_text(response: Any) -> str:
     """τ²'s own rendering of a tool's response (``Environment.to_json_str``)."""
-    from tau2.environment.environment import Environment
+    from tau2.environment.environment import Environment  # noqa: PLC0415  # the tau2 extra: optional
 
     text: str = Environment.to_json_str(response)
     return text
@@ -114,7 +114,7 @@ def tool_specs(domain: str, toolkit: Any, store: Tau2Store) -> list[ToolSpec]:
 
 def _runner(name: str, toolkit: Any, store: Tau2Store, *, writes: bool) -> Any:
     def run(ctx: ToolContext, args: BaseModel) -> Tau2Result:
-        loaded = store.load(ctx.session, ctx.tenant_id)
+        loaded = store.load(ctx.db, ctx.tenant_id)
         bound = copy.copy(toolkit)  # τ²'s toolkit, on this tenant's copy of the database
         bound.db = loaded.db
         try:
@@ -122,7 +122,7 @@ def _runner(name: str, toolkit: Any, store: Tau2Store, *, writes: bool) -> Any:
         except Exception as exc:  # τ²'s tools refuse with plain exceptions: the model reads the message
             raise BusinessRuleViolation(f"tau2_{type(exc).__name__}", str(exc) or type(exc).__name__) from None
         if writes:
-            store.save(ctx.session, ctx.tenant_id, loaded)
+            store.save(ctx.db, ctx.tenant_id, loaded)
         text = response_text(response)
         return Tau2Result(output=_parsed(text), summary=text[:SUMMARY_CHARS])
 

@@ -36,11 +36,12 @@ class Tau2Verdict:
 
     @property
     def passed(self) -> bool:
+        """Whether τ² gives the conversation full reward."""
         return self.reward >= 1.0
 
 
 def _messages(domain: str, brief: str, calls: Sequence[Call], answers: Sequence[str]) -> list[Any]:
-    from tau2.data_model.message import AssistantMessage, ToolCall, UserMessage
+    from tau2.data_model.message import AssistantMessage, ToolCall, UserMessage  # noqa: PLC0415  # the tau2 extra: optional
 
     env = source.environment(domain)
     messages: list[Any] = [UserMessage(role="user", content=brief)]
@@ -55,8 +56,8 @@ def _messages(domain: str, brief: str, calls: Sequence[Call], answers: Sequence[
 def tau2_verdict(domain: str, task: Any, brief: str, calls: Sequence[Call], answers: Sequence[str]) -> Tau2Verdict:
     """τ²'s evaluator on ``calls`` then ``answers`` for ``task`` of τ² domain ``domain``."""
     source.registry()  # τ² imported quietly, offline, before its evaluator module
-    from tau2.data_model.simulation import SimulationRun, TerminationReason
-    from tau2.evaluator.evaluator import EvaluationType, evaluate_simulation
+    from tau2.data_model.simulation import SimulationRun, TerminationReason  # noqa: PLC0415  # the tau2 extra: optional
+    from tau2.evaluator.evaluator import EvaluationType, evaluate_simulation  # noqa: PLC0415  # the tau2 extra: optional
 
     now = datetime.now(UTC).isoformat()
     run = SimulationRun(

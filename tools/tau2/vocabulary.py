@@ -1,12 +1,12 @@
-"""What the output checks must know of a τ² domain, read off its database: one entity per
+r"""What the output checks must know of a τ² domain, read off its database: one entity per
 collection, its id pattern generalised from the collection's keys, its status words from the
 values its records hold.
 
 A key is cut into runs of letters, digits and other characters. When every key has the same
-runs, each run becomes a literal (the same text in every key: ``#W``), ``\\d{n}`` or ``\\d+``
+runs, each run becomes a literal (the same text in every key: ``#W``), ``\d{n}`` or ``\d+``
 (digits), or ``[a-z]+`` / ``[A-Z]+`` / ``[A-Za-z]+`` (letters); otherwise the pattern is the
-keys' character classes with their length. ``#W2611340`` … gives ``\\#W\\d{7}``,
-``james_li_5688`` … gives ``[a-z]+_[a-z]+_\\d+``.
+keys' character classes with their length. ``#W2611340`` … gives ``\#W\d{7}``,
+``james_li_5688`` … gives ``[a-z]+_[a-z]+_\d+``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def id_pattern(keys: Sequence[str]) -> str:
 
 
 def singular(collection: str) -> str:
+    """A collection's name in the singular (``orders`` → ``order``)."""
     return collection[:-1] if collection.endswith("s") else collection
 
 

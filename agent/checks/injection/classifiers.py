@@ -49,7 +49,7 @@ class NanoGuardClassifier:
         with self._lock:
             if self._model is None:
                 try:
-                    from nanoguard import NanoGuard
+                    from nanoguard import NanoGuard  # noqa: PLC0415  # the classifier extra: optional
                 except ImportError as exc:
                     raise ImportError(
                         "the NanoGuard classifier needs the extra: pip install 'tiller[classifier]'"
@@ -58,6 +58,7 @@ class NanoGuardClassifier:
         return self._model
 
     def __call__(self, text: str) -> float:
+        """The highest injection probability over the text's windows, from 0 to 1."""
         model = self._model or self._load()
         results = model.scan_batch(windows(text))
         return max(float(r.injection_score) for r in results)

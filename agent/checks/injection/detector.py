@@ -51,10 +51,12 @@ class InjectionReport:
     classifier_score: float | None = None
 
     def detected(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
+        """Whether the score reaches ``threshold``."""
         return self.score >= threshold
 
     @property
     def signals(self) -> list[str]:
+        """The names of the signals found, each once, sorted."""
         return sorted({h.signal for h in self.hits})
 
 

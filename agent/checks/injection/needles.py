@@ -1,7 +1,7 @@
-"""A signal's needles: literal words a text must contain for the signal's pattern to match.
+r"""A signal's needles: literal words a text must contain for the signal's pattern to match.
 
 Most texts a detector sees are ordinary (order records, policy passages, questions), and most of
-the 77 patterns start with ``\\b`` and a long alternation, which Python's ``re`` scans position by
+the 77 patterns start with ``\b`` and a long alternation, which Python's ``re`` scans position by
 position. Before running a pattern, the detector asks whether any of its needles occurs in the
 text (a substring test in C, case-folded): if none does, the pattern cannot match and is skipped.
 

@@ -38,9 +38,11 @@ class Detector:
         self.classifier = classifier
 
     def report(self, text: str) -> InjectionReport:
+        """The detector's full report on ``text``: score, hits, the classifier's score."""
         return detect_injection(text, self.classifier)
 
     def detects(self, text: str) -> bool:
+        """Whether ``text`` reads as an instruction at this detector's threshold."""
         return self.report(text).detected(self.threshold)
 
 

@@ -35,5 +35,6 @@ def _add_plugins() -> None:
 
 
 def main() -> None:
+    """The ``tiller`` command: the built-in command groups plus those installed as ``tiller.cli`` entry points."""
     _add_plugins()
     app()

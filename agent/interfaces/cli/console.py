@@ -48,6 +48,7 @@ class StepPrinter:
         self._streaming = False
 
     def __call__(self, event: RunEvent) -> None:
+        """Print one step event (a token continues the streamed line)."""
         if isinstance(event, TokenEvent):
             if not self._streaming:
                 self.console.print("  [dim]…[/] ", end="")
@@ -89,6 +90,7 @@ def _step_line(event: RunEvent) -> str | None:
 
 
 def show_result(console: Console, result: RunResult, *, in_chat: bool = False) -> None:
+    """Print a run's outcome: its status, the answer, and what to do next when it waits for a reviewer."""
     style = _STATUS_STYLE[result.status]
     title = f"[{style}]{result.status.value}[/]" + (f" ({result.stop_reason})" if result.stop_reason else "")
     if result.status is RunStatus.AWAITING_APPROVAL:

@@ -40,6 +40,8 @@ def welcome(tiller: Tiller) -> str:
 
 
 class ChatSession:
+    """``tiller chat``: a conversation in the terminal, one thread, with its paused actions waited on."""
+
     def __init__(self, console: Console, settings: Settings, poll_s: float = 1.0, subject: str | None = None) -> None:
         self.console = console
         self.settings = settings
@@ -47,6 +49,7 @@ class ChatSession:
         self.subject = subject
 
     def run(self, thread_id: str | None) -> None:
+        """Chat until the user leaves, on ``thread_id`` (its history replayed first) or on a new thread."""
         with Tiller(self.settings) as tiller:
             self.console.print(welcome(tiller))
             if thread_id:

@@ -36,10 +36,12 @@ def start_session(request: Request, who: Principal) -> None:
 
 
 def csrf_token(request: Request) -> str:
+    """The CSRF token of the page session (empty when it has none)."""
     return str(request.session.get(SESSION_CSRF, ""))
 
 
 def check_csrf(request: Request, presented: str | None) -> None:
+    """A ``Forbidden`` (403, ``csrf``) unless a form presented the session's CSRF token."""
     expected = csrf_token(request)
     if not expected or not presented or not hmac.compare_digest(expected, presented):
         raise Forbidden("missing or stale CSRF token: reload the page and try again", code="csrf")

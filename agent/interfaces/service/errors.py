@@ -22,6 +22,8 @@ from agent.persistence.traces import TraceNotFound
 
 
 class ServiceError(Exception):
+    """An HTTP error answer: ``status``, a stable ``code``, a message for a person, problem ``fields``."""
+
     status = 500
     code = "internal_error"
 
@@ -32,49 +34,66 @@ class ServiceError(Exception):
         self.fields = fields
 
     def body(self) -> dict[str, Any]:
+        """The JSON body: ``{"error": {"code", "message", "fields"?}}``."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
         return {"error": error}
 
     def headers(self) -> dict[str, str]:
+        """Headers the answer carries (none by default)."""
         return {}
 
 
 class Unauthorized(ServiceError):
+    """401: no usable credentials."""
+
     status = 401
     code = "unauthorized"
 
     def headers(self) -> dict[str, str]:
+        """``WWW-Authenticate``: the service expects a bearer key."""
         return {"WWW-Authenticate": 'Bearer realm="tiller"'}
 
 
 class Forbidden(ServiceError):
+    """403: the key may not do this (its role, or a stale CSRF token)."""
+
     status = 403
     code = "forbidden"
 
 
 class NotFound(ServiceError):
+    """404: no such resource for this tenant."""
+
     status = 404
     code = "not_found"
 
 
 class Conflict(ServiceError):
+    """409: the resource's state forbids it now (decided already, running elsewhere)."""
+
     status = 409
     code = "conflict"
 
 
 class PayloadTooLarge(ServiceError):
+    """413: a body or a message over its limit."""
+
     status = 413
     code = "payload_too_large"
 
 
 class Unprocessable(ServiceError):
+    """422: a request that names a bad field or value."""
+
     status = 422
     code = "invalid_request"
 
 
 class RateLimited(ServiceError):
+    """429: a rate limit of the key; ``retry_after`` seconds until it may try again."""
+
     status = 429
     code = "rate_limited"
 
@@ -83,10 +102,13 @@ class RateLimited(ServiceError):
         self.retry_after = max(1, retry_after)
 
     def headers(self) -> dict[str, str]:
+        """``Retry-After``: the seconds to wait."""
         return {"Retry-After": str(self.retry_after)}
 
 
 class Unavailable(ServiceError):
+    """503: a dependency (the database, Redis) cannot answer now."""
+
     status = 503
     code = "unavailable"
 

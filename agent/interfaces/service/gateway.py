@@ -27,6 +27,7 @@ class GatewayMiddleware:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI request: bodies past the limit are cut off with a 413, the answer is counted."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

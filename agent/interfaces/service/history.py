@@ -26,6 +26,7 @@ def visible_thread(tiller: Tiller, who: Principal, thread_id: str) -> ThreadRow:
 
 
 def to_message(message: AnyMessage) -> Message | None:
+    """A checkpoint message as the API shows it (``None`` for system messages)."""
     if isinstance(message, HumanMessage):
         return Message(role="user", content=message.text)
     if isinstance(message, AIMessage):
@@ -48,10 +49,12 @@ def _tool_text(message: ToolMessage) -> str:
 
 
 def to_messages(messages: list[AnyMessage]) -> list[Message]:
+    """A thread's messages as the API shows them, system messages left out."""
     return [m for m in (to_message(x) for x in messages) if m is not None]
 
 
 def summary(row: ThreadRow) -> ThreadSummary:
+    """A thread row as the API lists it."""
     return ThreadSummary(
         id=row.id,
         user=row.user_id,
@@ -63,6 +66,7 @@ def summary(row: ThreadRow) -> ThreadSummary:
 
 
 def thread_view(tiller: Tiller, who: Principal, thread_id: str) -> ThreadView:
+    """A thread with its messages, its last run and what waits for a reviewer (404 if ``who`` cannot see it)."""
     row = visible_thread(tiller, who, thread_id)
     view = ThreadView(**summary(row).model_dump())
     if row.status == "idle":

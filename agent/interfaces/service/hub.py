@@ -50,6 +50,7 @@ class ThreadChannel:
         self._news = asyncio.Event()
 
     def append(self, kind: str, data: dict[str, Any]) -> StreamEvent:
+        """Number and keep an event, and wake everyone waiting for news."""
         self.seq += 1
         event = StreamEvent(self.seq, kind, data)
         self.events.append(event)
@@ -97,6 +98,7 @@ class RunHub:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def channel(self, thread_id: str) -> ThreadChannel:
+        """The thread's channel in this process, made on first use (idle ones are pruned then)."""
         found = self._channels.get(thread_id)
         if found is None:
             self._prune()
@@ -104,6 +106,7 @@ class RunHub:
         return found
 
     def is_running(self, thread_id: str) -> bool:
+        """Whether this process is running the thread now."""
         found = self._channels.get(thread_id)
         return found is not None and found.running is not None
 

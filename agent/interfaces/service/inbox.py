@@ -18,13 +18,15 @@ from agent.interfaces.service.decisions import decide
 from agent.interfaces.service.errors import ServiceError, from_runtime_error
 from agent.interfaces.service.pages import flash, page_principal, render
 from agent.interfaces.service.routes.approvals import approval_detail
-from agent.persistence.approvals import DECIDED
+from agent.persistence.approvals import DECIDED, Decision
 
 router = APIRouter(include_in_schema=False)
 _DECIDED = DECIDED
+_DECISIONS: dict[str, Decision] = {"approve": "approve", "reject": "reject", "edit": "edit"}
 
 
 def time_left(expires_at: datetime) -> str:
+    """How long an approval stays open, for the inbox (``1h 05m left``, ``expired``)."""
     seconds = int((expires_at - datetime.now(UTC)).total_seconds())
     if seconds <= 0:
         return "expired"
@@ -104,12 +106,13 @@ async def decide_form(approval_id: str, request: Request, ctx: Context) -> Respo
     who = await page_principal(request, ctx, "/review", reviewer=True)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf"))
-    decision = form.get("decision", "")
+    chosen = form.get("decision", "")
     reason = form.get("reason", "").strip() or None
     told = form.get("customer_message", "").strip() or None
     try:
-        if decision not in ("approve", "reject", "edit"):
-            raise ServiceError(f"unknown decision {decision!r}")
+        decision = _DECISIONS.get(chosen)
+        if decision is None:
+            raise ServiceError(f"unknown decision {chosen!r}: the form's buttons send approve, reject or edit")
         edits = None
         if decision == "edit":
             current = await to_thread.run_sync(ctx.tiller.approvals.get, who.tenant, approval_id)
@@ -118,7 +121,7 @@ async def decide_form(approval_id: str, request: Request, ctx: Context) -> Respo
             ctx,
             who,
             approval_id,
-            decision,  # type: ignore[arg-type]
+            decision,
             reason=reason,
             edits=edits,
             customer_message=told,

@@ -42,6 +42,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 
 
 def flash(request: Request, kind: str, text: str) -> None:
+    """Queue a message (``ok`` or ``error``) for the next page the session sees."""
     request.session["flash"] = [*request.session.get("flash", []), [kind, text]]
 
 
@@ -75,11 +76,13 @@ def _safe_next(path: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def home() -> Response:
+    """The site's root: the chat page."""
     return RedirectResponse("/chat", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/chat") -> Response:
+    """The login page: paste an API key."""
     return render(request, "login.html", next=_safe_next(next))
 
 
@@ -98,6 +101,7 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Forget the page session and go back to the login page."""
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import redis.asyncio
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -54,8 +55,6 @@ class RateLimits:
         self._redis: Any = None
         storage: Storage
         if redis_url:
-            import redis.asyncio
-
             self._redis = redis.asyncio.Redis.from_url(redis_url)
             # One connection pool for both, closed with our client in ``close``.
             storage = RedisStorage(
@@ -73,6 +72,7 @@ class RateLimits:
 
     @property
     def backend(self) -> str:
+        """Where the counts live: ``redis`` (shared by every process) or ``memory`` (this process)."""
         return "redis" if self._redis is not None else "memory"
 
     async def ping(self) -> str:
@@ -86,6 +86,7 @@ class RateLimits:
         return "ok"
 
     async def close(self) -> None:
+        """Close the Redis client, if one is used."""
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -116,6 +117,7 @@ class RateLimits:
         return token
 
     async def give_back_run_slot(self, who: Principal, token: str) -> None:
+        """Give back the run slot ``token`` holds (the run ended)."""
         if self._redis is None:
             self._running[who.key_id] -= 1
             return

@@ -12,6 +12,8 @@ from agent.runtime.review import ReviewView
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong: a stable ``code``, a message for a person, and the fields at fault."""
+
     code: str
     message: str
     fields: list[dict[str, str]] | None = None
@@ -24,10 +26,14 @@ class ErrorBody(BaseModel):
 
 
 class CreateThread(BaseModel):
+    """A new thread, with an optional title."""
+
     title: str = Field("", max_length=200, description="a label for people; the first message is used if empty")
 
 
 class PostMessage(BaseModel):
+    """A user message to run on the thread, streamed or awaited."""
+
     content: str = Field(min_length=1, description="the user's message (at most TILLER_MAX_MESSAGE_CHARS)")
     stream: bool = Field(True, description="stream the run's steps as server-sent events; false: wait for the result")
 
@@ -42,6 +48,8 @@ class Message(BaseModel):
 
 
 class ThreadSummary(BaseModel):
+    """A thread as it is listed: owner, title, status, times."""
+
     id: str
     user: str
     title: str
@@ -51,6 +59,8 @@ class ThreadSummary(BaseModel):
 
 
 class ThreadView(ThreadSummary):
+    """A thread with its messages, its last run's result and its pending approvals."""
+
     messages: list[Message] = Field(default_factory=list)
     pending_approvals: list[PendingApproval] = Field(default_factory=list)
     last_run: RunResult | None = None
@@ -71,16 +81,22 @@ _TOLD = "what the agent tells the customer about the decision (optional)"
 
 
 class Approve(BaseModel):
+    """Approve the action as requested."""
+
     reason: str | None = Field(None, max_length=2000, description=_NOTE)
     customer_message: str | None = Field(None, max_length=2000, description=_TOLD)
 
 
 class Reject(BaseModel):
+    """Reject the action; the reason is required and goes to the model."""
+
     reason: str = Field(min_length=1, max_length=2000, description=_NOTE)
     customer_message: str | None = Field(None, max_length=2000, description=_TOLD)
 
 
 class Edit(BaseModel):
+    """Approve the action with changed arguments."""
+
     args: dict[str, Any] = Field(
         description="arguments to change; validated against the tool's schema and pre-checked against its "
         "business rules (a refused edit is a 422 and the approval stays pending)"
@@ -90,11 +106,15 @@ class Edit(BaseModel):
 
 
 class DecisionResult(BaseModel):
+    """The decided approval, and whether its thread now continues."""
+
     approval: PendingApproval
     resuming: bool = Field(description="the paused thread continues in the background (follow its events)")
 
 
 class FeedbackIn(BaseModel):
+    """A rating of a run (thumbs up or down) with an optional comment."""
+
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=4000)
     run_id: str | None = Field(
@@ -103,6 +123,8 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackOut(BaseModel):
+    """Feedback as stored: who rated which run, and when."""
+
     id: int
     thread_id: str
     run_id: str

@@ -37,6 +37,7 @@ class StreamEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
     def encode(self) -> bytes:
+        """The event in the server-sent events wire format."""
         payload = json.dumps(self.data, ensure_ascii=False, default=str)
         return f"id: {self.seq}\nevent: {self.type}\ndata: {payload}\n\n".encode()
 

@@ -20,6 +20,7 @@ UNSETTLED = ("running", "awaiting_approval")
 
 
 def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
+    """A ``text/event-stream`` answer that proxies pass on unbuffered."""
     # X-Accel-Buffering: proxies such as nginx must pass each event on at once.
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)

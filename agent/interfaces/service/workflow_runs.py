@@ -25,10 +25,12 @@ class WorkflowRuns:
         self._lock = threading.Lock()
 
     def is_running(self, run_id: str) -> bool:
+        """Whether this process is executing the run now."""
         with self._lock:
             return run_id in self._active
 
     def start(self, rows: RunSink, *, tenant: str, user: str, concurrency: int) -> None:
+        """Execute the run's tasks on a thread of its own, ``concurrency`` at a time."""
         stop = threading.Event()
         thread = threading.Thread(
             target=self._execute,

@@ -162,6 +162,7 @@ def _play_direct(state: AgentState, call: DirectCall, limit: str | None) -> Comm
 
 
 async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["plan_tools", "finalize"]]:
+    """The model's turn: to ``plan_tools`` when it asked for tools, else to ``finalize`` with its answer."""
     deps = runtime.context.deps
     limit = _limit(state, runtime.context)
     if (direct := DirectCall.of_turn(state["messages"])) is not None:
@@ -181,8 +182,7 @@ async def call_model(state: AgentState, runtime: Runtime[RunContext]) -> Command
         runtime.stream_writer(ModelErrorEvent(error=f"{type(exc).__name__}: {exc}"[:300]))
         return _failed(exc, limit)
     reply = raw if isinstance(raw, AIMessage) else AIMessage(content=raw.text, response_metadata=raw.response_metadata)
-    if limit and reply.tool_calls:
-        reply = _without_calls(reply)
+    reply = _without_calls(reply) if limit and reply.tool_calls else reply
     turn, step = state.get("turn", 0), state.get("steps", 0) + 1
     reply = with_pairing_ids(reply, turn, step)
     input_tokens, output_tokens, estimated = _usage(reply)

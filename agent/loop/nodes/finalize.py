@@ -57,6 +57,7 @@ def _verdict(action: str, kinds: list[str]) -> str:
 
 
 async def finalize(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "__end__"]]:
+    """Check and redact the answer; back to ``call_model`` once to repair it, else the end of the run."""
     policy = policy_for(runtime.context)
     status = state.get("status") or RunStatus.COMPLETED.value
     messages = state["messages"]

@@ -25,6 +25,7 @@ BLOCKED_ANSWER = INJECTION_BLOCKED
 
 
 async def guard_input(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model", "finalize"]]:
+    """Screen the newest user message: on to ``call_model``, or to ``finalize`` when the policy blocks it."""
     message = state["messages"][-1]
     if not isinstance(message, HumanMessage):
         return Command(goto="call_model")

@@ -173,6 +173,8 @@ async def _planned(state: AgentState, ctx: RunContext) -> _Planner:
 async def plan_tools(
     state: AgentState, runtime: Runtime[RunContext]
 ) -> Command[Literal["request_approval", "call_model"]]:
+    """Plan the turn's calls: to ``request_approval`` when one waits for a reviewer, else run them
+    and back to ``call_model``."""
     planner = await _planned(state, runtime.context)
     planner.announce(runtime.stream_writer)
     waits = any(p.verdict is PlanVerdict.NEEDS_APPROVAL for p in planner.planned)

@@ -66,6 +66,8 @@ def _decisions(resume: dict[str, Any]) -> dict[str, ReviewDecision]:
 async def request_approval(
     state: AgentState, runtime: Runtime[RunContext]
 ) -> Command[Literal["run_tools", "call_model"]]:
+    """Wait for the reviewers (an interrupt), then apply their decisions: to ``run_tools``, or
+    ``call_model`` when nothing is left to run."""
     calls = [PlannedCall.from_state(p) for p in state.get("planned", [])]
     waiting = [c for c in calls if c.verdict is PlanVerdict.NEEDS_APPROVAL]
     decisions = _decisions(interrupt({"type": "approval_required", "approval_ids": [c.approval_id for c in waiting]}))

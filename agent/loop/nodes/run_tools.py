@@ -16,6 +16,7 @@ from agent.loop.state import AgentState
 
 
 async def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> Command[Literal["call_model"]]:
+    """Execute the turn's allowed and approved calls, then back to ``call_model``."""
     planned = [PlannedCall.from_state(p) for p in state.get("planned", [])]
     messages, records = await execute_planned(state, runtime.context, planned, runtime.stream_writer)
     return Command(goto="call_model", update={"messages": messages, "trajectory": records, "planned": []})

@@ -1,10 +1,10 @@
-"""The tool-call grammar of :mod:`agent.models.llamacpp`: JSON schemas in the subset that
+r"""The tool-call grammar of :mod:`agent.models.llamacpp`: JSON schemas in the subset that
 llama-cpp-python's JSON-schema-to-grammar converter handles.
 
 The converter (``LlamaGrammar.from_json_schema``) reads types, required keys, ``enum``,
 ``const``, ``oneOf``/``anyOf``, string lengths, item counts and ``^…$`` regex patterns, and
 resolves ``$ref`` only against the root of the schema it is given. Tiller's args schemas come
-from pydantic (``$defs``, ``\\d`` in patterns, ``minimum``…), so each is prepared here first:
+from pydantic (``$defs``, ``\d`` in patterns, ``minimum``…), so each is prepared here first:
 refs inlined, patterns rewritten (or dropped), large length and item bounds dropped. The grammar
 may then accept arguments the real schema does not; :func:`schema_errors` checks those after
 decoding.
@@ -48,9 +48,9 @@ of n as n nested rules, and ``maxLength: 4000`` would make a grammar of hundreds
 
 
 def grammar_schema(schema: Any, root: Mapping[str, Any] | None = None, seen: frozenset[str] = frozenset()) -> Any:
-    """``schema`` in the subset llama-cpp-python's grammar converter handles.
+    r"""``schema`` in the subset llama-cpp-python's grammar converter handles.
 
-    ``$ref``\\s are inlined (a recursive one becomes "any value"); a one-item ``allOf`` is merged
+    ``$ref``\s are inlined (a recursive one becomes "any value"); a one-item ``allOf`` is merged
     into its parent; patterns are rewritten by :func:`grammar_pattern` or dropped; a small
     bounded integer range becomes an enum; large length and item bounds are dropped. What is
     dropped is checked after decoding, against the real schema.
@@ -110,10 +110,10 @@ _PUNCTUATION = set(".^$|?*+()[]{}\\/-\"'#&~!%,:;<=>@`")
 
 
 def grammar_pattern(pattern: str) -> str | None:
-    """``pattern`` in the regex subset the grammar converter handles, or ``None`` if it has none.
+    r"""``pattern`` in the regex subset the grammar converter handles, or ``None`` if it has none.
 
     The converter needs ``^…$`` and copies escapes into the grammar, whose parser knows only a
-    few (``\\d``, ``\\.``, ``\\s`` would be rejected): those become character classes. Characters
+    few (``\d``, ``\.``, ``\s`` would be rejected): those become character classes. Characters
     a JSON string must escape are kept out, so the decoded text is always valid JSON.
     Lookarounds, backreferences and other escapes give ``None`` (no pattern in the grammar).
     """

@@ -170,7 +170,7 @@ def _load(model_path: str, n_ctx: int, n_threads: int) -> _Loaded:
         if key not in _LOADED:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read by OpenMP when llama.cpp loads
             try:
-                from llama_cpp import Llama
+                from llama_cpp import Llama  # noqa: PLC0415  # the llamacpp extra: optional
             except ImportError:
                 raise ConfigError(
                     "llamacpp models need llama-cpp-python: pip install -e '.[llamacpp]' "
@@ -201,7 +201,7 @@ def _close_all() -> None:
 @lru_cache(maxsize=32)
 def _grammar(schema_json: str, loaded: _Loaded) -> Any:
     """The decoding grammar for a reply schema, checked by llama.cpp's own grammar parser."""
-    from llama_cpp import LlamaGrammar, llama_cpp
+    from llama_cpp import LlamaGrammar, llama_cpp  # noqa: PLC0415  # the llamacpp extra: optional
 
     grammar = LlamaGrammar.from_json_schema(schema_json, verbose=False)
     # llama.cpp returns NULL for a grammar it cannot parse, and a NULL sampler crashes the

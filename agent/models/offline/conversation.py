@@ -35,10 +35,12 @@ class CallRecord:
 
     @property
     def ok(self) -> bool:
+        """Whether the tool's result arrived and says it succeeded."""
         return self.result is not None and bool(self.result.get("ok"))
 
     @property
     def data(self) -> Mapping[str, Any]:
+        """The result's data (empty before it arrived, or when it failed)."""
         data = (self.result or {}).get("data")
         return data if isinstance(data, Mapping) else {}
 
@@ -59,10 +61,12 @@ class Conversation:
 
     @property
     def current_calls(self) -> tuple[CallRecord, ...]:
+        """The calls of the turn being answered (made after the last user message)."""
         return tuple(c for c in self.calls if c.current)
 
     @property
     def affirms(self) -> bool:
+        """Whether the user's message is a plain yes (go ahead with what was proposed)."""
         return bool(_AFFIRM.match(self.request))
 
 

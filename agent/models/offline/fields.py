@@ -153,9 +153,9 @@ _PIECE = re.compile(r"(\\[dws]|\\.|\[[^\]]+\]|[^\\\[{}+*?])(\{(\d+)(?:,(\d*))?\}
 
 
 def pattern_example(pattern: str) -> str | None:
-    """A value that matches a simple pattern (``^W\\d{7}$`` → ``W1234567``), for questions.
+    r"""A value that matches a simple pattern (``^W\d{7}$`` → ``W1234567``), for questions.
 
-    Only literals, ``\\d``/``\\w``, character classes and quantifiers are understood; anything
+    Only literals, ``\d``/``\w``, character classes and quantifiers are understood; anything
     else (groups, alternation) gives ``None`` rather than a wrong example.
     """
     core = re.sub(r"^\^|\$$", "", pattern)

@@ -58,10 +58,12 @@ class ToolInfo:
 
     @property
     def properties(self) -> Mapping[str, Any]:
+        """The tool's argument schemas, by name."""
         return self.parameters.get("properties", {}) or {}
 
     @property
     def required(self) -> tuple[str, ...]:
+        """The names of the arguments the tool requires."""
         return tuple(self.parameters.get("required", ()) or ())
 
     @property
@@ -167,6 +169,7 @@ class Ranking:
 
     @property
     def confident(self) -> bool:
+        """Whether the best tool won clearly: a high enough score, far enough ahead of the next."""
         return self.best is not None and self.score >= MIN_SCORE and self.score >= MIN_MARGIN * self.runner_up
 
 

@@ -17,19 +17,20 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, inspect
 
+from agent.persistence import tables
+from tools import ledger  # noqa: F401  # importing the ledger registers its table in Base.metadata
+from tools.db import Base
 from tools.domain import Domain
 
 BASELINE = "0001"
 
 
 def target_metadata() -> list[MetaData]:
-    """The metadata of the runtime's tables (importing the ledger registers its table)."""
-    from agent.persistence import tables
-    from tools import ledger  # noqa: F401
-    from tools.db import Base
-
+    """The metadata of the runtime's tables (the ledger's among them)."""
     return [Base.metadata, tables.StoreBase.metadata]
 
 
@@ -39,6 +40,7 @@ def runtime_table(name: str) -> bool:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration for the runtime's own revisions, on ``engine``."""
     config = Config()
     config.set_main_option("script_location", "agent.persistence:migrations")
     config.attributes["engine"] = engine
@@ -85,15 +87,12 @@ def _upgrade_domain(engine: Engine, domain: Domain) -> str:
 
 
 def _base_revision(config: Config) -> str:
-    from alembic.script import ScriptDirectory
-
     bases = ScriptDirectory.from_config(config).get_bases()
     return bases[0]
 
 
 def current(engine: Engine, version_table: str = "alembic_version") -> str:
-    from alembic.runtime.migration import MigrationContext
-
+    """The revision the database is at (``(none)`` before the first upgrade)."""
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": version_table})
         return context.get_current_revision() or "(none)"

@@ -14,6 +14,7 @@ from tools.db import make_engine
 
 
 def main() -> None:
+    """Parse the command line and write the new revision."""
     parser = argparse.ArgumentParser(prog="python -m agent.persistence.migrations")
     sub = parser.add_subparsers(dest="action", required=True)
     revision = sub.add_parser("revision", help="autogenerate a revision from the models")

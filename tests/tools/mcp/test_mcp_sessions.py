@@ -17,7 +17,7 @@ from tools.validation import validate_args
 
 
 def _ctx(call: int) -> ToolContext:
-    return ToolContext("acme", "u1", "t1", None, f"tc_1_1_{call}")  # type: ignore[arg-type]
+    return ToolContext("acme", "u1", "t1", None, f"tc_1_1_{call}")
 
 
 def _run(spec: ToolSpec, call: int, **args: object) -> str:

@@ -30,12 +30,16 @@ MAX_TASKS = 10_000
 
 
 class StartRun(BaseModel):
+    """Start a workflow run: the workflow, its input records, how many tasks run at once."""
+
     workflow: dict[str, Any] = Field(description="a workflow, as in a workflow YAML file (see docs/SERVICE.md)")
     inputs: list[dict[str, Any]] | None = Field(None, description="records for the workflow's prompt template")
     concurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)
 
 
 class RunProgress(BaseModel):
+    """A workflow run and how many of its tasks are in each status."""
+
     id: str
     name: str
     status: str = Field(description="running | finished | interrupted | failed")
@@ -48,6 +52,8 @@ class RunProgress(BaseModel):
 
 
 class TaskResult(BaseModel):
+    """One task of a workflow run, with its thread and outcome once it ran."""
+
     task_id: str
     prompt: str
     status: str

@@ -1,0 +1,1 @@
+"""The runtime's schema revisions, oldest first (``tiller db upgrade`` applies them)."""

@@ -1,0 +1,1 @@
+"""The commerce tables' schema revisions, oldest first."""

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from agent.config import Settings
 from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.runtime import Tiller
-from tests.agent.crashing_resume import EXIT_CODE
+from tests.agent.runtime.crashing_resume import EXIT_CODE
 from tests.fakes.openai_server import API_KEY, FakeOpenAI, fake_openai
 from tools.commerce.models import Ticket
 from tools.db import make_engine
@@ -203,7 +203,7 @@ def test_a_resume_after_a_kill_between_effect_and_checkpoint_executes_once(
             "OPENAI_API_KEY": API_KEY,
             "PYTHONPATH": os.getcwd(),
         }
-        command = [sys.executable, "-m", "tests.agent.crashing_resume", "t-kill"]
+        command = [sys.executable, "-m", "tests.agent.runtime.crashing_resume", "t-kill"]
         child = subprocess.run(command, env=env, capture_output=True, timeout=120)
         assert child.returncode == EXIT_CODE, child.stderr.decode()[-2000:]
         assert refunds("W1000001") == (1, 12999)  # the effect committed before the kill

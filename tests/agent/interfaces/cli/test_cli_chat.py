@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.runtime.tiller import WAITING_FOR_REVIEWER
-from tests.agent.test_cli import ask_json, tiller
+from tests.agent.interfaces.cli.test_cli import ask_json, tiller
 
 __all__ = ["tiller"]
 

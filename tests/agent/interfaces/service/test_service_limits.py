@@ -14,7 +14,7 @@ from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.errors import RateLimited
 from agent.interfaces.service.ratelimit import RateLimits
 from agent.persistence.keys import Principal
-from tests.service.conftest import MakeKey
+from tests.agent.interfaces.service.conftest import MakeKey
 
 REDIS_URL = os.environ.get("TILLER_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="TILLER_TEST_REDIS_URL is not set (CI sets it)")

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import served
-from tests.service.test_service_approvals import refunded_cents
-from tests.service.test_service_auth import paused_refund
-from tests.service.test_service_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, log_in
+from tests.agent.interfaces.service.conftest import served
+from tests.agent.interfaces.service.test_service_approvals import refunded_cents
+from tests.agent.interfaces.service.test_service_auth import paused_refund
+from tests.agent.interfaces.service.test_service_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

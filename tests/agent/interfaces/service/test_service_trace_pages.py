@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 
 from agent.interfaces.service.context import ServiceContext
 from agent.tracing.render import timeline
-from tests.service.conftest import MakeKey, served
-from tests.service.test_service_pages import browser as web_client
-from tests.service.test_service_pages import log_in
-from tests.service.test_service_workflows import wait_for
+from tests.agent.interfaces.service.conftest import MakeKey, served
+from tests.agent.interfaces.service.test_service_pages import browser as web_client
+from tests.agent.interfaces.service.test_service_pages import log_in
+from tests.agent.interfaces.service.test_service_workflows import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
 
 
 def chat_run(client: TestClient, headers: dict[str, str], text: str) -> tuple[str, str]:
@@ -148,8 +148,8 @@ def test_a_trace_page_in_the_browser(base_url: str, ctx: ServiceContext) -> None
     """Ask in the chat page, follow its link to the run's trace, open the tool call's attributes."""
     if not Path(CHROMIUM).exists() and not os.environ.get("TILLER_TEST_REQUIRE_BROWSER"):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
-    from tests.service.test_service_browser import CHROMIUM_ARGS
-    from tests.service.test_service_browser import log_in as browser_log_in
+    from tests.agent.interfaces.service.test_service_browser import CHROMIUM_ARGS
+    from tests.agent.interfaces.service.test_service_browser import log_in as browser_log_in
 
     playwright_api = pytest.importorskip("playwright.sync_api")
     _, key = ctx.keys.create(tenant="acme", role="user", name="bea.trace")

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import MakeKey
+from tests.agent.interfaces.service.conftest import MakeKey
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency (pip install -e '.[dev]')")
 hypothesis = pytest.importorskip("hypothesis")

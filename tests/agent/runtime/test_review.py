@@ -10,7 +10,7 @@ from agent.errors import InvalidEdit
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from tests.agent.test_runtime import LOOKUP_THEN_REFUND, Refunds
+from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND, Refunds
 
 
 def test_the_review_context_has_facts_checks_and_policy(settings: Settings) -> None:

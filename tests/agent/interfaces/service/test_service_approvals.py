@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 
 from agent.interfaces.service.context import ServiceContext
 from agent.persistence.tables import ApprovalRow
-from tests.service.conftest import MakeKey, stream
-from tests.service.test_service_auth import paused_refund
+from tests.agent.interfaces.service.conftest import MakeKey, stream
+from tests.agent.interfaces.service.test_service_auth import paused_refund
 from tools.commerce.models import Order, Refund
 
 

@@ -16,11 +16,11 @@ import pytest
 from fastapi import FastAPI
 
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import served
-from tests.service.test_service_approvals import refunded_cents
+from tests.agent.interfaces.service.conftest import served
+from tests.agent.interfaces.service.test_service_approvals import refunded_cents
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -1,7 +1,7 @@
 """Resume a thread, then die (``os._exit(17)``) right after the first effect's transaction
 commits — before LangGraph checkpoints the step: a kill between effect and checkpoint.
 
-    python -m tests.agent.crashing_resume THREAD_ID [--scripted]
+    python -m tests.agent.runtime.crashing_resume THREAD_ID [--scripted]
 
 Settings come from the environment; ``--scripted`` plays ``LOOKUP_THEN_REFUND`` instead of the
 configured model.
@@ -32,7 +32,7 @@ def _die_after_the_effect() -> None:
 
 
 def main(thread_id: str, scripted: bool) -> None:
-    from tests.agent.test_runtime import LOOKUP_THEN_REFUND
+    from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND
 
     _die_after_the_effect()
     model = ScriptedChatModel(LOOKUP_THEN_REFUND) if scripted else None

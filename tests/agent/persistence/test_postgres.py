@@ -12,7 +12,7 @@ from agent.config import Settings
 from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from tests.agent.test_runtime import LOOKUP_THEN_REFUND
+from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND
 
 PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
 pytestmark = [

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
 
 from agent.interfaces.service.app import create_app
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import MakeKey
-from tests.service.test_service_auth import paused_refund
+from tests.agent.interfaces.service.conftest import MakeKey
+from tests.agent.interfaces.service.test_service_auth import paused_refund
 
 
 def browser(client: TestClient) -> TestClient:
@@ -72,6 +73,7 @@ def test_deciding_in_the_inbox(client: TestClient, make_key: MakeKey, ctx: Servi
 
     assert "missing or stale CSRF token" in web.post(f"/review/{first}", data={"decision": "approve"}).text
     assert "a rejection needs a reason" in decide(first, decision="reject")
+    assert "unknown decision 'escalate'" in html.unescape(decide(first, decision="escalate"))
     page = decide(first, decision="edit", **{"arg:amount": "-3"})
     assert f"{first}: args.amount: Input should be greater than 0" in page
     page = decide(first, decision="edit", **{"arg:amount": "0.50", "arg:order_id": "W1000004", "arg:reason": "damaged"})

@@ -13,7 +13,7 @@ from agent.interfaces.service.context import ServiceContext
 from agent.workflows.files import ResultsFolder
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.spec import expand_tasks, parse_workflow
-from tests.service.test_service_approvals import refunded_cents
+from tests.agent.interfaces.service.test_service_approvals import refunded_cents
 
 
 def approve_and_resume_when_asked(ctx: ServiceContext, order_id: str) -> threading.Thread:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import MakeKey, stream
+from tests.agent.interfaces.service.conftest import MakeKey, stream
 
 
 def new_thread(client: TestClient, headers: dict[str, str]) -> str:

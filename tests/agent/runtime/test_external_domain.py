@@ -17,7 +17,7 @@ from agent.config import load_settings
 from agent.interfaces.cli.app import app
 from agent.interfaces.service.app import create_app
 from evals.cli import app as eval_app
-from tests.service.conftest import stream
+from tests.agent.interfaces.service.conftest import stream
 
 pytestmark = pytest.mark.timeout(600)
 

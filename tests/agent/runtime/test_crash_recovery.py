@@ -1,5 +1,5 @@
 """A process killed right after an approved refund commits must not refund twice on resume
-(the child runs ``tests/agent/crashing_resume.py``)."""
+(the child runs ``tests/agent/runtime/crashing_resume.py``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from agent.config import Settings
 from agent.loop.state import CallStatus, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
-from tests.agent.crashing_resume import EXIT_CODE
-from tests.agent.test_runtime import LOOKUP_THEN_REFUND
+from tests.agent.runtime.crashing_resume import EXIT_CODE
+from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND
 
 
 def test_kill_after_effect_then_resume_does_not_duplicate(
@@ -24,7 +24,7 @@ def test_kill_after_effect_then_resume_does_not_duplicate(
         tiller.decide(paused.pending_approvals[0].id, decision="approve", decided_by="rita")
 
     env = {**os.environ, "TILLER_HOME": str(settings.home), "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "tests.agent.crashing_resume", "t-crash", "--scripted"]
+    command = [sys.executable, "-m", "tests.agent.runtime.crashing_resume", "t-crash", "--scripted"]
     child = subprocess.run(command, env=env, capture_output=True, timeout=120)
     assert child.returncode == EXIT_CODE, child.stderr.decode()[-2000:]
     assert refunds("W1000001") == (1, 12999)  # the effect committed before the crash

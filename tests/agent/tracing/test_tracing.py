@@ -16,7 +16,7 @@ from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.persistence.traces import TraceStore, TraceView
 from agent.runtime import Tiller
-from tests.agent.test_runtime import LOOKUP_THEN_REFUND
+from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND
 from tests.fakes.openai_server import API_KEY, fake_openai
 
 

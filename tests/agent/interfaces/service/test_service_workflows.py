@@ -20,10 +20,10 @@ from agent.interfaces.service.context import ServiceContext
 from agent.workflows.files import ResultsFolder
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.spec import expand_tasks, load_workflow, parse_workflow, read_inputs
-from tests.service.conftest import MakeKey
-from tests.service.test_service_approvals import refunded_cents
+from tests.agent.interfaces.service.conftest import MakeKey
+from tests.agent.interfaces.service.test_service_approvals import refunded_cents
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "scenarios" / "workflows"
+EXAMPLES = Path(__file__).resolve().parents[4] / "scenarios" / "workflows"
 
 
 def test_workflow_files_and_their_errors(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_queued_api_runs_are_executed_by_a_worker(
     """With TILLER_WORKFLOW_EXECUTOR=queue the API only queues; a ``Worker`` (here on SQLite) runs it."""
     from agent.interfaces.service.app import create_app
     from agent.workflows.worker import Worker
-    from tests.service.conftest import service_settings
+    from tests.agent.interfaces.service.conftest import service_settings
 
     queued_app = create_app(module_settings, service_settings(workflow_executor="queue"), tiller=ctx.tiller)
     zoe, rita = make_key("user", "zoe.queue"), make_key("reviewer", "rita.queue")

@@ -13,7 +13,7 @@ from agent.checks.injection import detector
 from agent.checks.injection.needles import fold, needles
 from agent.checks.injection.patterns import SIGNALS
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[3] / "safety" / "data"
 
 
 def _strings(value: object) -> list[str]:

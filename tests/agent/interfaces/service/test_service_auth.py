@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from agent.interfaces.service.context import ServiceContext
-from tests.service.conftest import MakeKey
+from agent.persistence.tables import ApiKeyRow
+from tests.agent.interfaces.service.conftest import MakeKey
 
 
 def paused_refund(client: TestClient, headers: dict[str, str], text: str) -> tuple[str, str]:
@@ -42,6 +44,15 @@ def test_a_revoked_key_fails_from_the_next_request_on(client: TestClient, ctx: S
     refused = client.get("/v1/threads", headers=headers)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "key_revoked"
     assert f"API key {info.id} was revoked" in refused.json()["error"]["message"]
+
+
+def test_a_key_whose_stored_role_is_unknown_grants_nothing(client: TestClient, ctx: ServiceContext) -> None:
+    info, key = ctx.keys.create(tenant="acme", role="reviewer", name="una.role")
+    with ctx.tiller.sessions.begin() as session:  # a row edited by hand, or by an older release
+        session.execute(update(ApiKeyRow).where(ApiKeyRow.id == info.id).values(role="superuser"))
+    refused = client.get("/v1/approvals", headers={"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_key"
+    assert f"API key {info.id} has the role 'superuser'" in refused.json()["error"]["message"]
 
 
 def test_a_user_key_cannot_see_or_decide_approvals(client: TestClient, make_key: MakeKey) -> None:

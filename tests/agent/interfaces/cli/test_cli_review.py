@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.agent.test_cli import Refunds, ask_json, tiller
+from tests.agent.interfaces.cli.test_cli import Refunds, ask_json, tiller
 
 __all__ = ["tiller"]  # the fixture, shared with the CLI's other tests
 

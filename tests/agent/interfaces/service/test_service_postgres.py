@@ -21,7 +21,7 @@ from agent.config import Settings
 from agent.persistence.database import open_database
 from agent.persistence.keys import KeyStore
 from bench.load_server import free_port, wait_ready
-from tests.service.conftest import sse_events
+from tests.agent.interfaces.service.conftest import sse_events
 from tools.domain import load_domain
 
 PG_URL = os.environ.get("TILLER_TEST_POSTGRES_URL")
