@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -98,7 +99,11 @@ def test_rejecting_needs_a_reason_and_the_agent_is_told(
     answer = events[-1][1]["answer"]
     assert "Please reply with a photo of the damage." in answer and "no photo of the damage" not in answer
     decided = [data for kind, data in events if kind == "approval_decided"]
-    assert decided and "reason" not in decided[0]  # the internal note is not in the customer's stream
+    assert decided and "reason" not in decided[0]
+    # The internal note is nowhere the customer reads: the stream (the run's result in its `status`
+    # event included) and the thread as the API shows it.
+    assert "no photo of the damage" not in json.dumps(events)
+    assert "no photo of the damage" not in client.get(f"/v1/threads/{thread}", headers=pia).text
     assert refunded_cents(ctx, "W1000004") == before
     history = client.get("/v1/approvals?status=rejected", headers=rita).json()
     assert [(a["id"], a["decided_by"], a["reason"]) for a in history if a["id"] == approval] == [

@@ -116,6 +116,8 @@ def test_a_rejection_tells_the_customer_only_the_message_for_them(
     said = chat.inner_text("#log")  # type: ignore[attr-defined]
     assert "Please reply with a photo of the damage." in said
     assert "case 7731" not in said and "third claim" not in said
+    chat.locator("li.steps summary").last.click()  # type: ignore[attr-defined]  # the staff details too
+    assert "case 7731" not in chat.content()  # type: ignore[attr-defined]
     chat.screenshot(path=str(ARTIFACTS / "chat-rejected.png"), full_page=True)  # type: ignore[attr-defined]
     inbox.goto(base_url + "/review/history")  # type: ignore[attr-defined]
     history = inbox.inner_text("table.history")  # type: ignore[attr-defined]
