@@ -95,6 +95,45 @@ def test_an_edit_the_tool_would_refuse_is_refused_in_the_inbox(
     assert ctx.tiller.approvals.get("acme", approval).status == "pending"
 
 
+def test_approve_is_off_while_a_rule_of_the_tool_fails_and_an_edit_that_passes_goes_through(
+    browser: object, base_url: str, client: TestClient, ctx: ServiceContext
+) -> None:
+    user, reviewer = keys(ctx, "blocked")
+    _, approval = paused_refund(client, user, "refund $5000 on order W1000008, the poles arrived damaged")
+    page = log_in(browser, base_url, reviewer, f"/review/{approval}")
+    card = page.locator(f"article[data-approval={approval}]")  # type: ignore[attr-defined]
+    assert card.locator("button.approve").is_disabled()
+    note = card.locator("p.blocked").inner_text()
+    assert "A refund of $5000.00 exceeds the refundable balance" in note and "Edit the arguments" in note
+    assert "exceeds the refundable balance" in (card.locator("button.approve").get_attribute("title") or "")
+    assert card.locator("details.edit").get_attribute("open") is not None  # the way out is open
+    page.screenshot(path=str(ARTIFACTS / "review-blocked.png"), full_page=True)  # type: ignore[attr-defined]
+    card.locator("input[name='arg:amount']").fill("2.50")
+    card.locator("button.edit").click()
+    page.wait_for_selector(".flash.ok")  # type: ignore[attr-defined]
+    assert ctx.tiller.approvals.get("acme", approval).status in ("approved", "executed")
+
+
+def test_approve_is_checked_on_fresh_facts_not_on_the_page_shown_earlier(
+    browser: object, base_url: str, client: TestClient, ctx: ServiceContext
+) -> None:
+    user, reviewer = keys(ctx, "stale")
+    _, first = paused_refund(client, user, "refund $60 on order W1000008, the poles arrived damaged")
+    _, second = paused_refund(client, user, "refund $60 on order W1000008, the bag arrived damaged")
+    inbox = log_in(browser, base_url, reviewer, "/review")
+    card = inbox.locator(f"article[data-approval={second}]")  # type: ignore[attr-defined]
+    assert card.locator("button.approve").is_enabled()  # both fit the balance when the page was drawn
+    ctx.tiller.decide(first, decision="approve", decided_by="someone.else", tenant="acme")
+    ctx.tiller.resume(ctx.tiller.approvals.get("acme", first).thread_id, tenant="acme")
+    assert ctx.tiller.approvals.get("acme", first).status == "executed"
+    card.locator("button.approve").click()  # the page is stale; the decision is checked again
+    inbox.wait_for_selector(".flash.error")  # type: ignore[attr-defined]
+    error = inbox.inner_text(".flash.error")  # type: ignore[attr-defined]
+    assert second in error and "cannot be approved as requested" in error and "exceeds the refundable" in error
+    assert ctx.tiller.approvals.get("acme", second).status == "pending"
+    assert inbox.locator(f"article[data-approval={second}] button.approve").is_disabled()  # type: ignore[attr-defined]
+
+
 def test_a_rejection_tells_the_customer_only_the_message_for_them(
     browser: object, base_url: str, ctx: ServiceContext
 ) -> None:
