@@ -21,7 +21,8 @@
         ├── ApprovalConflict    already decided / executed (HTTP 409)
         ├── ApprovalExpired     past its expiry
         ├── SelfApproval        the decider is the requester (separation of duties)
-        └── InvalidEdit         edited arguments fail the tool's schema or business rules
+        ├── InvalidEdit         edited arguments fail the tool's schema or business rules
+        └── ApprovalBlocked     approving a call that breaks a blocking rule of its tool (HTTP 409)
 
 Failures of a run itself (model down, limits) are not exceptions: they end the run with a
 status (see ``agent.loop.state.RunStatus``) and keep the trajectory.
@@ -124,3 +125,13 @@ class InvalidEdit(ApprovalError):
     def __init__(self, message: str, *, fields: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.fields = fields or []
+
+
+class ApprovalBlocked(ApprovalError):
+    """Approving a call its tool would refuse: a blocking rule check fails, read fresh at the
+    decision. ``checks`` pairs each failing rule with its message; the reviewer edits the
+    arguments until they pass, or rejects the call."""
+
+    def __init__(self, message: str, *, checks: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.checks = checks

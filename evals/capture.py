@@ -28,13 +28,14 @@ def _slug(text: str) -> str:
 def _reviewer(approvals: list[PendingApproval]) -> list[Any]:
     decisions: list[Any] = []
     for a in approvals:
+        told = {"customer_message": a.customer_message} if a.customer_message else {}
         if a.decision == "edit":
             edit = {"decision": "edit", "args": a.edited_args}
-            decisions.append(edit | ({"reason": a.reason} if a.reason else {}))
+            decisions.append(edit | ({"reason": a.reason} if a.reason else {}) | told)
         elif a.decision == "reject":
-            decisions.append({"decision": "reject", "reason": a.reason or "rejected"})
+            decisions.append({"decision": "reject", "reason": a.reason or "rejected"} | told)
         elif a.decision == "approve":
-            decisions.append("approve")
+            decisions.append({"decision": "approve"} | told if told else "approve")
         else:
             decisions.append("pending")
     return decisions

@@ -275,11 +275,13 @@ def record(
 
 @app.command()
 def compare(
-    base: Annotated[Path, typer.Argument(help="the earlier run.json")],
-    new: Annotated[Path, typer.Argument(help="the later run.json")],
+    base: Annotated[Path, typer.Argument(help="the earlier run: its run.json, or the folder --report wrote")],
+    new: Annotated[Path, typer.Argument(help="the later run: its run.json, or the folder --report wrote")],
     fail_on_regression: Annotated[bool, typer.Option(help="exit 1 when a scenario went from pass to fail")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON (warnings included)")] = False,
 ) -> None:
-    """Scenarios that flipped between two runs, and the cost/latency/step deltas."""
+    """Whether the runs are comparable (warnings first), the scenarios that flipped, and the
+    pass-rate, F1, step, token, cost and latency deltas."""
     from evals.compare import NOISE_RULE, compare_runs
     from evals.errors import ReportError
     from evals.report import read_record
@@ -290,6 +292,13 @@ def compare(
     except ReportError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({"base": str(base), "new": str(new), **result.as_json()}, indent=2, ensure_ascii=False))
+        raise typer.Exit(1 if fail_on_regression and result.regressions else 0)
+    if result.warnings:
+        console.print("[yellow bold]⚠ the runs differ in more than the agent; a change below may come from these:[/]")
+        for warning in result.warnings:
+            console.print(f"[yellow]  • {escape(warning)}[/]")
     sections = [
         ("regressions (pass → fail)", result.regressions, "red"),
         ("fixed (fail → pass)", result.fixes, "green"),
@@ -302,7 +311,7 @@ def compare(
         for item in items:
             console.print(f"  {escape(item)}")
     for delta in result.deltas:
-        console.print(f"  {delta.render()}")
+        console.print(f"  {escape(delta.render())}")
     console.print(f"[dim]how flips are decided: {NOISE_RULE}[/]")
     raise typer.Exit(1 if fail_on_regression and result.regressions else 0)
 

@@ -158,6 +158,7 @@ class Conversation:
                 tenant=self.scenario.tenant,
                 reason=decision.reason,
                 edits=dict(decision.args) or None,
+                customer_message=decision.customer_message,
             )
         except TillerError as exc:
             event.error = str(exc)

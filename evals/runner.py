@@ -26,6 +26,7 @@ from evals.model_choice import choose_model, is_live
 from evals.options import HarnessModels, ModelFactory, RunOptions, TrialDone
 from evals.parallel import run_in_processes
 from evals.results import RunRecord, ScenarioResult, TrialResult
+from evals.run_settings import run_settings
 from evals.scenario import Scenario
 from evals.traces import TraceSink
 from evals.trial import run_trial
@@ -108,6 +109,7 @@ def _record(
         concurrency=options.concurrency,
         paths=list(options.paths),
         tags=list(options.tags),
+        settings=run_settings(scenarios, options),
         scenarios=results,
     )
     record.summary = summarize(record)

@@ -174,7 +174,8 @@ class ReviewerDecision(_Strict):
 
     decision: Literal["approve", "edit", "reject", "pending"]
     args: dict[str, Any] = Field(default_factory=dict, description="edited arguments (edit only)")
-    reason: str | None = None
+    reason: str | None = Field(None, description="the reviewer's internal note (the audit log; never the customer's)")
+    customer_message: str | None = Field(None, description="what the reviewer wants the customer told")
 
     @model_validator(mode="after")
     def _args_only_for_edit(self) -> ReviewerDecision:

@@ -19,7 +19,7 @@ from evals.judge import Judge
 from evals.results import CheckResult, PartialCredit
 from evals.scenario import AnswerExpectation, Budget, Expectations, Scenario
 from evals.state import check_state
-from evals.trajectory import match_trajectory
+from evals.trajectory import explain_credit, match_trajectory
 from evals.transcript import Transcript
 from tools.rows import RowReader
 
@@ -57,8 +57,16 @@ def score_trial(
         verdict = match_trajectory(expect.trajectory, transcript.calls)
         checks.append(CheckResult(name="trajectory", passed=verdict.passed, details=verdict.explanations))
         matched = verdict.matched
+        why = explain_credit(expect.trajectory, transcript.calls, verdict)
         credit = PartialCredit(
-            precision=round(verdict.precision, 4), recall=round(verdict.recall, 4), f1=round(verdict.f1, 4)
+            precision=round(verdict.precision, 4),
+            recall=round(verdict.recall, 4),
+            f1=round(verdict.f1, 4),
+            mode=expect.trajectory.match,
+            matched=why.matched,
+            extra=why.extra,
+            missing=why.missing,
+            note=why.note,
         )
     if expect.approvals:
         problems = check_approvals(expect.approvals, transcript)

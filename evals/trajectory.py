@@ -218,3 +218,58 @@ def _over_limit(expectation: TrajectoryExpectation, actual: Sequence[CallRecord]
         for tool, limit in expectation.max_calls.items()
         if counts[tool] > limit
     ]
+
+
+@dataclass(frozen=True)
+class CreditExplanation:
+    """Why a trial's partial credit is what it is, in a reader's words."""
+
+    matched: list[str]
+    """``expected ↔ step N actual`` for every matched pair."""
+    extra: list[str]
+    """``step N call`` for actual calls no expected call matched."""
+    missing: list[str]
+    """Expected calls no actual call matched."""
+    note: str
+    """Empty at F1 1; else what lowered it and whether the match mode allows that."""
+
+
+_ALLOWS = {
+    "superset": "match: superset allows calls beyond the expected ones",
+    "subset": "match: subset allows expected calls to be left out",
+}
+
+
+def explain_credit(
+    expectation: TrajectoryExpectation, actual: Sequence[CallRecord], verdict: TrajectoryVerdict
+) -> CreditExplanation:
+    """Which calls matched, which were extra or missing, and — when F1 is below 1 — why the
+    trajectory passes anyway (the mode allows it) or fails (it does not)."""
+    expected = expectation.calls
+    paired_e, paired_a = {e for e, _ in verdict.matched}, {a for _, a in verdict.matched}
+    matched = [
+        f"{render_call(expected[e].tool, expected[e].args, expected=True)} ↔ step {actual[a].index} "
+        f"{render_call(actual[a].tool, actual[a].args)}"
+        for e, a in verdict.matched
+    ]
+    extra = [f"step {c.index} {render_call(c.tool, c.args)}" for j, c in enumerate(actual) if j not in paired_a]
+    missing = [render_call(c.tool, c.args, expected=True) for i, c in enumerate(expected) if i not in paired_e]
+    if not extra and not missing:
+        return CreditExplanation(matched, extra, missing, "")
+    why = []
+    if extra:
+        why.append(
+            f"{len(extra)} of {len(actual)} actual call(s) matched no expected call (precision {verdict.precision:.2f})"
+        )
+    if missing:
+        why.append(f"{len(missing)} of {len(expected)} expected call(s) were not made (recall {verdict.recall:.2f})")
+    mode = expectation.match
+    tolerated = (mode == "superset" and not missing) or (mode == "subset" and not extra)
+    if verdict.passed:
+        outcome = f"{_ALLOWS.get(mode, f'match: {mode}')}, so the trajectory passes"
+    elif tolerated:
+        outcome = f"{_ALLOWS[mode]}, but the trajectory fails for another reason (see its check)"
+    else:
+        outcome = f"match: {mode} does not allow that, so the trajectory fails"
+    note = f"F1 {verdict.f1:.2f}: {'; '.join(why)}; {outcome}"
+    return CreditExplanation(matched, extra, missing, note)

@@ -151,8 +151,9 @@ class RuleCheck:
     label: str = ""
     """What the rule requires, in a reviewer's words ("within the refundable balance")."""
     blocking: bool = True
-    """A failing blocking rule makes the tool refuse the call (an edit that breaks one is refused
-    before it is recorded); a non-blocking one is advice for the reviewer (a policy exception)."""
+    """A failing blocking rule makes the tool refuse the call, so a reviewer cannot approve it as
+    it is, and an edit that breaks one is refused before it is recorded; a non-blocking one is
+    advice for the reviewer (a policy exception)."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class ReviewContext:
 ReviewProvider = Callable[["Session", str, BaseModel], ReviewContext]
 """``(session, tenant_id, args) -> ReviewContext`` for one high-risk tool: facts read in a
 read-only session (rolled back afterwards), and the tool's own rules evaluated on ``args``. The
-runtime also pre-checks a reviewer's edit with it: a failing blocking check refuses the edit."""
+runtime also checks a reviewer's decision with it, read again at that moment: a failing blocking
+check refuses an approval of the call as requested, and an edit that does not fix it."""
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,15 @@ class PlanVerdict(StrEnum):
 
 
 class ApprovalRecord(BaseModel):
-    """An approval attached to a call: its id and, once decided, the decision."""
+    """An approval attached to a call: its id and, once decided, the decision.
+
+    It holds no internal note: a call record reaches the customer (``RunResult``, the thread's
+    stream, the chat page), the note stays on the approval row (an older checkpoint's ``reason``
+    is dropped on reading)."""
 
     id: str
     decision: str | None = None
     decided_by: str | None = None
-    reason: str | None = None
     edited_args: dict[str, Any] | None = None
     customer_message: str | None = None
 
@@ -43,12 +46,12 @@ class ApprovalRecord(BaseModel):
 class ReviewDecision(BaseModel):
     """A reviewer's decision on one approval as the paused run receives it (``None``: expired).
 
-    ``reason`` is the reviewer's internal note: recorded, never given to the model (which could
-    repeat it to the customer); ``customer_message`` is what the model may pass on."""
+    The reviewer's internal note is not part of it: it stays on the approval row, the audit log
+    and the reviewers' pages, so neither the model (which could repeat it) nor anything the
+    customer reads can carry it. ``customer_message`` is what the model may pass on."""
 
     decision: Decision | None = None
     decided_by: str | None = None
-    reason: str | None = None
     edited_args: dict[str, Any] | None = None
     customer_message: str | None = None
 

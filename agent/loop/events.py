@@ -124,7 +124,7 @@ class GuardEvent(_Event):
 
 
 class ApprovalDecidedEvent(_Event):
-    """A reviewer's decision on a paused call, as the resumed run applied it."""
+    """A reviewer's decision applied on resume; without the internal note, which never enters a run."""
 
     type: Literal["approval_decided"] = "approval_decided"
     id: str
@@ -134,8 +134,6 @@ class ApprovalDecidedEvent(_Event):
     decision: str | None = None
     """``approve`` | ``edit`` | ``reject``; ``None``: the approval expired."""
     decided_by: str | None = None
-    reason: str | None = None
-    """The reviewer's internal note (traces; the customer's stream leaves it out)."""
     edited_args: dict[str, Any] | None = None
     customer_message: str | None = None
 

@@ -256,7 +256,6 @@ class RunDriver:
             decision = ReviewDecision(
                 decision=a.decision,
                 decided_by=a.decided_by,
-                reason=a.reason,
                 edited_args=a.edited_args,
                 customer_message=a.customer_message,
             )

@@ -29,7 +29,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
-from agent.errors import ConfigError, InvalidEdit, MessageTooLarge
+from agent.errors import ApprovalBlocked, ConfigError, InvalidEdit, MessageTooLarge
 from agent.loop.context import AgentDeps, Caller
 from agent.loop.graph import AgentGraph, build_graph
 from agent.loop.state import PendingApproval, RunResult
@@ -338,9 +338,12 @@ class Tiller:
     ) -> PendingApproval:
         """Record a reviewer's decision. ``reason`` is the reviewer's internal note (never shown
         to the customer); ``customer_message`` is what the agent may tell them. Edited arguments
-        are validated and pre-checked against the tool's rules first (``check_edit``)."""
+        are validated and pre-checked against the tool's rules first (``check_edit``); approving
+        a call that breaks one of them is refused (``check_approve``)."""
         tenant = tenant or self.settings.tenant
         edited = self.check_edit(approval_id, tenant=tenant, edits=edits or {}) if decision == "edit" else None
+        if decision == "approve":
+            self.check_approve(approval_id, tenant=tenant)
         decided = self.approvals.decide(
             tenant,
             approval_id,
@@ -377,6 +380,24 @@ class Tiller:
             message = " ".join(c.message for c in failing)
             raise InvalidEdit(f"{current.tool} would refuse these arguments: {message}", fields=[("", message)])
         return edited
+
+    @translate_database_errors
+    def check_approve(self, approval_id: str, *, tenant: str | None = None) -> None:
+        """Raise ``ApprovalBlocked`` when the call, as requested, breaks a blocking rule of its
+        tool — evaluated now on fresh facts, never on what a page showed earlier. A decided
+        approval is left to ``decide`` to refuse; facts that cannot be read block nothing (the
+        tool still checks its rules when the call runs)."""
+        tenant = tenant or self.settings.tenant
+        current = self.approvals.get(tenant, approval_id)
+        if current.status != "pending":
+            return
+        if failing := self.reviews.blocking_failures(tenant, current.tool, current.args):
+            message = " ".join(c.message for c in failing)
+            raise ApprovalBlocked(
+                f"{current.tool} cannot be approved as requested: {message} "
+                "Edit its arguments so they pass the rule, or reject it.",
+                checks=[(c.rule, c.message) for c in failing],
+            )
 
     def review(self, approval: PendingApproval) -> ReviewView:
         """What the approval's reviewer needs beside its arguments (``agent.runtime.review``)."""

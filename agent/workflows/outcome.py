@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,8 +29,18 @@ class TaskOutcome(BaseModel):
     error: str | None = None
 
 
-def outcome_of(task: Task, thread_id: str, result: RunResult | None, error: str | None = None) -> TaskOutcome:
-    """The result line of a task: status, answer, tool calls, approvals and usage."""
+def outcome_of(
+    task: Task,
+    thread_id: str,
+    result: RunResult | None,
+    error: str | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> TaskOutcome:
+    """The result line of a task: status, answer, tool calls, approvals and usage.
+
+    ``notes``: the reviewers' internal notes by approval id, from the approval rows (a run's
+    result never carries them); the results are for the workflow's operator, who may read them."""
+    notes = notes or {}
     if result is None:
         return TaskOutcome(task_id=task.id, thread_id=thread_id, status="error", error=error)
     calls = [
@@ -44,7 +55,7 @@ def outcome_of(task: Task, thread_id: str, result: RunResult | None, error: str 
     ]
     approvals = [
         {"id": c.approval.id, "tool": c.tool, "decision": c.approval.decision, "decided_by": c.approval.decided_by}
-        | ({"reason": c.approval.reason} if c.approval.reason else {})
+        | ({"reason": notes[c.approval.id]} if notes.get(c.approval.id) else {})
         for c in result.trajectory
         if c.approval is not None
     ]

@@ -188,10 +188,18 @@ class WorkflowRunner:
                     raise
                 time.sleep(self.poll_s / 4)
 
+    def outcome(self, task: Task, result: RunResult | None, error: str | None = None) -> TaskOutcome:
+        """The task's result line, with the reviewers' internal notes read from its approvals."""
+        notes: dict[str, str] = {}
+        if result is not None and any(c.approval is not None for c in result.trajectory):
+            rows = self.tiller.approvals.list(self.tenant, thread_id=result.thread_id)
+            notes = {a.id: a.reason for a in rows if a.reason}
+        return outcome_of(task, self.thread_id(task), result, error, notes)
+
     def _finish(
         self, active: _Active, result: RunResult | None, sink: ResultSink, summary: Summary, error: str | None = None
     ) -> None:
-        outcome = outcome_of(active.task, self.thread_id(active.task), result, error)
+        outcome = self.outcome(active.task, result, error)
         outcome.elapsed_s = round(time.monotonic() - active.started, 3)
         outcome.waited_s = round(active.waited, 3)
         summary.statuses[outcome.status] += 1

@@ -21,7 +21,7 @@ from agent.errors import ThreadBusy
 from agent.loop.state import RunStatus
 from agent.persistence.database import open_database
 from agent.runtime import Tiller
-from agent.workflows.outcome import TaskOutcome, outcome_of
+from agent.workflows.outcome import TaskOutcome
 from agent.workflows.queue import Claim, TaskQueue
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.runtime import workflow_tiller
@@ -106,7 +106,7 @@ class Worker:
         if result.status is RunStatus.AWAITING_APPROVAL and claim.workflow.approval == "queue":
             self.queue.park(claim)
             return
-        outcome = outcome_of(claim.task, thread_id, result)
+        outcome = runner.outcome(claim.task, result)
         outcome.elapsed_s = round(time.monotonic() - started, 3)
         if self.queue.finish(claim, outcome):
             self.done += 1

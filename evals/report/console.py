@@ -1,7 +1,9 @@
-"""The console summary: one row per scenario, an overall row, then why each failure failed.
+"""The console summary: one row per scenario, an overall row, then why each failure failed and
+why a trajectory that passes has an F1 below 1.
 
 The ``rubric`` column shows the judge's verdicts: criteria met / judged over the trials,
-``error`` when the judge gave no usable verdict, ``skip`` when no rubric was judged.
+``error`` when the judge gave no usable verdict, ``skip`` when no rubric was judged. The ``F1``
+column is the worst trial's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evals.metrics import percentile
-from evals.results import CheckResult, RunRecord, ScenarioResult
+from evals.results import CheckResult, RunRecord, ScenarioResult, TrialResult
 
 _STATUS = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
 
@@ -126,10 +128,39 @@ def print_report(record: RunRecord, console: Console, *, verbose: bool = False) 
                 console.print(f"    {escape(line)}")
         if not verbose and len(failing) > 1:
             console.print(f"  [dim]({len(failing) - 1} more failing trial(s); --verbose shows them)[/]")
+    _print_partial_credit(record, console)
     for scenario in record.scenarios:
         if scenario.status == "skipped":
             console.print(f"[yellow]skipped[/] {escape(scenario.id)}: {escape(scenario.skip_reason or '')}")
     _print_unjudged(record, console)
+
+
+SHOWN_CALLS = 3
+"""Calls listed per kind (matched, extra, missing) under a partial F1; run.json has them all."""
+
+
+def partial_trial(scenario: ScenarioResult) -> TrialResult | None:
+    """The scenario's worst-F1 trial whose trajectory check passed with F1 below 1, if any: a
+    pass the F1 column alone would leave unexplained (a failed check explains itself)."""
+    partial = [
+        t for t in scenario.trials if t.credit.note and any(c.name == "trajectory" and c.passed for c in t.checks)
+    ]
+    return min(partial, key=lambda t: t.credit.f1) if partial else None
+
+
+def _print_partial_credit(record: RunRecord, console: Console) -> None:
+    for scenario in record.scenarios:
+        trial = partial_trial(scenario)
+        if trial is None:
+            continue
+        credit = trial.credit
+        which = f" (trial {trial.trial})" if len(scenario.trials) > 1 else ""
+        console.print(f"\n[cyan]~ {escape(scenario.id)}{which}[/] {escape(credit.note)}")
+        for label, calls in (("matched", credit.matched), ("extra", credit.extra), ("missing", credit.missing)):
+            for call in calls[:SHOWN_CALLS]:
+                console.print(f"    {label}: {escape(call)}")
+            if len(calls) > SHOWN_CALLS:
+                console.print(f"    [dim]… {len(calls) - SHOWN_CALLS} more {label} (run.json, report.html)[/]")
 
 
 def _print_unjudged(record: RunRecord, console: Console) -> None:

@@ -1,9 +1,10 @@
 """One self-contained HTML file per run: no script, no font, no network — open it anywhere.
 
-Per scenario: its checks (a rubric with the judge's verdict and reason per criterion), the
-expected and actual trajectories aligned side by side, the approval events, the database diff
-and each turn's answer (simulated users' messages marked). At the top: the summary and bar
-charts (inline SVG) of pass rate and mean latency by tag.
+Per scenario: its checks (a rubric with the judge's verdict and reason per criterion), why F1 is
+below 1 (the calls matched, extra or missing, and what the match mode allows), the expected and
+actual trajectories aligned side by side (extra calls a superset allows marked as such), the
+approval events, the database diff and each turn's answer (simulated users' messages marked).
+At the top: the summary and bar charts (inline SVG) of pass rate and mean latency by tag.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ th{background:#f4f4f4}.pass{color:#17803d}.fail,.error{color:#c62828}.skip{color
 details{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em .6em}
 summary{cursor:pointer;font-weight:600}code,pre{font:12px/1.4 ui-monospace,monospace}
 pre{white-space:pre-wrap;background:#f8f8f8;padding:.4em}.muted{color:#777}
-.row-miss td{background:#fdecea}.row-ok td{background:#edf7ee}.charts{display:flex;gap:2em;flex-wrap:wrap}
+.row-miss td{background:#fdecea}.row-ok td{background:#edf7ee}.row-extra td{background:#fff8e1}
+.credit{border-left:3px solid #b26a00;padding:.1em .8em;margin:.4em 0}.charts{display:flex;gap:2em;flex-wrap:wrap}
 """
 
 
@@ -137,8 +139,22 @@ def _trial(x: ScenarioResult, trial: TrialResult) -> str:
     )
     return (
         f"<h4>trial {trial.trial}: {_status('passed' if trial.passed else 'failed')} · F1 {trial.credit.f1:.2f}</h4>"
-        f"<ul>{checks}</ul>{_alignment(x.expected_calls, trial)}{_approvals(trial)}{_changes(trial)}{_turns(trial)}"
+        f"<ul>{checks}</ul>{_credit(trial)}{_alignment(x.expected_calls, trial)}{_approvals(trial)}"
+        f"{_changes(trial)}{_turns(trial)}"
     )
+
+
+def _credit(trial: TrialResult) -> str:
+    """Why F1 is below 1: the note (what the match mode allows) and the calls behind it."""
+    credit = trial.credit
+    if not credit.note:
+        return ""
+    lists = "".join(
+        f"<li>{label}: <code>{escape(call)}</code></li>"
+        for label, calls in (("matched", credit.matched), ("extra", credit.extra), ("missing", credit.missing))
+        for call in calls
+    )
+    return f"<div class=credit><p>{escape(credit.note)}</p><ul>{lists}</ul></div>"
 
 
 def _criteria(check: CheckResult) -> str:
@@ -154,16 +170,25 @@ def _criteria(check: CheckResult) -> str:
 def _alignment(expected: list[str], trial: TrialResult) -> str:
     calls = trial.transcript.calls
     paired = {a: e for e, a in trial.matched}
+    trajectory_ok = any(c.name == "trajectory" and c.passed for c in trial.checks)
+    unpaired = "row-extra" if trajectory_ok and trial.credit.mode == "superset" else "row-miss"
     rows = []
     for j, call in enumerate(calls):
         want = escape(expected[paired[j]]) if j in paired else ""
-        css = "row-ok" if j in paired else "row-miss" if expected else ""
+        if j not in paired and unpaired == "row-extra":
+            want = "<span class=muted>extra: allowed by match superset</span>"
+        css = "row-ok" if j in paired else unpaired if expected else ""
         actual = (
             f"{call.index}. {escape(render_call(call.tool, call.args))} <span class=muted>{escape(call.status)}</span>"
         )
         rows.append(f"<tr class='{css}'><td>{want}</td><td>{actual}</td></tr>")
     unmatched = [e for e in range(len(expected)) if e not in paired.values()]
-    rows += [f"<tr class=row-miss><td>{escape(expected[e])}</td><td class=muted>missing</td></tr>" for e in unmatched]
+    left_out = trajectory_ok and trial.credit.mode == "subset"
+    missing = ("row-extra", "not made: allowed by match subset") if left_out else ("row-miss", "missing")
+    rows += [
+        f"<tr class={missing[0]}><td>{escape(expected[e])}</td><td class=muted>{missing[1]}</td></tr>"
+        for e in unmatched
+    ]
     return f"<table><tr><th>expected</th><th>actual</th></tr>{''.join(rows)}</table>" if rows else ""
 
 

@@ -1,7 +1,8 @@
-"""The JSON report: the full ``RunRecord`` (``{"version": 3, ...}``), written and read back.
+"""The JSON report: the full ``RunRecord`` (``{"version": 4, ...}``), written and read back.
 
-Version 1 reports (written before the judge and the simulated user) still read: every field
-added since has a default, so ``compare`` can diff a new run against an old baseline.
+Version 1 to 3 reports still read: every field added since has a default, so ``compare`` can
+diff a new run against an old baseline. A report is named by its file or by the folder
+``tiller eval run --report DIR`` wrote it into.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ def write_record(record: RunRecord, path: Path) -> Path:
 
 
 def read_record(path: Path) -> RunRecord:
-    """Read a JSON report; raise :class:`ReportError` naming the file when it is not one."""
+    """Read a JSON report (``run.json``, or a report folder holding one); raise
+    :class:`ReportError` naming the file when it is not one."""
+    if path.is_dir():
+        if not (path / "run.json").is_file():
+            raise ReportError(
+                f"{path}: a folder without run.json; name a run.json or the folder `tiller eval run --report DIR` wrote"
+            )
+        path = path / "run.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -42,7 +42,7 @@ def record(eval_work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Run
 def test_json_record_is_versioned_and_reads_back(record: RunRecord, tmp_path: Path) -> None:
     json_path, _, _ = write_reports(record, tmp_path)
     data = json.loads(json_path.read_text())
-    assert data["version"] == 3 and data["k"] == 2
+    assert data["version"] == 4 and data["k"] == 2
     assert data["summary"] == {**data["summary"], "scenarios": 3, "passed": 1, "failed": 1, "skipped": 1}
     assert read_record(json_path) == record
 
@@ -85,3 +85,33 @@ def test_console_summary_lists_each_scenario_and_explains_failures(record: RunRe
     assert "order-status-shipped" in text and "overall (1 passed, 1 failed, 1 skipped)" in text
     assert "✗ wrong-carrier" in text and "answer does not contain 'FedEx'" in text
     assert "skipped multistep-cancel-by-email" in text
+
+
+def test_a_pass_with_partial_f1_is_explained_in_every_report(eval_work_dir: Path, tmp_path: Path) -> None:
+    # The agent looks the order up, then asks to cancel it; the reviewer rejects (it is cancelled
+    # already). The scenario expects the lookup, in superset mode: the cancel call is extra, allowed.
+    scenario = load_scenario(SCENARIOS / "cancel-already-cancelled.yaml")
+    record = run_scenarios([scenario], RunOptions(model="offline", work_dir=eval_work_dir))
+    [trial] = record.scenarios[0].trials
+    assert record.scenarios[0].status == "passed" and trial.credit.f1 == 0.6667
+    note = (
+        "F1 0.67: 1 of 2 actual call(s) matched no expected call (precision 0.50); match: superset allows calls "
+        "beyond the expected ones, so the trajectory passes"
+    )
+    assert trial.credit.mode == "superset" and trial.credit.note == note
+    assert trial.credit.matched == ["get_order(order_id=W1000005) ↔ step 1 get_order(order_id=W1000005)"]
+    assert [c.split("(")[0] for c in trial.credit.extra] == ["step 2 cancel_order"] and trial.credit.missing == []
+
+    console = Console(width=400, record=True, color_system=None)
+    print_report(record, console)
+    text = console.export_text()
+    assert f"~ cancel-already-cancelled {note}" in text
+    assert "matched: get_order(order_id=W1000005) ↔ step 1 get_order(order_id=W1000005)" in text
+    assert "extra: step 2 cancel_order(order_id=W1000005" in text
+
+    json_path, _, html_path = write_reports(record, tmp_path)
+    credit = json.loads(json_path.read_text())["scenarios"][0]["trials"][0]["credit"]
+    assert credit["note"] == note and credit["extra"] == trial.credit.extra and credit["mode"] == "superset"
+    html = html_path.read_text()
+    assert "<div class=credit><p>F1 0.67: 1 of 2 actual call(s) matched no expected call" in html
+    assert "extra: allowed by match superset" in html and "class='row-extra'" in html

@@ -72,8 +72,17 @@ V2_FIELDS = {"judge", "simulator", "error", "criteria", "source", "simulation", 
 """Fields added since version 1 (version 2: judge and simulator; version 3: router tiers)."""
 
 
+def _as_version_3(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 4 record as version 3 wrote it: no settings, partial credit as three numbers."""
+    old = {k: v for k, v in data.items() if k != "settings"}
+    for scenario in old["scenarios"]:
+        for trial in scenario["trials"]:
+            trial["credit"] = {k: trial["credit"][k] for k in ("precision", "recall", "f1")}
+    return old
+
+
 def _as_version_1(value: Any) -> Any:
-    """``value`` without the fields versions 2 and 3 added."""
+    """``value`` (a version 3 record) without the fields versions 2 and 3 added."""
     if isinstance(value, dict):
         return {k: _as_version_1(v) for k, v in value.items() if k not in V2_FIELDS}
     if isinstance(value, list):
@@ -86,14 +95,15 @@ def test_a_version_1_report_still_reads(
 ) -> None:
     scenario = write_scenario("greeting", "id: greeting\nturns: [hello]\nexpect: {status: completed}\n")
     record = run_scenarios([scenario], options)
-    old = {**_as_version_1(json.loads(record.model_dump_json())), "version": 1}
+    old = {**_as_version_1(_as_version_3(json.loads(record.model_dump_json()))), "version": 1}
     (tmp_path / "old.json").write_text(json.dumps(old))
     again = read_record(tmp_path / "old.json")
-    assert again.version == REPORT_VERSION and again.judge is None
+    assert again.version == REPORT_VERSION and again.judge is None and again.settings is None
     assert again.scenarios[0].trials[0].transcript.turns[0].source == "script"
-    assert again == record  # nothing else was lost
-    (tmp_path / "future.json").write_text(json.dumps({**old, "version": 4}))
-    with pytest.raises(ReportError, match="report version 4 is not supported"):
+    assert again.scenarios[0].trials[0].credit.mode is None
+    assert again == record.model_copy(update={"settings": None})  # nothing else was lost
+    (tmp_path / "future.json").write_text(json.dumps({**old, "version": 5}))
+    with pytest.raises(ReportError, match="report version 5 is not supported"):
         read_record(tmp_path / "future.json")
 
 

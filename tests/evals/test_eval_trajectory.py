@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from evals.scenario import TrajectoryExpectation
-from evals.trajectory import match_trajectory
+from evals.trajectory import explain_credit, match_trajectory
 from evals.transcript import CallRecord
 
 
@@ -199,3 +199,46 @@ def test_precision_recall_and_f1_give_partial_credit() -> None:
     assert (verdict.precision, verdict.recall, verdict.f1) == (0.5, 0.5, 0.5)
     perfect = match_trajectory(expect(calls=[]), [])
     assert perfect.passed and perfect.f1 == 1.0
+
+
+# -- partial credit, explained -------------------------------------------------------------
+
+
+def test_a_superset_pass_with_an_extra_call_says_which_call_and_that_the_mode_allows_it() -> None:
+    expectation = expect("superset", args_match="subset", calls=[LOOKUP])
+    actual = calls(A_LOOKUP, A_SEARCH)
+    verdict = match_trajectory(expectation, actual)
+    why = explain_credit(expectation, actual, verdict)
+    assert verdict.passed and round(verdict.f1, 2) == 0.67
+    assert why.matched == ["get_order(order_id=W1000001) ↔ step 1 get_order(order_id=W1000001)"]
+    assert why.extra == ["step 2 search_knowledge_base(query=refunds, top_k=4)"]
+    assert why.missing == []
+    assert why.note == (
+        "F1 0.67: 1 of 2 actual call(s) matched no expected call (precision 0.50); "
+        "match: superset allows calls beyond the expected ones, so the trajectory passes"
+    )
+
+
+def test_a_subset_pass_with_a_call_left_out_says_so() -> None:
+    expectation = expect("subset", calls=[LOOKUP, REFUND])
+    actual = calls(A_LOOKUP)
+    why = explain_credit(expectation, actual, match_trajectory(expectation, actual))
+    assert why.missing and why.missing[0].startswith("issue_refund(") and why.extra == []
+    assert why.note == (
+        "F1 0.67: 1 of 2 expected call(s) were not made (recall 0.50); "
+        "match: subset allows expected calls to be left out, so the trajectory passes"
+    )
+
+
+def test_partial_credit_of_a_failing_trajectory_says_what_the_mode_does_not_allow() -> None:
+    strict = expect("strict", calls=[LOOKUP])
+    actual = calls(A_LOOKUP, A_SEARCH)
+    why = explain_credit(strict, actual, match_trajectory(strict, actual))
+    assert why.note.endswith("match: strict does not allow that, so the trajectory fails")
+    banned = expect("superset", args_match="subset", calls=[LOOKUP], forbidden=["search_knowledge_base"])
+    why = explain_credit(banned, actual, match_trajectory(banned, actual))
+    assert why.note.endswith(
+        "superset allows calls beyond the expected ones, but the trajectory fails for another reason (see its check)"
+    )
+    full = expect("strict", calls=[LOOKUP])
+    assert explain_credit(full, calls(A_LOOKUP), match_trajectory(full, calls(A_LOOKUP))).note == ""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.interfaces.cli._common import Reviewer, Tenant, _console, _open, _settings, approvals_app, run_cli
+from agent.interfaces.cli._common import Reviewer, Tenant, _console, _fail, _open, _settings, approvals_app, run_cli
 
 if TYPE_CHECKING:
     from agent.persistence.approvals import Decision
@@ -81,7 +81,7 @@ def _decide(
     edits: dict[str, Any] | None,
     resume: bool,
 ) -> None:
-    from agent.errors import ThreadBusy
+    from agent.errors import ApprovalBlocked, ThreadBusy
     from agent.interfaces.cli.console import StepPrinter, show_result
 
     settings = _settings(tenant)
@@ -90,14 +90,20 @@ def _decide(
 
     def body() -> None:
         with _open(settings) as tiller:
-            a = tiller.decide(
-                approval_id,
-                decision=decision,
-                decided_by=reviewer,
-                reason=reason,
-                edits=edits,
-                customer_message=told,
-            )
+            try:
+                a = tiller.decide(
+                    approval_id,
+                    decision=decision,
+                    decided_by=reviewer,
+                    reason=reason,
+                    edits=edits,
+                    customer_message=told,
+                )
+            except ApprovalBlocked as exc:
+                _fail(
+                    f"{exc} `tiller approvals edit {approval_id} --set NAME=VALUE --as {reviewer}` approves changed "
+                    f"arguments; `tiller approvals reject {approval_id} --reason TEXT --as {reviewer}` refuses it."
+                )
             console.print(f"[green]{approval_id}: {a.status}[/] by {reviewer} — {a.tool}")
             if not resume:
                 _not_resumed(console, tiller, a.tenant_id, a.thread_id)
@@ -144,7 +150,8 @@ def approve(
     resume: ResumeOpt = True,
     tenant: Tenant = None,
 ) -> None:
-    """Approve the call with exactly the requested arguments."""
+    """Approve the call with exactly the requested arguments; refused (exit 2) while one of its
+    tool's blocking rules fails on today's facts — edit the arguments or reject it instead."""
     _decide(approval_id, "approve", reviewer, tenant, (reason, tell_customer), None, resume)
 
 

@@ -191,7 +191,7 @@ def _context_lines(context: ReviewView) -> list[str]:
         if c.passed:
             lines.append(f"  [green]✓[/] {escape(c.label or c.rule.replace('_', ' '))}")
         elif c.blocking:
-            lines.append(f"  [red]✗ {escape(c.message)}[/] (the tool will refuse this)")
+            lines.append(f"  [red]✗ {escape(c.message)}[/] (the tool refuses this: approve is refused; edit or reject)")
         else:
             lines.append(f"  [yellow]⚠ {escape(c.message)}[/]")
     if context.policy:

@@ -4,7 +4,8 @@
     ├── Unauthorized     401  no key, a malformed or unknown key, a revoked key
     ├── Forbidden        403  the key's role may not do this; the requester deciding their own call
     ├── NotFound         404  no such thread / approval / run in the key's tenant (others' look the same)
-    ├── Conflict         409  thread busy or waiting for a reviewer; approval already decided or expired
+    ├── Conflict         409  thread busy or waiting for a reviewer; approval already decided, expired, or
+    │                         blocked by a failing rule of its tool
     ├── PayloadTooLarge  413  a message or body over the configured size
     ├── Unprocessable    422  invalid input; ``fields`` names each bad field
     ├── RateLimited      429  over a per-key limit; ``retry_after`` seconds go into ``Retry-After``
@@ -129,6 +130,9 @@ def from_runtime_error(exc: rt.TillerError) -> ServiceError:
         # never helps — this caller is not allowed to decide it; another reviewer is.
         (rt.SelfApproval, Forbidden, "self_approval"),
         (rt.InvalidEdit, Unprocessable, "invalid_edit"),
+        # 409: the request is well formed; the business system's state (the facts the rule reads)
+        # forbids it. An edit that passes the rule, or a rejection, is what resolves it.
+        (rt.ApprovalBlocked, Conflict, "approval_blocked"),
         (rt.InvalidName, Unprocessable, "invalid_name"),
         (rt.MessageTooLarge, PayloadTooLarge, "message_too_large"),
         (rt.DatabaseUnavailable, Unavailable, "database_unavailable"),

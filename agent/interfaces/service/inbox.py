@@ -1,27 +1,34 @@
 """The reviewer inbox (``/review``): pending approvals of the reviewer's tenant, each with the
 business facts, rule checks and policy that apply, decided in forms; one approval's page
-(``/review/{id}``, pending or decided) and the history of decisions (``/review/history``)."""
+(``/review/{id}``, pending or decided) and the history of decisions (``/review/history``).
+
+The inbox and an approval's page update themselves (``static/review.js``): they poll
+``/review/live`` for the status of the approvals they show — decisions come from other
+processes too (the CLI, another server), so the approval rows are the one source — and fetch a
+changed card again from ``/review/{id}/card``."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from agent.errors import TillerError
-from agent.interfaces.service.auth import Context, check_csrf
+from agent.interfaces.service.auth import Context, check_csrf, csrf_token
+from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.decisions import decide
 from agent.interfaces.service.errors import ServiceError, from_runtime_error
-from agent.interfaces.service.pages import flash, page_principal, render
+from agent.interfaces.service.pages import TEMPLATES, flash, page_principal, render
 from agent.interfaces.service.routes.approvals import approval_detail
-from agent.persistence.approvals import DECIDED, Decision
+from agent.persistence.approvals import DECIDED, Decision, PendingApproval
 
 router = APIRouter(include_in_schema=False)
 _DECIDED = DECIDED
+MAX_WATCHED = 100  # approvals one poll of /review/live may ask about
 _DECISIONS: dict[str, Decision] = {"approve": "approve", "reject": "reject", "edit": "edit"}
 
 
@@ -79,6 +86,62 @@ async def history(request: Request, ctx: Context) -> Response:
         (a for a in rows if a.status in _DECIDED), key=lambda a: a.decided_at or a.expires_at, reverse=True
     )
     return render(request, "history.html", who=who, items=decided, shown=_shown)
+
+
+@router.get("/review/live")
+async def live(request: Request, ctx: Context, ids: Annotated[list[str], Query(alias="id")]) -> Response:
+    """The status of the approvals a page shows (``?id=…&id=…``), read now: what the page's
+    script compares with what it shows. Approvals of other tenants are left out."""
+    who = await page_principal(request, ctx, "/review", reviewer=True)
+    if len(ids) > MAX_WATCHED:
+        return JSONResponse({"error": {"code": "too_many", "message": f"ask about {MAX_WATCHED} at most"}}, 422)
+    states = await to_thread.run_sync(_states, ctx, who.tenant, ids)
+    return JSONResponse({"approvals": states})
+
+
+def _states(ctx: ServiceContext, tenant: str, ids: list[str]) -> list[dict[str, Any]]:
+    found = _found(ctx, tenant, ids)
+    if any(a.status == "pending" and a.expires_at <= datetime.now(UTC) for a in found):
+        ctx.tiller.approvals.expire_due(tenant)  # an approval that ran out shows as expired, as in the lists
+        found = _found(ctx, tenant, ids)
+    return [
+        {
+            "id": a.id,
+            "status": a.status,
+            "decision": a.decision,
+            "decided_by": a.decided_by,
+            "decided_at": a.decided_at.isoformat() if a.decided_at else None,
+            "outcome": a.outcome,
+        }
+        for a in found
+    ]
+
+
+def _found(ctx: ServiceContext, tenant: str, ids: list[str]) -> list[PendingApproval]:
+    approvals = []
+    for approval_id in dict.fromkeys(ids):
+        try:
+            approvals.append(ctx.tiller.approvals.get(tenant, approval_id))
+        except TillerError:  # another tenant's, or gone: the page keeps what it shows
+            continue
+    return approvals
+
+
+@router.get("/review/{approval_id}/card", response_class=HTMLResponse)
+async def card(
+    approval_id: str, request: Request, ctx: Context, detail: bool = False, back: str = "/review"
+) -> Response:
+    """One approval's card as the inbox (or, with ``detail``, its own page) draws it: what the
+    pages' script puts in place of a card whose status changed."""
+    who = await page_principal(request, ctx, f"/review/{approval_id}", reviewer=True)
+    try:
+        item = await to_thread.run_sync(approval_detail, ctx, who, approval_id)
+    except TillerError as exc:
+        error = from_runtime_error(exc)
+        return HTMLResponse(error.message, status_code=error.status)
+    values = {"a": item, "detail": detail, "back": _back({"back": back}), "time_left": time_left, "shown": _shown}
+    # Not ``render``: a fragment must not take the flash messages meant for the next page.
+    return TEMPLATES.TemplateResponse(request, "approval_card.html", {"csrf": csrf_token(request), **values})
 
 
 @router.get("/review/{approval_id}", response_class=HTMLResponse)

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.loop.events import ApprovalDecidedEvent, RunEvent, ToolCallEvent
+from agent.loop.events import RunEvent, ToolCallEvent
 
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -45,8 +45,6 @@ class StreamEvent:
 def translate(event: RunEvent) -> tuple[str, dict[str, Any]]:
     """A runtime step event (``Tiller.aask``'s ``on_event``) as a stream event type and payload."""
     data = event.payload()
-    if isinstance(event, ApprovalDecidedEvent):
-        data.pop("reason", None)  # the reviewer's internal note is not for the thread's customer
     if isinstance(event, ToolCallEvent) and event.verdict == "needs_approval":
         return "approval_requested", data
     return event.type, data

@@ -84,7 +84,6 @@ async def request_approval(
                 approval_id=approval.id,
                 decision=approval.decision,
                 decided_by=approval.decided_by,
-                reason=approval.reason,
                 edited_args=approval.edited_args,
                 customer_message=approval.customer_message,
             )

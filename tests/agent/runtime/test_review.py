@@ -4,13 +4,15 @@ rules, and approvals that tell their real outcome (``Tiller.review``, ``check_ed
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from agent.config import Settings
-from agent.errors import InvalidEdit
+from agent.errors import ApprovalBlocked, InvalidEdit
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
 from tests.agent.runtime.test_runtime import LOOKUP_THEN_REFUND, Refunds
+from tools.commerce.models import Order
 
 
 def test_the_review_context_has_facts_checks_and_policy(settings: Settings) -> None:
@@ -41,28 +43,64 @@ def test_an_edit_the_tool_would_refuse_is_refused_and_stays_pending(settings: Se
     assert refunds("W1000001") == (0, 0)
 
 
+TOO_MUCH = [
+    LOOKUP_THEN_REFUND[0],
+    {"tool_calls": [{"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "999", "reason": "damaged"}}]},
+]
+
+
+def refund_in_full_elsewhere(tiller: Tiller, order_id: str) -> None:
+    """The facts change under a pending approval: the order is refunded in full by someone else."""
+    with tiller.sessions() as session, session.begin():
+        session.execute(
+            update(Order)
+            .where(Order.tenant_id == "acme", Order.public_id == order_id)
+            .values(amount_refunded_cents=Order.amount_paid_cents)
+        )
+
+
+def test_approving_a_call_that_breaks_a_blocking_rule_is_refused_and_an_edit_that_passes_is_not(
+    settings: Settings, refunds: Refunds
+) -> None:
+    with Tiller(settings, model=ScriptedChatModel([*TOO_MUCH, "Refunded $129.99."])) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-blocked").pending_approvals
+        with pytest.raises(
+            ApprovalBlocked, match=r"issue_refund cannot be approved as requested: A refund of \$999"
+        ) as no:
+            tiller.decide(approval.id, decision="approve", decided_by="rita")
+        assert "Edit its arguments so they pass the rule, or reject it." in str(no.value)
+        assert no.value.checks and no.value.checks[0][0] == "refund_exceeds_balance"
+        assert tiller.approvals.get("acme", approval.id).status == "pending"
+        assert [e["event"] for e in tiller.approvals.events("acme", approval.id)] == ["requested"]
+        tiller.decide(approval.id, decision="edit", decided_by="rita", edits={"amount": "129.99"})
+        done = tiller.resume("t-blocked")
+    assert done.status is RunStatus.COMPLETED and refunds("W1000001") == (1, 12999)
+
+
+def test_the_rules_are_read_fresh_when_the_reviewer_approves(settings: Settings, refunds: Refunds) -> None:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-fresh").pending_approvals
+        assert all(c.passed for c in tiller.review(approval).checks if c.blocking)  # what the page showed
+        refund_in_full_elsewhere(tiller, "W1000001")
+        with pytest.raises(ApprovalBlocked, match="fully refunded already"):
+            tiller.decide(approval.id, decision="approve", decided_by="rita")
+        tiller.decide(approval.id, decision="reject", decided_by="rita", reason="refunded by phone already")
+        assert tiller.approvals.get("acme", approval.id).status == "rejected"
+    assert refunds("W1000001") == (0, 0)
+
+
 def test_an_approved_call_the_tool_refuses_is_failed_with_its_reason(settings: Settings, refunds: Refunds) -> None:
-    too_much = [
-        LOOKUP_THEN_REFUND[0],
-        {
-            "tool_calls": [
-                {"name": "issue_refund", "args": {"order_id": "W1000001", "amount": "999", "reason": "damaged"}}
-            ]
-        },
-        "Done.",
-    ]
-    with Tiller(settings, model=ScriptedChatModel(too_much)) as tiller:
+    with Tiller(settings, model=ScriptedChatModel(LOOKUP_THEN_REFUND)) as tiller:
         [approval] = tiller.ask("refund W1000001", thread_id="t-fails").pending_approvals
-        view = tiller.review(approval)
-        assert [c.rule for c in view.checks if not c.passed and c.blocking] == ["refund_exceeds_balance"]
         tiller.decide(approval.id, decision="approve", decided_by="rita")
         assert [a.id for a in tiller.approvals.list("acme", status="approved")] == [approval.id]
+        refund_in_full_elsewhere(tiller, "W1000001")  # between the decision and the run: the tool still checks
         done = tiller.resume("t-fails")
         after = tiller.approvals.get("acme", approval.id)
         events = [e["event"] for e in tiller.approvals.events("acme", approval.id)]
         approved = [a.id for a in tiller.approvals.list("acme", status="approved")]
     assert done.status is RunStatus.COMPLETED and refunds("W1000001") == (0, 0)
-    assert after.status == "failed" and after.outcome and "exceeds the refundable balance" in after.outcome
+    assert after.status == "failed" and after.outcome and "fully refunded" in after.outcome
     assert events == ["requested", "approved", "failed"]
     assert approved == [approval.id]  # `approved` means a reviewer approved it, whatever came of it
 

@@ -36,3 +36,23 @@ def test_a_refused_edit_changes_nothing_and_lists_tell_the_truth(tiller: Callabl
     assert refunds("W1000001") == (1, 2000)
     listed = tiller("approvals", "list", "--status", "all").output
     assert "executed" in listed and 'amount="20"' in listed and "129.99" not in listed
+
+
+def test_approving_a_call_its_tool_refuses_is_refused_with_what_to_do(
+    tiller: Callable[..., Any], refunds: Refunds
+) -> None:
+    paused = ask_json(tiller, "refund $500 on order W1000001, it arrived damaged")
+    [approval] = paused["pending_approvals"]
+    assert approval["args"]["amount"] == "500"
+    shown = tiller("approvals", "show", approval["id"]).output
+    assert "✗ A refund of $500.00 exceeds the refundable balance" in shown
+    refused = tiller("approvals", "approve", approval["id"], "--as", "rita")
+    assert refused.exit_code == 2, refused.output
+    out = " ".join(refused.output.split())
+    assert "issue_refund cannot be approved as requested: A refund of $500.00 exceeds the refundable balance" in out
+    assert f"tiller approvals edit {approval['id']} --set NAME=VALUE --as rita" in out
+    assert f"tiller approvals reject {approval['id']} --reason TEXT --as rita" in out
+    assert approval["id"] in tiller("approvals", "list").output  # still pending, nothing recorded
+    edited = tiller("approvals", "edit", approval["id"], "--set", "amount=129.99", "--as", "rita")
+    assert edited.exit_code == 0, edited.output
+    assert refunds("W1000001") == (1, 12999)

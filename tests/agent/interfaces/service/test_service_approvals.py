@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -98,7 +99,11 @@ def test_rejecting_needs_a_reason_and_the_agent_is_told(
     answer = events[-1][1]["answer"]
     assert "Please reply with a photo of the damage." in answer and "no photo of the damage" not in answer
     decided = [data for kind, data in events if kind == "approval_decided"]
-    assert decided and "reason" not in decided[0]  # the internal note is not in the customer's stream
+    assert decided and "reason" not in decided[0]
+    # The internal note is nowhere the customer reads: the stream (the run's result in its `status`
+    # event included) and the thread as the API shows it.
+    assert "no photo of the damage" not in json.dumps(events)
+    assert "no photo of the damage" not in client.get(f"/v1/threads/{thread}", headers=pia).text
     assert refunded_cents(ctx, "W1000004") == before
     history = client.get("/v1/approvals?status=rejected", headers=rita).json()
     assert [(a["id"], a["decided_by"], a["reason"]) for a in history if a["id"] == approval] == [
@@ -155,3 +160,27 @@ def test_a_thread_decided_elsewhere_continues_when_followed(
     )
     events = stream(client, "GET", f"/v1/threads/{thread}/events", tess)
     assert events[-1][1]["status"] == "completed" and "Refunded $1.00" in events[-1][1]["answer"]
+
+
+def test_approving_a_call_that_breaks_a_blocking_rule_is_a_409_and_an_edit_that_passes_goes_through(
+    client: TestClient, make_key: MakeKey, ctx: ServiceContext
+) -> None:
+    rosa, rita = make_key("user", "rosa.blocked"), make_key("reviewer", "rita.blocked")
+    before = refunded_cents(ctx, "W1000004")
+    thread, approval = paused_refund(client, rosa, "refund $5000 on order W1000004, it arrived damaged")
+    shown = client.get(f"/v1/approvals/{approval}", headers=rita).json()
+    [failing] = [c for c in shown["context"]["checks"] if c["blocking"] and not c["passed"]]
+    refused = client.post(f"/v1/approvals/{approval}/approve", json={}, headers=rita)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "approval_blocked"
+    assert error["message"].startswith("issue_refund cannot be approved as requested: " + failing["message"])
+    assert error["message"].endswith("Edit its arguments so they pass the rule, or reject it.")
+    assert ctx.tiller.approvals.get("acme", approval).status == "pending"
+    assert [e["event"] for e in client.get(f"/v1/approvals/{approval}", headers=rita).json()["audit"]] == ["requested"]
+
+    edited = client.post(f"/v1/approvals/{approval}/edit", json={"args": {"amount": "1.25"}}, headers=rita)
+    assert edited.status_code == 200, edited.text
+    events = stream(client, "GET", f"/v1/threads/{thread}/events", rosa)
+    assert events[-1][1]["status"] == "completed"
+    assert refunded_cents(ctx, "W1000004") == sorted([*before, 125])

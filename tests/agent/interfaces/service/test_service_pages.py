@@ -93,3 +93,38 @@ def test_pages_share_one_session_secret_across_processes(client: TestClient, ctx
     other = create_app(ctx.settings, ctx.service, tiller=ctx.tiller)
     with TestClient(other, cookies=web.cookies) as second:
         assert second.get("/chat", follow_redirects=False).status_code == 200
+
+
+def test_the_live_status_of_approvals_and_a_card_fetched_again(
+    client: TestClient, make_key: MakeKey, ctx: ServiceContext
+) -> None:
+    nina = make_key("user", "nina.live")
+    _, approval = paused_refund(client, nina, "refund $1 on order W1000004, it arrived damaged")
+    _, globex_key = ctx.keys.create(tenant="globex", role="reviewer", name="gus.live")
+    _, key = ctx.keys.create(tenant="acme", role="reviewer", name="rita.live")
+    web = browser(client)
+    assert web.get(f"/review/live?id={approval}", follow_redirects=False).status_code == 303  # needs a session
+    log_in(web, key, "/review")
+
+    [state] = web.get(f"/review/live?id={approval}&id=apr_unknown").json()["approvals"]
+    assert state == {
+        "id": approval,
+        "status": "pending",
+        "decision": None,
+        "decided_by": None,
+        "decided_at": None,
+        "outcome": None,
+    }
+    ctx.tiller.decide(approval, decision="approve", decided_by="sam.elsewhere", tenant="acme")
+    [state] = web.get(f"/review/live?id={approval}").json()["approvals"]
+    assert (state["status"], state["decided_by"]) == ("approved", "sam.elsewhere") and state["decided_at"]
+    card = web.get(f"/review/{approval}/card?detail=true&back=/review/{approval}")
+    assert card.status_code == 200 and card.text.count("<article") == 1 and "<html" not in card.text
+    assert 'data-status="approved"' in card.text and 'data-detail="1"' in card.text and "Audit log" in card.text
+    too_many = "&".join(f"id=apr_{n}" for n in range(101))
+    assert web.get(f"/review/live?{too_many}").status_code == 422
+
+    other = browser(client)
+    log_in(other, globex_key, "/review")
+    assert other.get(f"/review/live?id={approval}").json() == {"approvals": []}  # another tenant's: not there
+    assert other.get(f"/review/{approval}/card").status_code == 404

@@ -14,6 +14,7 @@ from agent.workflows.files import ResultsFolder
 from agent.workflows.runner import WorkflowRunner
 from agent.workflows.spec import expand_tasks, parse_workflow
 from tests.agent.interfaces.service.test_service_approvals import refunded_cents
+from tests.agent.runtime.test_review import refund_in_full_elsewhere
 
 
 def approve_and_resume_when_asked(ctx: ServiceContext, order_id: str) -> threading.Thread:
@@ -68,7 +69,7 @@ def test_a_refused_refund_is_a_failed_task_and_a_rerun_keeps_one_line_per_task(
         "approval_wait_s": 0.2,
         "tasks": [
             {"id": "status", "prompt": "where is my order W1000002?"},
-            {"id": "too-much", "prompt": "refund $900 on order W1000004, it arrived damaged"},
+            {"id": "too-much", "prompt": "refund $90 on order W1000004, it arrived damaged"},
         ],
     }
     workflow = parse_workflow(spec)
@@ -79,10 +80,11 @@ def test_a_refused_refund_is_a_failed_task_and_a_rerun_keeps_one_line_per_task(
     assert first.statuses == {"completed": 1, "awaiting_approval": 1}
     [approval] = folder.latest()["too-much"]["approvals"]
     ctx.tiller.decide(approval["id"], decision="approve", decided_by="rita", tenant="acme")
+    refund_in_full_elsewhere(ctx.tiller, "W1000004")  # the facts change before the task continues
     second = runner.run(tasks, folder)
     outcome = folder.latest()["too-much"]
     assert second.statuses == {"failed": 1}
-    assert outcome["status"] == "failed" and "exceeds the refundable balance" in outcome["error"]
+    assert outcome["status"] == "failed" and "fully refunded already" in outcome["error"]
     lines = folder.results.read_text().splitlines()
     assert len(lines) == 2  # one per task, the latest outcome
     assert ctx.tiller.approvals.get("acme", approval["id"]).status == "failed"
