@@ -29,7 +29,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checks import GuardPolicies, redact
 from agent.config import Limits, Settings, domain_of, load_limits, load_settings, with_domain_defaults
-from agent.errors import ApprovalBlocked, ConfigError, InvalidEdit, MessageTooLarge
+from agent.errors import ConfigError, MessageTooLarge
 from agent.loop.context import AgentDeps, Caller
 from agent.loop.graph import AgentGraph, build_graph
 from agent.loop.state import PendingApproval, RunResult
@@ -45,6 +45,7 @@ from agent.persistence.storage import home_fix, require_writable
 from agent.persistence.threads import ThreadStore
 from agent.runtime.budget import budget_refusal
 from agent.runtime.cache import ToolResultCache
+from agent.runtime.decision_checks import check_approval, checked_edit
 from agent.runtime.direct_calls import DirectCalls, direct_call, exported_tools
 from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
@@ -54,12 +55,9 @@ from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, new_turn
 from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
-from tools.canonical import to_jsonable
-from tools.errors import ArgumentsInvalid
 from tools.outcome import ToolOutcome
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
-from tools.validation import validate_for_person
 
 log = logging.getLogger("tiller.runtime")
 T = TypeVar("T")
@@ -358,46 +356,17 @@ class Tiller:
 
     @translate_database_errors
     def check_edit(self, approval_id: str, *, tenant: str | None = None, edits: dict[str, Any]) -> dict[str, Any]:
-        """The arguments an edit makes, validated against the tool's schema and pre-checked
-        against its business rules (the domain's review checks): ``InvalidEdit`` names the field
-        or the rule, and nothing is recorded. A decided approval is left to ``decide`` to refuse."""
-        tenant = tenant or self.settings.tenant
-        current = self.approvals.get(tenant, approval_id)
-        merged = {**current.args, **edits}
-        if current.status != "pending":
-            return merged
-        if not edits:
-            raise InvalidEdit("no arguments to change: give at least one")
-        spec = self.domains.registry(tenant).get(current.tool)
-        if spec is None:
-            raise InvalidEdit(f"tool {current.tool} is not a tool of this tenant's domain")
-        try:
-            edited: dict[str, Any] = to_jsonable(validate_for_person(spec, merged))
-        except ArgumentsInvalid as exc:
-            problems = "; ".join(str(p) for p in exc.problems)
-            raise InvalidEdit(problems, fields=[(p.field, p.problem) for p in exc.problems]) from None
-        if failing := self.reviews.blocking_failures(tenant, current.tool, edited):
-            message = " ".join(c.message for c in failing)
-            raise InvalidEdit(f"{current.tool} would refuse these arguments: {message}", fields=[("", message)])
-        return edited
+        """The arguments an edit makes, validated and pre-checked against the tool's business
+        rules (``agent.runtime.decision_checks.checked_edit``): ``InvalidEdit`` says why not."""
+        return checked_edit(
+            self.approvals, self.domains, self.reviews, tenant or self.settings.tenant, approval_id, edits
+        )
 
     @translate_database_errors
     def check_approve(self, approval_id: str, *, tenant: str | None = None) -> None:
         """Raise ``ApprovalBlocked`` when the call, as requested, breaks a blocking rule of its
-        tool — evaluated now on fresh facts, never on what a page showed earlier. A decided
-        approval is left to ``decide`` to refuse; facts that cannot be read block nothing (the
-        tool still checks its rules when the call runs)."""
-        tenant = tenant or self.settings.tenant
-        current = self.approvals.get(tenant, approval_id)
-        if current.status != "pending":
-            return
-        if failing := self.reviews.blocking_failures(tenant, current.tool, current.args):
-            message = " ".join(c.message for c in failing)
-            raise ApprovalBlocked(
-                f"{current.tool} cannot be approved as requested: {message} "
-                "Edit its arguments so they pass the rule, or reject it.",
-                checks=[(c.rule, c.message) for c in failing],
-            )
+        tool, evaluated now on fresh facts (``agent.runtime.decision_checks.check_approval``)."""
+        check_approval(self.approvals, self.reviews, tenant or self.settings.tenant, approval_id)
 
     def review(self, approval: PendingApproval) -> ReviewView:
         """What the approval's reviewer needs beside its arguments (``agent.runtime.review``)."""
