@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi.responses import StreamingResponse
 
 from agent.interfaces.service.context import ServiceContext
+from agent.interfaces.service.decisions import resume_when_ready
 from agent.interfaces.service.hub import RunJob, ThreadChannel
 from agent.interfaces.service.sse import KEEPALIVE, StreamEvent
 from agent.persistence.keys import Principal
@@ -54,6 +55,10 @@ async def follow_thread(
     the hub's fanout (Redis); without one, or while it is down, they show as ``status`` events
     found by polling the thread's row."""
     async with ctx.hub.watch(row.id) as channel:
+        if row.status == "awaiting_approval" and channel.current_job is None:
+            # Decided, but nobody continued it (a restart) — unless a run of it is under way
+            # elsewhere: the process the reviewer decided on starts it a moment before this.
+            await resume_when_ready(ctx, who.tenant, row.id)
         # A run in progress (here or elsewhere) is shown from its start; otherwise from now, or
         # after the Last-Event-ID when this process still holds that event.
         seq = channel.start()

@@ -143,7 +143,5 @@ async def thread_events(
     in particular the continuation after a reviewer decides — until the thread settles
     (neither running nor waiting for a reviewer) or ``timeout`` seconds pass."""
     row = await to_thread.run_sync(visible_thread, ctx.tiller, who, thread_id)
-    if row.status == "awaiting_approval":
-        await resume_when_ready(ctx, who.tenant, thread_id)  # decided, but nobody continued it (a restart)
     last = (last_event_id or "").strip() or None
     return sse_response(follow_thread(ctx, who, row, last, timeout or ctx.service.follow_timeout_s))
