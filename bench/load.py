@@ -1,6 +1,7 @@
 """Load and soak test of ``tiller serve`` on loopback (issue 6).
 
     python -m bench load [--users 20] [--duration 600] [--model offline|slow:<ms>] [--quick] [--json PATH]
+                         [--workers N --database-url postgresql://… [--redis-url redis://…]]
 
 Prepares a fresh Tiller home (schema, demo data, BM25 index) in a scratch folder, creates a user
 key and a reviewer key per simulated user, starts ``tiller serve`` as a subprocess on a free
@@ -11,6 +12,11 @@ samples the server's resident memory, its CPU use and the load average. It print
 latency and framework overhead per kind of request, targets) and writes everything as JSON.
 
 ``--quick`` (3 users, 20 s, no warm-up, 200 orders) proves the test works; its numbers mean nothing.
+
+``--workers N`` serves with N uvicorn worker processes; they share a PostgreSQL database
+(``--database-url``: the run seeds a schema of its own there and drops it after) and, with
+``--redis-url``, the rate limits and the thread event streams. Server CPU and RSS then sum the
+supervisor and its workers.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import time
@@ -47,6 +54,7 @@ from bench.load_server import (
     fake_model,
     order_pools,
     prepare_home,
+    scratch_schema,
     serve,
     server_env,
 )
@@ -73,11 +81,21 @@ class LoadOptions:
     """Per-key request rate given to the keys; ``None``: the service's default (120)."""
     orders: int = 2000
     """Seeded orders (customers: a quarter as many)."""
+    workers: int = 1
+    """Service worker processes (``tiller serve --workers``)."""
+    database_url: str | None = None
+    """A PostgreSQL database to run on (in a scratch schema); ``None``: SQLite in the home."""
+    redis_url: str | None = None
+    """Redis for the service (``TILLER_REDIS_URL``): shared rate limits and event streams."""
 
     def __post_init__(self) -> None:
         kind, _, ms = self.model.partition(":")
         if self.model != "offline" and (kind != "slow" or not ms.replace(".", "", 1).isdigit()):
             raise ValueError(f"--model must be offline or slow:<ms>, got {self.model!r}")
+        if self.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {self.workers}")
+        if self.workers > 1 and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("--workers above 1 share a database: give --database-url postgresql://…")
 
     @property
     def delay_s(self) -> float:
@@ -111,6 +129,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[LoadOptions, argparse.Namesp
     parser.add_argument("--think", type=float, default=0.0, help="mean seconds a user pauses before a message")
     parser.add_argument("--rate-per-minute", type=int, help="per-key rate limit (default: the service's, 120)")
     parser.add_argument("--quick", action="store_true", help="3 users, 20 s, a small home: proves the test works")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes (default 1)")
+    parser.add_argument("--database-url", help="postgresql://… to run on (a scratch schema; default: SQLite)")
+    parser.add_argument("--redis-url", help="redis://… for shared rate limits and event streams")
     parser.add_argument("--json", type=Path, help="result file (default out/load/<model>-u<users>-<duration>s.json)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
     args = parser.parse_args(argv)
@@ -133,6 +154,9 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         think_s=args.think,
         rate_per_minute=args.rate_per_minute,
         orders=200 if quick else 2000,
+        workers=args.workers,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
     )
 
 
@@ -146,19 +170,36 @@ def model_endpoint(options: LoadOptions) -> Iterator[str | None]:
         yield url
 
 
+@contextmanager
+def database(options: LoadOptions) -> Iterator[str | None]:
+    """The database URL the run uses: a scratch PostgreSQL schema, or ``None`` (SQLite in the home)."""
+    if options.database_url is None:
+        yield None
+        return
+    with scratch_schema(options.database_url) as url:
+        yield url
+
+
 def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
     """Prepare, serve, load, measure; the server and the fake model are stopped afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
+    with database(options) as database_url:
+        return _run_load(options, workdir, database_url)
+
+
+def _run_load(options: LoadOptions, workdir: Path, database_url: str | None) -> LoadReport:
     home = workdir / "home"
-    log(f"preparing a Tiller home in {home}")
-    prepare_home(home, customers=max(10, options.orders // 4), orders=options.orders)
-    users = create_users(home, options.users, options.rate_per_minute)
-    orders, refundable = order_pools(home)
+    log(f"preparing a Tiller home in {home}" + (f" on {database_url}" if database_url else ""))
+    prepare_home(home, customers=max(10, options.orders // 4), orders=options.orders, database_url=database_url)
+    users = create_users(home, options.users, options.rate_per_minute, database_url)
+    orders, refundable = order_pools(home, database_url)
     questions = [q["question"] for q in yaml.safe_load(QUESTIONS.read_text())["questions"]]
     started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     with model_endpoint(options) as model_url:
         env = server_env(home, "offline" if model_url is None else FAKE_MODEL_SPEC, model_url)
-        with serve(home, env, workdir) as server:
+        env |= {"TILLER_DATABASE_URL": database_url} if database_url else {}
+        env |= {"TILLER_REDIS_URL": options.redis_url} if options.redis_url else {}
+        with serve(home, env, workdir, workers=options.workers) as server:
             log(f"tiller serve (pid {server.pid}) on {server.url}: {options.users} users, {options.duration_s:.0f} s")
             now = time.monotonic()
             work = Workload(
@@ -186,9 +227,14 @@ def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
         memory=probe.samples,
         machine=machine(),
         started_at=started_at,
-        server_env={k: v for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"},
+        server_env={k: _no_password(v) for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"},
         outcomes=_outcomes(work),
     )
+
+
+def _no_password(value: str) -> str:
+    """A URL as the report may show it: ``scheme://user:***@host…``."""
+    return re.sub(r"(://[^:/@]+):[^@/]+@", r"\1:***@", value)
 
 
 def _served_calls(model_url: str | None) -> int | None:
@@ -212,8 +258,11 @@ def render(report: LoadReport) -> str:
     targets = [(t["target"], t["measured"], "**met**" if t["met"] else "**missed**") for t in report.targets]
     o = report.options
     think = f", think time {o.think_s:g} s" if o.think_s else ", no think time"
+    where = f", {o.workers} workers" if o.workers > 1 else ""
+    where += ", PostgreSQL" if o.database_url else ""
+    where += " + Redis" if o.redis_url else ""
     lines = [
-        f"## Load: `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}",
+        f"## Load: `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}{where}",
         "",
         markdown_table([report.summary], SUMMARY_COLUMNS),
         "",
@@ -236,7 +285,11 @@ def log(message: str) -> None:
 
 
 def default_json(options: LoadOptions) -> Path:
-    return Path("out") / "load" / f"{options.model.replace(':', '-')}-u{options.users}-{options.duration_s:.0f}s.json"
+    where = f"-w{options.workers}" if options.workers > 1 else ""
+    where += "-pg" if options.database_url else ""
+    where += "-redis" if options.redis_url else ""
+    name = f"{options.model.replace(':', '-')}-u{options.users}-{options.duration_s:.0f}s{where}.json"
+    return Path("out") / "load" / name
 
 
 def main(argv: Sequence[str] | None = None) -> LoadReport:
