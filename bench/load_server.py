@@ -244,19 +244,11 @@ class ServerProbe:
         self.pid = pid
         self.clock = clock
         self.samples: list[ServerSample] = []
-        self._last = (clock(), self._cpu())
-
-    def _tree(self) -> list[int]:
-        return [self.pid, *descendants(self.pid)]
-
-    def _cpu(self) -> float | None:
-        used = [cpu_seconds(p) for p in self._tree()]
-        return None if used[0] is None else sum(u for u in used if u is not None)
+        self._last = (clock(), tree_cpu_seconds(pid))
 
     def sample(self) -> None:
-        tree = self._tree()
-        now, cpu = self.clock(), self._cpu()
-        sizes = [rss_mb(p) for p in tree]
+        now, cpu = self.clock(), tree_cpu_seconds(self.pid)
+        sizes = [rss_mb(p) for p in (self.pid, *descendants(self.pid))]
         if sizes[0] is None:
             return  # the process is gone; the run reports it
         rss = sum(m for m in sizes if m is not None)
@@ -287,6 +279,12 @@ def descendants(pid: int) -> list[int]:
             found += children
             todo += children
     return found
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by a process and its live descendants (``None``: it is gone)."""
+    used = [cpu_seconds(p) for p in (pid, *descendants(pid))]
+    return None if used[0] is None else sum(u for u in used if u is not None)
 
 
 def rss_mb(pid: int) -> float | None:
