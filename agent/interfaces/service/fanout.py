@@ -43,7 +43,7 @@ _CONNECT_TIMEOUT_S = 2.0
 _SOCKET_TIMEOUT_S = 5.0  # a Redis that stops answering fails a publish instead of holding it
 _READ_WAIT_S = 5.0  # the subscriber's read timeout: an idle connection is read again after it
 _MAX_BACKOFF_S = 5.0
-_OUTBOX = 10_000  # events waiting to be published; more are dropped (Redis is away)
+_OUTBOX = 2_000  # events waiting to be published; more are dropped (Redis is away)
 _BATCH = 256
 
 

@@ -66,7 +66,7 @@ async def follow_thread(
         if resumed is not None:
             seq = resumed
         yield (await _status_event(ctx, who, row, channel, seq)).encode()
-        if row.status not in UNSETTLED and channel.current_job is None:
+        if row.status not in UNSETTLED and channel.running is None and channel.current_job is None:
             return
         async for chunk in _until_settled(ctx, who, row, channel, seq, timeout_s):
             yield chunk
