@@ -195,20 +195,21 @@ class RedisFanout:
                 self._publish_failing = False
 
     async def _send(self, batch: list[tuple[str, StreamEvent]]) -> None:
-        # The backlog first, then the message: a follower that subscribed after the message was
+        # The backlog first, then the messages: a follower that subscribed after a message was
         # sent finds the event in the backlog it reads next (duplicates are dropped by id).
+        # One RPUSH, LTRIM and EXPIRE per thread of the batch, one PUBLISH per event.
+        by_thread: dict[str, list[str]] = {}
+        for thread_id, event in batch:
+            body = {"o": self.origin, "id": event.id, "t": event.type, "d": event.data}
+            by_thread.setdefault(thread_id, []).append(json.dumps(body, ensure_ascii=False, default=str))
         async with self._redis.pipeline(transaction=False) as pipe:
-            for thread_id, event in batch:
-                payload = json.dumps(
-                    {"o": self.origin, "id": event.id, "t": event.type, "d": event.data},
-                    ensure_ascii=False,
-                    default=str,
-                )
+            for thread_id, payloads in by_thread.items():
                 key = backlog_key(thread_id)
-                pipe.rpush(key, payload)
+                pipe.rpush(key, *payloads)
                 pipe.ltrim(key, -self._keep, -1)
                 pipe.expire(key, self._keep_s)
-                pipe.publish(channel_name(thread_id), payload)
+                for payload in payloads:
+                    pipe.publish(channel_name(thread_id), payload)
             await pipe.execute()
 
     # -- subscribing --------------------------------------------------------------------------
