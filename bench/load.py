@@ -3,6 +3,7 @@
     python -m bench load [--users 20] [--duration 600] [--model offline|slow:<ms>] [--quick] [--json PATH]
     python -m bench load --runtime langgraph-server --n-jobs-per-worker 20 …   # the peer (bench/load_peer.py)
     python -m bench load --runtimes tiller,langgraph-server …                  # both, one after the other
+    python -m bench load [--workers N --database-url postgresql://… [--redis-url redis://…]]
 
 Prepares a fresh Tiller home (schema, demo data, BM25 index) in a scratch folder, creates a user
 key and a reviewer key per simulated user, starts ``tiller serve`` as a subprocess on a free
@@ -19,6 +20,11 @@ its API (``bench/load_peer_client.py``). Several runtimes (``--runtimes a,b``) r
 other, each on a fresh home, and a last table sets them side by side with the ratios of this run.
 
 ``--quick`` (3 users, 20 s, no warm-up, 200 orders) proves the test works; its numbers mean nothing.
+
+``--workers N`` serves with N uvicorn worker processes; they share a PostgreSQL database
+(``--database-url``: the run seeds a schema of its own there and drops it after) and, with
+``--redis-url``, the rate limits and the thread event streams. Server CPU and RSS then sum the
+supervisor and its workers.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -60,6 +67,7 @@ from bench.load_server import (
     fake_model,
     order_pools,
     prepare_home,
+    scratch_schema,
     serve,
     server_env,
 )
@@ -96,6 +104,12 @@ class LoadOptions:
     """The venv LangGraph Server runs from (``None``: ``bench.load_peer.default_venv()``)."""
     profile_s: float = 0.0
     """Seconds of py-spy on the server after the warm-up (0: no profile; bench/load_profile.py)."""
+    workers: int = 1
+    """Service worker processes (``tiller serve --workers``)."""
+    database_url: str | None = None
+    """A PostgreSQL database to run on (in a scratch schema); ``None``: SQLite in the home."""
+    redis_url: str | None = None
+    """Redis for the service (``TILLER_REDIS_URL``): shared rate limits and event streams."""
 
     def __post_init__(self) -> None:
         kind, _, ms = self.model.partition(":")
@@ -109,6 +123,10 @@ class LoadOptions:
             )
         if self.n_jobs_per_worker is not None and self.n_jobs_per_worker < 1:
             raise ValueError(f"--n-jobs-per-worker must be at least 1, got {self.n_jobs_per_worker}")
+        if self.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {self.workers}")
+        if self.workers > 1 and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("--workers above 1 share a database: give --database-url postgresql://…")
 
     @property
     def delay_s(self) -> float:
@@ -145,6 +163,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[list[LoadOptions], argparse.
     parser.add_argument("--think", type=float, default=0.0, help="mean seconds a user pauses before a message")
     parser.add_argument("--rate-per-minute", type=int, help="per-key rate limit (default: the service's, 120)")
     parser.add_argument("--quick", action="store_true", help="3 users, 20 s, a small home: proves the test works")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes (default 1)")
+    parser.add_argument("--database-url", help="postgresql://… to run on (a scratch schema; default: SQLite)")
+    parser.add_argument("--redis-url", help="redis://… for shared rate limits and event streams")
     parser.add_argument("--json", type=Path, help="result file (default out/load/<model>-u<users>-<duration>s.json)")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
     parser.add_argument(
@@ -186,6 +207,9 @@ def _options(args: argparse.Namespace) -> LoadOptions:
         think_s=args.think,
         rate_per_minute=args.rate_per_minute,
         orders=200 if quick else 2000,
+        workers=args.workers,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
     )
 
 
@@ -200,7 +224,9 @@ def model_endpoint(options: LoadOptions) -> Iterator[str | None]:
 
 
 @contextmanager
-def start_service(options: LoadOptions, home: Path, workdir: Path, model_url: str | None) -> Iterator[Service]:
+def start_service(
+    options: LoadOptions, home: Path, workdir: Path, model_url: str | None, database_url: str | None
+) -> Iterator[Service]:
     """The server ``options.runtime`` names, on a free loopback port, with its users."""
     if options.runtime == PEER_RUNTIME:
         from bench.load_peer import peer_service
@@ -210,23 +236,43 @@ def start_service(options: LoadOptions, home: Path, workdir: Path, model_url: st
         with peer_service(home, workdir, model_url, options.users, options.n_jobs_per_worker, venv) as service:
             yield service
         return
-    users = create_users(home, options.users, options.rate_per_minute)
+    users = create_users(home, options.users, options.rate_per_minute, database_url)
     env = server_env(home, "offline" if model_url is None else FAKE_MODEL_SPEC, model_url)
-    with serve(home, env, workdir) as server:
-        config = {k: v for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"}
+    env |= {"TILLER_DATABASE_URL": database_url} if database_url else {}
+    env |= {"TILLER_REDIS_URL": options.redis_url} if options.redis_url else {}
+    with serve(home, env, workdir, workers=options.workers) as server:
+        config = {k: _no_password(v) for k, v in env.items() if k.startswith("TILLER_") or k == "OPENAI_BASE_URL"}
         yield Service(server, users, SimulatedUser, config)
+
+
+@contextmanager
+def database(options: LoadOptions) -> Iterator[str | None]:
+    """The database URL the run uses: a scratch PostgreSQL schema, or ``None`` (SQLite in the home)."""
+    if options.database_url is None:
+        yield None
+        return
+    with scratch_schema(options.database_url) as url:
+        yield url
 
 
 def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
     """Prepare, serve, load, measure; the server and the fake model are stopped afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
+    with database(options) as database_url:
+        return _run_load(options, workdir, database_url)
+
+
+def _run_load(options: LoadOptions, workdir: Path, database_url: str | None) -> LoadReport:
     home = workdir / "home"
-    log(f"preparing a Tiller home in {home}")
-    prepare_home(home, customers=max(10, options.orders // 4), orders=options.orders)
-    orders, refundable = order_pools(home)
+    log(f"preparing a Tiller home in {home}" + (f" on {database_url}" if database_url else ""))
+    prepare_home(home, customers=max(10, options.orders // 4), orders=options.orders, database_url=database_url)
+    orders, refundable = order_pools(home, database_url)
     questions = [q["question"] for q in yaml.safe_load(QUESTIONS.read_text())["questions"]]
     started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    with model_endpoint(options) as model_url, start_service(options, home, workdir, model_url) as service:
+    with (
+        model_endpoint(options) as model_url,
+        start_service(options, home, workdir, model_url, database_url) as service,
+    ):
         server = service.server
         log(f"{options.runtime} (pid {server.pid}) on {server.url}: {options.users} users, {options.duration_s:.0f} s")
         now = time.monotonic()
@@ -267,6 +313,11 @@ def run_load(options: LoadOptions, workdir: Path) -> LoadReport:
     )
 
 
+def _no_password(value: str) -> str:
+    """A URL as the report may show it: ``scheme://user:***@host…``."""
+    return re.sub(r"(://[^:/@]+):[^@/]+@", r"\1:***@", value)
+
+
 def _served_calls(model_url: str | None) -> int | None:
     if model_url is None:
         return None
@@ -288,8 +339,11 @@ def render(report: LoadReport) -> str:
     targets = [(t["target"], t["measured"], "**met**" if t["met"] else "**missed**") for t in report.targets]
     o = report.options
     think = f", think time {o.think_s:g} s" if o.think_s else ", no think time"
+    where = f", {o.workers} workers" if o.workers > 1 else ""
+    where += ", PostgreSQL" if o.database_url else ""
+    where += " + Redis" if o.redis_url else ""
     lines = [
-        f"## Load: {_served_by(o)}, `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}",
+        f"## Load: {_served_by(o)}, `{o.model}`, {o.users} users, {o.duration_s:.0f} s{think}{where}",
         "",
         markdown_table([report.summary], SUMMARY_COLUMNS),
         "",
@@ -330,7 +384,11 @@ def default_json(options: Sequence[LoadOptions]) -> Path:
     """``out/load/<model>-u<users>-<duration>s.json``, prefixed by the runtimes unless only Tiller ran."""
     first, names = options[0], [o.runtime for o in options]
     prefix = "" if names == ["tiller"] else "+".join(names) + "-"
-    return Path("out") / "load" / f"{prefix}{first.model.replace(':', '-')}-u{first.users}-{first.duration_s:.0f}s.json"
+    where = f"-w{first.workers}" if first.workers > 1 else ""
+    where += "-pg" if first.database_url else ""
+    where += "-redis" if first.redis_url else ""
+    name = f"{prefix}{first.model.replace(':', '-')}-u{first.users}-{first.duration_s:.0f}s{where}.json"
+    return Path("out") / "load" / name
 
 
 def main(argv: Sequence[str] | None = None) -> list[LoadReport]:

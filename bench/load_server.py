@@ -49,26 +49,48 @@ class Server:
     log: Path
 
 
-def home_settings(home: Path) -> Settings:
+def home_settings(home: Path, database_url: str | None = None) -> Settings:
     """The home as the server sees it: ``server_env`` drops every ``TILLER_*`` variable, so this
     pins what the environment could otherwise change here (database, knowledge base)."""
-    return Settings(home=home, database_url=None, kb_dir=KB_DIR, retrieval_mode="bm25")
+    return Settings(home=home, database_url=database_url, kb_dir=KB_DIR, retrieval_mode="bm25")
 
 
-def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000) -> None:
+@contextmanager
+def scratch_schema(database_url: str) -> Iterator[str]:
+    """A fresh schema of that PostgreSQL database for one load run (dropped after); yields the
+    URL that selects it (through the search_path), so runs never see each other's data."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"tiller_load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def prepare_home(home: Path, *, customers: int = 500, orders: int = 2000, database_url: str | None = None) -> None:
     """Database schema, demo data (by default the size `tiller db seed` makes), the BM25 index."""
-    settings = home_settings(home)
+    settings = home_settings(home, database_url)
     init_database(settings)
     seed_database(settings, fixtures_of(load_domain("commerce"), {"customers": customers, "orders": orders}))
     build_index(settings)
 
 
-def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[LoadUser]:
+def create_users(
+    home: Path, count: int, rate_per_minute: int | None, database_url: str | None = None
+) -> list[LoadUser]:
     """A user key and a reviewer key per simulated user (a reviewer may not approve its own calls)."""
     from agent.persistence.database import open_database
     from agent.persistence.keys import KeyStore
 
-    engine, sessions = open_database(home_settings(home).db_url, require=load_domain("commerce"))
+    engine, sessions = open_database(home_settings(home, database_url).db_url, require=load_domain("commerce"))
     try:
         keys = KeyStore(sessions)
         users = []
@@ -84,12 +106,12 @@ def create_users(home: Path, count: int, rate_per_minute: int | None) -> list[Lo
         engine.dispose()
 
 
-def order_pools(home: Path) -> tuple[list[str], list[str]]:
+def order_pools(home: Path, database_url: str | None = None) -> tuple[list[str], list[str]]:
     """(any order of the tenant, delivered orders with at least $20 left to refund)."""
     from tools.commerce.models import Order, OrderStatus
     from tools.db import make_engine
 
-    engine = make_engine(home_settings(home).db_url)
+    engine = make_engine(home_settings(home, database_url).db_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -142,13 +164,15 @@ def fake_model(delay_ms: float) -> Iterator[str]:
 
 
 @contextmanager
-def serve(home: Path, env: dict[str, str], workdir: Path, ready_timeout_s: float = 120.0) -> Iterator[Server]:
-    """``tiller serve`` on a free loopback port, logging to ``workdir/server.log``."""
+def serve(
+    home: Path, env: dict[str, str], workdir: Path, ready_timeout_s: float = 120.0, workers: int = 1
+) -> Iterator[Server]:
+    """``tiller serve [--workers N]`` on a free loopback port, logging to ``workdir/server.log``."""
     port = free_port()
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [tiller_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [tiller_executable(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -28,7 +28,9 @@ def _key_sessions(settings: Settings) -> sessionmaker[Session]:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes (share state through the database)")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="worker processes (share state through the database, and Redis when set)")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (/docs), the reviewer inbox (/review) and the chat page (/chat)."""
     import uvicorn
@@ -38,20 +40,26 @@ def serve(
 
     settings = _settings()
 
-    def prepare() -> None:
+    def prepare() -> str | None:
         """Fail here with a message, not in every worker with a traceback; and create the tables
         (service, checkpoints) once, before the workers start and would race to create them."""
         from agent.config import domain_of
         from agent.persistence.checkpoint import open_checkpointer
 
-        load_service_settings()
+        redis_url = load_service_settings().redis_url
         engine, _ = open_database(settings.db_url, require=domain_of(settings))
         engine.dispose()
         with open_checkpointer(settings.db_url, settings.checkpoint_path):
             pass
+        return redis_url
 
-    run_cli(prepare)
+    redis_url = run_cli(prepare)
     console = _console()
+    if workers > 1 and not redis_url:
+        console.print(
+            "[yellow]Without TILLER_REDIS_URL each worker keeps its own rate limits, and a thread's event "
+            "stream shows other workers' runs only as status changes (docs/SERVICE.md).[/]"
+        )
     base = f"http://{host}:{port}"
     console.print(f"Tiller on [bold]{base}[/] — API docs {base}/docs · inbox {base}/review · chat {base}/chat")
     console.print(

@@ -19,8 +19,9 @@ from agent.interfaces.service import inbox, pages, traces_page
 from agent.interfaces.service.config import ServiceSettings, load_service_settings
 from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.docs import install_docs
+from agent.interfaces.service.fanout import event_fanout
 from agent.interfaces.service.gateway import GatewayMiddleware, install_error_handlers
-from agent.interfaces.service.hub import RunHub
+from agent.interfaces.service.hub import IDLE_CHANNEL_S, KEEP_EVENTS, RunHub
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.ratelimit import RateLimits
 from agent.interfaces.service.routes import approvals, feedback, ops, threads, workflows
@@ -47,7 +48,16 @@ def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> Se
             redis_url=service.redis_url,
             on_refusal=lambda limit: metrics.rate_limited.labels(limit).inc(),
         ),
-        hub=RunHub(metrics, service.run_threads),
+        hub=RunHub(
+            metrics,
+            service.run_threads,
+            event_fanout(
+                service.redis_url,
+                keep=KEEP_EVENTS,
+                keep_s=IDLE_CHANNEL_S,
+                on_drop=lambda n: metrics.fanout_dropped.inc(n),
+            ),
+        ),
         metrics=metrics,
         workflows=WorkflowRuns(settings, tiller),
     )
@@ -66,9 +76,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await context.hub.open()
         yield
         await to_thread.run_sync(context.workflows.stop_all)
         await context.hub.drain()
+        await context.hub.close()
         await context.limits.close()
         if owned:
             await to_thread.run_sync(tiller.close)

@@ -15,7 +15,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TILLER_", frozen=True, extra="ignore")
 
-    redis_url: str | None = Field(None, description="share rate limits between processes through Redis")
+    redis_url: str | None = Field(
+        None, description="share rate limits and event streams between processes through Redis"
+    )
     rate_per_minute: int = Field(120, ge=1, description="requests per minute per API key (default for new keys)")
     max_concurrent_runs: int = Field(4, ge=1, description="runs in progress at once per API key")
     max_message_chars: int = Field(8000, ge=1, description="longest chat message accepted")

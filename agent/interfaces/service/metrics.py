@@ -34,6 +34,11 @@ class ServiceMetrics:
             "tiller_rate_limited", "Requests refused by a per-key limit, by limit.", ["limit"], registry=self.registry
         )
         self.feedback = Counter("tiller_feedback", "Feedback received, by rating.", ["rating"], registry=self.registry)
+        self.fanout_dropped = Counter(
+            "tiller_stream_events_unshared",
+            "Stream events of runs here that other processes' followers did not get (Redis unreachable).",
+            registry=self.registry,
+        )
 
     def render(self, *runtime: CollectorRegistry) -> bytes:
         """The service's metrics, then the runtime's (runs by status, approvals decided, latencies)."""

@@ -1,7 +1,8 @@
 """Server-sent events: the stream vocabulary and its wire encoding.
 
 Event types a client sees (``event:`` field; ``data:`` is JSON with ``thread_id`` and the
-``job_id`` that groups the events of one run; a run's trace id is the ``run_id`` of its ``status``):
+``job_id`` that groups the events of one run; a run's trace id is the ``run_id`` of its ``status``;
+``id:`` is ``<job_id>.<n>``, the same on every service process, for ``Last-Event-ID``):
 
     run_started         a run (a new message, or the continuation after a decision) begins
     guard               an input/output guard verdict
@@ -30,16 +31,20 @@ KEEPALIVE = b": keep-alive\n\n"
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One event of a thread, numbered in the order this process saw it."""
+    """One event of a thread: ``seq`` is its position in this process's channel; ``id`` (the SSE
+    id, ``<job_id>.<n>``: the n-th event of that run) is the same in every process."""
 
     seq: int
     type: str
     data: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
 
     def encode(self) -> bytes:
         """The event in the server-sent events wire format."""
         payload = json.dumps(self.data, ensure_ascii=False, default=str)
-        return f"id: {self.seq}\nevent: {self.type}\ndata: {payload}\n\n".encode()
+        # No id field: the client keeps the last id it saw (the SSE spec), so a reconnect resumes there.
+        head = f"id: {self.id}\n" if self.id else ""
+        return f"{head}event: {self.type}\ndata: {payload}\n\n".encode()
 
 
 def translate(event: RunEvent) -> tuple[str, dict[str, Any]]:

@@ -143,13 +143,13 @@ async def thread_events(
     who: Caller,
     ctx: Context,
     timeout: Annotated[float | None, Query(gt=0, le=3600, description="seconds to wait at most")] = None,
-    last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="resume after this event id (an id from any process of the service)")
+    ] = None,
 ) -> Response:
     """Server-sent events: the thread's current ``status`` first, then every step of its runs —
     in particular the continuation after a reviewer decides — until the thread settles
     (neither running nor waiting for a reviewer) or ``timeout`` seconds pass."""
     row = await to_thread.run_sync(visible_thread, ctx.tiller, who, thread_id)
-    if row.status == "awaiting_approval":
-        await resume_when_ready(ctx, who.tenant, thread_id)  # decided, but nobody continued it (a restart)
-    last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    last = (last_event_id or "").strip() or None
     return sse_response(follow_thread(ctx, who, row, last, timeout or ctx.service.follow_timeout_s))

@@ -69,3 +69,4 @@ def test_serve_runs_the_app_in_worker_processes(module_settings: Settings, ctx: 
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"Tiller on http://127.0.0.1:{port}" in output
+    assert "Without TILLER_REDIS_URL each worker keeps its own rate limits" in " ".join(output.split())
