@@ -36,10 +36,19 @@ class Problem:
     field: str = ""
 
     def render(self, path: Path | str) -> str:
-        """``path:line:column: field: message``, as editors and CI annotations read it."""
+        """``path:line:column: field: message``, as editors and CI annotations read it: one line,
+        whatever characters the file's keys or values hold (they are shown escaped)."""
         where = f"{path}:{self.line}:{self.column}" if self.line is not None else str(path)
-        subject = f"{self.field}: " if self.field else ""
-        return f"{where}: {subject}{self.message}"
+        subject = f"{one_line(self.field)}: " if self.field else ""
+        return f"{where}: {subject}{one_line(self.message)}"
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with every character that is not printable (line breaks, and the separators
+    ``str.splitlines`` also breaks on, such as ``\x1e``) written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass(eq=False)

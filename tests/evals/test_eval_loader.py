@@ -127,3 +127,13 @@ def test_discovery_filters_by_tag(tmp_path: Path) -> None:
     write(tmp_path, VALID)
     assert len(discover([tmp_path], tags=["refund"]).scenarios) == 1
     assert discover([tmp_path], tags=["lookup"]).scenarios == []
+
+
+def test_a_problem_is_one_line_whatever_the_file_holds() -> None:
+    """A key with a control character (the fuzz test found ``\\x1e``, a line break to
+    ``str.splitlines``) is shown escaped: every line of an error still starts with the path."""
+    from evals.errors import Problem
+
+    rendered = Problem("refunds has no column '\x1e'", 28, 7, "expect.state[0].where.\x1e").render("case.yaml")
+    assert rendered.splitlines() == [rendered]
+    assert rendered == "case.yaml:28:7: expect.state[0].where.\\x1e: refunds has no column '\\x1e'"
