@@ -49,6 +49,7 @@ _READ_WAIT_S = 5.0  # the subscriber's read timeout: an idle connection is read 
 _MAX_BACKOFF_S = 5.0
 _OUTBOX = 2_000  # events waiting to be published; more are dropped (Redis is away)
 _BATCH = 256
+_FLUSH_S = 2.0  # at shutdown, how long the last events may take to go out
 
 
 class Fanout(Protocol):
@@ -166,6 +167,9 @@ class RedisFanout:
             await self._quietly(self._pubsub.unsubscribe(channel_name(thread_id)))
 
     async def close(self) -> None:
+        if self._outbox is not None:  # the last runs' events (drained at shutdown) go out first
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), _FLUSH_S)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -195,6 +199,9 @@ class RedisFanout:
                 if self._publish_failing:
                     log.warning("publishing stream events to Redis again")
                 self._publish_failing = False
+            finally:
+                for _ in batch:
+                    self._outbox.task_done()
 
     async def _send(self, batch: list[tuple[str, StreamEvent]]) -> None:
         # The backlog first, then the messages: a follower that subscribed after a message was

@@ -10,6 +10,7 @@ missed; with Redis unreachable, local runs stream as before.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import uuid
@@ -155,3 +156,21 @@ async def test_with_redis_unreachable_local_runs_stream_and_nothing_waits_on_it(
     messages = [r.getMessage() for r in caplog.records]
     assert any("cannot publish stream events to Redis" in m for m in messages)
     assert any("lost the Redis subscriber" in m for m in messages)
+
+
+@needs_redis
+async def test_the_last_runs_events_go_out_before_the_hub_closes() -> None:
+    import redis.asyncio
+
+    from agent.interfaces.service.fanout import backlog_key
+
+    thread = f"t-{uuid.uuid4().hex[:8]}"
+    async with hub(redis_fanout()) as closing:
+        run = ScriptedRun(thread)
+        run.go.set()
+        job = closing.start(thread, "message", run)
+    # hub() drained the run and closed at once: its status must be in the thread's backlog.
+    admin = redis.asyncio.Redis.from_url(str(REDIS_URL))
+    backlog = [json.loads(raw) for raw in await admin.lrange(backlog_key(thread), 0, -1)]
+    await admin.aclose()
+    assert [(e["id"], e["t"]) for e in backlog] == trail(job.channel)
