@@ -56,14 +56,14 @@ def home_settings(home: Path, database_url: str | None = None) -> Settings:
 
 
 @contextmanager
-def scratch_schema(database_url: str) -> Iterator[str]:
+def scratch_schema(database_url: str, prefix: str = "tiller_load") -> Iterator[str]:
     """A fresh schema of that PostgreSQL database for one load run (dropped after); yields the
     URL that selects it (through the search_path), so runs never see each other's data."""
     import uuid
 
     from sqlalchemy import create_engine, text
 
-    schema = f"tiller_load_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))

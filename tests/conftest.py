@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from agent.config import Settings, with_domain_defaults
 from agent.persistence.setup import fixtures_of, init_database, seed_database
 from agent.runtime.toolset import build_index
+from bench.load_server import scratch_schema
 from tools.commerce.models import Order, Refund
 from tools.db import make_engine
 from tools.domain import load_domain
@@ -74,16 +74,8 @@ def postgres_schema(prefix: str = "tiller_test") -> Iterator[str]:
     after; skips the test when no PostgreSQL is configured."""
     if not POSTGRES_URL:
         pytest.skip("TILLER_TEST_POSTGRES_URL is not set (CI sets it)")
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, prefix) as url:  # the load benchmark's helper: one implementation
+        yield url
 
 
 @contextmanager

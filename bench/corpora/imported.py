@@ -18,14 +18,14 @@ _AGENTDOJO_ATTACKS += ("direct",)
 _MIN_BENIGN_CHARS = 40
 
 
-def _strings(value: Any) -> list[str]:
+def string_leaves(value: Any) -> list[str]:
     """Every string leaf of a JSON-like value, in document order."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
+        return [s for v in value.values() for s in string_leaves(v)]
     if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
+        return [s for v in value for s in string_leaves(v)]
     return []
 
 
@@ -44,7 +44,7 @@ def agentdojo() -> tuple[list[Entry], list[Entry]]:
     benign: dict[str, Entry] = {}
     for suite_name, suite in sorted(get_suites(_SUITES).items()):
         user_task = suite.user_tasks[sorted(suite.user_tasks)[0]]
-        default = _strings(suite.load_and_inject_default_environment({}).model_dump(mode="json"))
+        default = string_leaves(suite.load_and_inject_default_environment({}).model_dump(mode="json"))
         for attack_name in _AGENTDOJO_ATTACKS:
             attack = load_attack(attack_name, suite, _Pipeline())
             for task_id in sorted(suite.injection_tasks):
@@ -52,7 +52,7 @@ def agentdojo() -> tuple[list[Entry], list[Entry]]:
                 vector, text = sorted(vectors.items())[0]
                 env = suite.load_and_inject_default_environment({vector: text}).model_dump(mode="json")
                 # The suite's YAML reshapes the text (indentation, blank lines): take the document that changed.
-                planted = next(new for new, old in zip(_strings(env), default, strict=True) if new != old)
+                planted = next(new for new, old in zip(string_leaves(env), default, strict=True) if new != old)
                 attacks.append({"id": f"{suite_name}-{task_id}-{attack_name}", "style": attack_name, "text": planted})
         for text in default:
             if len(text) >= _MIN_BENIGN_CHARS and text not in benign:
