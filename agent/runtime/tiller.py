@@ -19,7 +19,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -49,7 +49,7 @@ from agent.runtime.decision_checks import check_approval, checked_edit
 from agent.runtime.direct_calls import DirectCalls, direct_call, exported_tools
 from agent.runtime.domains import DomainRuntimes, Overrides, table_checker
 from agent.runtime.execution import ToolExecutor
-from agent.runtime.loop import EventLoopThread
+from agent.runtime.loop import RuntimeLoop
 from agent.runtime.review import Reviews, ReviewView
 from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, new_turn, token_check
 from agent.tracing import TraceStore
@@ -88,19 +88,24 @@ class Tiller:
         limits: Limits | None = None,
         checkpointer: BaseCheckpointSaver[str] | None = None,
         guard_policies: GuardPolicies | None = None,
+        start: bool = True,
     ) -> None:
         """``settings`` (default: from the environment) name the domain; ``registry``, ``policy``
         and ``guard_policies`` replace that domain's tools, approval policy and guard policy;
-        ``checkpointer`` must be async-capable (``InMemorySaver``, ``AsyncSqliteSaver``…)."""
+        ``checkpointer`` must be async-capable (``InMemorySaver``, ``AsyncSqliteSaver``…).
+        ``start=False``: the graph and checkpointer open later, on the loop that awaits
+        ``astart()``, and runs are awaited there (a server's own loop); otherwise the runtime
+        starts now on an event loop of its own (``agent.runtime.loop``)."""
         self.settings = with_domain_defaults(settings) if settings is not None else load_settings()
         self.limits = limits or load_limits()
         self._stack = ExitStack()
-        self._astack = AsyncExitStack()
-        self._loop = EventLoopThread()
-        self._stack.callback(self._loop.close)
+        self._loop = RuntimeLoop()
+        self._checkpointer = checkpointer
+        self._stack.callback(self._loop.close)  # first in, last out: after everything that may use it
         try:
             self._open(model, Overrides(registry, policy, guard_policies))
-            self._loop.run(self._start(checkpointer))
+            if start:
+                self._loop.start_own(self._start)
         except BaseException:
             self.close()
             raise
@@ -144,11 +149,12 @@ class Tiller:
         self.runs = RunDriver(self)
         self.direct = DirectCalls(self)
 
-    async def _start(self, checkpointer: BaseCheckpointSaver[str] | None) -> None:
+    async def _start(self) -> None:
         """Open what belongs to the event loop: the async checkpointer, and the graph on it."""
+        checkpointer = self._checkpointer
         if checkpointer is None:
-            s = self.settings
-            checkpointer = await self._astack.enter_async_context(open_async_checkpointer(s.db_url, s.checkpoint_path))
+            opening = open_async_checkpointer(self.settings.db_url, self.settings.checkpoint_path)
+            checkpointer = await self._loop.stack.enter_async_context(opening)
         elif type(checkpointer).aget_tuple is BaseCheckpointSaver.aget_tuple:
             raise ConfigError(
                 f"{type(checkpointer).__name__} has no async methods; the runtime is async: pass an async-capable "
@@ -156,14 +162,23 @@ class Tiller:
             )
         self.graph: AgentGraph = build_graph(checkpointer)
 
+    async def astart(self) -> None:
+        """Start a ``start=False`` runtime on the running loop: its checkpointer opens and its runs run here."""
+        await self._loop.start_here(self._start)
+
+    @property
+    def started(self) -> bool:
+        """Whether the runtime runs (made with ``start=True``, or ``astart`` awaited)."""
+        return self._loop.started
+
     def close(self) -> None:
-        """Close the checkpointer, the stores and the event loop."""
-        if not self._loop.loop.is_closed():
-            try:
-                self._loop.run(self._astack.aclose())
-            except RuntimeError:  # the loop already stopped (interpreter shutdown)
-                log.debug("runtime loop gone before its checkpointer closed")
+        """Close the checkpointer, the stores and the event loop (from any thread but the loop's)."""
         self._stack.close()
+
+    async def aclose(self) -> None:
+        """``close`` from a running loop (on the one a ``start=False`` runtime runs on, too)."""
+        await self._loop.aclose()
+        await asyncio.to_thread(self._stack.close)
 
     def __enter__(self) -> Tiller:
         return self
@@ -171,10 +186,8 @@ class Tiller:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    # -- running -------------------------------------------------------------------------
-
     def run_coroutine(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the runtime's event loop and wait for it (for callers without a loop)."""
+        """Run ``coro`` on the runtime's loop and wait for it (callers without a loop)."""
         return self._loop.run(coro)
 
     def ask(self, text: str, **options: Any) -> RunResult:

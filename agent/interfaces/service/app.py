@@ -66,24 +66,30 @@ def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> Se
 def create_app(
     settings: Settings | None = None, service: ServiceSettings | None = None, *, tiller: Tiller | None = None
 ) -> FastAPI:
-    """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in."""
+    """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in. Its own
+    runtime starts on the app's event loop at startup: runs are awaited there, no second loop."""
     settings = settings or load_settings()
     service = service or load_service_settings()
     owned = tiller is None
-    tiller = tiller or Tiller(settings)
+    tiller = tiller or Tiller(settings, start=False)
     context = _context(settings, service, tiller)
     metrics = context.metrics
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The runtime runs on the loop of the first start; a second one while it runs (a test
+        # client beside a server) shares it across loops, and leaves closing it to the first.
+        starts_runtime = owned and not tiller.started
+        if starts_runtime:
+            await tiller.astart()
         await context.hub.open()
         yield
         await to_thread.run_sync(context.workflows.stop_all)
         await context.hub.drain()
         await context.hub.close()
         await context.limits.close()
-        if owned:
-            await to_thread.run_sync(tiller.close)
+        if starts_runtime:
+            await tiller.aclose()
 
     app = FastAPI(
         title="Tiller",

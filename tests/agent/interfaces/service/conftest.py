@@ -63,7 +63,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def ctx(app: FastAPI) -> ServiceContext:
+def ctx(app: FastAPI, client: TestClient) -> ServiceContext:
+    """The started app's context (its runtime runs on the app's loop once the app started)."""
     return app.state.context  # type: ignore[no-any-return]
 
 
