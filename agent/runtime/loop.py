@@ -23,7 +23,33 @@ log = logging.getLogger("tiller.runtime")
 _NOT_STARTED = "this runtime was made with start=False: await its astart() first"
 
 
-class CallerLoop:
+class _LoopHandle:
+    """What both kinds of runtime loop do with a coroutine: hand it to ``loop`` from elsewhere."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for it (from any thread but the loop's own)."""
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:  # waiting here would block the loop that has to run it
+            coro.close()
+            raise RuntimeError(
+                "a runtime's sync method was called on the event loop it runs on; await the async one "
+                "(or call it from a worker thread)"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the loop from any running loop (directly when it is this one)."""
+        if asyncio.get_running_loop() is self.loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+
+class CallerLoop(_LoopHandle):
     """The loop of the code that started the runtime (``Tiller.astart``): runs are awaited on it
     directly; sync callers on other threads (a worker thread of the service) hand it coroutines."""
 
@@ -37,34 +63,18 @@ class CallerLoop:
         return self._closed or self.loop.is_closed()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and wait for it (from a thread other than the loop's)."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            coro.close()
-            raise RuntimeError(
-                "a runtime's sync method was called on the event loop it runs on; await the async one "
-                "(or call it from a worker thread)"
-            )
-        if not self.loop.is_running():  # nothing would ever run it
+        """``_LoopHandle.run``, refused once the owner's loop stopped (nothing would run it)."""
+        if not self.loop.is_running():
             coro.close()
             raise RuntimeError("the event loop this runtime runs on has stopped")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await ``coro`` on the loop (directly when the caller runs on it)."""
-        if asyncio.get_running_loop() is self.loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        return super().run(coro)
 
     def close(self) -> None:
         """Mark the runtime closed; the loop stays its owner's."""
         self._closed = True
 
 
-class EventLoopThread:
+class EventLoopThread(_LoopHandle):
     """An asyncio loop on a daemon thread."""
 
     def __init__(self, name: str = "tiller-runtime") -> None:
@@ -80,19 +90,6 @@ class EventLoopThread:
     def closed(self) -> bool:
         """Whether the loop was closed."""
         return self.loop.is_closed()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and wait for it (from any thread but the loop's own)."""
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("a runtime's sync method was called on its own event loop; await the async one")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await ``coro`` on the loop from any running loop (directly when it is this one)."""
-        if asyncio.get_running_loop() is self.loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def close(self) -> None:
         """Stop the loop and its thread (idempotent)."""
