@@ -360,12 +360,18 @@ class ApprovalStore:
         return {status: int(n) for status, n in rows}
 
     def expire_due(self, tenant_id: str | None = None) -> int:
-        """Mark pending approvals past their expiry as expired (audited)."""
+        """Mark pending approvals past their expiry as expired (audited).
+
+        Called before every read of approvals, so it first looks with a read: the write
+        transaction (a lock on SQLite, a commit everywhere) is opened only when one is due."""
+        due = [ApprovalRow.status == "pending", ApprovalRow.expires_at <= utcnow()]
+        if tenant_id:
+            due.append(ApprovalRow.tenant_id == tenant_id)
+        with self._sessions() as session:
+            if session.execute(select(ApprovalRow.id).where(*due).limit(1)).first() is None:
+                return 0
         with transaction(self._sessions) as session:
-            query = select(ApprovalRow).where(ApprovalRow.status == "pending", ApprovalRow.expires_at <= utcnow())
-            if tenant_id:
-                query = query.where(ApprovalRow.tenant_id == tenant_id)
-            rows = session.scalars(query).all()
+            rows = session.scalars(select(ApprovalRow).where(*due)).all()
             for row in rows:
                 self._mark_expired(session, row)
             return len(rows)
