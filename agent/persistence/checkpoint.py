@@ -25,14 +25,7 @@ def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpoint
         return
     from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415  # SQLite only: a PostgreSQL home never loads it
 
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(sqlite_path), check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode survives any process crash (only power loss can drop the newest
-    # checkpoints, and a re-run step is deduplicated by the business database's ledger); FULL
-    # fsynced each of the ~40 checkpoint rows of a run: 20 load-test users went 7.8 -> 9.1 runs/s.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn = _sqlite_connection(sqlite_path)
     try:
         saver = SqliteSaver(conn)
         saver.setup()
@@ -41,28 +34,37 @@ def open_checkpointer(db_url: str, sqlite_path: Path) -> Iterator[BaseCheckpoint
         conn.close()
 
 
+def _sqlite_connection(sqlite_path: Path) -> sqlite3.Connection:
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(sqlite_path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives any process crash (only power loss can drop the newest
+    # checkpoints, and a re-run step is deduplicated by the business database's ledger); FULL
+    # fsynced each of the ~40 checkpoint rows of a run: 20 load-test users went 7.8 -> 9.1 runs/s.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
 @asynccontextmanager
 async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
-    """Yield a ready async checkpointer on the running loop (``AsyncSqliteSaver``, or
+    """Yield a ready async checkpointer on the running loop (``InlineSqliteSaver``, or
     ``AsyncPostgresSaver`` over a connection pool); its connections close when the context ends."""
     if db_url.startswith(("postgresql", "postgres:")):
         async with _async_postgres(db_url) as saver:
             yield saver
         return
-    # SQLite only: a PostgreSQL home never loads the SQLite saver.
-    import aiosqlite  # noqa: PLC0415
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: PLC0415
+    # SQLite only: a PostgreSQL home never loads the SQLite saver. Awaited in place, not on a
+    # thread per statement: agent/persistence/sqlite_saver.py says why.
+    from agent.persistence.sqlite_saver import InlineSqliteSaver  # noqa: PLC0415
 
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(str(sqlite_path), isolation_level=None)
+    conn = _sqlite_connection(sqlite_path)
     try:
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):  # as open_checkpointer
-            await conn.execute(f"PRAGMA {pragma}")
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
+        saver = InlineSqliteSaver(conn)
+        saver.setup()
         yield saver
     finally:
-        await conn.close()
+        conn.close()
 
 
 @asynccontextmanager

@@ -2,8 +2,9 @@
 
 All of it is async, on the runtime's event loop. The runtime's own stores (threads, approvals,
 traces) are short synchronous SQLAlchemy transactions; they run on the default thread pool
-(``asyncio.to_thread``) so the loop never waits on a commit — the same thing aiosqlite does with
-its own thread, without a second implementation of every store (docs/BENCHMARKS.md, issue 18).
+(``asyncio.to_thread``) so the loop never waits on a commit, without a second implementation of
+every store (docs/BENCHMARKS.md, issue 18). The SQLite checkpointer is the exception, awaited in
+place: its writes take less time than a thread hand-off (``agent/persistence/sqlite_saver.py``).
 """
 
 from __future__ import annotations

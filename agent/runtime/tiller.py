@@ -92,7 +92,7 @@ class Tiller:
     ) -> None:
         """``settings`` (default: from the environment) name the domain; ``registry``, ``policy``
         and ``guard_policies`` replace that domain's tools, approval policy and guard policy;
-        ``checkpointer`` must be async-capable (``InMemorySaver``, ``AsyncSqliteSaver``…).
+        ``checkpointer`` must be async-capable (``InMemorySaver``, ``AsyncSqliteSaver``, ``InlineSqliteSaver``…).
         ``start=False``: the graph and checkpointer open later, on the loop that awaits
         ``astart()``, and runs are awaited there (a server's own loop); otherwise the runtime
         starts now on an event loop of its own (``agent.runtime.loop``)."""
