@@ -82,7 +82,6 @@ def _strings(value: Any) -> Iterator[str]:
 class Evidence:
     """Facts an answer may state, gathered from one conversation."""
 
-    text: str = ""
     identifiers: set[str] = field(default_factory=set)
     amounts: set[Decimal] = field(default_factory=set)
     dates: set[tuple[int | None, int, int]] = field(default_factory=set)
@@ -101,12 +100,27 @@ class Evidence:
         return any(m == month and d == day and (year is None or y is None or y == year) for y, m, d in self.dates)
 
 
+_Facts = tuple[frozenset[str], frozenset[Decimal], frozenset[tuple[int | None, int, int]]]
+_CACHED_CHARS = 4_000  # longer texts are scanned each time (the cache stays small)
+
+
 def _add_text(evidence: Evidence, text: str, vocabulary: Vocabulary) -> None:
-    evidence.text += "\n" + text
-    evidence.identifiers |= {m.group() for m in identifier_pattern(vocabulary).finditer(text)}
-    evidence.amounts |= amounts_in(text)
-    evidence.amounts |= {Decimal(m.group(1)).quantize(Decimal("0.01")) for m in NUMBER.finditer(text)}
-    evidence.dates |= dates_in(text)
+    pattern = identifier_pattern(vocabulary)
+    ids, amounts, dates = _cached_facts(text, pattern) if len(text) <= _CACHED_CHARS else _facts(text, pattern)
+    evidence.identifiers |= ids
+    evidence.amounts |= amounts
+    evidence.dates |= dates
+
+
+def _facts(text: str, identifiers: re.Pattern[str]) -> _Facts:
+    """The ids, amounts and dates one text states."""
+    amounts = amounts_in(text) | {Decimal(m.group(1)).quantize(Decimal("0.01")) for m in NUMBER.finditer(text)}
+    return frozenset(m.group() for m in identifiers.finditer(text)), frozenset(amounts), frozenset(dates_in(text))
+
+
+_cached_facts = functools.lru_cache(maxsize=8192)(_facts)
+"""Every answer check reads the whole conversation again, so a thread's earlier tool results
+are the same strings turn after turn: their facts are read once."""
 
 
 def _records(data: Any) -> Iterator[dict[str, Any]]:
