@@ -68,6 +68,9 @@ async def follow_thread(
             seq = resumed
         yield (await _status_event(ctx, who, row, channel, seq)).encode()
         if row.status not in UNSETTLED and channel.running is None and channel.current_job is None:
+            if resumed is not None:  # a reconnect after the run ended: what it missed, still held here
+                for event in await channel.after(seq, 0):
+                    yield event.encode()
             return
         async for chunk in _until_settled(ctx, who, row, channel, seq, timeout_s):
             yield chunk

@@ -72,6 +72,24 @@ def test_following_a_settled_thread_gives_its_status_and_ends(client: TestClient
     assert kind == "status" and data["status"] == "completed" and "UPS" in data["answer"]
 
 
+def test_a_reconnect_after_the_run_ended_gets_what_it_missed(client: TestClient, make_key: MakeKey) -> None:
+    dora = make_key("user", "dora.reconnect")
+    thread = new_thread(client, dora)
+    url = f"/v1/threads/{thread}/messages"
+    with client.stream("POST", url, headers=dora, json={"content": "where is my order W1000002?"}) as response:
+        ids = [line.removeprefix("id: ") for line in response.iter_lines() if line.startswith("id: ")]
+    events = stream(client, "GET", f"/v1/threads/{thread}/events", dora)
+    assert [k for k, _ in events] == ["status"] and events[0][1]["status"] == "completed"
+
+    # A client whose connection dropped after the run's second event reconnects once the run has
+    # ended, with the last id it saw (as EventSource does): the status, then every event after it.
+    resumed = stream(client, "GET", f"/v1/threads/{thread}/events", {**dora, "Last-Event-ID": ids[1]})
+    kinds = [k for k, _ in resumed]
+    assert kinds[0] == "status" and resumed[0][1]["status"] == "completed"
+    assert {"tool_result", "final"} <= set(kinds) and kinds[-1] == "status"
+    assert len(resumed) == 1 + len(ids) - 2  # the status, then the events after the second one
+
+
 def test_a_running_thread_refuses_a_second_message(client: TestClient, make_key: MakeKey, ctx: ServiceContext) -> None:
     dave = make_key("user", "dave.busy")
     thread = new_thread(client, dave)
