@@ -5,6 +5,7 @@
     ├── NotFound               the entity does not exist in the caller's tenant
     ├── BusinessRuleViolation  a business rule forbids the action (semantic; not retried blindly)
     ├── ToolUnavailable        a transient backend failure (timeout, lock, dead MCP server); may be retried
+    ├── OutcomeUnknown         a remote call was sent before and its outcome never recorded: not sent again
     ├── ToolRefused            the call was not run: it needs a runtime (approval, ledger) or waits for a reviewer
     └── CallNotCompleted       a call through a runtime did not execute (``tools.outcome``: its ``ToolOutcome``)
     ToolDefinitionError        misuse by a developer declaring or registering a tool
