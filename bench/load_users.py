@@ -181,7 +181,14 @@ class SimulatedUser:
         return result
 
     async def _approve(self, sample: Sample, approval_id: str) -> dict[str, Any]:
-        response = await self.client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=self.reviewer)
+        """Approve; a refund the order can no longer take (its balance was spent by earlier runs of
+        a long load: ``approval_blocked``) is rejected with a reason, as a reviewer would."""
+        url = f"/v1/approvals/{approval_id}"
+        response = await self.client.post(f"{url}/approve", json={}, headers=self.reviewer)
+        if response.status_code == 409 and _error_code(response) == "approval_blocked":
+            sample.run_status = "blocked, rejected"
+            body = {"reason": "blocked by the refund rules", "customer_message": "This order cannot take more refunds."}
+            response = await self.client.post(f"{url}/reject", json=body, headers=self.reviewer)
         sample.http_status = response.status_code
         response.raise_for_status()
         return dict(response.json())
@@ -238,10 +245,14 @@ def _run_error(result: dict[str, Any]) -> str | None:
 
 
 def _code(exc: httpx.HTTPStatusError) -> str:
+    return _error_code(exc.response)
+
+
+def _error_code(response: httpx.Response) -> str:
     try:
-        return str(exc.response.json()["error"]["code"])
+        return str(response.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
-        return exc.response.text[:100]
+        return response.text[:100]
 
 
 UserFactory = Callable[[LoadUser, httpx.AsyncClient, Workload, int], SimulatedUser]

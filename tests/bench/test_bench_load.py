@@ -4,13 +4,17 @@ No timing is asserted here: the measured numbers live in docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.__main__ import main
 from bench.load_model import plan_reply
+from bench.load_server import LoadUser
+from bench.load_users import Sample, SimulatedUser, Workload
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +60,28 @@ def test_fake_model_walks_a_refund_through_lookup_approval_and_answer() -> None:
     assert json.loads(call["arguments"]) == {"order_id": "W1100000", "amount": "3", "reason": "damaged"}
     done = plan_reply({"messages": [*looked_up, second, {"role": "tool", "content": "refunded $3"}], "tools": tools})
     assert "refunded $3" in done["content"] and not done.get("tool_calls")
+
+
+def test_a_reviewer_whose_approval_is_blocked_rejects_it_instead_of_failing_the_user() -> None:
+    """A long load spends the refundable orders' balances: the approval is then refused by the
+    tool's rules (409 ``approval_blocked``), and the simulated reviewer rejects it with a reason."""
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content or b"{}")))
+        if request.url.path.endswith("/approve"):
+            return httpx.Response(409, json={"error": {"code": "approval_blocked", "message": "no balance left"}})
+        return httpx.Response(200, json={"approval": {"status": "rejected"}})
+
+    async def decide() -> tuple[Sample, dict[str, object]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(reply), base_url="http://t") as client:
+            work = Workload(["W1"], ["W1"], ["q"], 0.0, 1.0, 0.5, 0.0)
+            user = SimulatedUser(LoadUser("u", "tk_u", "tk_r"), client, work, seed=1)
+            sample = Sample("approve", "refund", 0.0, 0.0, 0)
+            return sample, await user._approve(sample, "apr_1")
+
+    sample, decided = asyncio.run(decide())
+    assert [path for path, _ in seen] == ["/v1/approvals/apr_1/approve", "/v1/approvals/apr_1/reject"]
+    assert seen[1][1]["reason"]  # a rejection needs a reason
+    assert (sample.http_status, sample.run_status, sample.error) == (200, "blocked, rejected", None)
+    assert decided == {"approval": {"status": "rejected"}}
