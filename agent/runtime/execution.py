@@ -2,7 +2,8 @@
 
 Awaited by the loop on the runtime's event loop. A synchronous tool runs in its own transaction
 on a bounded pool of worker threads, so a timeout abandons the call without sharing a session
-across threads and the event loop never blocks on a tool. For a side-effecting call the
+across threads and the event loop never blocks on a tool; an abandoned write rolls back when its
+thread reaches its commit (``_CommitGate``), so "timed out" always means "did not happen". For a side-effecting call the
 transaction also records the idempotency key and, for an approved call, consumes the approval:
 the effect commits exactly once or not at all. A repeat (resume after a crash, a double resume)
 finds the key and returns the recorded result without running anything. A read tool that has an
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
@@ -93,8 +95,8 @@ class ToolExecutor:
 
     async def _record_failure(self, approval_id: str, outcome: Outcome, who: CallIdentity) -> None:
         """The approved call was refused: its approval says so (``failed``, with the tool's reason).
-        Not after a transient failure: a timed-out call may still commit and consume its approval,
-        and one that met a locked or unreachable database left it unused for a retry."""
+        Not after a transient failure: a timed-out remote call may still record its outcome, and a
+        call that timed out or met a locked or unreachable database left it unused for a retry."""
         if outcome.error_kind in _TRANSIENT:
             return
         message = outcome.message or outcome.error_kind or "failed"
@@ -106,13 +108,22 @@ class ToolExecutor:
             log.warning("could not record the failure of approval %s", approval_id, exc_info=True)
 
     async def _attempt(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+        gate = None
         if spec.afunc is not None and not spec.risk.has_side_effects:
             running: Awaitable[Outcome] = self._run_async(spec, args, who)
         else:
-            running = asyncio.get_running_loop().run_in_executor(self._pool, self._run, spec, args, who, approval_id)
+            gate = _CommitGate() if spec.risk.has_side_effects and not spec.remote else None
+            running = asyncio.get_running_loop().run_in_executor(
+                self._pool, self._run, spec, args, who, approval_id, gate
+            )
         try:
-            return await asyncio.wait_for(running, timeout=spec.timeout_s)
-        except TimeoutError:  # a thread cannot be stopped: its late result is dropped (reads only commit nothing)
+            return await asyncio.wait_for(asyncio.shield(running), timeout=spec.timeout_s)
+        except TimeoutError:
+            # A thread cannot be stopped. A read's late result is dropped (it commits nothing); a
+            # write either has not reached its commit, and is told to roll back, or is committing,
+            # and its outcome is awaited: a timeout never hides an effect that happened.
+            if gate is not None and not gate.abandon():
+                return await running
             return Outcome(
                 ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
             )
@@ -134,23 +145,30 @@ class ToolExecutor:
         except Exception as exc:  # as in _run: a failure becomes the outcome the model reads
             return _failure(spec, exc)
 
-    def _run(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+    def _run(
+        self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None, gate: _CommitGate | None
+    ) -> Outcome:
         try:
             with refusals_as_tool_errors():  # the ledger, the approval or the commit met a lock or lost the database
                 if not spec.risk.has_side_effects:
                     with transaction(self._sessions) as session:
                         return Outcome(ok=True, data=self._call(spec, args, who, session))
-                return self._run_effect(spec, args, who, approval_id)
+                return self._run_effect(spec, args, who, approval_id, gate)
         except Exception as exc:  # a bug in a tool must not crash the run; the model and trace see what it said
             return _failure(spec, exc)
 
-    def _run_effect(self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None) -> Outcome:
+    def _run_effect(
+        self, spec: ToolSpec, args: BaseModel, who: CallIdentity, approval_id: str | None, gate: _CommitGate | None
+    ) -> Outcome:
         digest = args_hash(args)
 
         def effect(session: Session) -> dict[str, Any]:
             if approval_id is not None:
                 self._approvals.consume(session, approval_id, digest, who.user_id)
-            return self._call(spec, args, who, session)
+            result = self._call(spec, args, who, session)
+            if gate is not None:
+                gate.enter_commit()  # past its timeout: raises, and the transaction rolls back
+            return result
 
         # A remote effect that is not idempotent is recorded as sent before it goes out; an
         # idempotent one may simply go again (with the same key), so retries stay possible.
@@ -179,6 +197,35 @@ class ToolExecutor:
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))
+
+
+class _Abandoned(Exception):
+    """A write that passed its timeout before its commit: its transaction rolls back."""
+
+
+class _CommitGate:
+    """Decides, once, between a side effect's commit and its abandonment at the timeout: the
+    tool's thread enters the commit only if the call was not abandoned, and the loop abandons
+    it only if its commit has not begun (else it awaits the outcome)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = "running"
+
+    def enter_commit(self) -> None:
+        """On the tool's thread, inside its transaction: go on to commit, or raise ``_Abandoned``."""
+        with self._lock:
+            if self._state == "abandoned":
+                raise _Abandoned("the call passed its timeout before its commit: rolled back")
+            self._state = "committing"
+
+    def abandon(self) -> bool:
+        """On the loop, at the timeout: True when the call will not commit."""
+        with self._lock:
+            if self._state == "committing":
+                return False
+            self._state = "abandoned"
+            return True
 
 
 def _failure(spec: ToolSpec, exc: Exception) -> Outcome:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from agent.config import Limits, Settings
 from agent.loop.events import BreakerEvent, RunEvent
@@ -15,9 +17,12 @@ from agent.loop.execute import tool_backend
 from agent.loop.state import CallStatus, RunResult, RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
+from agent.runtime.execution import _Abandoned, _CommitGate
 from tools.contract import Risk, ToolContext, tool
+from tools.db import make_engine
 from tools.envelope import read_envelope
 from tools.errors import ToolUnavailable
+from tools.ledger import ToolEffect
 from tools.registry import ToolRegistry
 
 CALLS: list[str] = []  # keys flaky_lookup was really called with
@@ -54,6 +59,14 @@ def slow_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
     return LookupResult(value="late")
 
 
+@tool(risk=Risk.WRITE, timeout_s=0.1)
+def slow_write(ctx: ToolContext, args: LookupArgs) -> LookupResult:
+    """A write whose backend answers after the call's timeout."""
+    time.sleep(0.4)
+    CALLS.append(args.key)
+    return LookupResult(value="written late")
+
+
 @tool(risk=Risk.READ)
 def malformed_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
     """A lookup that returns the wrong shape."""
@@ -66,7 +79,7 @@ def huge_lookup(ctx: ToolContext, args: LookupArgs) -> LookupResult:
     return LookupResult(value="ok", items=[f"item {i} " + "x" * 200 for i in range(500)], summary="500 items")
 
 
-REGISTRY = ToolRegistry([flaky_lookup, crashing_lookup, slow_lookup, malformed_lookup, huge_lookup])
+REGISTRY = ToolRegistry([flaky_lookup, crashing_lookup, slow_lookup, slow_write, malformed_lookup, huge_lookup])
 
 
 def _calls_then_answer(*calls: tuple[str, str]) -> ScriptedChatModel:
@@ -100,6 +113,31 @@ def test_crashes_timeouts_and_malformed_results_become_errors(settings: Settings
     assert "did not answer within 0.1s" in envelopes[1]["error"]["message"]
     # a plain exception keeps what it said for the model, not only its type's name
     assert envelopes[0]["error"]["message"] == "crashing_lookup failed: KeyError: 'a'"
+
+
+def test_a_write_that_times_out_before_its_commit_rolls_back(settings: Settings) -> None:
+    """The model is told the write timed out, so it must not have happened: the late thread's
+    transaction (the effect and its ledger record) rolls back instead of committing."""
+    CALLS.clear()
+    result, [envelope] = _run(settings, ("slow_write", "w"))  # closing the runtime waits for the thread
+    assert envelope["error"]["kind"] == "timeout" and CALLS == ["w"]  # the tool did finish, late
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            keys = conn.scalars(select(ToolEffect.key).where(ToolEffect.thread_id == result.thread_id)).all()
+    finally:
+        engine.dispose()
+    assert keys == []
+
+
+def test_the_commit_gate_decides_once() -> None:
+    committing = _CommitGate()
+    committing.enter_commit()
+    assert committing.abandon() is False  # the commit began: the loop awaits its outcome
+    abandoned = _CommitGate()
+    assert abandoned.abandon() is True
+    with pytest.raises(_Abandoned):
+        abandoned.enter_commit()  # the late thread rolls back
 
 
 def test_an_identical_failing_call_is_stopped_after_two_failures(settings: Settings) -> None:
