@@ -24,7 +24,7 @@ from tools.contract import ToolSpec
 from tools.envelope import tool_error_message, tool_result_message
 
 # Outcomes that say a backend is unhealthy (business refusals and bad arguments do not).
-BACKEND_FAILURES = frozenset({"unavailable", "timeout", "tool_crashed"})
+BACKEND_FAILURES = frozenset({"unavailable", "timeout", "outcome_unknown", "tool_crashed"})
 MAX_IDENTICAL_FAILURES = 2
 MAX_EARLIER_MESSAGES = 6  # enough context to resolve a follow-up, little to copy per call
 
@@ -69,11 +69,13 @@ async def _through_breaker(board: BreakerBoard, spec: ToolSpec, run: Any) -> Out
         return Outcome(ok=False, error_kind="circuit_open", message=message)
 
 
-def _failed_before(state: AgentState, call: PlannedCall, records: list[dict[str, Any]]) -> int:
+def _failed_before(state: AgentState, call: PlannedCall, records: list[dict[str, Any]]) -> tuple[int, bool]:
+    """How often this exact call failed in this turn, and whether one of them was sent with an
+    outcome that is not known (a remote write that timed out: sending it again could do it twice)."""
     earlier = [*turn_calls(dict(state)), *records]
-    return sum(
-        1 for c in earlier if c.get("tool") == call.tool and c.get("args") == call.args and c.get("status") == "error"
-    )
+    same = (c for c in earlier if c.get("tool") == call.tool and c.get("args") == call.args)
+    failed = [c for c in same if c.get("status") == "error"]
+    return len(failed), any((c.get("error") or {}).get("kind") == "outcome_unknown" for c in failed)
 
 
 def _guarded(
@@ -107,7 +109,11 @@ async def _execute(state: AgentState, ctx: RunContext, call: PlannedCall, done: 
         return Outcome(
             ok=False, error_kind="unknown_tool", message=f"there is no tool named {call.tool!r}; tools: {known}"
         )
-    if _failed_before(state, call, done) >= MAX_IDENTICAL_FAILURES:
+    failures, unknown = _failed_before(state, call, done)
+    if unknown:
+        message = f"not run: this exact {call.tool} call was sent before and its outcome is not known yet"
+        return Outcome(ok=False, error_kind="repeated_failure", message=message)
+    if failures >= MAX_IDENTICAL_FAILURES:
         message = f"not run: this exact {call.tool} call already failed {MAX_IDENTICAL_FAILURES} times in this run"
         return Outcome(ok=False, error_kind="repeated_failure", message=message)
     args: BaseModel = spec.args_model.model_validate(call.args)

@@ -30,13 +30,13 @@ from tools import ledger
 from tools.canonical import args_hash, to_jsonable
 from tools.contract import ToolContext, ToolSpec
 from tools.db import refusals_as_tool_errors, transaction
-from tools.errors import ToolError
+from tools.errors import OutcomeUnknown, ToolError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("tiller.runtime")
-_TRANSIENT = frozenset({"timeout", "unavailable", "circuit_open"})
+_TRANSIENT = frozenset({"timeout", "unavailable", "circuit_open", OutcomeUnknown.kind})
 
 
 def _contextualized(spec: ToolSpec, args: BaseModel, history: tuple[str, ...]) -> BaseModel:
@@ -124,6 +124,8 @@ class ToolExecutor:
             # and its outcome is awaited: a timeout never hides an effect that happened.
             if gate is not None and not gate.abandon():
                 return await running
+            if spec.remote and spec.risk.has_side_effects and not spec.idempotent:
+                return Outcome(ok=False, error_kind=OutcomeUnknown.kind, message=_unknown(spec))
             return Outcome(
                 ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
             )
@@ -197,6 +199,13 @@ class ToolExecutor:
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))
+
+
+def _unknown(spec: ToolSpec) -> str:
+    return (
+        f"{spec.name} was sent and did not answer within {spec.timeout_s:g}s: whether it ran is not known "
+        "yet, and it is not sent again; tell the user it is being checked rather than calling it again"
+    )
 
 
 class _Abandoned(Exception):

@@ -4,6 +4,7 @@ per-backend circuit breaker. None of them crashes the run; the model hears what 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -96,11 +97,11 @@ def _calls_then_answer(*calls: tuple[str, str]) -> ScriptedChatModel:
 
 
 def _run(
-    settings: Settings, *calls: tuple[str, str], limits: Limits | None = None
+    settings: Settings, *calls: tuple[str, str], limits: Limits | None = None, registry: ToolRegistry = REGISTRY
 ) -> tuple[RunResult, list[dict[str, Any]]]:
     """Run the calls; the result and the envelopes the model read back."""
     EVENTS.clear()
-    with Tiller(settings, model=_calls_then_answer(*calls), registry=REGISTRY, limits=limits) as tiller:
+    with Tiller(settings, model=_calls_then_answer(*calls), registry=registry, limits=limits) as tiller:
         result = tiller.ask("go", on_event=EVENTS.append)
         return result, [read_envelope(m) for m in tiller.messages(result.thread_id) if m.type == "tool"]
 
@@ -128,6 +129,17 @@ def test_a_write_that_times_out_before_its_commit_rolls_back(settings: Settings)
     finally:
         engine.dispose()
     assert keys == []
+
+
+def test_a_remote_write_that_times_out_is_unknown_and_not_sent_again(settings: Settings) -> None:
+    """A remote effect (an MCP or LangChain tool) cannot be rolled back once sent: the model reads
+    that its outcome is not known, and the same call asked again in the run is not sent."""
+    CALLS.clear()
+    remote = ToolRegistry([replace(slow_write, remote=True)])
+    _, envelopes = _run(settings, ("slow_write", "w"), ("slow_write", "w"), registry=remote)
+    assert [e["error"]["kind"] for e in envelopes] == ["outcome_unknown", "repeated_failure"]
+    assert "not known" in envelopes[0]["error"]["message"] and "not known" in envelopes[1]["error"]["message"]
+    assert CALLS == ["w"]  # sent once
 
 
 def test_the_commit_gate_decides_once() -> None:
