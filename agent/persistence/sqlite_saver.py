@@ -8,7 +8,7 @@ aiosqlite thread alone was 12 % of the service's samples). So the async methods 
 sync ones directly, on the loop: 20 users went from 19.4 to 25.5 runs/s and 46.8 to 39.0 ms of
 server CPU per run (docs/BENCHMARKS.md §9).
 
-The trade, measured and accepted: while a statement runs, the loop waits. It waits for SQLite's
+The trade (not measured on its own): while a statement runs, the loop waits. It waits for SQLite's
 write lock only when another process writes the same checkpoint file at that moment (a CLI run on
 the service's home), for as long as that process's transaction — milliseconds; ``busy_timeout``
 bounds it. A home on PostgreSQL uses ``AsyncPostgresSaver``: network round trips are awaited.
