@@ -143,7 +143,8 @@ class SimulatedUser:
                 value = await send(sample)
             except httpx.HTTPStatusError as exc:
                 sample.http_status = exc.response.status_code
-                sample.error = None if sample.http_status == 429 else f"HTTP {sample.http_status}: {_code(exc)}"
+                code = _error_code(exc.response)
+                sample.error = None if sample.http_status == 429 else f"HTTP {sample.http_status}: {code}"
                 value = exc.response
             except (httpx.HTTPError, json.JSONDecodeError) as exc:
                 sample.error = f"{type(exc).__name__}: {exc}"[:200]
@@ -203,7 +204,8 @@ class SimulatedUser:
                 return sample.http_status, result
             except httpx.HTTPStatusError as exc:
                 if exc.response.status_code != 429:
-                    return sample.http_status, {"status": "failed", "error": {"code": _code(exc), "message": ""}}
+                    error = {"code": _error_code(exc.response), "message": ""}
+                    return sample.http_status, {"status": "failed", "error": error}
                 self.work.samples.append(sample)  # counted with the other 429s
                 self.rate_limited += 1
                 await asyncio.sleep(min(_MAX_RETRY_AFTER_S, float(exc.response.headers.get("Retry-After", "1"))))
@@ -242,10 +244,6 @@ def _run_error(result: dict[str, Any]) -> str | None:
         error = result.get("error") or {}
         return f"run failed: {error.get('kind') or error.get('code')}: {error.get('message', '')}"[:200]
     return None
-
-
-def _code(exc: httpx.HTTPStatusError) -> str:
-    return _error_code(exc.response)
 
 
 def _error_code(response: httpx.Response) -> str:

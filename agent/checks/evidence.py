@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
+from agent.checks.memo import per_text
 from tools.domain import Vocabulary
 from tools.envelope import read_envelope
 
@@ -101,26 +102,21 @@ class Evidence:
 
 
 _Facts = tuple[frozenset[str], frozenset[Decimal], frozenset[tuple[int | None, int, int]]]
-_CACHED_CHARS = 4_000  # longer texts are scanned each time (the cache stays small)
 
 
 def _add_text(evidence: Evidence, text: str, vocabulary: Vocabulary) -> None:
     pattern = identifier_pattern(vocabulary)
-    ids, amounts, dates = _cached_facts(text, pattern) if len(text) <= _CACHED_CHARS else _facts(text, pattern)
+    ids, amounts, dates = _facts(text, pattern)
     evidence.identifiers |= ids
     evidence.amounts |= amounts
     evidence.dates |= dates
 
 
+@per_text  # an answer check reads the whole conversation again, every turn
 def _facts(text: str, identifiers: re.Pattern[str]) -> _Facts:
     """The ids, amounts and dates one text states."""
     amounts = amounts_in(text) | {Decimal(m.group(1)).quantize(Decimal("0.01")) for m in NUMBER.finditer(text)}
     return frozenset(m.group() for m in identifiers.finditer(text)), frozenset(amounts), frozenset(dates_in(text))
-
-
-_cached_facts = functools.lru_cache(maxsize=8192)(_facts)
-"""Every answer check reads the whole conversation again, so a thread's earlier tool results
-are the same strings turn after turn: their facts are read once."""
 
 
 def _records(data: Any) -> Iterator[dict[str, Any]]:

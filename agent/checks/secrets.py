@@ -10,10 +10,10 @@ whose ids and street numbers are long digit strings would otherwise see them cut
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
+from agent.checks.memo import per_text
 from agent.checks.verdicts import Finding
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -101,12 +101,10 @@ def iban_ok(text: str) -> bool:
 
 def find_secrets(text: str, rules: SecretRules = EVERY_SECRET) -> list[Span]:
     """Spans ``(start, end, kind)`` of secrets in ``text``, sorted, possibly overlapping."""
-    return list(_cached_spans(text, rules) if len(text) <= _CACHED_CHARS else _spans(text, rules))
+    return list(_spans(text, rules))
 
 
-_CACHED_CHARS = 4_000  # longer texts are scanned each time (the cache stays small)
-
-
+@per_text
 def _spans(text: str, rules: SecretRules) -> tuple[Span, ...]:
     spans = [(m.start(), m.end(), kind) for kind, rx in _PATTERNS.items() for m in rx.finditer(text)]
     for m in _CARD.finditer(text):
@@ -115,11 +113,6 @@ def _spans(text: str, rules: SecretRules) -> tuple[Span, ...]:
             spans.append((m.start(), m.end(), "card_number"))
     spans += [(m.start(), m.end(), "iban") for m in _IBAN.finditer(text) if iban_ok(m.group())]
     return tuple(sorted(span for span in spans if span[2] not in rules.off))
-
-
-_cached_spans = functools.lru_cache(maxsize=8192)(_spans)
-"""The same strings are screened again and again — a tool result by the guard, then in the
-answer check and the trace; a thread's history on every turn: each is scanned once."""
 
 
 def replace_spans(text: str, spans: list[Span], prefix: str) -> tuple[str, list[Finding]]:

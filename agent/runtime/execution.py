@@ -2,12 +2,13 @@
 
 Awaited by the loop on the runtime's event loop. A synchronous tool runs in its own transaction
 on a bounded pool of worker threads, so a timeout abandons the call without sharing a session
-across threads and the event loop never blocks on a tool; an abandoned write rolls back when its
-thread reaches its commit (``_CommitGate``), so "timed out" always means "did not happen". For a side-effecting call the
-transaction also records the idempotency key and, for an approved call, consumes the approval:
-the effect commits exactly once or not at all. A repeat (resume after a crash, a double resume)
-finds the key and returns the recorded result without running anything. A read tool that has an
-async path (``ToolSpec.afunc``: MCP servers, async LangChain tools) is awaited on the loop.
+across threads and the event loop never blocks on a tool; a local write abandoned at its timeout
+rolls back when its thread reaches its commit (``_CommitGate``), so "timed out" means "did not
+happen". For a side-effecting call the transaction also records the idempotency key and, for an
+approved call, consumes the approval: the effect commits exactly once or not at all. A repeat
+(resume after a crash, a double resume) finds the key and returns the recorded result without
+running anything. A read tool that has an async path (``ToolSpec.afunc``: MCP servers, async
+LangChain tools) is awaited on the loop.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class ToolExecutor:
             # and its outcome is awaited: a timeout never hides an effect that happened.
             if gate is not None and not gate.abandon():
                 return await running
-            if spec.remote and spec.risk.has_side_effects and not spec.idempotent:
+            if _sent_once(spec):
                 return Outcome(ok=False, error_kind=OutcomeUnknown.kind, message=_unknown(spec))
             return Outcome(
                 ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
@@ -174,7 +175,7 @@ class ToolExecutor:
 
         # A remote effect that is not idempotent is recorded as sent before it goes out; an
         # idempotent one may simply go again (with the same key), so retries stay possible.
-        run = ledger.execute_remote_once if spec.remote and not spec.idempotent else ledger.execute_once
+        run = ledger.execute_remote_once if _sent_once(spec) else ledger.execute_once
         data, replayed = run(
             self._sessions,
             key=ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args),
@@ -199,6 +200,12 @@ class ToolExecutor:
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))
+
+
+def _sent_once(spec: ToolSpec) -> bool:
+    """A remote effect that is not idempotent: recorded as sent before it goes out, never sent
+    twice, and of unknown outcome when its answer does not come."""
+    return spec.remote and spec.risk.has_side_effects and not spec.idempotent
 
 
 def _unknown(spec: ToolSpec) -> str:
