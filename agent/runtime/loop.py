@@ -18,9 +18,20 @@ from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
+try:
+    from uvloop import new_event_loop as _new_loop
+except ImportError:  # not a dependency on Windows
+    _new_loop = asyncio.new_event_loop  # type: ignore[assignment]  # a Loop is an AbstractEventLoop
+
 T = TypeVar("T")
 log = logging.getLogger("tiller.runtime")
 _NOT_STARTED = "this runtime was made with start=False: await its astart() first"
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """An event loop for a runtime of its own: uvloop's where it is installed (a dependency on
+    Linux and macOS, and the loop ``tiller serve`` runs on through uvicorn), else asyncio's."""
+    return _new_loop()
 
 
 class _LoopHandle:
@@ -78,7 +89,7 @@ class EventLoopThread(_LoopHandle):
     """An asyncio loop on a daemon thread."""
 
     def __init__(self, name: str = "tiller-runtime") -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 

@@ -48,3 +48,14 @@ def test_a_runtime_started_on_a_loop_runs_there_and_serves_other_threads(setting
             await asyncio.to_thread(tiller.result, result.thread_id, tenant="acme")
 
     asyncio.run(scenario())
+
+
+def test_a_runtime_of_its_own_runs_on_uvloop_where_it_is_installed(settings: Settings) -> None:
+    uvloop = pytest.importorskip("uvloop")  # a dependency everywhere but Windows
+    tiller = Tiller(settings)
+    try:
+        result = tiller.ask("where is my order W1000002?", tenant="acme", user="ann")
+        assert result.status.value == "completed"
+        assert isinstance(tiller._loop.current.loop, uvloop.Loop)
+    finally:
+        tiller.close()
