@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.checks.injection.needles import fold, needles
+from agent.checks.injection.needles import NeedleIndex, fold, needles
 from agent.checks.injection.normalize import views
 from agent.checks.injection.patterns import SIGNALS
 
@@ -74,6 +74,7 @@ def heuristic_hits(text: str) -> list[Hit]:
 
 _NEEDLES = tuple(needles(signal.pattern) for signal in SIGNALS)
 """Per signal, literals one of which any match contains (``agent.checks.injection.needles``)."""
+_INDEX = NeedleIndex(_NEEDLES)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -83,11 +84,9 @@ def _hits(text: str) -> tuple[Hit, ...]:
     of whose needles is in the view is not run: it cannot match."""
     hits: list[Hit] = []
     for view in views(_clip(text)):
-        folded = fold(view.text)
-        for signal, needle in zip(SIGNALS, _NEEDLES, strict=True):
+        for i in _INDEX.candidates(fold(view.text)):
+            signal = SIGNALS[i]
             if view.decoded and signal.weight < _STRONG:
-                continue
-            if needle is not None and not any(n in folded for n in needle):
                 continue
             match = signal.pattern.search(view.text)
             if match:

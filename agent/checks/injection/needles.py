@@ -11,14 +11,21 @@ exists (a branch with no literal of :data:`MIN_NEEDLE` ASCII letters) gets ``Non
 runs. Needles are lower-case ASCII and texts are compared after :func:`fold`, which maps the four
 non-ASCII letters that ``re.IGNORECASE`` matches to ASCII letters (İ ı → i, ſ → s, K → k), so a
 case-insensitive match is never missed.
+
+:class:`NeedleIndex` asks that question for every pattern at once: one Aho-Corasick pass over the
+text (pyahocorasick, in C) finds every needle it contains, instead of a substring test per needle
+in Python (~75 µs for a short tool field over 77 patterns; the pass takes ~5).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from re import _constants as sre  # type: ignore[attr-defined]  # the parse tree's opcodes (stdlib, no stubs)
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+import ahocorasick
 
 MIN_NEEDLE = 3
 """Shorter literals are too common to skip anything; a branch with only those has no needle."""
@@ -29,6 +36,31 @@ _OPTIONAL = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", N
 def fold(text: str) -> str:
     """``text`` lower-cased as the needles are, with re.IGNORECASE's non-ASCII equivalents."""
     return text.translate(_FOLD).lower()
+
+
+class NeedleIndex:
+    """The patterns that may match a (folded) text, given each pattern's needles (``None``: it
+    always may)."""
+
+    def __init__(self, sets: Sequence[frozenset[str] | None]) -> None:
+        self._always = frozenset(i for i, found in enumerate(sets) if found is None)
+        owners: dict[str, set[int]] = {}
+        for i, found in enumerate(sets):
+            for needle in found or ():
+                owners.setdefault(needle, set()).add(i)
+        self._automaton = ahocorasick.Automaton()
+        for needle, patterns in owners.items():
+            self._automaton.add_word(needle, frozenset(patterns))
+        if owners:
+            self._automaton.make_automaton()
+
+    def candidates(self, folded: str) -> list[int]:
+        """The indexes, in order, of the patterns that always run or one of whose needles is in ``folded``."""
+        found = set(self._always)
+        if len(self._automaton):
+            for _end, patterns in self._automaton.iter(folded):
+                found |= patterns
+        return sorted(found)
 
 
 def needles(pattern: re.Pattern[str]) -> frozenset[str] | None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from agent.checks.injection import detector
-from agent.checks.injection.needles import fold, needles
+from agent.checks.injection.needles import NeedleIndex, fold, needles
 from agent.checks.injection.patterns import SIGNALS
 from bench.corpora.imported import string_leaves
 
@@ -30,7 +30,7 @@ def test_the_prefilter_finds_exactly_what_the_full_scan_finds(monkeypatch: pytes
     texts = _corpus()
     assert len(texts) > 500
     filtered = [detector._hits.__wrapped__(t) for t in texts]
-    monkeypatch.setattr(detector, "_NEEDLES", (None,) * len(SIGNALS))  # every pattern runs
+    monkeypatch.setattr(detector, "_INDEX", NeedleIndex((None,) * len(SIGNALS)))  # every pattern runs
     full = [detector._hits.__wrapped__(t) for t in texts]
     assert filtered == full
     assert sum(bool(h) for h in full) > 200  # the corpus does exercise the signals
@@ -42,6 +42,14 @@ def test_needles_come_from_the_mandatory_literals() -> None:
     assert needles(re.compile(r"\b(?:ai|assistant)\b")) is None  # "ai" is too short to skip anything
     assert needles(re.compile(r"(?:please )?\w+ now")) == {" now"}  # an optional group requires nothing
     assert needles(re.compile(r"(?:do it)+!")) == {"do it"}  # a repeat of at least one does
+
+
+def test_the_index_finds_every_needle_even_inside_another() -> None:
+    sets = [frozenset({"ignore"}), None, frozenset({"gnore all", "xyz"}), frozenset({"all"}), frozenset({"qqq"})]
+    index = NeedleIndex(sets)
+    assert index.candidates("please ignore all of it") == [0, 1, 2, 3]  # overlapping and nested needles
+    assert index.candidates("nothing here") == [1]  # a pattern without needles always runs
+    assert NeedleIndex([None, None]).candidates("anything") == [0, 1]  # no needles at all
 
 
 def test_fold_maps_what_ignorecase_matches() -> None:
