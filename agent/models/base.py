@@ -18,7 +18,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -206,6 +206,24 @@ class ToolBindingChatModel(BaseChatModel):
     accepts_tiller_extensions: ClassVar[bool] = True
     """Tells the model factory to keep the ``x-tiller`` key when binding tools (it strips it for
     provider APIs)."""
+
+    generates_in_place: ClassVar[bool] = True
+    """``_generate`` is short pure-Python work (scripted, replayed and offline turns): an awaited
+    call runs it on the event loop, instead of LangChain's default of a hop to a worker thread and
+    back per call — which bought nothing, since the thread holds the GIL the loop needs. A model
+    whose turn is long native work that releases the GIL (llama.cpp) sets ``False``."""
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if not self.generates_in_place:
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        sync_manager = run_manager.get_sync() if run_manager is not None else None
+        return self._generate(messages, stop=stop, run_manager=sync_manager, **kwargs)
 
     def bind_tools(
         self,

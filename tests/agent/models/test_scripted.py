@@ -69,3 +69,24 @@ def test_a_function_answers_every_turn_with_messages_and_tools(schemas: list[dic
     model = ScriptedChatModel(respond).bind_tools(schemas[:1])
     assert model.invoke([HumanMessage("a")]).content == "1 messages"
     assert seen == [(1, ["get_order"])]
+
+
+def test_an_awaited_turn_runs_on_the_event_loop_not_a_worker_thread() -> None:
+    import asyncio
+    import threading
+
+    from agent.models.llamacpp.model import LlamaCppChatModel
+
+    seen: list[int] = []
+
+    def respond(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        seen.append(threading.get_ident())
+        return "done"
+
+    async def ask() -> tuple[str, int]:
+        reply = await ScriptedChatModel(respond=respond).ainvoke([HumanMessage("hi")])
+        return str(reply.content), threading.get_ident()
+
+    answer, loop_thread = asyncio.run(ask())
+    assert answer == "done" and seen == [loop_thread]  # no hop to a thread and back per model call
+    assert LlamaCppChatModel.generates_in_place is False  # long native work stays on a worker thread
