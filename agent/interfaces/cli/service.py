@@ -66,7 +66,7 @@ def serve(
         f"Create keys with [bold]tiller keys create --tenant {settings.tenant} --role user|reviewer --name NAME[/]."
     )
     uvicorn.run(
-        "agent.interfaces.service.app:create_app",
+        "agent.interfaces.service.app:serve_app",
         factory=True,
         host=host,
         port=port,

@@ -1,6 +1,6 @@
 """``create_app``: the FastAPI application over one shared ``Tiller``.
 
-uvicorn --factory agent.interfaces.service.app:create_app      # what `tiller serve` runs
+uvicorn --factory agent.interfaces.service.app:serve_app       # what `tiller serve` runs
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.docs import install_docs
 from agent.interfaces.service.fanout import event_fanout
 from agent.interfaces.service.gateway import GatewayMiddleware, install_error_handlers
+from agent.interfaces.service.heap import settle_heap
 from agent.interfaces.service.hub import IDLE_CHANNEL_S, KEEP_EVENTS, RunHub
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.ratelimit import RateLimits
@@ -63,11 +64,22 @@ def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> Se
     )
 
 
+def serve_app() -> FastAPI:
+    """The app ``tiller serve`` runs (uvicorn's factory, in each worker process): ``create_app``
+    from the environment's settings, its process's heap settled once it started (``heap``)."""
+    return create_app(settle=True)
+
+
 def create_app(
-    settings: Settings | None = None, service: ServiceSettings | None = None, *, tiller: Tiller | None = None
+    settings: Settings | None = None,
+    service: ServiceSettings | None = None,
+    *,
+    tiller: Tiller | None = None,
+    settle: bool = False,
 ) -> FastAPI:
     """The app; it opens a ``Tiller`` (closed on shutdown) unless one is passed in. Its own
-    runtime starts on the app's event loop at startup: runs are awaited there, no second loop."""
+    runtime starts on the app's event loop at startup: runs are awaited there, no second loop.
+    ``settle``: the app owns its process — tune its garbage collector once started (``heap``)."""
     settings = settings or load_settings()
     service = service or load_service_settings()
     owned = tiller is None
@@ -83,6 +95,8 @@ def create_app(
         if starts_runtime:
             await tiller.astart()
         await context.hub.open()
+        if settle:
+            settle_heap()
         yield
         await to_thread.run_sync(context.workflows.stop_all)
         await context.hub.drain()
