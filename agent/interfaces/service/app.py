@@ -5,8 +5,8 @@ uvicorn --factory agent.interfaces.service.app:serve_app       # what `tiller se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from anyio import to_thread
@@ -64,6 +64,33 @@ def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> Se
     )
 
 
+def _lifespan(
+    context: ServiceContext, *, owns_runtime: bool, settle: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Startup and shutdown: the runtime (when the app opened it), the run hub, the heap (``settle``)."""
+    tiller = context.tiller
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The runtime runs on the loop of the first start; a second one while it runs (a test
+        # client beside a server) shares it across loops, and leaves closing it to the first.
+        starts_runtime = owns_runtime and not tiller.started
+        if starts_runtime:
+            await tiller.astart()
+        await context.hub.open()
+        if settle:
+            settle_heap()
+        yield
+        await to_thread.run_sync(context.workflows.stop_all)
+        await context.hub.drain()
+        await context.hub.close()
+        await context.limits.close()
+        if starts_runtime:
+            await tiller.aclose()
+
+    return lifespan
+
+
 def serve_app() -> FastAPI:
     """The app ``tiller serve`` runs (uvicorn's factory, in each worker process): ``create_app``
     from the environment's settings, its process's heap settled once it started (``heap``)."""
@@ -87,31 +114,13 @@ def create_app(
     context = _context(settings, service, tiller)
     metrics = context.metrics
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # The runtime runs on the loop of the first start; a second one while it runs (a test
-        # client beside a server) shares it across loops, and leaves closing it to the first.
-        starts_runtime = owned and not tiller.started
-        if starts_runtime:
-            await tiller.astart()
-        await context.hub.open()
-        if settle:
-            settle_heap()
-        yield
-        await to_thread.run_sync(context.workflows.stop_all)
-        await context.hub.drain()
-        await context.hub.close()
-        await context.limits.close()
-        if starts_runtime:
-            await tiller.aclose()
-
     app = FastAPI(
         title="Tiller",
         summary="Tool-using agents you can trust with real business actions.",
         description="Chat threads (runs streamed as server-sent events), reviewer approvals, workflow runs, "
         "feedback. Authenticate with `Authorization: Bearer <key>` (`tiller keys create`).",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_lifespan(context, owns_runtime=owned, settle=settle),
         docs_url=None,  # served offline by install_docs
         redoc_url=None,
     )
