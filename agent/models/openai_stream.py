@@ -61,14 +61,24 @@ _WIRE_KEYS = ("messages", "tools")
 """Request fields that langchain-openai has already built in their wire form (JSON dicts)."""
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _json_native(value: Any) -> bool:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return True
-    if isinstance(value, list):
-        return all(_json_native(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_native(v) for k, v in value.items())
-    return False
+    """Whether ``value`` is made of JSON's own types only (walked with a stack, not recursion with
+    a generator per container: it runs over every message and tool schema of every model call)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _SCALARS):
+            continue
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict) and all(isinstance(k, str) for k in item):
+            pending.extend(item.values())
+        else:
+            return False
+    return True
 
 
 def wire_payload(payload: dict[str, Any]) -> dict[str, Any]:

@@ -147,3 +147,16 @@ def test_a_server_that_does_not_stream_is_asked_again_unstreamed(
             result = tiller.ask("open two tickets about W1000002 and tell me where it is", tokens=True)
     assert result.status is RunStatus.COMPLETED and len(result.executed_calls) == 3
     assert [bool(r.get("stream")) for r in server.requests] == [True, False, False]
+
+
+def test_only_plain_json_skips_the_sdks_revalidation() -> None:
+    from agent.models.openai_stream import wire_payload
+
+    tool = {"type": "function", "function": {"name": "get_order", "parameters": {"type": "object", "properties": {}}}}
+    plain = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}], "tools": [tool]}
+    sent = wire_payload(plain)
+    assert sent["messages"] == [] and sent["extra_body"] == {"messages": plain["messages"], "tools": [tool]}
+    odd = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": b"hi"}]}]}
+    assert wire_payload(odd) == odd  # bytes deep inside a message: left to the SDK
+    keyed = {"model": "m", "messages": [{"role": "user", "content": "hi", "meta": {1: "x"}}]}
+    assert wire_payload(keyed) == keyed  # a key JSON cannot hold
