@@ -207,11 +207,12 @@ class ToolBindingChatModel(BaseChatModel):
     """Tells the model factory to keep the ``x-tiller`` key when binding tools (it strips it for
     provider APIs)."""
 
-    generates_in_place: ClassVar[bool] = True
-    """``_generate`` is short pure-Python work (scripted, replayed and offline turns): an awaited
-    call runs it on the event loop, instead of LangChain's default of a hop to a worker thread and
-    back per call — which bought nothing, since the thread holds the GIL the loop needs. A model
-    whose turn is long native work that releases the GIL (llama.cpp) sets ``False``."""
+    generates_in_place: ClassVar[bool] = False
+    """``True`` when ``_generate`` is short pure-Python work that neither waits nor blocks (Tiller's
+    offline, scripted and replay models set it): an awaited call then runs it on the event loop
+    instead of LangChain's default hop to a worker thread and back per call, which buys nothing
+    when the thread holds the GIL the loop needs. ``False`` (the default, for your own models and
+    llama.cpp): ``_generate`` may do I/O or long native work, so it runs on a worker thread."""
 
     async def _agenerate(
         self,

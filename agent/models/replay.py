@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import yaml
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -137,6 +137,8 @@ class ReplayChatModel(ToolBindingChatModel):
     The cassette is read once, at construction. Raises :class:`CassetteError` naming the file
     when it is missing or malformed, and when a turn is asked for that it does not hold.
     """
+
+    generates_in_place: ClassVar[bool] = True  # pure-Python turns: awaited on the loop, no thread hop
 
     cassette_path: Path
     cassette: Cassette

@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
@@ -69,6 +69,8 @@ class ScriptedChatModel(ToolBindingChatModel):
     call is required, a tool that is not offered). Tool calls keep the ids the script gives
     them (none where it gives none). It streams: ``stream`` yields the turn in chunks.
     """
+
+    generates_in_place: ClassVar[bool] = True  # pure-Python turns: awaited on the loop, no thread hop
 
     turns: list[Any] = Field(default_factory=list)
     respond: Callable[..., Any] | None = None

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolCall, ToolMessage
@@ -65,8 +65,6 @@ class LlamaCppChatModel(ToolBindingChatModel):
     ``LlamaCppChatModel(model_path="model.gguf", n_threads=2)``; :meth:`from_env` reads the
     ``TILLER_LLAMACPP_*`` settings. The file is loaded on the first call.
     """
-
-    generates_in_place: ClassVar[bool] = False  # seconds of native work that releases the GIL: a worker thread
 
     model_path: str
     n_threads: int = Field(1, ge=1, description="CPU threads of llama.cpp; 1 on a small shared machine")

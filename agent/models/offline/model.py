@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
@@ -284,6 +284,8 @@ class OfflineChatModel(ToolBindingChatModel):
         model = OfflineChatModel().bind_tools([spec.model_schema() for spec in registry])
         reply = model.invoke(messages)
     """
+
+    generates_in_place: ClassVar[bool] = True  # pure-Python turns: awaited on the loop, no thread hop
 
     model_name: str = "offline"
 

@@ -75,7 +75,9 @@ def test_an_awaited_turn_runs_on_the_event_loop_not_a_worker_thread() -> None:
     import asyncio
     import threading
 
+    from agent.models import ToolBindingChatModel
     from agent.models.llamacpp.model import LlamaCppChatModel
+    from agent.models.offline.model import OfflineChatModel
 
     seen: list[int] = []
 
@@ -89,4 +91,6 @@ def test_an_awaited_turn_runs_on_the_event_loop_not_a_worker_thread() -> None:
 
     answer, loop_thread = asyncio.run(ask())
     assert answer == "done" and seen == [loop_thread]  # no hop to a thread and back per model call
-    assert LlamaCppChatModel.generates_in_place is False  # long native work stays on a worker thread
+    assert OfflineChatModel.generates_in_place is True
+    # A model of your own may do I/O in _generate, llama.cpp long native work: a worker thread.
+    assert ToolBindingChatModel.generates_in_place is False and LlamaCppChatModel.generates_in_place is False
