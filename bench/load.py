@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.load_collector import CollectorWatch, render_collector
 from bench.load_model import MODEL_NAME
 from bench.load_peer import PEER_RUNTIME
 from bench.load_profile import Profile, ServerProfiler, render_profile
@@ -150,6 +151,8 @@ class LoadReport:
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     profile: Profile | None = None
     profile_error: str | None = None
+    collector: dict[str, Any] | None = None
+    """The server's garbage collector between the warm-up's end and the load's (``bench/load_collector.py``)."""
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[list[LoadOptions], argparse.Namespace]:
@@ -283,8 +286,11 @@ def _run_load(options: LoadOptions, workdir: Path, database_url: str | None) -> 
         profiler = ServerProfiler(server.pid, options.profile_s, workdir / "server.pyspy.txt")
         if options.profile_s:
             profiler.start(delay_s=options.warmup_s)
+        collector = CollectorWatch(server.url, options.warmup_s, options.duration_s - options.warmup_s)
+        collector.start()
         asyncio.run(run_users(server.url, service.users, work, probe.sample, options.sample_s, service.user_factory))
         served = _served_calls(model_url)
+        gc_reading = collector.finish()
         profile = profiler.finish() if options.profile_s else None
     summary = summarize(
         work.samples,
@@ -308,6 +314,7 @@ def _run_load(options: LoadOptions, workdir: Path, database_url: str | None) -> 
         started_at=started_at,
         server_env=service.config,
         outcomes=_outcomes(work),
+        collector=gc_reading,
         profile=profile,
         profile_error=profiler.error,
     )
@@ -358,6 +365,7 @@ def render(report: LoadReport) -> str:
     served = report.summary.model_calls_served
     if served is not None:
         lines += ["", f"Model calls: {report.summary.model_calls} counted from the runs, {served} served by the fake."]
+    lines += ["", render_collector(report.collector)]
     if report.options.profile_s:
         lines += render_profile(report.profile, report.profile_error)
     return "\n".join(lines)

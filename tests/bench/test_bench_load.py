@@ -44,6 +44,8 @@ def test_quick_load_completes_without_errors(tmp_path: Path, capsys: pytest.Capt
     assert {"all runs", "create_thread"} <= kinds
     assert {t["target"].split(" (")[0] for t in data["targets"]} >= {"0 non-429 errors", "no memory growth trend"}
     assert summary["model_calls_served"] == summary["model_calls"] > 0  # every call reached the fake server
+    collector = data["collector"]  # the server's own tiller_gc_* metrics, read after warm-up and at the end
+    assert collector["collections"] > 0 and collector["seconds"] >= 0 and collector["longest_pause_ms_since_start"] > 0
     assert report.summary.requests == summary["requests"]
     assert "| target | measured | verdict |" in capsys.readouterr().out
 

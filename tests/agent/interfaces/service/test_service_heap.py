@@ -1,5 +1,5 @@
 """The served app settles its process's garbage collector once it started; an embedded app does not
-(agent/interfaces/service/heap.py)."""
+(agent/interfaces/service/heap.py); /metrics shows what the collector cost (metrics.py)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,18 @@ def test_only_the_served_app_settles_its_heap_once_started(
     with TestClient(app_module.create_app(module_settings, service_settings())):
         pass
     assert settled == ["settled"]  # an app embedded in someone's process leaves its collector alone
+
+
+def test_metrics_show_what_the_collector_cost(client: TestClient) -> None:
+    import gc
+
+    def value(text: str, name: str) -> float:
+        return float(next((line.split()[-1] for line in text.splitlines() if line.startswith(name)), 0))
+
+    before = client.get("/metrics").text
+    gc.collect()  # a full collection, timed by the process's gc.callbacks
+    after = client.get("/metrics").text
+    full = 'tiller_gc_collections_total{generation="2"}'
+    assert value(after, full) >= value(before, full) + 1
+    assert value(after, 'tiller_gc_seconds_total{generation="2"}') > 0
+    assert value(after, "tiller_gc_longest_pause_seconds") > 0
