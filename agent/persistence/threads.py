@@ -10,14 +10,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ThreadBusy, ThreadNotFound
 from agent.persistence.names import normalize_name
 from agent.persistence.tables import ThreadRow
-from tools.db import transaction, utcnow
+from tools.db import utcnow
 
 log = logging.getLogger("tiller.persistence")
 
@@ -30,13 +30,14 @@ class ThreadStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
 
     def open(
         self, thread_id: str, *, tenant_id: str, user_id: str, title: str = "", subject: str | None = None
     ) -> ThreadRow:
         """Create the thread, or return it if it exists in this tenant (and for this subject)."""
-        with transaction(self._sessions) as session:
-            return _get_or_add(session, thread_id, tenant_id, user_id, title, subject)[0]
+        with self._engine.begin() as conn:
+            return _get_or_add(conn, thread_id, tenant_id, user_id, title, subject)[0]
 
     def get(self, tenant_id: str, thread_id: str) -> ThreadRow:
         """The tenant's thread, or ``ThreadNotFound`` (another tenant's threads look the same)."""
@@ -70,15 +71,12 @@ class ThreadStore:
     ) -> tuple[ThreadRow, bool]:
         """``open`` then ``claim`` in one transaction (a new thread is created already leased),
         recording the requester's ``role`` (resumes act with it); and whether the thread is new."""
-        with transaction(self._sessions) as session:
-            row, created = _get_or_add(session, thread_id, tenant_id, user_id, title, subject)
-            if created:
-                row.status, row.lease_until, row.lease_owner, row.updated_at = _leased(row.created_at, lease_s)
-            else:
-                self._claim_row(session, row, lease_s)
-            if role is not None and row.role != role:
-                row.role = role
-            return row, created
+        with self._engine.begin() as conn:
+            found = _row(conn, thread_id)
+            if found is None:
+                return _add(conn, thread_id, tenant_id, user_id, title, subject, role=role, lease_s=lease_s), True
+            _check_visible(found, tenant_id, subject)
+            return _claim_row(conn, found, lease_s, role=role), False
 
     def claim(self, thread_id: str, lease_s: float = LEASE_S) -> None:
         """Take the thread's lease or raise ``ThreadBusy``.
@@ -86,80 +84,116 @@ class ThreadStore:
         A lease can be taken over when it expired, or when its owner was a process on this host
         that no longer exists (a crashed CLI) — so a crash never locks a thread for long.
         """
-        with transaction(self._sessions) as session:
-            row = session.get(ThreadRow, thread_id)
+        with self._engine.begin() as conn:
+            row = _row(conn, thread_id)
             if row is None:
                 raise ThreadNotFound(f"no thread {thread_id}")
-            self._claim_row(session, row, lease_s)
+            _claim_row(conn, row, lease_s)
 
-    def _claim_row(self, session: Session, row: ThreadRow, lease_s: float) -> None:
-        now = utcnow()
-        status, until, owner, updated = _leased(now, lease_s)
-        free = or_(ThreadRow.status != "running", ThreadRow.lease_until.is_(None), ThreadRow.lease_until < now)
-        condition = free if not _owner_is_dead(row.lease_owner) else ThreadRow.lease_owner == row.lease_owner
-        done = cast(
-            "CursorResult[Any]",
-            session.execute(
-                update(ThreadRow)
-                .where(ThreadRow.id == row.id, condition)
-                .values(status=status, lease_until=until, lease_owner=owner, updated_at=updated)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if done.rowcount != 1:
-            session.refresh(row)  # the winner may have changed it since our read
-            until_text = f" (lease until {row.lease_until:%H:%M:%S} UTC)" if row.lease_until else ""
-            raise ThreadBusy(f"thread {row.id} is being run by {row.lease_owner}{until_text}; wait for it to finish")
-
-    def release(self, thread_id: str, status: str, *, also: Callable[[Session], None] | None = None) -> bool:
-        """End the lease, leaving the thread in ``status``; ``also(session)`` writes more in the
+    def release(self, thread_id: str, status: str, *, also: Callable[[Connection], None] | None = None) -> bool:
+        """End the lease, leaving the thread in ``status``; ``also(connection)`` writes more in the
         same transaction (the run's trace). When the database refuses what ``also`` wrote, the
         lease is released alone (logged) and False is returned: a trace never fails its run."""
         if also is not None:
             try:
-                with transaction(self._sessions) as session:
-                    also(session)
-                    self._release(session, thread_id, status)
+                with self._engine.begin() as conn:
+                    also(conn)
+                    _release(conn, thread_id, status)
                 return True
             except SQLAlchemyError:
                 log.exception("could not store trace with the release of thread %s; releasing it alone", thread_id)
-        with transaction(self._sessions) as session:
-            self._release(session, thread_id, status)
+        with self._engine.begin() as conn:
+            _release(conn, thread_id, status)
         return also is None
 
-    @staticmethod
-    def _release(session: Session, thread_id: str, status: str) -> None:
-        session.execute(
-            update(ThreadRow)
-            .where(ThreadRow.id == thread_id)
-            .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+
+# The lease's statements are SQLAlchemy Core on the table, not the ORM: a run opens and releases
+# its thread once each, and the ORM's session, identity map and unit of work around one or two
+# statements cost ~0.3 ms per transaction more (docs/BENCHMARKS.md §9, stop 25).
+_THREADS = cast(Table, ThreadRow.__table__)  # a declarative class's table is a Table (the stubs say FromClause)
+
+
+def _row(conn: Connection, thread_id: str) -> ThreadRow | None:
+    """The thread's row as a (detached) ``ThreadRow``, or ``None``."""
+    found = conn.execute(select(_THREADS).where(_THREADS.c.id == thread_id)).mappings().first()
+    return ThreadRow(**found) if found is not None else None
+
+
+def _check_visible(row: ThreadRow, tenant_id: str, subject: str | None) -> None:
+    """A thread bound to one subject does not exist for a caller bound to another (nor in another tenant)."""
+    if row.tenant_id != tenant_id or (subject is not None and row.subject != subject):
+        raise ThreadNotFound(f"no thread {row.id} in tenant {tenant_id}")
 
 
 def _get_or_add(
-    session: Session, thread_id: str, tenant_id: str, user_id: str, title: str, subject: str | None = None
+    conn: Connection, thread_id: str, tenant_id: str, user_id: str, title: str, subject: str | None = None
 ) -> tuple[ThreadRow, bool]:
-    """The thread in this tenant, or a new idle one added to ``session``; and whether it is new.
-    A thread bound to one subject does not exist for a caller bound to another."""
-    row = session.get(ThreadRow, thread_id)
+    """The thread in this tenant, or a new idle one; and whether it is new."""
+    row = _row(conn, thread_id)
     if row is not None:
-        if row.tenant_id != tenant_id or (subject is not None and row.subject != subject):
-            raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}")
+        _check_visible(row, tenant_id, subject)
         return row, False
+    return _add(conn, thread_id, tenant_id, user_id, title, subject), True
+
+
+def _add(
+    conn: Connection,
+    thread_id: str,
+    tenant_id: str,
+    user_id: str,
+    title: str,
+    subject: str | None,
+    *,
+    role: str | None = None,
+    lease_s: float | None = None,
+) -> ThreadRow:
+    """Insert a new thread: idle, or already leased to this process (``lease_s``)."""
     now = utcnow()
-    row = ThreadRow(
-        id=thread_id,
-        tenant_id=tenant_id,
-        user_id=normalize_name(user_id),
-        subject=subject,
-        title=title[:200],
-        status="idle",
-        created_at=now,
-        updated_at=now,
+    values: dict[str, Any] = {
+        "id": thread_id,
+        "tenant_id": tenant_id,
+        "user_id": normalize_name(user_id),
+        "role": role,
+        "subject": subject,
+        "title": title[:200],
+        "status": "idle",
+        "lease_until": None,
+        "lease_owner": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if lease_s is not None:
+        values["status"], values["lease_until"], values["lease_owner"], values["updated_at"] = _leased(now, lease_s)
+    conn.execute(insert(_THREADS), [values])
+    return ThreadRow(**values)
+
+
+def _claim_row(conn: Connection, row: ThreadRow, lease_s: float, *, role: str | None = None) -> ThreadRow:
+    """Take ``row``'s lease (and record ``role``, when given) or raise ``ThreadBusy``; the row as it now is."""
+    now = utcnow()
+    status, until, owner, updated = _leased(now, lease_s)
+    t = _THREADS.c
+    free = or_(t.status != "running", t.lease_until.is_(None), t.lease_until < now)
+    condition = free if not _owner_is_dead(row.lease_owner) else t.lease_owner == row.lease_owner
+    values: dict[str, Any] = {"status": status, "lease_until": until, "lease_owner": owner, "updated_at": updated}
+    if role is not None:
+        values["role"] = role
+    done = conn.execute(update(_THREADS).where(t.id == row.id, condition).values(**values))
+    if done.rowcount != 1:
+        current = _row(conn, row.id) or row  # the winner may have changed it since our read
+        until_text = f" (lease until {current.lease_until:%H:%M:%S} UTC)" if current.lease_until else ""
+        raise ThreadBusy(f"thread {row.id} is being run by {current.lease_owner}{until_text}; wait for it to finish")
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row
+
+
+def _release(conn: Connection, thread_id: str, status: str) -> None:
+    conn.execute(
+        update(_THREADS)
+        .where(_THREADS.c.id == thread_id)
+        .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
     )
-    session.add(row)
-    return row, True
 
 
 def _leased(now: datetime, lease_s: float) -> tuple[str, datetime, str, datetime]:
