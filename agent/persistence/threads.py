@@ -41,11 +41,11 @@ class ThreadStore:
 
     def get(self, tenant_id: str, thread_id: str) -> ThreadRow:
         """The tenant's thread, or ``ThreadNotFound`` (another tenant's threads look the same)."""
-        with self._sessions() as session:
-            row = session.get(ThreadRow, thread_id)
-            if row is None or row.tenant_id != tenant_id:
-                raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}; see `tiller threads`")
-            return row
+        with self._engine.connect() as conn:
+            row = _row(conn, thread_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise ThreadNotFound(f"no thread {thread_id} in tenant {tenant_id}; see `tiller threads`")
+        return row
 
     def list(self, tenant_id: str, limit: int = 20) -> list[ThreadRow]:
         """The tenant's most recently active threads."""
