@@ -14,15 +14,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import InvalidKey, InvalidKeyRequest, InvalidName, KeyNotFound, KeyRevoked
 from agent.persistence.names import normalize_name
-from agent.persistence.tables import ApiKeyRow, ServiceSecretRow
+from agent.persistence.tables import ApiKeyRow, ServiceSecretRow, read_detached
 from tools.db import transaction, utcnow
 
 Role = Literal["user", "reviewer", "admin"]
@@ -66,9 +66,6 @@ class KeyInfo:
     subject: str | None = None
 
 
-_KEYS = cast(Table, ApiKeyRow.__table__)  # a declarative class's table is a Table (the stubs say FromClause)
-
-
 def hash_secret(secret: str) -> str:
     """The stored hash of a key's secret (HMAC-SHA-256 under Tiller's own key)."""
     return hmac.new(_HASH_KEY, secret.encode(), hashlib.sha256).hexdigest()
@@ -96,11 +93,9 @@ class KeyStore:
         self._engine: Engine = sessions.kw["bind"]
 
     def _row(self, key_id: str) -> ApiKeyRow | None:
-        """The key's row (detached), read with SQLAlchemy Core: every request authenticates, and the
-        ORM's session and identity map cost ~0.1 ms more per read than the one statement."""
+        """The key's row, detached (every request authenticates: one Core statement, ``read_detached``)."""
         with self._engine.connect() as conn:
-            found = conn.execute(select(_KEYS).where(_KEYS.c.id == key_id)).mappings().first()
-        return ApiKeyRow(**found) if found is not None else None
+            return read_detached(conn, ApiKeyRow, key_id)
 
     def create(
         self,

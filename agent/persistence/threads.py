@@ -8,15 +8,15 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ThreadBusy, ThreadNotFound
 from agent.persistence.names import normalize_name
-from agent.persistence.tables import ThreadRow
+from agent.persistence.tables import ThreadRow, read_detached, table_of
 from tools.db import utcnow
 
 log = logging.getLogger("tiller.persistence")
@@ -72,11 +72,8 @@ class ThreadStore:
         """``open`` then ``claim`` in one transaction (a new thread is created already leased),
         recording the requester's ``role`` (resumes act with it); and whether the thread is new."""
         with self._engine.begin() as conn:
-            found = _row(conn, thread_id)
-            if found is None:
-                return _add(conn, thread_id, tenant_id, user_id, title, subject, role=role, lease_s=lease_s), True
-            _check_visible(found, tenant_id, subject)
-            return _claim_row(conn, found, lease_s, role=role), False
+            row, created = _get_or_add(conn, thread_id, tenant_id, user_id, title, subject, role=role, lease_s=lease_s)
+            return (row if created else _claim_row(conn, row, lease_s, role=role)), created
 
     def claim(self, thread_id: str, lease_s: float = LEASE_S) -> None:
         """Take the thread's lease or raise ``ThreadBusy``.
@@ -110,13 +107,12 @@ class ThreadStore:
 # The lease's statements are SQLAlchemy Core on the table, not the ORM: a run opens and releases
 # its thread once each, and the ORM's session, identity map and unit of work around one or two
 # statements cost ~0.3 ms per transaction more (docs/BENCHMARKS.md §9, stop 25).
-_THREADS = cast(Table, ThreadRow.__table__)  # a declarative class's table is a Table (the stubs say FromClause)
+_THREADS = table_of(ThreadRow)
 
 
 def _row(conn: Connection, thread_id: str) -> ThreadRow | None:
     """The thread's row as a (detached) ``ThreadRow``, or ``None``."""
-    found = conn.execute(select(_THREADS).where(_THREADS.c.id == thread_id)).mappings().first()
-    return ThreadRow(**found) if found is not None else None
+    return read_detached(conn, ThreadRow, thread_id)
 
 
 def _check_visible(row: ThreadRow, tenant_id: str, subject: str | None) -> None:
@@ -126,14 +122,22 @@ def _check_visible(row: ThreadRow, tenant_id: str, subject: str | None) -> None:
 
 
 def _get_or_add(
-    conn: Connection, thread_id: str, tenant_id: str, user_id: str, title: str, subject: str | None = None
+    conn: Connection,
+    thread_id: str,
+    tenant_id: str,
+    user_id: str,
+    title: str,
+    subject: str | None = None,
+    *,
+    role: str | None = None,
+    lease_s: float | None = None,
 ) -> tuple[ThreadRow, bool]:
-    """The thread in this tenant, or a new idle one; and whether it is new."""
+    """The thread in this tenant, or a new one (idle, or leased for ``lease_s``); and whether it is new."""
     row = _row(conn, thread_id)
     if row is not None:
         _check_visible(row, tenant_id, subject)
         return row, False
-    return _add(conn, thread_id, tenant_id, user_id, title, subject), True
+    return _add(conn, thread_id, tenant_id, user_id, title, subject, role=role, lease_s=lease_s), True
 
 
 def _add(

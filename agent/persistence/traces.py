@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import TillerError
-from agent.persistence.tables import TraceRunRow, TraceSpanRow
+from agent.persistence.tables import TraceRunRow, TraceSpanRow, table_of
 from tools.db import transaction, utcnow
 
 EVAL_LABEL = "eval_run"
@@ -104,10 +104,9 @@ class TraceStore:
             }
             for seq, span in enumerate(trace.spans)
         ]
-        # A declarative class's table is a Table (the stubs say FromClause).
-        session.execute(insert(cast(Table, TraceRunRow.__table__)), [run])
+        session.execute(insert(table_of(TraceRunRow)), [run])
         if spans:
-            session.execute(insert(cast(Table, TraceSpanRow.__table__)), spans)
+            session.execute(insert(table_of(TraceSpanRow)), spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
         """One trace with its spans, or ``TraceNotFound``."""
