@@ -19,6 +19,11 @@ latency and framework overhead per kind of request, targets) and writes everythi
 its API (``bench/load_peer_client.py``). Several runtimes (``--runtimes a,b``) run one after the
 other, each on a fresh home, and a last table sets them side by side with the ratios of this run.
 
+``--runtime create-agent`` serves that same graph with the least a server can do around it
+(``bench/create_agent_app.py``: awaited inside the request, LangGraph's ``AsyncSqliteSaver``, no queue,
+auth, run records or guards), driven by the same adapter: the CPU per run the stack itself costs;
+``--runtime create-agent-hitl`` the same with the approval interrupt as the agent's only middleware.
+
 ``--quick`` (3 users, 20 s, no warm-up, 200 orders) proves the test works; its numbers mean nothing.
 
 ``--workers N`` serves with N uvicorn worker processes; they share a PostgreSQL database
@@ -47,6 +52,7 @@ import httpx
 import yaml
 
 from bench.load_collector import CollectorWatch, render_collector
+from bench.load_create_agent import APP_RUNTIMES, CREATE_AGENT_HITL_RUNTIME
 from bench.load_model import MODEL_NAME
 from bench.load_peer import PEER_RUNTIME
 from bench.load_profile import Profile, ServerProfiler, render_profile
@@ -77,7 +83,7 @@ from bench.report import machine, markdown_table
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "scenarios" / "commerce" / "kb_questions.yaml"
 FAKE_MODEL_SPEC = f"openai:{MODEL_NAME}"
-RUNTIMES = ("tiller", PEER_RUNTIME)
+RUNTIMES = ("tiller", PEER_RUNTIME, *APP_RUNTIMES)
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ class LoadOptions:
     orders: int = 2000
     """Seeded orders (customers: a quarter as many)."""
     runtime: str = "tiller"
-    """What serves the load: ``tiller`` (``tiller serve``) or ``langgraph-server`` (``langgraph dev``)."""
+    """What serves the load: ``tiller`` (``tiller serve``), ``langgraph-server`` (``langgraph dev``) or
+    ``create-agent`` (the peer's graph in a bare ASGI app: bench/create_agent_app.py) or ``create-agent-hitl`` (the same
+    with the approval interrupt as its only middleware)."""
     n_jobs_per_worker: int | None = None
     """LangGraph Server's concurrent runs (``langgraph dev --n-jobs-per-worker``; ``None``: its
     default, one). Tiller ignores it."""
@@ -118,9 +126,9 @@ class LoadOptions:
             raise ValueError(f"--model must be offline or slow:<ms>, got {self.model!r}")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
-        if self.runtime == PEER_RUNTIME and self.model == "offline":
+        if self.runtime != "tiller" and self.model == "offline":
             raise ValueError(
-                f"--runtime {PEER_RUNTIME} needs --model slow:<ms>: the offline model runs inside Tiller only"
+                f"--runtime {self.runtime} needs --model slow:<ms>: the offline model runs inside Tiller only"
             )
         if self.n_jobs_per_worker is not None and self.n_jobs_per_worker < 1:
             raise ValueError(f"--n-jobs-per-worker must be at least 1, got {self.n_jobs_per_worker}")
@@ -237,6 +245,14 @@ def start_service(
         assert model_url is not None  # LoadOptions refuses the offline model for the peer
         venv = Path(options.peer_venv) if options.peer_venv else None
         with peer_service(home, workdir, model_url, options.users, options.n_jobs_per_worker, venv) as service:
+            yield service
+        return
+    if options.runtime in APP_RUNTIMES:
+        from bench.load_create_agent import app_service
+
+        assert model_url is not None
+        approval_only = options.runtime == CREATE_AGENT_HITL_RUNTIME
+        with app_service(home, workdir, model_url, options.users, approval_only=approval_only) as service:
             yield service
         return
     users = create_users(home, options.users, options.rate_per_minute, database_url)
@@ -375,6 +391,9 @@ def _served_by(options: LoadOptions) -> str:
     if options.runtime == PEER_RUNTIME:
         jobs = options.n_jobs_per_worker
         return f"LangGraph Server (`langgraph dev`, {'default: 1' if jobs is None else jobs} job(s) per worker)"
+    if options.runtime in APP_RUNTIMES:
+        what = "with the approval interrupt only" if options.runtime == CREATE_AGENT_HITL_RUNTIME else "as the peer's"
+        return f"`create_agent` {what}, awaited in a bare ASGI app (bench/create_agent_app.py)"
     return "`tiller serve`"
 
 

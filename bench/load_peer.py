@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from bench.load_server import Server, free_port, stop, wait_ready
+from bench.load_server import LoadUser, Server, free_port, stop, wait_ready
 from bench.load_users import Service
 from bench.peer_graph import CONFIG_ENV, PeerAgentConfig
 
@@ -169,15 +169,32 @@ def peer_service(
 ) -> Iterator[Service]:
     """LangGraph Server serving the peer's agent over ``home`` (prepared by the load test) with the
     fake model at ``model_url``, and ``users`` simulated users speaking its API."""
+    from bench.load_peer_client import LangGraphServerUser
+
+    config = peer_config(home, model_url)
+    exe = langgraph_executable(venv)
+    with serve_peer(workdir, config, n_jobs_per_worker=n_jobs_per_worker, venv=venv) as server:
+        jobs = "" if n_jobs_per_worker is None else f" --n-jobs-per-worker {n_jobs_per_worker}"
+        described = {"command": f"langgraph dev --no-browser --no-reload{jobs}", "venv": str(exe.parent.parent)}
+        yield Service(server, peer_users(users), LangGraphServerUser, described | peer_versions(exe))
+
+
+def peer_users(users: int) -> list[LoadUser]:
+    """No API keys: the peer's servers run without auth, so the users are names only."""
+    return [LoadUser(f"load.user{i:03d}", key="", reviewer_key="") for i in range(1, users + 1)]
+
+
+def peer_config(home: Path, model_url: str) -> PeerAgentConfig:
+    """The peer's agent over ``home``'s data with the fake model at ``model_url``: Tiller's own
+    prompt and limits for the commerce domain, so both send the model the same text."""
     from agent.config import Limits
     from agent.loop.context import system_prompt
     from bench.load_model import API_KEY, MODEL_NAME
-    from bench.load_peer_client import LangGraphServerUser
-    from bench.load_server import TENANT, LoadUser, home_settings
+    from bench.load_server import TENANT, home_settings
     from tools.domain import load_domain
 
     settings, limits, domain = home_settings(home), Limits(), load_domain("commerce")
-    config = PeerAgentConfig(
+    return PeerAgentConfig(
         database_url=settings.db_url,
         index_dir=settings.index_dir / domain.name,
         model=MODEL_NAME,
@@ -189,13 +206,6 @@ def peer_service(
         max_model_calls=limits.max_steps,
         max_tool_calls=limits.max_tool_calls,
     )
-    exe = langgraph_executable(venv)
-    with serve_peer(workdir, config, n_jobs_per_worker=n_jobs_per_worker, venv=venv) as server:
-        # No API keys: `langgraph dev` runs without auth, so the users are names only.
-        people = [LoadUser(f"load.user{i:03d}", key="", reviewer_key="") for i in range(1, users + 1)]
-        jobs = "" if n_jobs_per_worker is None else f" --n-jobs-per-worker {n_jobs_per_worker}"
-        described = {"command": f"langgraph dev --no-browser --no-reload{jobs}", "venv": str(exe.parent.parent)}
-        yield Service(server, people, LangGraphServerUser, described | peer_versions(exe))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -65,6 +65,9 @@ class PeerAgentConfig:
     """The domain as an import path (the peer's venv does not install Tiller, so no entry points)."""
     max_model_calls: int = 8
     max_tool_calls: int = 12
+    approval_only: bool = False
+    """Only the approval interrupt, none of the other middleware (the ``create-agent-hitl`` runtime of the
+    load test: the least ``create_agent`` that still pauses every refund for a reviewer)."""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), default=str, indent=2))
@@ -148,6 +151,7 @@ def nearest_middleware(
 def build_agent(config: PeerAgentConfig) -> Any:
     """The compiled ``create_agent`` graph (no checkpointer: LangGraph Server brings its own)."""
     from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
     from langchain_openai import ChatOpenAI
     from sqlalchemy.orm import sessionmaker
 
@@ -161,9 +165,12 @@ def build_agent(config: PeerAgentConfig) -> Any:
         model=config.model, base_url=config.model_url, api_key=config.api_key, streaming=True, stream_usage=True
     )
     review = [s.name for s in specs if s.risk is Risk.HIGH_RISK]
+    middleware = nearest_middleware(review, config.max_model_calls, config.max_tool_calls)
+    if config.approval_only:
+        middleware = [m for m in middleware if isinstance(m, HumanInTheLoopMiddleware)]
     return create_agent(
         model,
         tools,
         system_prompt=config.prompt,
-        middleware=nearest_middleware(review, config.max_model_calls, config.max_tool_calls),
+        middleware=middleware,
     )

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["PROMETHEUS_CONTENT_TYPE", "ServiceMetrics"]
+__all__ = ["PROMETHEUS_CONTENT_TYPE", "ServiceMetrics", "gc_collector"]
 
 
 class CollectorTimes:
@@ -83,6 +83,11 @@ class _GcMetrics(Collector):
         )
 
 
+def gc_collector() -> Collector:
+    """The process's ``tiller_gc_*`` metrics, for a registry (the service's, or a bench server's)."""
+    return _GcMetrics(collector_times())
+
+
 class ServiceMetrics:
     """Counters and histograms exposed at ``/metrics``."""
 
@@ -110,7 +115,7 @@ class ServiceMetrics:
             "Stream events of runs here that other processes' followers did not get (Redis unreachable).",
             registry=self.registry,
         )
-        self.registry.register(_GcMetrics(collector_times()))
+        self.registry.register(gc_collector())
 
     def render(self, *runtime: CollectorRegistry) -> bytes:
         """The service's metrics, then the runtime's (runs by status, approvals decided, latencies)."""
