@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, computed_field
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.errors import ApprovalConflict, ApprovalExpired, ApprovalNotFound, SelfApproval
 from agent.persistence import audit
 from agent.persistence.names import normalize_name, same_person
-from agent.persistence.tables import ApprovalEventRow, ApprovalRow
+from agent.persistence.tables import ApprovalEventRow, ApprovalRow, table_of
 from tools.canonical import args_hash, canonical_json, digest
 from tools.db import transaction, utcnow
 
@@ -138,11 +138,19 @@ def _audit(session: Session, row: ApprovalRow, event: str, actor: str, *, args_h
     )
 
 
+_APPROVALS = table_of(ApprovalRow)
+_DUE = (_APPROVALS.c.status == "pending", _APPROVALS.c.expires_at <= bindparam("b_now"))
+_ANY_DUE = select(_APPROVALS.c.id).where(*_DUE).limit(1)
+_ANY_DUE_IN = select(_APPROVALS.c.id).where(*_DUE, _APPROVALS.c.tenant_id == bindparam("b_tenant")).limit(1)
+"""``expire_due``'s probe, run before every read of approvals: built once, on a connection (``threads``)."""
+
+
 class ApprovalStore:
     """Approval rows of every tenant; every read and write names the tenant."""
 
     def __init__(self, sessions: sessionmaker[Session], ttl_s: int) -> None:
         self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
         self._ttl = timedelta(seconds=ttl_s)
 
     def request(
@@ -364,12 +372,16 @@ class ApprovalStore:
 
         Called before every read of approvals, so it first looks with a read: the write
         transaction (a lock on SQLite, a commit everywhere) is opened only when one is due."""
-        due = [ApprovalRow.status == "pending", ApprovalRow.expires_at <= utcnow()]
+        now = utcnow()
+        probe, parameters = (
+            (_ANY_DUE_IN, {"b_now": now, "b_tenant": tenant_id}) if tenant_id else (_ANY_DUE, {"b_now": now})
+        )
+        with self._engine.connect() as conn:
+            if conn.execute(probe, parameters).first() is None:
+                return 0
+        due = [ApprovalRow.status == "pending", ApprovalRow.expires_at <= now]
         if tenant_id:
             due.append(ApprovalRow.tenant_id == tenant_id)
-        with self._sessions() as session:
-            if session.execute(select(ApprovalRow.id).where(*due).limit(1)).first() is None:
-                return 0
         with transaction(self._sessions) as session:
             rows = session.scalars(select(ApprovalRow).where(*due)).all()
             for row in rows:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -176,13 +176,13 @@ def _claim_row(conn: Connection, row: ThreadRow, lease_s: float, *, role: str | 
     """Take ``row``'s lease (and record ``role``, when given) or raise ``ThreadBusy``; the row as it now is."""
     now = utcnow()
     status, until, owner, updated = _leased(now, lease_s)
-    t = _THREADS.c
-    free = or_(t.status != "running", t.lease_until.is_(None), t.lease_until < now)
-    condition = free if not _owner_is_dead(row.lease_owner) else t.lease_owner == row.lease_owner
     values: dict[str, Any] = {"status": status, "lease_until": until, "lease_owner": owner, "updated_at": updated}
     if role is not None:
         values["role"] = role
-    done = conn.execute(update(_THREADS).where(t.id == row.id, condition).values(**values))
+    if _owner_is_dead(row.lease_owner):
+        done = conn.execute(_TAKE_OVER, {"b_id": row.id, "b_owner": row.lease_owner, **values})
+    else:
+        done = conn.execute(_CLAIM, {"b_id": row.id, "b_now": now, **values})
     if done.rowcount != 1:
         current = _row(conn, row.id) or row  # the winner may have changed it since our read
         until_text = f" (lease until {current.lease_until:%H:%M:%S} UTC)" if current.lease_until else ""
@@ -193,11 +193,21 @@ def _claim_row(conn: Connection, row: ThreadRow, lease_s: float, *, role: str | 
 
 
 def _release(conn: Connection, thread_id: str, status: str) -> None:
-    conn.execute(
-        update(_THREADS)
-        .where(_THREADS.c.id == thread_id)
-        .values(status=status, lease_until=None, lease_owner=None, updated_at=utcnow())
-    )
+    conn.execute(_RELEASE, {"b_id": thread_id, "status": status, "updated_at": utcnow()})
+
+
+# Built once: a statement built on every call costs as much as a short one takes to run
+# (``tables.by_id``). The SET clause is the parameters' column keys (``status``, ``lease_until``…);
+# the WHERE clause's parameters are named ``b_*`` so that they cannot be taken for columns.
+_CLAIM = update(_THREADS).where(
+    _THREADS.c.id == bindparam("b_id"),
+    # free: not running, or its lease ran out
+    or_(_THREADS.c.status != "running", _THREADS.c.lease_until.is_(None), _THREADS.c.lease_until < bindparam("b_now")),
+)
+_TAKE_OVER = update(_THREADS).where(  # its owner, a process of this host, no longer exists
+    _THREADS.c.id == bindparam("b_id"), _THREADS.c.lease_owner == bindparam("b_owner")
+)
+_RELEASE = update(_THREADS).where(_THREADS.c.id == bindparam("b_id")).values(lease_until=None, lease_owner=None)
 
 
 def _leased(now: datetime, lease_s: float) -> tuple[str, datetime, str, datetime]:

@@ -74,6 +74,11 @@ def _view(row: TraceRunRow, spans: list[TraceSpanRow] | None = None) -> TraceVie
     )
 
 
+_INSERT_RUN = insert(table_of(TraceRunRow))
+_INSERT_SPANS = insert(table_of(TraceSpanRow))
+"""Built once, as the lease's statements (``threads``): every run stores its trace."""
+
+
 class TraceStore:
     """The stored traces of runs, one row per run and one per span."""
 
@@ -104,9 +109,9 @@ class TraceStore:
             }
             for seq, span in enumerate(trace.spans)
         ]
-        session.execute(insert(table_of(TraceRunRow)), [run])
+        session.execute(_INSERT_RUN, [run])
         if spans:
-            session.execute(insert(table_of(TraceSpanRow)), spans)
+            session.execute(_INSERT_SPANS, spans)
 
     def get(self, tenant_id: str, run_id: str) -> TraceView:
         """One trace with its spans, or ``TraceNotFound``."""

@@ -40,6 +40,10 @@ IDLE_CHANNEL_S = 60.0
 """A settled thread nobody follows keeps its events this long, for a client that reconnects with
 Last-Event-ID; after that the thread's state is read from the API. (600 s made a busy service
 hold every recent run's events: ~15 KB a run, the first ten minutes of the soak's memory growth.)"""
+PRUNE_EVERY_S = IDLE_CHANNEL_S / 6
+"""Idle channels are looked for at most this often (on a new thread's first channel): walking
+every channel for each new thread was ~1 % of a busy server's CPU (docs/BENCHMARKS.md §9, stop 26).
+An idle channel is forgotten between ``IDLE_CHANNEL_S`` and ``IDLE_CHANNEL_S + PRUNE_EVERY_S``."""
 
 
 class ThreadChannel:
@@ -134,6 +138,7 @@ class RunHub:
         self._metrics = metrics
         self._limiter = anyio.CapacityLimiter(run_threads)
         self._channels: dict[str, ThreadChannel] = {}
+        self._pruned_at = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
         self.fanout: Fanout = fanout or LocalFanout()
 
@@ -257,8 +262,12 @@ class RunHub:
         self.fanout.publish(job.thread_id, event)
 
     def _prune(self) -> None:
-        """Forget channels nobody runs or follows and that have been quiet for a while."""
+        """Forget channels nobody runs or follows and that have been quiet for a while (at most
+        every ``PRUNE_EVERY_S``)."""
         now = time.monotonic()
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
         stale = [
             t
             for t, c in self._channels.items()
