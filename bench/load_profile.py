@@ -20,27 +20,33 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Packages a sample is attributed to: its deepest frame that belongs to one of them.
+# Packages a sample is attributed to: its deepest frame whose path starts with (or has after a "/")
+# one of these, the first that matches. py-spy names a frame of LangGraph — a namespace package —
+# by its path under ``langgraph/`` (``pregel/_loop.py``, ``checkpoint/…``, ``_internal/…``), so
+# those come last, after every package that holds folders of the same name (pydantic/_internal).
 _PACKAGES = (
     ("agent/", "tiller (agent/)"),
     ("tools/", "tiller (tools/)"),
     ("openai/", "openai SDK"),
-    ("langchain_openai", "langchain-openai"),
-    ("langchain_core", "langchain-core"),
-    ("langgraph", "langgraph"),
+    ("langchain_openai/", "langchain-openai"),
+    ("langchain_core/", "langchain-core"),
+    ("langgraph/", "langgraph"),
     ("pydantic", "pydantic"),
-    ("sqlalchemy", "sqlalchemy"),
-    ("aiosqlite", "aiosqlite"),
+    ("sqlalchemy/", "sqlalchemy"),
+    ("aiosqlite/", "aiosqlite"),
     ("httpx", "httpx / httpcore"),
     ("httpcore", "httpx / httpcore"),
-    ("uvicorn", "uvicorn / starlette / fastapi"),
-    ("starlette", "uvicorn / starlette / fastapi"),
-    ("fastapi", "uvicorn / starlette / fastapi"),
-    ("h11", "uvicorn / starlette / fastapi"),
-    ("asyncio", "asyncio"),
-    ("threading", "threads"),
-    ("concurrent/futures", "threads"),
-    ("json", "json"),
+    ("uvicorn/", "uvicorn / starlette / fastapi"),
+    ("starlette/", "uvicorn / starlette / fastapi"),
+    ("fastapi/", "uvicorn / starlette / fastapi"),
+    ("h11/", "uvicorn / starlette / fastapi"),
+    ("anyio/", "anyio"),
+    ("asyncio/", "asyncio"),
+    ("threading.py", "threads"),
+    ("concurrent/futures/", "threads"),
+    ("json/", "json"),
+    *((f"{folder}/", "langgraph") for folder in ("pregel", "_internal", "channels", "checkpoint", "serde", "sqlite")),
+    *((f"{folder}/", "langgraph") for folder in ("graph", "managed", "func", "prebuilt")),
 )
 _FRAME = re.compile(r"(?P<func>.*) \((?P<path>.*?):\d+\)$")
 
@@ -93,8 +99,9 @@ def summarise(collapsed: str, top: int = 25) -> Profile:
 
 def _package(frames: list[str]) -> str:
     for frame in reversed(frames):
+        path = frame.split(":", 1)[0]
         for marker, package in _PACKAGES:
-            if marker in frame.split(":", 1)[0]:
+            if path.startswith(marker) or f"/{marker}" in path:
                 return package
     return "other"
 
