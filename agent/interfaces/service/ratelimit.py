@@ -1,7 +1,11 @@
 """Per-key rate limits: requests per minute and runs in progress at once.
 
 The request rate is a moving window kept by the ``limits`` library, in process memory by
-default and in Redis when ``TILLER_REDIS_URL`` is set (so every service process shares it).
+default and in Redis when ``TILLER_REDIS_URL`` is set (so every service process shares it). In
+memory the window is the library's synchronous one, checked on the event loop: it is a few list
+operations with nothing to wait for, while its asyncio twin sends every key's expiry sweep to a
+worker thread — ~10 thread hops per run under load, queued in the executor before the runtime's
+own database work (docs/BENCHMARKS.md §9, stop 26).
 Concurrent runs are counted as leased slots: an in-process counter, or a Redis sorted set whose
 members expire — a process that dies mid-run frees its slots when their lease ends.
 """
@@ -15,9 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import limits.storage
+import limits.strategies
 import redis.asyncio
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from agent.interfaces.service.errors import RateLimited
@@ -53,7 +59,8 @@ class RateLimits:
         self.max_concurrent_runs = max_concurrent_runs
         self._on_refusal = on_refusal
         self._redis: Any = None
-        storage: Storage
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._local: limits.strategies.MovingWindowRateLimiter | None = None
         if redis_url:
             self._redis = redis.asyncio.Redis.from_url(redis_url)
             # One connection pool for both, closed with our client in ``close``.
@@ -65,9 +72,9 @@ class RateLimits:
                 connection_pool=self._redis.connection_pool,
             )
             self._acquire = self._redis.register_script(_ACQUIRE)
+            self._limiter = MovingWindowRateLimiter(storage)
         else:
-            storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(storage)
+            self._local = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
         self._running: Counter[str] = Counter()
 
     @property
@@ -94,9 +101,15 @@ class RateLimits:
         """Count one request; ``RateLimited`` past the key's requests per minute."""
         per_minute = who.rate_per_minute or self.rate_per_minute
         item = RateLimitItemPerMinute(per_minute)
-        if await self._limiter.hit(item, who.key_id):
-            return
-        stats = await self._limiter.get_window_stats(item, who.key_id)
+        if self._local is not None:
+            if self._local.hit(item, who.key_id):
+                return
+            stats = self._local.get_window_stats(item, who.key_id)
+        else:
+            assert self._limiter is not None
+            if await self._limiter.hit(item, who.key_id):
+                return
+            stats = await self._limiter.get_window_stats(item, who.key_id)
         self._on_refusal("requests_per_minute")
         raise RateLimited(
             f"rate limit: at most {per_minute} requests per minute with this API key; retry later",

@@ -49,6 +49,35 @@ def test_runs_over_the_keys_concurrency_get_429(client: TestClient, make_key: Ma
     assert done.status_code == 200 and done.json()["status"] == "completed"
 
 
+def test_the_in_memory_window_is_checked_on_the_loop_without_thread_hops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The moving window in memory refuses past the key's rate with a retry hint, keys apart, and
+    never sends work to a thread: the asyncio ``limits`` storage hopped to one for every key's
+    expiry sweep, ~10 hops a run that queued the runtime's own database work behind them."""
+    hops: list[object] = []
+
+    async def no_thread(func: object, *args: object, **kwargs: object) -> object:
+        hops.append(func)
+        raise AssertionError("the in-memory rate limit went to a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    vic = Principal(key_id="k" * 12, tenant="acme", role="user", name="vic", rate_per_minute=3)
+    ann = Principal(key_id="a" * 12, tenant="acme", role="user", name="ann", rate_per_minute=3)
+
+    async def scenario() -> None:
+        limits = RateLimits(rate_per_minute=100, max_concurrent_runs=1)
+        assert limits.backend == "memory"
+        for _ in range(3):
+            await limits.hit(vic)
+            await asyncio.sleep(0)  # let any expiry task the storage scheduled run
+        with pytest.raises(RateLimited) as refused:
+            await limits.hit(vic)
+        assert 1 <= refused.value.retry_after <= 60
+        await limits.hit(ann)  # another key has a window of its own
+
+    asyncio.run(scenario())
+    assert hops == []
+
+
 @needs_redis
 def test_limits_are_shared_between_processes_through_redis() -> None:
     """Two limiters on one Redis (as two service processes) share both the rate and the run slots."""
