@@ -140,9 +140,10 @@ def _audit(session: Session, row: ApprovalRow, event: str, actor: str, *, args_h
 
 _APPROVALS = table_of(ApprovalRow)
 _DUE = (_APPROVALS.c.status == "pending", _APPROVALS.c.expires_at <= bindparam("b_now"))
-_ANY_DUE = select(_APPROVALS.c.id).where(*_DUE).limit(1)
-_ANY_DUE_IN = select(_APPROVALS.c.id).where(*_DUE, _APPROVALS.c.tenant_id == bindparam("b_tenant")).limit(1)
-"""``expire_due``'s probe, run before every read of approvals: built once, on a connection (``threads``)."""
+_DUE_IN = (*_DUE, _APPROVALS.c.tenant_id == bindparam("b_tenant"))
+"""Pending and past expiry (in one tenant): ``expire_due``'s probe runs before every read of
+approvals, so its statements are built once (``threads``) with the rows' own conditions."""
+_ANY_DUE, _ANY_DUE_IN = (select(_APPROVALS.c.id).where(*due).limit(1) for due in (_DUE, _DUE_IN))
 
 
 class ApprovalStore:
@@ -372,18 +373,14 @@ class ApprovalStore:
 
         Called before every read of approvals, so it first looks with a read: the write
         transaction (a lock on SQLite, a commit everywhere) is opened only when one is due."""
-        now = utcnow()
-        probe, parameters = (
-            (_ANY_DUE_IN, {"b_now": now, "b_tenant": tenant_id}) if tenant_id else (_ANY_DUE, {"b_now": now})
+        due, parameters = (
+            (_DUE_IN, {"b_now": utcnow(), "b_tenant": tenant_id}) if tenant_id else (_DUE, {"b_now": utcnow()})
         )
         with self._engine.connect() as conn:
-            if conn.execute(probe, parameters).first() is None:
+            if conn.execute(_ANY_DUE_IN if tenant_id else _ANY_DUE, parameters).first() is None:
                 return 0
-        due = [ApprovalRow.status == "pending", ApprovalRow.expires_at <= now]
-        if tenant_id:
-            due.append(ApprovalRow.tenant_id == tenant_id)
         with transaction(self._sessions) as session:
-            rows = session.scalars(select(ApprovalRow).where(*due)).all()
+            rows = session.scalars(select(ApprovalRow).where(*due), parameters).all()
             for row in rows:
                 self._mark_expired(session, row)
             return len(rows)
