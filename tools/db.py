@@ -6,6 +6,7 @@ passed in by the caller (the runtime's typed config), never read from the enviro
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -88,6 +89,17 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_LOCK_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite refusing a statement because another connection holds a lock
+    it needs (``database is locked``): the transaction rolled back and may simply run again."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    return isinstance(orig, sqlite3.OperationalError) and isinstance(code, int) and code & 0xFF in _LOCK_CODES
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,7 +19,7 @@ from agent.loop.calls import ToolRunner
 from agent.loop.events import RunEvent
 from agent.models.chain import ModelRunnable
 from agent.models.pricing import PriceTable
-from agent.persistence.approvals import ApprovalStore
+from agent.persistence.inplace import InPlace, RuntimeStores
 from tools.domain import Vocabulary
 from tools.policy import ApprovalPolicy
 from tools.registry import ToolRegistry
@@ -51,7 +51,8 @@ class AgentDeps:
 
     registry: ToolRegistry
     policy: ApprovalPolicy
-    approvals: ApprovalStore
+    stores: InPlace[RuntimeStores]
+    """The runtime's stores (approval rows are requested through them)."""
     executor: ToolRunner
     model_with_tools: ModelRunnable
     model_without_tools: ModelRunnable

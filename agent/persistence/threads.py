@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.errors import ThreadBusy, ThreadNotFound
 from agent.persistence.names import normalize_name
 from agent.persistence.tables import ThreadRow, read_detached, table_of
-from tools.db import utcnow
+from tools.db import is_busy, utcnow
 
 log = logging.getLogger("tiller.persistence")
 
@@ -97,7 +97,9 @@ class ThreadStore:
                     also(conn)
                     _release(conn, thread_id, status)
                 return True
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
+                if is_busy(exc):  # locked, not refused: nothing was written; the caller may run it again
+                    raise
                 log.exception("could not store trace with the release of thread %s; releasing it alone", thread_id)
         with self._engine.begin() as conn:
             _release(conn, thread_id, status)

@@ -14,7 +14,6 @@ call on a thread that waits for a reviewer is refused, as a message sent there w
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from agent.config import Settings
-    from agent.persistence.approvals import ApprovalStore
+    from agent.persistence.inplace import InPlace, RuntimeStores
     from agent.runtime.domains import DomainRuntimes
     from agent.runtime.runs import RunDriver
 
@@ -45,7 +44,7 @@ class DirectRuntime(Protocol):
 
     settings: Settings
     domains: DomainRuntimes
-    approvals: ApprovalStore
+    stores: InPlace[RuntimeStores]
     runs: RunDriver
 
     async def over_budget(self, caller: Caller) -> RunResult | None:
@@ -133,8 +132,8 @@ class DirectCalls:
         return outcome_of(result, call, call_id(turn, DIRECT_STEP, 0))
 
     async def _thread_waits(self, call: DirectCall, caller: Caller) -> ToolOutcome:
-        pending = await asyncio.to_thread(
-            self.rt.approvals.list, caller.tenant, thread_id=caller.thread, status="pending"
+        pending = await self.rt.stores.run(
+            lambda st: st.approvals.list(caller.tenant, thread_id=caller.thread, status="pending")
         )
         waiting = ", ".join(f"{a.tool} (approval {a.id})" for a in pending) or "an earlier call"
         message = (

@@ -1,10 +1,11 @@
 """Running the graph for one thread: lease it, run to the next stop, record the trace, release.
 
 All of it is async, on the runtime's event loop. The runtime's own stores (threads, approvals,
-traces) are short synchronous SQLAlchemy transactions; they run on the default thread pool
-(``asyncio.to_thread``) so the loop never waits on a commit, without a second implementation of
-every store (docs/BENCHMARKS.md, issue 18). The SQLite checkpointer is the exception, awaited in
-place: its writes take less time than a thread hand-off (``agent/persistence/sqlite_saver.py``).
+traces) are short synchronous SQLAlchemy transactions, one implementation for sync and async
+callers: ``rt.stores.run`` calls them in place on a SQLite file — over a connection that never
+waits for a lock, on a worker thread when the file is busy — and on a worker thread on
+PostgreSQL (``agent/persistence/inplace.py``). The SQLite checkpointer is awaited in place too
+(``agent/persistence/sqlite_saver.py``).
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ if TYPE_CHECKING:
     from agent.loop.graph import AgentGraph
     from agent.models.pricing import PriceTable
     from agent.persistence.approvals import ApprovalStore
-    from agent.persistence.threads import ThreadStore
+    from agent.persistence.inplace import InPlace, RuntimeStores
     from agent.runtime.domains import DomainRuntimes
-    from agent.tracing import TraceStore
     from agent.tracing.export import TraceExporter
     from agent.tracing.metrics import RunMetrics
 
@@ -115,9 +115,7 @@ class RuntimeParts(Protocol):
     graph: AgentGraph
     limits: Limits
     domains: DomainRuntimes
-    threads: ThreadStore
-    approvals: ApprovalStore
-    traces: TraceStore
+    stores: InPlace[RuntimeStores]
     metrics: RunMetrics
     exporters: list[TraceExporter]
     prices: PriceTable
@@ -160,7 +158,7 @@ class RunDriver:
         the thread's status is the run's, or else read from its checkpoint, and the run's trace is
         stored in the same transaction."""
         if not claimed:
-            await asyncio.to_thread(self.rt.threads.claim, thread_id)
+            await self.rt.stores.run(lambda st: st.threads.claim(thread_id))
         held = Lease()
         try:
             yield held
@@ -169,20 +167,21 @@ class RunDriver:
             if status is None:
                 snapshot = await self.graph.aget_state(config(thread_id, self.rt.limits))
                 status = "awaiting_approval" if snapshot.interrupts else snapshot.values.get("status") or "idle"
-            await asyncio.to_thread(self._release, thread_id, status, held.trace)
+            await self._release(thread_id, status, held.trace)
 
     @asynccontextmanager
     async def open_thread(self, caller: Caller, title: str, limits: Limits | None) -> AsyncIterator[OpenThread]:
         """Open the caller's thread (creating it, titled ``title``), hold its lease and read its
         state: what a new turn starts from."""
-        row, created = await asyncio.to_thread(
-            self.rt.threads.open_and_claim,
-            caller.thread,
-            tenant_id=caller.tenant,
-            user_id=caller.user,
-            title=title[:80],
-            role=caller.role,
-            subject=caller.subject,
+        row, created = await self.rt.stores.run(
+            lambda st: st.threads.open_and_claim(
+                caller.thread,
+                tenant_id=caller.tenant,
+                user_id=caller.user,
+                title=title[:80],
+                role=caller.role,
+                subject=caller.subject,
+            )
         )
         caller = replace(caller, tenant=row.tenant_id, user=row.user_id, subject=row.subject)
         async with self.lease(caller.thread, claimed=True) as held:  # the state read below is the one we continue
@@ -190,16 +189,22 @@ class RunDriver:
             snapshot = None if created else await self.graph.aget_state(config(caller.thread, limits or self.rt.limits))
             yield OpenThread(caller, held, snapshot)
 
-    def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
+    async def _release(self, thread_id: str, status: str, trace: TraceView | None) -> None:
         """Release the lease and store the run's trace in one transaction (one commit less per
-        run); a trace the database refuses never fails the run: the lease is released alone."""
-        also = partial(self.rt.traces.add, trace=trace) if trace is not None else None
-        if self.rt.threads.release(thread_id, status, also=also) and trace is not None:
-            self._observe(trace)
+        run); a trace the database refuses never fails the run: the lease is released alone.
+        A stored trace goes to the metrics, and to the exporters on a thread (they send it over
+        the network)."""
 
-    def _observe(self, trace: TraceView) -> None:
-        """A stored trace goes to the metrics and to every exporter."""
-        self.rt.metrics.observe_trace(trace)
+        def release(st: RuntimeStores) -> bool:
+            also = partial(st.traces.add, trace=trace) if trace is not None else None
+            return st.threads.release(thread_id, status, also=also)
+
+        if await self.rt.stores.run(release) and trace is not None:
+            self.rt.metrics.observe_trace(trace)
+            if self.rt.exporters:
+                await asyncio.to_thread(self._export, trace)
+
+    def _export(self, trace: TraceView) -> None:
         for exporter in self.rt.exporters:
             try:
                 exporter.export(trace)
@@ -242,27 +247,6 @@ class RunDriver:
         held.status, held.trace = result.status.value, recorder.finish(result)
         return result.model_copy(update={"run_id": recorder.id})
 
-    def decisions(self, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
-        """The reviewers' decisions on every approval of the interrupt (as the paused run takes
-        them), or ``None`` while any is still pending."""
-        approvals = self.rt.approvals
-        approvals.expire_due(tenant)
-        decisions: dict[str, dict[str, Any]] = {}
-        for approval_id in approval_ids:
-            a = approvals.get(tenant, approval_id)
-            if a.status == "pending":
-                return None
-            if a.status == "expired":
-                continue  # no decision: request_approval reports the expiry to the model
-            decision = ReviewDecision(
-                decision=a.decision,
-                decided_by=a.decided_by,
-                edited_args=a.edited_args,
-                customer_message=a.customer_message,
-            )
-            decisions[approval_id] = decision.model_dump()
-        return decisions
-
     async def result(
         self, thread_id: str, tenant: str, started: float, forced: RunStatus | None = None, final: Any = None
     ) -> RunResult:
@@ -276,7 +260,7 @@ class RunDriver:
             snapshot = await self.graph.aget_state(config(thread_id, self.rt.limits))
             values, interrupted = snapshot.values or {}, bool(snapshot.interrupts)
         pending = (
-            await asyncio.to_thread(self.rt.approvals.list, tenant, thread_id=thread_id, status="pending")
+            await self.rt.stores.run(lambda st: st.approvals.list(tenant, thread_id=thread_id, status="pending"))
             if interrupted
             else []
         )
@@ -297,10 +281,31 @@ class RunDriver:
         caller = ctx.caller
         if snapshot.interrupts:
             ids: list[str] = snapshot.interrupts[0].value["approval_ids"]
-            decisions = await asyncio.to_thread(self.decisions, caller.tenant, ids)
+            decisions = await self.rt.stores.run(lambda st: decisions_of(st.approvals, caller.tenant, ids))
             if decisions is None:
                 return await self.result(caller.thread, caller.tenant, 0.0)
             return await self.invoke(Command(resume=decisions), ctx, on_event, "resume", held)
         if snapshot.next:  # a run stopped mid-way (crash): continue from the last checkpoint
             return await self.invoke(None, ctx, on_event, "resume", held)
         return await self.result(caller.thread, caller.tenant, 0.0)
+
+
+def decisions_of(approvals: ApprovalStore, tenant: str, approval_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+    """The reviewers' decisions on every approval of the interrupt (as the paused run takes
+    them), or ``None`` while any is still pending."""
+    approvals.expire_due(tenant)
+    decisions: dict[str, dict[str, Any]] = {}
+    for approval_id in approval_ids:
+        a = approvals.get(tenant, approval_id)
+        if a.status == "pending":
+            return None
+        if a.status == "expired":
+            continue  # no decision: request_approval reports the expiry to the model
+        decision = ReviewDecision(
+            decision=a.decision,
+            decided_by=a.decided_by,
+            edited_args=a.edited_args,
+            customer_message=a.customer_message,
+        )
+        decisions[approval_id] = decision.model_dump()
+    return decisions

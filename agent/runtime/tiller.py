@@ -37,12 +37,12 @@ from agent.models.chain import ModelChain
 from agent.models.factory import as_chain
 from agent.models.pricing import PriceTable
 from agent.models.router import RouterChain
-from agent.persistence.approvals import ApprovalStore, Decision
+from agent.persistence.approvals import Decision
 from agent.persistence.checkpoint import open_async_checkpointer
 from agent.persistence.database import open_database, translate_database_errors
+from agent.persistence.inplace import InPlace, RuntimeStores
 from agent.persistence.names import normalize_name
 from agent.persistence.storage import home_fix, require_writable
-from agent.persistence.threads import ThreadStore
 from agent.runtime.budget import budget_refusal
 from agent.runtime.cache import ToolResultCache
 from agent.runtime.decision_checks import check_approval, checked_edit
@@ -52,7 +52,6 @@ from agent.runtime.execution import ToolExecutor
 from agent.runtime.loop import RuntimeLoop
 from agent.runtime.review import Reviews, ReviewView
 from agent.runtime.runs import EventHandler, RunDriver, Tokens, config, new_turn, token_check
-from agent.tracing import TraceStore
 from agent.tracing.export import exporters_from_env
 from agent.tracing.metrics import RunMetrics
 from tools.outcome import ToolOutcome
@@ -119,12 +118,14 @@ class Tiller:
             require_writable(s.home, "the Tiller home", home_fix(s.home, s.database_url is None))
         self.engine, self.sessions = open_database(s.db_url, require=own_tables, busy_timeout_s=s.db_busy_timeout_s)
         self._stack.callback(self.engine.dispose)
-        self.approvals = ApprovalStore(self.sessions, ttl_s=s.approval_ttl_s)
-        self.threads = ThreadStore(self.sessions)
+        # The stores, for sync callers; ``stores.run`` calls them from the loop (in place on SQLite).
+        self.stores = InPlace(lambda ss: RuntimeStores.over(ss, approval_ttl_s=s.approval_ttl_s), self.sessions)
+        self._stack.callback(self.stores.close)
+        pooled = self.stores.pooled
+        self.threads, self.approvals, self.traces = pooled.threads, pooled.approvals, pooled.traces
         executor = ToolExecutor(self.sessions, self.approvals, cache=ToolResultCache() if s.tool_cache else None)
         self._stack.callback(executor.close)
         chain = as_chain(model, s)
-        self.traces = TraceStore(self.sessions)
         self.metrics = RunMetrics()
         self.metrics.watch_approvals(self.approvals.count_by_status)
         self.exporters = exporters_from_env()
@@ -136,7 +137,7 @@ class Tiller:
             prices=self.prices,
             registry=ToolRegistry(),
             policy=ApprovalPolicy(),
-            approvals=self.approvals,
+            stores=self.stores,
             executor=executor,
             model_with_tools=chain.bind(None),
             model_without_tools=chain.bind(None),
@@ -330,7 +331,7 @@ class Tiller:
         labels: dict[str, str] | None,
         tokens: Callable[[], bool],
     ) -> RunResult:
-        row = await asyncio.to_thread(self.threads.get, tenant, thread_id)
+        row = await self.stores.run(lambda st: st.threads.get(tenant, thread_id))
         role = row.role or self.domains.domain_of(row.tenant_id).role
         caller = Caller(tenant=row.tenant_id, user=row.user_id, thread=thread_id, role=role, subject=row.subject)
         return await self.runs.resume_command(caller, self.runs.context(caller, None, labels, tokens), on_event)

@@ -28,7 +28,7 @@ from agent.interfaces.service.ratelimit import RateLimits
 from agent.interfaces.service.routes import approvals, feedback, ops, threads, workflows
 from agent.interfaces.service.workflow_runs import WorkflowRuns
 from agent.persistence.feedback import FeedbackStore
-from agent.persistence.keys import KeyStore, stored_secret
+from agent.persistence.keys import stored_secret
 from agent.runtime import Tiller
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,7 +41,7 @@ def _context(settings: Settings, service: ServiceSettings, tiller: Tiller) -> Se
         settings=settings,
         service=service,
         tiller=tiller,
-        keys=KeyStore(tiller.sessions),
+        keys=tiller.stores.pooled.keys,
         feedback=FeedbackStore(tiller.sessions),
         limits=RateLimits(
             rate_per_minute=service.rate_per_minute,

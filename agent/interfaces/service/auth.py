@@ -11,7 +11,6 @@ import hmac
 import secrets
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -52,7 +51,7 @@ async def identify(
 ) -> Principal:
     """The principal of this request, without rate limiting (pages handle their own redirects)."""
     if credentials is not None:
-        return await to_thread.run_sync(ctx.keys.authenticate, credentials.credentials)
+        return await ctx.tiller.stores.run(lambda st: st.keys.authenticate(credentials.credentials))
     if request.headers.get("authorization"):
         raise Unauthorized("the Authorization header must read `Bearer <key>`", code="invalid_key")
     who = await session_principal(request, ctx)
@@ -69,7 +68,7 @@ async def session_principal(request: Request, ctx: ServiceContext) -> Principal:
             "missing API key: send `Authorization: Bearer <key>` (create one with `tiller keys create`)",
             code="missing_key",
         )
-    return await to_thread.run_sync(ctx.keys.get, str(key_id))
+    return await ctx.tiller.stores.run(lambda st: st.keys.get(str(key_id)))
 
 
 async def authenticated(

@@ -59,7 +59,7 @@ async def resume_when_ready(ctx: ServiceContext, tenant: str, thread_id: str) ->
     """
     if thread_id.startswith(WORKFLOW_THREAD_PREFIX):
         return False
-    waiting = await to_thread.run_sync(lambda: ctx.tiller.approvals.list(tenant, thread_id=thread_id, status="pending"))
+    waiting = await ctx.tiller.stores.run(lambda st: st.approvals.list(tenant, thread_id=thread_id, status="pending"))
     if waiting or ctx.hub.is_running(thread_id):
         return False
 

@@ -9,16 +9,17 @@ from agent.interfaces.service.schemas import Message, ThreadSummary, ThreadView
 from agent.persistence.keys import Principal
 from agent.persistence.names import same_person
 from agent.persistence.tables import ThreadRow
+from agent.persistence.threads import ThreadStore
 from agent.runtime import Tiller
 from tools.envelope import read_envelope
 
 
-def visible_thread(tiller: Tiller, who: Principal, thread_id: str) -> ThreadRow:
+def visible_thread(threads: ThreadStore, who: Principal, thread_id: str) -> ThreadRow:
     """The thread if ``who`` may see it: same tenant, and a user key sees only its own threads.
 
     Anything else is "not found" — the answer never tells whether the id exists elsewhere.
     """
-    row = tiller.threads.get(who.tenant, thread_id)
+    row = threads.get(who.tenant, thread_id)
     other_subject = who.subject is not None and row.subject != who.subject
     if (who.role == "user" and not same_person(row.user_id, who.name)) or other_subject:
         raise ThreadNotFound(f"no thread {thread_id} in tenant {who.tenant}")
@@ -67,7 +68,7 @@ def summary(row: ThreadRow) -> ThreadSummary:
 
 def thread_view(tiller: Tiller, who: Principal, thread_id: str) -> ThreadView:
     """A thread with its messages, its last run and what waits for a reviewer (404 if ``who`` cannot see it)."""
-    row = visible_thread(tiller, who, thread_id)
+    row = visible_thread(tiller.threads, who, thread_id)
     view = ThreadView(**summary(row).model_dump())
     if row.status == "idle":
         return view

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -92,7 +91,7 @@ async def login(
 ) -> Response:
     """Check the pasted key; the session keeps its id, never the key itself."""
     try:
-        who = await to_thread.run_sync(ctx.keys.authenticate, key)
+        who = await ctx.tiller.stores.run(lambda st: st.keys.authenticate(key))
     except ServiceError as exc:
         return render(request, "login.html", status_code=401, next=_safe_next(next), error=exc.message)
     start_session(request, who)

@@ -100,7 +100,7 @@ async def _until_settled(
         # (or while it is down: then poll each second), or one whose events were lost.
         if channel.running is None and now - polled >= (_LIVE_POLL_S if ctx.hub.live else _POLL_S):
             polled = now
-            latest = await to_thread.run_sync(ctx.tiller.threads.get, who.tenant, row.id)
+            latest = await ctx.tiller.stores.run(lambda st: st.threads.get(who.tenant, row.id))
             changed = (latest.status, latest.updated_at) != seen
             stale = channel.current_job is not None and now - quiet_since >= _LIVE_POLL_S
             if (changed or stale) and latest.status != "running":

@@ -47,7 +47,7 @@ KINDS: dict[str, tuple[str, str]] = {
 def visible_trace(ctx: ServiceContext, who: Principal, run_id: str) -> TraceView:
     """The run if ``who`` may see it — the rule of ``GET /v1/traces/{run_id}``."""
     found = ctx.tiller.traces.get(who.tenant, run_id)
-    visible_thread(ctx.tiller, who, found.thread_id)  # a user key sees its own threads' traces only
+    visible_thread(ctx.tiller.threads, who, found.thread_id)  # a user key sees its own threads' traces only
     return found
 
 
@@ -56,7 +56,7 @@ def visible_runs(
 ) -> list[TraceView]:
     """Newest runs first, of one thread or the whole tenant, that ``who`` may see."""
     if thread:
-        visible_thread(ctx.tiller, who, thread)
+        visible_thread(ctx.tiller.threads, who, thread)
     narrowed = status is not None or (who.role == "user" and not thread)
     runs = ctx.tiller.traces.list(who.tenant, thread_id=thread, limit=_SCANNED if narrowed else limit)
     if who.role == "user" and not thread:
@@ -72,7 +72,7 @@ def visible_runs(
 
 def _can_see(ctx: ServiceContext, who: Principal, thread_id: str) -> bool:
     try:
-        visible_thread(ctx.tiller, who, thread_id)
+        visible_thread(ctx.tiller.threads, who, thread_id)
     except ThreadNotFound:
         return False
     return True

@@ -13,7 +13,6 @@ idempotent, and execution goes through the idempotency ledger.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from typing import Any, Literal
 
@@ -122,18 +121,20 @@ class _Planner:
         self, call_id: str, spec: ToolSpec, args: dict[str, Any], decision: PolicyDecision
     ) -> PendingApproval:
         caller = self.ctx.caller
-        return await asyncio.to_thread(  # a short transaction of the runtime's store
-            self.deps.approvals.request,
-            tenant_id=caller.tenant,
-            thread_id=caller.thread,
-            tool_call_id=call_id,
-            tool=spec.name,
-            risk=spec.risk.value,
-            args=args,
-            requested_by=caller.user,
-            excerpt=last_human_text(self.state["messages"]),
-            reason=decision.reason,
-            provenance=decision.provenance,
+        excerpt = last_human_text(self.state["messages"])
+        return await self.deps.stores.run(  # a short transaction of the runtime's store
+            lambda st: st.approvals.request(
+                tenant_id=caller.tenant,
+                thread_id=caller.thread,
+                tool_call_id=call_id,
+                tool=spec.name,
+                risk=spec.risk.value,
+                args=args,
+                requested_by=caller.user,
+                excerpt=excerpt,
+                reason=decision.reason,
+                provenance=decision.provenance,
+            )
         )
 
     def announce(self, emit: Any) -> None:

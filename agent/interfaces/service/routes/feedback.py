@@ -20,7 +20,7 @@ router = APIRouter(tags=["feedback and traces"])
 
 
 def _record(ctx: ServiceContext, who: Principal, thread_id: str, body: FeedbackIn) -> FeedbackOut:
-    visible_thread(ctx.tiller, who, thread_id)
+    visible_thread(ctx.tiller.threads, who, thread_id)
     if body.run_id is None:
         latest = ctx.tiller.traces.list(who.tenant, thread_id=thread_id, limit=1)
         if not latest:
@@ -54,7 +54,7 @@ async def list_feedback(thread_id: str, who: Caller, ctx: Context) -> list[Feedb
     """Feedback given on the thread's runs, oldest first."""
 
     def read() -> list[FeedbackOut]:
-        visible_thread(ctx.tiller, who, thread_id)
+        visible_thread(ctx.tiller.threads, who, thread_id)
         return [FeedbackOut(**asdict(f)) for f in ctx.feedback.list(who.tenant, thread_id)]
 
     return await to_thread.run_sync(read)
@@ -65,7 +65,7 @@ async def thread_traces(thread_id: str, who: Caller, ctx: Context) -> list[Trace
     """The thread's runs (newest first) with timings, tokens and cost; spans via ``/v1/traces/{id}``."""
 
     def read() -> list[TraceView]:
-        visible_thread(ctx.tiller, who, thread_id)
+        visible_thread(ctx.tiller.threads, who, thread_id)
         return ctx.tiller.traces.list(who.tenant, thread_id=thread_id, limit=100)
 
     return await to_thread.run_sync(read)
@@ -77,7 +77,7 @@ async def trace(run_id: str, who: Caller, ctx: Context) -> TraceView:
 
     def read() -> TraceView:
         found = ctx.tiller.traces.get(who.tenant, run_id)
-        visible_thread(ctx.tiller, who, found.thread_id)  # a user key sees its own threads' traces only
+        visible_thread(ctx.tiller.threads, who, found.thread_id)  # a user key sees its own threads' traces only
         return found
 
     return await to_thread.run_sync(read)

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from agent.interfaces.service.auth import Caller, Context
-from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.decisions import resume_when_ready
 from agent.interfaces.service.errors import Conflict, Forbidden, PayloadTooLarge, ServiceError
 from agent.interfaces.service.history import summary, thread_view, visible_thread
+from agent.interfaces.service.hub import RunHub
 from agent.interfaces.service.schemas import CreateThread, ErrorBody, PostMessage, ThreadSummary, ThreadView
 from agent.interfaces.service.streams import follow_thread, run_events, sse_response
 from agent.loop.state import RunResult
+from agent.persistence.inplace import RuntimeStores
 from agent.persistence.keys import Principal
 from agent.persistence.names import same_person
 from agent.persistence.tables import ThreadRow
@@ -36,12 +37,12 @@ _SSE: dict[int | str, dict[str, Any]] = {
 async def create_thread(body: CreateThread, who: Caller, ctx: Context) -> ThreadSummary:
     """Start a conversation owned by the key's user."""
 
-    def create() -> ThreadRow:
-        return ctx.tiller.threads.open(
+    def create(stores: RuntimeStores) -> ThreadRow:
+        return stores.threads.open(
             new_thread_id(), tenant_id=who.tenant, user_id=who.name, title=body.title, subject=who.subject
         )
 
-    return summary(await to_thread.run_sync(create))
+    return summary(await ctx.tiller.stores.run(create))
 
 
 @router.get("", response_model=list[ThreadSummary], responses=_ERRORS)
@@ -49,7 +50,7 @@ async def list_threads(
     who: Caller, ctx: Context, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[ThreadSummary]:
     """Recent threads of the tenant (a user key sees its own only), most recently active first."""
-    rows = await to_thread.run_sync(lambda: ctx.tiller.threads.list(who.tenant, limit=limit))
+    rows = await ctx.tiller.stores.run(lambda st: st.threads.list(who.tenant, limit=limit))
     return [summary(r) for r in rows if who.role != "user" or same_person(r.user_id, who.name)]
 
 
@@ -76,7 +77,7 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
             f"message is {len(body.content)} characters; at most {limit} are accepted (TILLER_MAX_MESSAGE_CHARS)",
             code="message_too_large",
         )
-    if await to_thread.run_sync(_check_can_post, ctx, who, thread_id):
+    if await ctx.tiller.stores.run(lambda st: _check_can_post(st, ctx.hub, who, thread_id)):
         await resume_when_ready(ctx, who.tenant, thread_id)  # decided, but nobody continued it (a restart)
         raise Conflict(
             f"thread {thread_id} is continuing after its approvals were decided; follow its events",
@@ -110,19 +111,19 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
     return await job.done
 
 
-def _check_can_post(ctx: ServiceContext, who: Principal, thread_id: str) -> bool:
+def _check_can_post(stores: RuntimeStores, hub: RunHub, who: Principal, thread_id: str) -> bool:
     """The owner posts, and only while the thread is neither running nor waiting for a reviewer.
 
     True when the thread still shows its pause although every approval is decided."""
-    row = visible_thread(ctx.tiller, who, thread_id)
+    row = visible_thread(stores.threads, who, thread_id)
     if not same_person(row.user_id, who.name):
         raise Forbidden(f"only the thread's owner ({row.user_id}) can post to it", code="not_thread_owner")
     leased = row.lease_until is not None and row.lease_until > datetime.now(UTC)
-    if (row.status == "running" and leased) or ctx.hub.is_running(thread_id):
+    if (row.status == "running" and leased) or hub.is_running(thread_id):
         raise Conflict(f"thread {thread_id} is running a request now; wait for it to finish", code="thread_busy")
     if row.status != "awaiting_approval":
         return False
-    pending = ctx.tiller.approvals.list(who.tenant, thread_id=thread_id, status="pending")
+    pending = stores.approvals.list(who.tenant, thread_id=thread_id, status="pending")
     if not pending:
         return True
     raise Conflict(
@@ -150,6 +151,6 @@ async def thread_events(
     """Server-sent events: the thread's current ``status`` first, then every step of its runs —
     in particular the continuation after a reviewer decides — until the thread settles
     (neither running nor waiting for a reviewer) or ``timeout`` seconds pass."""
-    row = await to_thread.run_sync(visible_thread, ctx.tiller, who, thread_id)
+    row = await ctx.tiller.stores.run(lambda st: visible_thread(st.threads, who, thread_id))
     last = (last_event_id or "").strip() or None
     return sse_response(follow_thread(ctx, who, row, last, timeout or ctx.service.follow_timeout_s))
