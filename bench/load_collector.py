@@ -4,6 +4,8 @@ Read from the server's own ``/metrics`` (``tiller_gc_*``, agent/interfaces/servi
 once the warm-up ends and again when the load stops; the difference is what the collector cost
 while the load was measured. A sampling profiler cannot show this: it spreads each collection
 over whatever frame triggered it. A server without those metrics (LangGraph Server) gives none.
+The same readings count the store calls that found SQLite busy and ran on a thread instead of in
+place (``tiller_store_busy_fallbacks_total``, agent/persistence/inplace.py).
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import httpx
 _SECONDS = "tiller_gc_seconds_total"
 _COLLECTIONS = "tiller_gc_collections_total"
 _LONGEST = "tiller_gc_longest_pause_seconds"
+_BUSY = "tiller_store_busy_fallbacks_total"
 
 
 def read_collector(url: str) -> dict[str, float] | None:
-    """``{"seconds", "collections", "full", "longest_s"}`` from ``url``'s ``/metrics`` (``None``: not there)."""
+    """``{"seconds", "collections", "full", "longest_s", "busy"}`` from ``url``'s ``/metrics`` (``None``: not there)."""
     try:
         text = httpx.get(url + "/metrics", timeout=10).text
     except httpx.HTTPError:
         return None
-    reading = {"seconds": 0.0, "collections": 0.0, "full": 0.0, "longest_s": 0.0}
+    reading = {"seconds": 0.0, "collections": 0.0, "full": 0.0, "longest_s": 0.0, "busy": 0.0}
     found = False
     for line in text.splitlines():
         name, _, value = line.rpartition(" ")
@@ -36,6 +39,8 @@ def read_collector(url: str) -> dict[str, float] | None:
                 reading["full"] += float(value)
         elif name == _LONGEST:
             reading["longest_s"] = float(value)
+        elif name == _BUSY:
+            reading["busy"] += float(value)
         else:
             continue
         found = True
@@ -71,6 +76,7 @@ class CollectorWatch:
             "collections": int(last["collections"] - self._first["collections"]),
             "full_collections": int(last["full"] - self._first["full"]),
             "longest_pause_ms_since_start": round(1000 * last["longest_s"], 1),
+            "store_busy_fallbacks": int(last["busy"] - self._first["busy"]),
         }
 
 
@@ -82,5 +88,6 @@ def render_collector(reading: dict[str, Any] | None) -> str:
         f"Garbage collector over the measured time: {reading['seconds']:.2f} s "
         f"({reading['seconds_per_min']} s per minute), {reading['collections']} collections, "
         f"{reading['full_collections']} of them full; longest pause since start "
-        f"{reading['longest_pause_ms_since_start']} ms."
+        f"{reading['longest_pause_ms_since_start']} ms. Store calls that found SQLite busy and ran on a "
+        f"thread: {reading.get('store_busy_fallbacks', 0)}."
     )

@@ -127,7 +127,7 @@ class Tiller:
         self._stack.callback(executor.close)
         chain = as_chain(model, s)
         self.metrics = RunMetrics()
-        self.metrics.watch_approvals(self.approvals.count_by_status)
+        self.metrics.watch_stores(self.approvals.count_by_status, lambda: self.stores.fallbacks)
         self.exporters = exporters_from_env()
         for exporter in self.exporters:
             self._stack.callback(exporter.close)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from agent.loop.state import PendingApproval
@@ -72,10 +72,13 @@ class RunMetrics:
             registry=r,
         )
 
-    def watch_approvals(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+    def watch_stores(self, count_by_status: Callable[[], dict[str, int]], busy_fallbacks: Callable[[], int]) -> None:
         """Expose ``tiller_approvals{status}`` (pending, approved, executed, rejected, expired),
-        counted in the database at scrape time, so every process reports the same backlog."""
+        counted in the database at scrape time, so every process reports the same backlog; and
+        ``tiller_store_busy_fallbacks_total``, the store calls from the loop that found SQLite
+        busy and ran on a worker thread (``agent/persistence/inplace.py``)."""
         self.registry.register(_ApprovalBacklog(count_by_status))
+        self.registry.register(_BusyFallbacks(busy_fallbacks))
 
     def observe_trace(self, trace: TraceView) -> None:
         """Count one stored run and each of its spans: model and tool calls, guard verdicts, breaker
@@ -122,3 +125,15 @@ class _ApprovalBacklog(Collector):
         for status in ("pending", "approved", "executed", "rejected", "expired"):
             family.add_metric([status], counts.get(status, 0))
         yield family
+
+
+class _BusyFallbacks(Collector):
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "tiller_store_busy_fallbacks",
+            "Store calls from the event loop that found SQLite busy and ran again on a worker thread.",
+            value=self._count(),
+        )

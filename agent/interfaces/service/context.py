@@ -32,6 +32,7 @@ class ServiceContext:
     workflows: WorkflowRuns
 
 
-def service_context(request: Request) -> ServiceContext:
-    """FastAPI dependency: the app's context."""
+async def service_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the app's context (``async``: FastAPI sends a sync dependency to a
+    worker thread, one hand-off per request for an attribute read)."""
     return request.app.state.context

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.errors import ThreadNotFound
 from agent.persistence.database import open_database
 from agent.persistence.inplace import InPlace, RuntimeStores
+from agent.tracing.metrics import RunMetrics
 from tools.db import is_busy, make_engine, make_session_factory
 
 
@@ -108,8 +109,11 @@ def test_a_write_that_finds_the_lock_taken_runs_on_a_thread_without_stalling_the
         assert where != loop_thread, "the write should have gone to a worker thread"
         return ticks, stores.fallbacks
 
+    metrics = RunMetrics()
+    metrics.watch_stores(dict, lambda: stores.fallbacks)
     ticks, fallbacks = asyncio.run(main())
     assert fallbacks == 1
+    assert metrics.registry.get_sample_value("tiller_store_busy_fallbacks_total") == 1
     assert ticks >= 10, f"the loop served {ticks} ticks while the write waited ~0.3 s for the lock"
     assert _marks(sessions) == ["trace"], "the row written with the release was lost or doubled"
     row = stores.pooled.threads.get("acme", "t_2")
