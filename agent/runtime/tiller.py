@@ -118,10 +118,9 @@ class Tiller:
             require_writable(s.home, "the Tiller home", home_fix(s.home, s.database_url is None))
         self.engine, self.sessions = open_database(s.db_url, require=own_tables, busy_timeout_s=s.db_busy_timeout_s)
         self._stack.callback(self.engine.dispose)
-        # The stores, for sync callers; ``stores.run`` calls them from the loop (in place on SQLite).
         self.stores = InPlace(lambda ss: RuntimeStores.over(ss, approval_ttl_s=s.approval_ttl_s), self.sessions)
         self._stack.callback(self.stores.close)
-        pooled = self.stores.pooled
+        pooled = self.stores.pooled  # for sync callers; async code uses ``stores.run`` (in place on SQLite)
         self.threads, self.approvals, self.traces = pooled.threads, pooled.approvals, pooled.traces
         executor = ToolExecutor(self.sessions, self.approvals, cache=ToolResultCache() if s.tool_cache else None)
         self._stack.callback(executor.close)

@@ -50,7 +50,8 @@ async def list_threads(
     who: Caller, ctx: Context, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[ThreadSummary]:
     """Recent threads of the tenant (a user key sees its own only), most recently active first."""
-    rows = await ctx.tiller.stores.run(lambda st: st.threads.list(who.tenant, limit=limit))
+    # A sort over the tenant's threads (it grows with them): on a worker thread, not in place.
+    rows = await to_thread.run_sync(lambda: ctx.tiller.threads.list(who.tenant, limit=limit))
     return [summary(r) for r in rows if who.role != "user" or same_person(r.user_id, who.name)]
 
 
