@@ -6,6 +6,7 @@ passed in by the caller (the runtime's typed config), never read from the enviro
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,14 @@ class Base(DeclarativeBase):
     """Declarative base of every table owned by the tools layer (business data, ledger)."""
 
 
+PG_POOL_SIZE = 8 + min(32, (os.cpu_count() or 1) + 4)
+"""PostgreSQL connections an engine keeps open: as many as threads may hold at once (a runtime's
+8 tool workers and its event loop's default executor, min(32, CPUs + 4)). SQLAlchemy's default
+keeps 5 and closes every connection past them when it is returned, so under load about every
+other run opened a connection — a new PostgreSQL backend process — and closed it again. They
+are opened only when needed, never more than ``2 × PG_POOL_SIZE`` at once."""
+
+
 def normalize_url(url: str) -> str:
     """Pick the psycopg 3 driver for bare PostgreSQL URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -88,6 +97,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
             cur.close()
 
         return engine
+    kwargs = {"pool_size": PG_POOL_SIZE, "max_overflow": PG_POOL_SIZE} | kwargs
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

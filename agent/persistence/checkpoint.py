@@ -49,7 +49,8 @@ def _sqlite_connection(sqlite_path: Path) -> sqlite3.Connection:
 @asynccontextmanager
 async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """Yield a ready async checkpointer on the running loop (``InlineSqliteSaver``, or
-    ``AsyncPostgresSaver`` over a connection pool); its connections close when the context ends."""
+    ``PooledPostgresSaver``: LangGraph's ``AsyncPostgresSaver`` over a connection pool, without
+    its lock); its connections close when the context ends."""
     if db_url.startswith(("postgresql", "postgres:")):
         async with _async_postgres(db_url) as saver:
             yield saver
@@ -71,9 +72,10 @@ async def open_async_checkpointer(db_url: str, sqlite_path: Path) -> AsyncIterat
 async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[BaseCheckpointSaver[str]]:
     # PostgreSQL only: a SQLite home never loads psycopg and its pool (~0.3 s).
     import psycopg  # noqa: PLC0415
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver  # noqa: PLC0415
     from psycopg.rows import DictRow, dict_row  # noqa: PLC0415
     from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
+
+    from agent.persistence.postgres_saver import PooledPostgresSaver  # noqa: PLC0415
 
     url = db_url.replace("postgresql+psycopg://", "postgresql://")
     with open_checkpointer(db_url, Path()):  # migrate the tables once, under the lock (sync path)
@@ -90,7 +92,7 @@ async def _async_postgres(db_url: str, max_size: int = 10) -> AsyncIterator[Base
             f"cannot connect to PostgreSQL for checkpoints ({exc}); check TILLER_DATABASE_URL"
         ) from None
     try:
-        yield AsyncPostgresSaver(pool)
+        yield PooledPostgresSaver(pool)  # no lock around every statement: postgres_saver.py says why
     finally:
         await pool.close()
 

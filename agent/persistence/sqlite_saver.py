@@ -11,7 +11,8 @@ server CPU per run (docs/BENCHMARKS.md §9).
 The trade (not measured on its own): while a statement runs, the loop waits. It waits for SQLite's
 write lock only when another process writes the same checkpoint file at that moment (a CLI run on
 the service's home), for as long as that process's transaction — milliseconds; ``busy_timeout``
-bounds it. A home on PostgreSQL uses ``AsyncPostgresSaver``: network round trips are awaited.
+bounds it. A home on PostgreSQL uses ``PooledPostgresSaver`` (postgres_saver.py): network round
+trips are awaited.
 """
 
 from __future__ import annotations

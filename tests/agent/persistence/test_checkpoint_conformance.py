@@ -2,8 +2,8 @@
 Tiller configures, on SQLite and PostgreSQL.
 
 The runtime runs the async savers of ``open_async_checkpointer`` (``InlineSqliteSaver``, whose
-async methods run ``SqliteSaver``'s in place, and ``AsyncPostgresSaver`` over a connection
-pool); the suite drives them as they are.
+async methods run ``SqliteSaver``'s in place, and ``PooledPostgresSaver``, ``AsyncPostgresSaver``
+over a connection pool without its lock); the suite drives them as they are.
 The sync savers of ``open_checkpointer`` (the migrations, the benchmarks) have no async
 methods, so each is wrapped in ``sync_saver_as_async``, which runs the saver's own sync method
 on a thread for each async one. Both are checked with Tiller's connection settings (WAL, busy
