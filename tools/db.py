@@ -56,12 +56,14 @@ class Base(DeclarativeBase):
     """Declarative base of every table owned by the tools layer (business data, ledger)."""
 
 
-PG_POOL_SIZE = 8 + min(32, (os.cpu_count() or 1) + 4)
-"""PostgreSQL connections an engine keeps open: as many as threads may hold at once (a runtime's
-8 tool workers and its event loop's default executor, min(32, CPUs + 4)). SQLAlchemy's default
-keeps 5 and closes every connection past them when it is returned, so under load about every
-other run opened a connection — a new PostgreSQL backend process — and closed it again. They
-are opened only when needed, never more than ``2 × PG_POOL_SIZE`` at once."""
+PG_POOL_SIZE = min(20, 8 + min(32, (os.cpu_count() or 1) + 4))
+"""PostgreSQL connections an engine keeps open once opened: as many as threads may hold at once
+(a runtime's 8 tool workers and its event loop's default executor, min(32, CPUs + 4)), at most
+20. SQLAlchemy's default keeps 5 and closes every connection past them when it is returned, so
+under load about every other run opened a connection — a new PostgreSQL backend process — and
+closed it again. Up to 10 more are opened past these when needed (and closed after), as
+SQLAlchemy's default allows: at most 30 for a runtime's engine, besides its checkpointer's pool
+of at most 10 — PostgreSQL's ``max_connections`` (100 by default) must cover the processes run."""
 
 
 def normalize_url(url: str) -> str:
@@ -97,7 +99,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
             cur.close()
 
         return engine
-    kwargs = {"pool_size": PG_POOL_SIZE, "max_overflow": PG_POOL_SIZE} | kwargs
+    kwargs = {"pool_size": PG_POOL_SIZE, "max_overflow": 10} | kwargs
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -32,19 +32,19 @@ def _config(thread: str) -> dict[str, dict[str, str]]:
     return {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
 
 
-async def _write_while_another_statement_is_open(saver: PooledPostgresSaver) -> None:
+async def _write_while_another_statement_is_open(saver: PooledPostgresSaver, timeout_s: float) -> None:
     """Put a checkpoint while another of the saver's statements holds its connection."""
     async with saver._cursor() as held:  # another run's statement, still going
         await held.execute("SELECT 1")
         put = saver.aput(_config("t-other"), empty_checkpoint(), {"source": "input", "step": -1}, {})
-        await asyncio.wait_for(put, timeout=5)
+        await asyncio.wait_for(put, timeout=timeout_s)
 
 
 def test_pooled_saver_runs_statements_side_by_side(pg_url: str, tmp_path: Path) -> None:
     async def main() -> None:
         async with open_async_checkpointer(pg_url, tmp_path / "unused.db") as saver:
             assert isinstance(saver, PooledPostgresSaver)
-            await _write_while_another_statement_is_open(saver)
+            await _write_while_another_statement_is_open(saver, timeout_s=10)
             assert await saver.aget_tuple(_config("t-other")) is not None
 
     asyncio.run(main())
@@ -60,7 +60,7 @@ def test_saver_on_one_connection_still_takes_turns(pg_url: str, tmp_path: Path) 
             async with pool.connection() as conn:
                 single = PooledPostgresSaver(conn)
                 with pytest.raises(TimeoutError):
-                    await _write_while_another_statement_is_open(single)
+                    await _write_while_another_statement_is_open(single, timeout_s=1)
 
     asyncio.run(main())
 
