@@ -121,6 +121,12 @@ class ToolSpec:
     API), so it cannot commit with the ledger row: the ledger records the call as *sent* before
     sending it (``tools.ledger.execute_remote_once``)."""
 
+    @property
+    def sent_once(self) -> bool:
+        """A remote effect that is not idempotent: recorded as sent before it goes out, never
+        sent twice under one key, and of unknown outcome when its answer does not come."""
+        return self.remote and self.risk.has_side_effects and not self.idempotent
+
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum() or not self.name.islower():
             raise ToolDefinitionError(f"tool name {self.name!r} must be lower_snake_case (verb_object)")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -23,6 +23,7 @@ from tools.errors import OutcomeUnknown, ToolError, ToolUnavailable
 
 SENT = "__tiller_sent__"
 """The result of a remote call that was sent and whose outcome is not recorded (yet)."""
+_SENT_JSON = json.dumps({SENT: True})
 _ANSWERED = ("invalid_arguments", "business_rule", "not_found", "tool_error", "refused")
 """Error kinds that mean the remote side answered and refused: nothing was applied."""
 
@@ -85,6 +86,22 @@ def run_once(
     return result, False
 
 
+def unknown_outcomes(
+    sessions: sessionmaker[Session], *, tenant_id: str, thread_id: str, tool: str, args_hash: str
+) -> list[str]:
+    """The call ids of ``tool`` calls with these arguments in this thread that were sent and
+    whose outcome was never recorded (``execute_remote_once``), oldest first: another call like
+    them may do the same thing twice."""
+    query = (
+        select(ToolEffect.tool_call_id)
+        .where(ToolEffect.tenant_id == tenant_id, ToolEffect.thread_id == thread_id)
+        .where(ToolEffect.tool == tool, ToolEffect.args_hash == args_hash, ToolEffect.result_json == _SENT_JSON)
+        .order_by(ToolEffect.created_at)
+    )
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
 def execute_remote_once(
     sessions: sessionmaker[Session],
     *,
@@ -108,7 +125,7 @@ def execute_remote_once(
     with transaction(sessions) as session:
         previous = recorded_result(session, key)
         if previous is None:
-            session.add(ToolEffect(key=key, result_json=json.dumps({SENT: True}), created_at=datetime.now(UTC), **row))
+            session.add(ToolEffect(key=key, result_json=_SENT_JSON, created_at=datetime.now(UTC), **row))
     if previous is not None and SENT not in previous:
         return previous, True
     if previous is not None:

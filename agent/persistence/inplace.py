@@ -99,9 +99,11 @@ class RuntimeStores:
     traces: TraceStore
     keys: KeyStore
     """The service's API keys (every request authenticates)."""
+    sessions: sessionmaker[Session]
+    """The sessions they run on, for a short read of the tools' own tables (the ledger's)."""
 
     @classmethod
     def over(cls, sessions: sessionmaker[Session], *, approval_ttl_s: int) -> RuntimeStores:
         """The stores on ``sessions``."""
         approvals = ApprovalStore(sessions, ttl_s=approval_ttl_s)
-        return cls(ThreadStore(sessions), approvals, TraceStore(sessions), KeyStore(sessions))
+        return cls(ThreadStore(sessions), approvals, TraceStore(sessions), KeyStore(sessions), sessions)

@@ -125,7 +125,7 @@ class ToolExecutor:
             # and its outcome is awaited: a timeout never hides an effect that happened.
             if gate is not None and not gate.abandon():
                 return await running
-            if _sent_once(spec):
+            if spec.sent_once:
                 return Outcome(ok=False, error_kind=OutcomeUnknown.kind, message=_unknown(spec))
             return Outcome(
                 ok=False, error_kind="timeout", message=f"{spec.name} did not answer within {spec.timeout_s:g}s"
@@ -175,7 +175,7 @@ class ToolExecutor:
 
         # A remote effect that is not idempotent is recorded as sent before it goes out; an
         # idempotent one may simply go again (with the same key), so retries stay possible.
-        run = ledger.execute_remote_once if _sent_once(spec) else ledger.execute_once
+        run = ledger.execute_remote_once if spec.sent_once else ledger.execute_once
         data, replayed = run(
             self._sessions,
             key=ledger.idempotency_key(who.tenant_id, who.thread_id, who.tool_call_id, spec.name, args),
@@ -200,12 +200,6 @@ class ToolExecutor:
         )
         result = spec.func(ctx, args)
         return to_jsonable(spec.result_model.model_validate(result))
-
-
-def _sent_once(spec: ToolSpec) -> bool:
-    """A remote effect that is not idempotent: recorded as sent before it goes out, never sent
-    twice, and of unknown outcome when its answer does not come."""
-    return spec.remote and spec.risk.has_side_effects and not spec.idempotent
 
 
 def _unknown(spec: ToolSpec) -> str:

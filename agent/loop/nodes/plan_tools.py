@@ -1,7 +1,8 @@
 """plan_tools: decide, for each tool call of the model's turn, what happens to it — and run
 the allowed calls at once when none of the turn's calls waits for an approval.
 
-Each call is checked in order — tool exists, arguments valid, limits left, policy verdict — and
+Each call is checked in order — tool exists, arguments valid, limits left, policy verdict (held
+for a reviewer when it repeats a remote write whose outcome no one learnt) — and
 either becomes a planned call (``allow`` or ``needs_approval``) or gets an error tool message the
 model reads on its next turn. Approval rows are created here (idempotently), so that
 ``request_approval`` — which re-runs on resume — has no side effects. When a call needs an
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from agent.errors import ApprovalConflict
 from agent.loop.calls import PlannedCall, PlanVerdict
@@ -29,10 +31,11 @@ from agent.loop.identity import CallSlot, call_slots
 from agent.loop.limits import before_tool, too_many_invalid
 from agent.loop.provenance import label_call, run_evidence
 from agent.loop.state import AgentState, CallStatus, PendingApproval
-from tools.canonical import to_jsonable
+from tools.canonical import args_hash, to_jsonable
 from tools.contract import ToolSpec
 from tools.envelope import tool_error_message
 from tools.errors import ArgumentsInvalid
+from tools.ledger import unknown_outcomes
 from tools.policy import PolicyDecision, Verdict
 from tools.provenance import Evidence
 from tools.validation import validate_args
@@ -97,6 +100,8 @@ class _Planner:
         decision = self.decide(spec, args, clean)
         if decision.verdict is Verdict.DENY:
             return self.refuse(call, tool, clean, CallStatus.DENIED, "denied", f"not allowed: {decision.reason}")
+        if spec.sent_once:
+            decision = await self._unless_unknown(call, spec, args, clean, decision)
         planned = PlannedCall(
             id=call.id,
             pairing_id=call.pairing_id,
@@ -116,6 +121,37 @@ class _Planner:
         self.per_tool[tool] += 1
         self.planned.append(planned)
         return None
+
+    async def _unless_unknown(
+        self, call: CallSlot, spec: ToolSpec, args: BaseModel, clean: dict[str, Any], decision: PolicyDecision
+    ) -> PolicyDecision:
+        """A reviewer's decision, when an identical remote write went out in an earlier turn of
+        this thread and no one learnt whether it ran: its answer never came (the ledger still has
+        it as sent), or came after the model had been told it is unknown. Sending it again may do
+        it twice, and only a person can check the remote system. A repeat within the turn is
+        refused when it runs (``repeated_failure``)."""
+        caller, digest = self.ctx.caller, args_hash(args)
+        this_turn = {c["id"] for c in turn_calls(dict(self.state))} | {call.id}
+        told = [
+            c.get("id")
+            for c in self.state.get("trajectory", [])
+            if c.get("tool") == spec.name and c.get("args") == clean and c.get("id") not in this_turn
+            if (c.get("error") or {}).get("kind") == "outcome_unknown"
+        ]
+        sent = await self.deps.stores.run(
+            lambda st: unknown_outcomes(
+                st.sessions, tenant_id=caller.tenant, thread_id=caller.thread, tool=spec.name, args_hash=digest
+            )
+        )
+        earlier = [*told, *(c for c in sent if c not in this_turn)]
+        if not earlier:
+            return decision
+        note = (
+            f"an identical {spec.name} call was sent in an earlier turn ({earlier[-1]}) and whether it ran was never "
+            "confirmed: check the remote system, and approve only if it did not run"
+        )
+        reason = note if decision.verdict is Verdict.ALLOW else f"{decision.reason}; {note}"
+        return decision.model_copy(update={"verdict": Verdict.NEEDS_APPROVAL, "reason": reason})
 
     async def _request_approval(
         self, call_id: str, spec: ToolSpec, args: dict[str, Any], decision: PolicyDecision
