@@ -1,9 +1,11 @@
 """A remote write whose outcome is unknown is not sent again on the model's say in a later turn:
 the same call with the same arguments waits for a reviewer, who checks the remote system.
 
-Within one turn the repeat is refused (``repeated_failure``, tests/safety/test_safety_tool_faults.py);
-across turns the model gives it a new call id — a new idempotency key — so only the ledger's
-record of what was sent and never answered can tell it is the same effect again.
+Within one turn a repeat of an ``outcome_unknown`` call is refused (``repeated_failure``,
+tests/safety/test_safety_tool_faults.py); a lost answer (``unavailable``) and any repeat in a
+later turn have a new call id — a new idempotency key — so only the ledger's record of what was
+sent and never answered, and the thread's record of what the model was told, can tell it is the
+same effect again.
 """
 
 from __future__ import annotations
@@ -137,3 +139,22 @@ def test_a_late_answer_the_model_never_read_still_holds_the_repeat(settings: Set
         assert SENT == ["ACC-5"]
         again = tiller.ask("send 50.00 to ACC-5", thread_id="t-bank-5")
         assert again.status is RunStatus.AWAITING_APPROVAL and SENT == ["ACC-5"]
+
+
+def test_a_lost_answer_repeated_in_the_same_turn_waits_for_a_reviewer(settings: Settings) -> None:
+    """A dropped connection is reported ``unavailable`` (not ``outcome_unknown``), so the turn's
+    own repeat check lets it through; the ledger still has it as sent, and that holds it."""
+
+    def twice(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        since_user = len(messages) - max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage)) - 1
+        if since_user >= 4 or not tools:  # two calls made (each an AI message and its result)
+            return AIMessage(content="Done.")
+        call = {"name": "send_transfer", "args": {"account": "ACC-6", "amount": "50.00"}, "id": f"c{since_user}"}
+        return AIMessage(content="", tool_calls=[call])
+
+    SENT.clear()
+    LOSE_ANSWER.add("ACC-6")
+    registry = ToolRegistry([send_transfer])
+    with Tiller(settings, model=ScriptedChatModel(twice), registry=registry) as tiller:
+        result = tiller.ask("send 50.00 to ACC-6", thread_id="t-bank-6")
+    assert result.status is RunStatus.AWAITING_APPROVAL and SENT == ["ACC-6"]

@@ -125,25 +125,26 @@ class _Planner:
     async def _unless_unknown(
         self, call: CallSlot, spec: ToolSpec, args: BaseModel, clean: dict[str, Any], decision: PolicyDecision
     ) -> PolicyDecision:
-        """A reviewer's decision, when an identical remote write went out in an earlier turn of
-        this thread and no one learnt whether it ran: its answer never came (the ledger still has
-        it as sent), or came after the model had been told it is unknown. Sending it again may do
-        it twice, and only a person can check the remote system. A repeat within the turn is
-        refused when it runs (``repeated_failure``)."""
+        """A reviewer's decision, when an identical remote write went out before in this thread
+        and no one learnt whether it ran: its answer never came (the ledger still has it as sent),
+        or came after the model had been told it is unknown (in an earlier turn: this turn's are
+        refused when they run, ``repeated_failure``). Sending it again may do it twice, and only a
+        person can check the remote system."""
         caller, digest = self.ctx.caller, args_hash(args)
-        this_turn = {c["id"] for c in turn_calls(dict(self.state))} | {call.id}
-        told = [
+        this_turn = {c.get("id") for c in turn_calls(dict(self.state))}
+        told = {  # the same call, answered "outcome unknown"
             c.get("id")
             for c in self.state.get("trajectory", [])
-            if c.get("tool") == spec.name and c.get("args") == clean and c.get("id") not in this_turn
+            if c.get("tool") == spec.name and c.get("args") == clean
             if (c.get("error") or {}).get("kind") == "outcome_unknown"
-        ]
+        }
         sent = await self.deps.stores.run(
             lambda st: unknown_outcomes(
                 st.sessions, tenant_id=caller.tenant, thread_id=caller.thread, tool=spec.name, args_hash=digest
             )
         )
-        earlier = [*told, *(c for c in sent if c not in this_turn)]
+        # This turn's "outcome unknown" repeats are refused when they run; a lost answer is not.
+        earlier = [c for c in (*told, *sent) if c != call.id and not (c in told and c in this_turn)]
         if not earlier:
             return decision
         note = (
