@@ -135,3 +135,14 @@ def turn_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
     """Trajectory records of the current turn (limits count per run)."""
     turn = state.get("turn", 0)
     return [c for c in state.get("trajectory", []) if c.get("turn") == turn]
+
+
+def told_unknown(records: list[dict[str, Any]], tool: str, args: dict[str, Any]) -> list[str]:
+    """The ids of the trajectory ``records`` that are this exact call (``tool`` with ``args``) and
+    whose outcome the model was told is not known (``outcome_unknown``): sending it again could
+    do it twice."""
+    return [
+        c.get("id", "")
+        for c in records
+        if c.get("tool") == tool and c.get("args") == args and (c.get("error") or {}).get("kind") == "outcome_unknown"
+    ]

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agent.breakers import BreakerBoard, CircuitOpen
 from agent.checks import GuardPolicy, policy_for, screen_tool_output
 from agent.loop.calls import CallIdentity, Outcome, PlannedCall, PlanVerdict
-from agent.loop.context import Emit, RunContext, turn_calls
+from agent.loop.context import Emit, RunContext, told_unknown, turn_calls
 from agent.loop.events import GuardEvent, ToolResultEvent
 from agent.loop.state import AgentState, CallStatus
 from tools.contract import ToolSpec
@@ -75,7 +75,7 @@ def _failed_before(state: AgentState, call: PlannedCall, records: list[dict[str,
     earlier = [*turn_calls(dict(state)), *records]
     same = (c for c in earlier if c.get("tool") == call.tool and c.get("args") == call.args)
     failed = [c for c in same if c.get("status") == "error"]
-    return len(failed), any((c.get("error") or {}).get("kind") == "outcome_unknown" for c in failed)
+    return len(failed), bool(told_unknown(failed, call.tool, call.args))
 
 
 def _guarded(

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from agent.errors import ApprovalConflict
 from agent.loop.calls import PlannedCall, PlanVerdict
-from agent.loop.context import AgentDeps, RunContext, last_ai, last_human_text, turn_calls
+from agent.loop.context import AgentDeps, RunContext, last_ai, last_human_text, told_unknown, turn_calls
 from agent.loop.events import ToolCallEvent, ToolRefusedEvent
 from agent.loop.execute import execute_planned
 from agent.loop.identity import CallSlot, call_slots
@@ -131,25 +131,20 @@ class _Planner:
         refused when they run, ``repeated_failure``). Sending it again may do it twice, and only a
         person can check the remote system."""
         caller, digest = self.ctx.caller, args_hash(args)
-        this_turn = {c.get("id") for c in turn_calls(dict(self.state))}
-        told = {  # the same call, answered "outcome unknown"
-            c.get("id")
-            for c in self.state.get("trajectory", [])
-            if c.get("tool") == spec.name and c.get("args") == clean
-            if (c.get("error") or {}).get("kind") == "outcome_unknown"
-        }
+        told = told_unknown(self.state.get("trajectory", []), spec.name, clean)
+        # This turn's are refused when they run (``repeated_failure``); a lost answer is not.
+        refused_anyway = set(told_unknown(turn_calls(dict(self.state)), spec.name, clean)) | {call.id}
         sent = await self.deps.stores.run(
             lambda st: unknown_outcomes(
                 st.sessions, tenant_id=caller.tenant, thread_id=caller.thread, tool=spec.name, args_hash=digest
             )
         )
-        # This turn's "outcome unknown" repeats are refused when they run; a lost answer is not.
-        earlier = [c for c in (*told, *sent) if c != call.id and not (c in told and c in this_turn)]
+        earlier = [c for c in (*told, *sent) if c not in refused_anyway]
         if not earlier:
             return decision
         note = (
-            f"an identical {spec.name} call was sent in an earlier turn ({earlier[-1]}) and whether it ran was never "
-            "confirmed: check the remote system, and approve only if it did not run"
+            f"an identical {spec.name} call was sent before in this conversation ({earlier[-1]}) and whether it ran "
+            "was never confirmed: check the remote system, and approve only if it did not run"
         )
         reason = note if decision.verdict is Verdict.ALLOW else f"{decision.reason}; {note}"
         return decision.model_copy(update={"verdict": Verdict.NEEDS_APPROVAL, "reason": reason})
