@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     )
     guard_policy_file: Path | None = Field(None, description="YAML guard policy per tenant (agent/checks/policy.py)")
     tenant_daily_budgets: dict[str, float] = Field(
-        default_factory=dict, description='USD per tenant per UTC day, e.g. {"acme": 50}; unset = unlimited'
+        default_factory=dict, description='USD per tenant per UTC day, e.g. {"tenant-a": 50}; unset = unlimited'
     )
     tool_cache: bool = Field(True, description="reuse results of read tools that declare cache_ttl_s")
     price_file: Path | None = Field(

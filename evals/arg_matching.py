@@ -122,7 +122,7 @@ class ArgDiff:
     actual: str = ""
 
     def render(self, prefix: str) -> str:
-        """The explanation line, the argument named under ``prefix`` (``step 3 issue_refund``)."""
+        """The explanation line, the argument named under ``prefix`` (``step 3 issue_credit``)."""
         if self.kind == "missing":
             return f"{prefix}.{self.arg}: expected {self.expected}, got nothing"
         if self.kind == "unexpected":
@@ -159,7 +159,7 @@ def compare_args(
 
 
 def render_call(tool: str, args: Mapping[str, Any], *, expected: bool = False) -> str:
-    """``cancel_order(order_id=W1000003)``, nulls left out, long values shortened."""
+    """``cancel_booking(booking_id=B1000003)``, nulls left out, long values shortened."""
     shown = []
     for name, value in args.items():
         if value is None:

@@ -5,7 +5,7 @@ Loading is two passes: the YAML is validated against the published JSON schema
 pydantic models, whose own checks (regexes compile, edit decisions carry args…) run last.
 Both passes report problems at the line of the offending key, e.g.::
 
-    scenarios/commerce/refund.yaml:14:9: expect.trajectory.match: 'strictly' is not one of
+    scenarios/mydomain/close.yaml:14:9: expect.trajectory.match: 'strictly' is not one of
     'strict', 'unordered', 'subset', 'superset'
 """
 

@@ -105,7 +105,7 @@ def expected_calls(scenario: Scenario) -> list[dict[str, Any]]:
 def filled(call: dict[str, Any], tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """``call`` with the required arguments the scenario leaves open filled from the tool's
     schema (its example, its first enum value, or a placeholder), so a loose expectation such as
-    ``cancel_order(order_id=W1000003)`` still replays as a valid call."""
+    ``cancel_booking(booking_id=B1000003)`` still replays as a valid call."""
     schema: dict[str, Any] = next(
         (t["function"].get("parameters", {}) for t in tools if t["function"]["name"] == call["name"]), {}
     )

@@ -3,7 +3,7 @@
 Each assertion selects rows of one table (``where``, in the friendly column names of
 :mod:`tools.rows`) in the scenario's tenant, then checks their ``count``, the ``fields``
 every selected row must have, or that they are ``unchanged`` from the seeded database. A
-failure names the row and the field: ``orders[W1000003].status: expected cancelled, got
+failure names the row and the field: ``bookings[B1000003].status: expected cancelled, got
 processing``.
 """
 

@@ -11,8 +11,8 @@ Unlike agentevals, repeated calls of one tool are aligned *optimally*: the pairi
 and actual calls is a maximum bipartite matching (``scipy.optimize.linear_sum_assignment``),
 so a loose expected call can never "steal" the only actual call a stricter one could match.
 Then the calls left over are paired per tool by fewest differences, so a failure explains
-itself: ``step 3 issue_refund.amount: expected 42.00, got 40.00`` or
-``missing expected call cancel_order(order_id=W1000003)``. Precision, recall and F1 of the
+itself: ``step 3 issue_credit.amount: expected 42.00, got 40.00`` or
+``missing expected call cancel_booking(booking_id=B1000003)``. Precision, recall and F1 of the
 matched calls give partial credit alongside the verdict.
 """
 
@@ -72,7 +72,7 @@ Diffs = list[str] | None
 
 def compare_call(expectation: TrajectoryExpectation, expected: ExpectedCall, actual: CallRecord) -> Diffs:
     """Differences between one expected and one actual call: ``[]`` if they match, ``None`` if
-    the tools differ, else one line per difference (``step 3 issue_refund.amount: …``)."""
+    the tools differ, else one line per difference (``step 3 issue_credit.amount: …``)."""
     if expected.tool != actual.tool:
         return None
     prefix = f"step {actual.index} {actual.tool}"

@@ -3,11 +3,11 @@
     default:                       # every tenant without its own entry
       injection: flag              # flag | redact | block
     tenants:
-      acme:
+      tenant-a:
         injection: block
         personal_data: redact      # allow | flag | redact | block
         classifier: mypkg.guards:score_injection   # optional: text -> probability
-      globex:
+      tenant-b:
         secrets: block             # redact | block
         secrets_off: [iban]        # kinds that are never secrets here
         card_words_within: 40      # a card number needs a card word this near (ids are long digits)

@@ -6,9 +6,9 @@ A cassette is a YAML file::
     model: openai:gpt-4o-mini          # the model spec that was recorded
     turns:
       - content: ""
-        tool_calls: [{name: get_order, args: {order_id: W1000001}, id: call_abc}]
+        tool_calls: [{name: get_ticket, args: {ticket_id: T1000001}, id: call_abc}]
         usage: {input_tokens: 812, output_tokens: 19, total_tokens: 831}
-      - content: Your order W1000001 was delivered on 2 May.
+      - content: Ticket T1000001 was closed on 2 May.
         usage: {input_tokens: 870, output_tokens: 12, total_tokens: 882}
 
 The turn replayed is the number of AI messages already in the input (as for the scripted

@@ -4,11 +4,11 @@ Like pydantic-ai's ``TestModel``/``FunctionModel``, it lets a test drive the rea
 exactly the turns it wants and then assert what the model was shown::
 
     model = ScriptedChatModel([
-        {"tool_calls": [{"name": "get_order", "args": {"order_id": "W1000001"}}]},
-        "Your order W1000001 was delivered.",
+        {"tool_calls": [{"name": "get_ticket", "args": {"ticket_id": "T1000001"}}]},
+        "Ticket T1000001 is closed.",
     ])
     ...run the graph...
-    assert model.calls[0].tools == ["get_order", "issue_refund"]
+    assert model.calls[0].tools == ["get_ticket", "close_ticket"]
 
 The turn played is chosen by the number of AI messages already in the input, not by how often
 the model was called, so a graph resumed after an interrupt that calls the model again for the

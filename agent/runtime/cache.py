@@ -2,7 +2,7 @@
 
 Only tools that declare ``cache_ttl_s`` (read tools; the contract refuses it on side-effecting
 ones) are cached. Any successful side effect in a tenant drops that tenant's entries, so a
-lookup after a refund in this process never shows the balance from before it. The cache is per
+lookup after a write in this process never shows the balance from before it. The cache is per
 process: another process's writes are seen once the TTL passes — keep TTLs short for data that
 other processes change.
 """

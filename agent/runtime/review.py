@@ -31,7 +31,7 @@ MAX_POLICY_PASSAGES = 2
 
 
 class ReviewFactView(BaseModel):
-    """One business fact a reviewer sees (``Refund so far: $20.00``)."""
+    """One business fact a reviewer sees (``Credited so far: $20.00``)."""
 
     label: str
     value: str

@@ -1,7 +1,7 @@
 """The public Python API: ``Tiller`` runs requests, resumes threads and records decisions.
 
     with Tiller(Settings()) as tiller:
-        result = tiller.ask("where is my order W1000002?")
+        result = tiller.ask("what is the status of ticket T1000002?")
         if result.status is RunStatus.AWAITING_APPROVAL:
             tiller.decide(result.pending_approvals[0].id, decision="approve", decided_by="rita")
             result = tiller.resume(result.thread_id)

@@ -1,15 +1,15 @@
 """A workflow file: the model, limits, approval mode, acting identity, and tasks.
 
-    name: refund-triage
+    name: ticket-triage
     model: offline                 # default: TILLER_MODEL
     approval: queue                # queue: high-risk calls wait for reviewers; deny: refused
     approval_wait_s: 3600          # queue: stop waiting after this long (rerun to continue)
     limits: {max_steps: 6}
-    user: workflow.refunds         # the requester reviewers see
+    user: workflow.triage          # the requester reviewers see
     subject: C000003               # optional: act for this principal of the tenant only (one customer)
-    prompt: "refund order {order_id}, it arrived {reason}"   # templated from --inputs records
+    prompt: "close ticket {ticket_id}, resolved: {reason}"   # templated from --inputs records
     tasks:                         # and/or literal tasks
-      - {id: where-is-W1000002, prompt: "where is my order W1000002?"}
+      - {id: status-of-T1000002, prompt: "what is the status of ticket T1000002?"}
 
 Errors name the file, and the line for YAML syntax and JSONL records.
 """

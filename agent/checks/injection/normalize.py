@@ -26,7 +26,7 @@ _CONFUSABLES = str.maketrans(
     "ABESIJKMHOPCTXYaeijopcxysdgvoaABEZHIKMNOPTYX",
 )
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-# Words mixing letters and digits; ids such as W1000008 (one letter) are left alone.
+# Words mixing letters and digits; ids such as A1000008 (one letter) are left alone.
 _LEET_WORD = re.compile(r"\b(?=(?:\S*[A-Za-z]){2})(?=\S*[0-9@$!])[A-Za-z0-9@$!]{3,}\b")
 _SPACED = tuple(re.compile(rf"\b(?:\w{re.escape(sep)}){{3,}}\w\b") for sep in (" ", ".", "-", "_", "*"))
 _HYPHENATED = re.compile(r"(?<=[A-Za-z])-(?=[a-z])")

@@ -5,7 +5,7 @@ Each run awaits the async runtime (an ``anyio`` capacity limiter bounds how many
 reports its steps through ``on_event`` into the thread's ``ThreadChannel``; the hub's ``Fanout``
 (``fanout.py``) shares them with the other service processes, whose followers of the thread
 receive them in their own channel of it. A run is a background task of the app, not of the
-request: a client that disconnects does not stop a refund half-way.
+request: a client that disconnects does not stop a write half-way.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ _ERROR_TEXT = {
 
 
 def action_phrase(tool: str) -> str:
-    """``issue_refund`` → ``issue the refund``; ``search_knowledge_base`` → ``search the knowledge base``."""
+    """``close_ticket`` → ``close the ticket``; ``search_knowledge_base`` → ``search the knowledge base``."""
     verb, _, rest = name_words(tool).partition(" ")
     return f"{verb} the {rest}" if rest else verb
 

@@ -8,7 +8,7 @@ Per field kind (see :mod:`agent.models.offline.fields`):
   or one of its ``x-aliases`` phrases (``{"not_received": ["never arrived"]}``); negations fold,
   so "didn't receive" → ``not_received``;
 - ``number`` / ``integer``: money-like fields take an amount ("$42", "42.00 dollars",
-  "refund 20"); other numbers only when named next to the number ("quantity 2");
+  "credit 20"); other numbers only when named next to the number ("quantity 2");
 - ``query``: the request text; ``text``: a short phrase (reasons, subjects), the whole
   request (descriptions), a person's name (``name`` fields: capitalised words);
 - address fields (street, city, region, postal code, country): one comma-separated address
@@ -74,7 +74,7 @@ def find_all(pattern: str, text: str) -> list[str]:
     except re.error:
         return []
     for value in matches:
-        # "w1000001" typed in lower case still names order W1000001.
+        # "t1000001" typed in lower case still names ticket T1000001.
         value = value if full.fullmatch(value) else value.upper()
         if full.fullmatch(value) and value not in found:
             found.append(value)

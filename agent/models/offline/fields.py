@@ -153,7 +153,7 @@ _PIECE = re.compile(r"(\\[dws]|\\.|\[[^\]]+\]|[^\\\[{}+*?])(\{(\d+)(?:,(\d*))?\}
 
 
 def pattern_example(pattern: str) -> str | None:
-    r"""A value that matches a simple pattern (``^W\d{7}$`` → ``W1234567``), for questions.
+    r"""A value that matches a simple pattern (``^T\d{7}$`` → ``T1234567``), for questions.
 
     Only literals, ``\d``/``\w``, character classes and quantifiers are understood; anything
     else (groups, alternation) gives ``None`` rather than a wrong example.

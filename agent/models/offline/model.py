@@ -14,14 +14,14 @@ dicts; plain OpenAI function dicts work too, minus what ``x-tiller`` adds) and, 
 - **Fills arguments** from the args schema: ``pattern`` fields by regex (order and customer
   ids), emails, dates, enum values from their words ("arrived damaged" → ``damaged``, "didn't
   receive it" → ``not_received``, or phrases listed under the field's ``x-aliases``), amounts
-  ("$42", "42.00 dollars", "refund 20"), a postal address, a person's name, the query text,
+  ("$42", "42.00 dollars", "credit 20"), a postal address, a person's name, the query text,
   short reasons and subjects, and any field written as ``field: value``. A field with
   ``x-default-from: <key>`` takes that key from an earlier tool result when the user gave none.
 - **Chains a lookup**: if the tool's ``x-tiller.lookup_first`` names a bound tool that has not
   yet succeeded for the same id in the conversation, it calls that first, then the action.
-- **Asks** a clarifying question naming what is missing, with an example ("Which order do you
-  mean? Please give the order number, e.g. W1234567."), and reads the reply together with the
-  original request. Several ids for one field ("refund W1 and W2") get "which one?".
+- **Asks** a clarifying question naming what is missing, with an example ("Which ticket do you
+  mean? Please give the ticket number, e.g. T1234567."), and reads the reply together with the
+  original request. Several ids for one field ("close T1 and T2") get "which one?".
 - **Answers** from tool results only: a result's ``summary`` or its key fields; knowledge-base
   passages as the one or two best-matching sentences with ``[doc#chunk]`` citations; errors
   (business rules, not found, rejected by a reviewer, denied by policy) explained with their
@@ -29,7 +29,7 @@ dicts; plain OpenAI function dicts work too, minus what ``x-tiller`` adds) and, 
 
 Its reach is deliberately narrow and it says so: one intent per message. A request it cannot
 map to a tool, a question the knowledge base does not answer, or one asking for two actions
-("cancel W1000001 and refund W1000002") gets "I can't help with that request on my own" and an
+("cancel T1000001 and close T1000002") gets "I can't help with that request on my own" and an
 offer to open a support ticket for a human (a "yes" opens it, if a ticket tool is bound). It
 does not paraphrase, reason across several results, fill free-text fields it cannot see in the
 message, or retry a failed call with new arguments. With no tools bound (the runtime's
@@ -112,7 +112,7 @@ def _request_text(conv: Conversation, infos: Sequence[ToolInfo]) -> tuple[Intent
 
 
 def _from_context(view: FieldView, conv: Conversation, text: str) -> Any:
-    """An id the user refers back to ("refund it"), if earlier messages name exactly one."""
+    """An id the user refers back to ("close it"), if earlier messages name exactly one."""
     if view.kind != "pattern" or not view.pattern or not _BACK_REFERENCE.search(text):
         return None
     for earlier in conv.earlier:
@@ -206,7 +206,7 @@ def _act(conv: Conversation, infos: Sequence[ToolInfo], plan: _Plan, tool: ToolI
     fields = field_views(tool.parameters)
     _fill_defaults(fields, args, conv)
     if too_small := _below_minimum(fields, args):
-        # e.g. a refund of what is left to refund, when nothing is: say so, never call with it
+        # e.g. a credit of what is left to credit, when nothing is: say so, never call with it
         view, value = too_small
         bound = "more than" if view.exclusive else "at least"
         said = f"I can't {action_phrase(tool.name)}: the {view.label} would be {value}, and it must be {bound} "

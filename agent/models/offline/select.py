@@ -114,7 +114,7 @@ _ADDRESS = re.compile(r"\S+@\S+|https?://\S+")
 
 
 def _words(text: str) -> list[str]:
-    # Ids, amounts and email addresses in examples ("W1000001") say nothing about the tool.
+    # Ids, amounts and email addresses in examples ("T1000001") say nothing about the tool.
     return [t for t in terms(_ADDRESS.sub(" ", text)) if not any(c.isdigit() for c in t)]
 
 

@@ -47,7 +47,7 @@ def terms(text: str) -> list[str]:
 
 
 def name_words(identifier: str) -> str:
-    """``issue_refund`` → ``issue refund``."""
+    """``close_ticket`` → ``close ticket``."""
     return " ".join(part for part in re.split(r"[_\-\s]+|(?<=[a-z])(?=[A-Z])", identifier) if part).lower()
 
 
