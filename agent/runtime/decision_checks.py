@@ -39,7 +39,9 @@ def checked_edit(
     except ArgumentsInvalid as exc:
         problems = "; ".join(str(p) for p in exc.problems)
         raise InvalidEdit(problems, fields=[(p.field, p.problem) for p in exc.problems]) from None
-    if failing := reviews.blocking_failures(tenant, current.tool, edited):
+    if (failing := reviews.blocking_failures(tenant, current.tool, edited)) and _still_pending(
+        approvals, tenant, approval_id
+    ):
         message = " ".join(c.message for c in failing)
         raise InvalidEdit(f"{current.tool} would refuse these arguments: {message}", fields=[("", message)])
     return edited
@@ -53,10 +55,20 @@ def check_approval(approvals: ApprovalStore, reviews: Reviews, tenant: str, appr
     current = approvals.get(tenant, approval_id)
     if current.status != "pending":
         return
-    if failing := reviews.blocking_failures(tenant, current.tool, current.args):
+    if (failing := reviews.blocking_failures(tenant, current.tool, current.args)) and _still_pending(
+        approvals, tenant, approval_id
+    ):
         message = " ".join(c.message for c in failing)
         raise ApprovalBlocked(
             f"{current.tool} cannot be approved as requested: {message} "
             "Edit its arguments so they pass the rule, or reject it.",
             checks=[(c.rule, c.message) for c in failing],
         )
+
+
+def _still_pending(approvals: ApprovalStore, tenant: str, approval_id: str) -> bool:
+    """Whether the approval is still undecided after its rules were read. Another reviewer may
+    have decided it meanwhile and its call run, changing the very facts the rules read (an
+    approved booking makes its seat 'taken'): that decision is what this one ran into, so
+    ``decide`` reports the conflict rather than a rule the call no longer needs to pass."""
+    return approvals.get(tenant, approval_id).status == "pending"

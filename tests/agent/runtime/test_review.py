@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from agent.config import Settings
-from agent.errors import ApprovalBlocked, InvalidEdit
+from agent.errors import ApprovalBlocked, ApprovalConflict, InvalidEdit
 from agent.loop.state import RunStatus
 from agent.models.scripted import ScriptedChatModel
 from agent.runtime import Tiller
@@ -112,3 +112,28 @@ def test_effective_arguments_are_the_edited_ones(settings: Settings) -> None:
         tiller.resume("t-effective")
         [row] = tiller.approvals.list("acme", status="executed", thread_id="t-effective")
     assert row.args["amount"] == "129.99" and row.effective_args["amount"] == "20"
+
+
+@pytest.mark.parametrize("decision", ["approve", "edit"])
+def test_a_reviewer_who_loses_the_race_is_told_of_the_other_decision_not_of_its_effect(
+    settings: Settings, refunds: Refunds, monkeypatch: pytest.MonkeyPatch, decision: str
+) -> None:
+    """Two reviewers decide at once: while the slower one's rules are being read, the faster
+    one's approval is recorded and its refund runs, so the rules now see 'fully refunded'. The
+    slower reviewer ran into a decision, not into a broken rule (CI once saw approval_blocked)."""
+    with Tiller(settings, model=ScriptedChatModel([*LOOKUP_THEN_REFUND, "Refunded."])) as tiller:
+        [approval] = tiller.ask("refund W1000001", thread_id="t-race").pending_approvals
+        read_rules = tiller.reviews.blocking_failures
+
+        def the_other_reviewer_wins(*args: object, **kwargs: object) -> object:
+            monkeypatch.setattr(tiller.reviews, "blocking_failures", read_rules)
+            tiller.decide(approval.id, decision="approve", decided_by="sam")
+            assert tiller.resume("t-race").status is RunStatus.COMPLETED
+            return read_rules(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(tiller.reviews, "blocking_failures", the_other_reviewer_wins)
+        edits = {"amount": "20"} if decision == "edit" else None
+        with pytest.raises(ApprovalConflict, match=f"approval {approval.id} is already executed"):
+            tiller.decide(approval.id, decision=decision, decided_by="rita", edits=edits)  # type: ignore[arg-type]
+        assert tiller.approvals.get("acme", approval.id).decided_by == "sam"
+    assert refunds("W1000001") == (1, 12999)
