@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
+from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
 
 from tools.errors import ToolDefinitionError, ToolRefused
 
@@ -139,10 +140,19 @@ class ToolSpec:
         if self.contextualize is not None and self.risk.has_side_effects:
             # An approval covers the exact args a reviewer saw; nothing may rewrite them after.
             raise ToolDefinitionError(f"tool {self.name!r}: only read tools may contextualize their arguments")
+        if getattr(self.args_model, "__pydantic_complete__", True):
+            # The model sees the schema, so a model without one is a definition mistake: say so now,
+            # not at the first model call. (One still waiting on a forward reference is checked
+            # when it is registered.)
+            self.args_schema()
 
     def args_schema(self) -> dict[str, Any]:
-        """JSON schema of the arguments, as the model sees it (a fresh copy each call)."""
-        return copy.deepcopy(_args_schema(self.args_model))
+        """JSON schema of the arguments, as the model sees it (a fresh copy each call); an args
+        model pydantic cannot describe in JSON schema is a ``ToolDefinitionError`` naming the field."""
+        try:
+            return copy.deepcopy(_args_schema(self.args_model))
+        except PydanticInvalidForJsonSchema as exc:
+            raise ToolDefinitionError(_no_schema_message(self.name, self.args_model, exc)) from None
 
     def model_schema(self) -> dict[str, Any]:
         """OpenAI-style function schema, plus Tiller extensions under ``x-tiller``."""
@@ -168,6 +178,41 @@ def _args_schema(args_model: type[BaseModel]) -> dict[str, Any]:
     schema = args_model.model_json_schema()
     schema.pop("title", None)
     return schema
+
+
+def _no_schema_message(tool_name: str, args_model: type[BaseModel], exc: PydanticInvalidForJsonSchema) -> str:
+    found = _field_without_schema(args_model)
+    where = f"its field {found[0]!r} ({found[1]})" if found else "one of its fields"
+    return (
+        f"tool {tool_name!r}: its args model {args_model.__name__} has no JSON schema to show the model: "
+        f"{where} is not JSON-representable ({exc.message}). Use JSON-representable types: str, int, "
+        "float, Decimal, bool, date/datetime, lists, dicts, nested pydantic models, enums, Literal; "
+        "pass anything else (a client, a callable) through the tool's code, not its arguments."
+    )
+
+
+def _field_without_schema(model: type[BaseModel], seen: frozenset[type] = frozenset()) -> tuple[str, str] | None:
+    """``(dotted path, type)`` of the first field pydantic cannot describe in JSON schema, found
+    by describing each field alone; ``None`` when no single field is to blame."""
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in seen:
+            inner = _field_without_schema(annotation, seen | {model})
+            if inner is not None:
+                return f"{name}.{inner[0]}", inner[1]
+        try:
+            field_alone: dict[str, Any] = {name: (annotation, info)}
+            alone = create_model(model.__name__, __config__=model.model_config, **field_alone)
+            alone.model_json_schema()
+        except PydanticInvalidForJsonSchema:
+            return name, _type_name(annotation)
+        except (PydanticUserError, NameError, TypeError):
+            continue  # this field alone cannot even be probed: the search goes on
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation.__qualname__ if isinstance(annotation, type) else repr(annotation).replace("typing.", "")
 
 
 def tool(

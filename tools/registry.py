@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from langchain_core.tools import BaseTool
@@ -16,17 +16,33 @@ __all__ = ["LangChainToolResult", "ToolRegistry"]
 
 
 class ToolRegistry:
-    """Tools by name. Registration fails loudly on duplicates; lookups return ``None``."""
+    """Tools by name. Registration fails loudly on duplicates, on an args model without a JSON
+    schema and on a ``lookup_first`` naming no read tool of the registry; lookups return ``None``.
+
+    ``ToolRegistry(specs)`` checks each ``lookup_first`` once all of ``specs`` are in, so their
+    order does not matter; a tool added later with :meth:`register` must name one already there.
+    """
 
     def __init__(self, specs: Iterable[ToolSpec] = ()) -> None:
         self._specs: dict[str, ToolSpec] = {}
         for spec in specs:
-            self.register(spec)
+            self._add(spec)
+        for spec in self._specs.values():
+            if problem := _lookup_problem(spec, self._specs):
+                raise ToolDefinitionError(problem)
 
     def register(self, spec: ToolSpec) -> ToolSpec:
-        """Add a Tiller tool; a second tool of the same name is a ``ToolDefinitionError``."""
+        """Add a Tiller tool; a second tool of the same name, or a ``lookup_first`` naming no read
+        tool registered before it, is a ``ToolDefinitionError``."""
+        if spec.name not in self._specs and (problem := _lookup_problem(spec, {**self._specs, spec.name: spec})):
+            later = spec.lookup_first not in self._specs and spec.lookup_first != spec.name
+            raise ToolDefinitionError(f"{problem} (register it before {spec.name!r})" if later else problem)
+        return self._add(spec)
+
+    def _add(self, spec: ToolSpec) -> ToolSpec:
         if spec.name in self._specs:
             raise ToolDefinitionError(f"a tool named {spec.name!r} is already registered")
+        spec.args_schema()  # an args model incomplete when declared (a forward reference) is checked here
         self._specs[spec.name] = spec
         return spec
 
@@ -87,3 +103,22 @@ class ToolRegistry:
     def model_schemas(self) -> list[dict[str, Any]]:
         """Every tool as an OpenAI-style function schema (with ``x-tiller`` extensions)."""
         return [spec.model_schema() for spec in self._specs.values()]
+
+
+def _lookup_problem(spec: ToolSpec, specs: Mapping[str, ToolSpec]) -> str | None:
+    """What is wrong with ``spec.lookup_first`` among ``specs`` (which include ``spec``), if anything."""
+    name = spec.lookup_first
+    if name is None:
+        return None
+    prefix = f"tool {spec.name!r}: lookup_first names {name!r}"
+    target = specs.get(name)
+    if target is None:
+        return f"{prefix}, which is not a tool of this registry; its tools are: {', '.join(specs)}"
+    if name == spec.name:
+        return f"{prefix}, the tool itself; it must name a read tool to run before this one"
+    if target.risk.has_side_effects:
+        return (
+            f"{prefix}, which is a {target.risk.value} tool; lookup_first must name a read tool "
+            "(risk=Risk.READ) that looks the record up before this one"
+        )
+    return None

@@ -4,7 +4,7 @@ query rewriting → first-stage retrieval → reranking → tool.
 Typical use by the runtime::
 
     index = build_or_load(docs_dir, tiller_home / "index")   # rebuilds only when docs change
-    registry.register(*knowledge_tools(index, RetrievalConfig()))  # search_knowledge_base
+    registry = ToolRegistry([*domain.tool_specs(), *knowledge_tools(index, RetrievalConfig())])
 
 ``RetrievalConfig`` is the per-domain switchboard of the stages after the index;
 ``Retriever(index, config).search(query, k, earlier=...)`` runs them outside the tool, and
