@@ -59,11 +59,15 @@ class NotFound(ToolError):
 
 
 class BusinessRuleViolation(ToolError):
-    """A business rule forbids the action; ``rule`` is a stable machine-readable code."""
+    """A business rule forbids the action: ``BusinessRuleViolation("why, for the model")``, or
+    with a stable machine-readable code for the rule first, ``BusinessRuleViolation(
+    "already_retired", "why")``; ``rule`` is ``"business_rule"`` when no code is given."""
 
     kind = "business_rule"
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str | None = None) -> None:
+        if message is None:
+            rule, message = "business_rule", rule
         super().__init__(message)
         self.rule = rule
 

@@ -56,6 +56,11 @@ def test_a_scaffolded_domain_outside_the_repository_runs_everywhere(
     approved = tiller("approvals", "approve", approval["id"], "--as", "rita")  # and the thread continues
     assert "retired" in approved
     assert "executed" in tiller("approvals", "show", approval["id"])  # the effect ran, once
+    again = json.loads(tiller("ask", "Retire item I1002, it is broken", "--json"))
+    [second] = again["pending_approvals"]
+    refused = tiller("approvals", "approve", second["id"], "--as", "rita")  # the scaffold's own rule
+    assert "already retired" in refused and "tool_crashed" not in refused
+    assert "failed" in tiller("approvals", "show", second["id"])
 
     monkeypatch.setenv("TILLER_DOMAIN", spec)
     workflow = tmp_path / "desk.yaml"
