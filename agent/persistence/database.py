@@ -87,8 +87,9 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
         if problem := directory_problem(path.parent):  # say why, rather than "create it"
             raise StorageUnwritable(f"the database directory {path.parent} {problem}. {_sqlite_fix(path)}")
         raise DatabaseUnavailable(
-            f"no Tiller database at {path}. Create it with `tiller db init && tiller db seed` "
-            "(or `make chat`, which does both)."
+            f"no Tiller database at {path}. Create it with `tiller db upgrade && tiller db seed`, "
+            "run with this command's domain (--domain or TILLER_DOMAIN) and home (TILLER_HOME); "
+            "for the demo shop in this repository, `make data` does both and builds its search index."
         )
     require_writable(path.parent, "the database directory", _sqlite_fix(path))
     if exists(path) and not os.access(path, os.R_OK | os.W_OK):

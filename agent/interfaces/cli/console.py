@@ -95,7 +95,11 @@ def show_result(console: Console, result: RunResult, *, in_chat: bool = False) -
     title = f"[{style}]{result.status.value}[/]" + (f" ({result.stop_reason})" if result.stop_reason else "")
     if result.status is RunStatus.AWAITING_APPROVAL:
         show_approvals(console, result.pending_approvals, title="Waiting for a reviewer")
-        then = "this chat continues" if in_chat else f"[bold]tiller resume {result.thread_id}[/] continues the thread"
+        then = (
+            "this chat continues"
+            if in_chat
+            else f"the thread continues (with --no-resume: [bold]tiller resume {result.thread_id}[/])"
+        )
         console.print(
             f"A reviewer decides in another terminal with [bold]tiller approvals approve ID --as NAME[/] "
             f"(or reject / edit); then {then}."

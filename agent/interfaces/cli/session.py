@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from langchain_core.messages import AIMessage, HumanMessage
 from rich.console import Console
@@ -73,6 +74,8 @@ class ChatSession:
                 return
             if not text:
                 continue
+            if text.lower().rstrip(".!") in ("quit", "exit"):  # what people type first: a command, not a request
+                text = "/quit"
             if text.startswith("/"):  # commands are for the chat itself, never sent to the model
                 if self._command(text, thread_id):
                     return
@@ -121,11 +124,21 @@ class ChatSession:
             return
         try:
             resumed = tiller.resume(result.thread_id, on_event=StepPrinter(self.console))
-        except ThreadBusy:
-            # The reviewer's command is resuming it; show the outcome once it is done.
-            time.sleep(self.poll_s)
-            resumed = tiller.result(result.thread_id)
+        except ThreadBusy:  # the reviewer's command is resuming it: show the outcome once it is done
+            try:
+                resumed = self._after_another_run(tiller, result.thread_id)
+            except KeyboardInterrupt:
+                self.console.print(f"[dim]Stopped waiting. Later: tiller chat --thread {result.thread_id}[/]")
+                return
         show_result(self.console, resumed)
+
+    def _after_another_run(self, tiller: Tiller, thread_id: str) -> RunResult:
+        """The thread's result once the run another process holds on it has ended."""
+        self.console.print("[dim]The reviewer's command is continuing the thread…[/]")
+        time.sleep(self.poll_s)
+        while _held(tiller, thread_id):
+            time.sleep(self.poll_s)
+        return tiller.result(thread_id)
 
     def _replay_history(self, tiller: Tiller, thread_id: str) -> None:
         for message in tiller.messages(thread_id)[-12:]:
@@ -133,3 +146,9 @@ class ChatSession:
                 self.console.print(f"[bold green]you>[/] {message.text}")
             elif isinstance(message, AIMessage) and message.text:
                 self.console.print(f"[bold cyan]agent>[/] {message.text}")
+
+
+def _held(tiller: Tiller, thread_id: str) -> bool:
+    """Whether a run holds the thread now (a lease that has not lapsed: a crashed holder's does)."""
+    row = tiller.threads.get(tiller.settings.tenant, thread_id)
+    return row.status == "running" and row.lease_until is not None and row.lease_until > datetime.now(UTC)

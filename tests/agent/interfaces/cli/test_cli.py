@@ -107,7 +107,9 @@ def test_chat_streams_steps_and_answers(tiller: Callable[..., Any]) -> None:
 def test_a_missing_database_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TILLER_HOME", str(tmp_path / "empty"))
     out = CliRunner().invoke(app, ["ask", "hello"])
-    assert out.exit_code == 2 and "tiller db init" in out.output
+    text = " ".join(out.output.split())
+    assert out.exit_code == 2 and "`tiller db upgrade && tiller db seed`" in text
+    assert "--domain or TILLER_DOMAIN" in text and "TILLER_HOME" in text
     assert not (tmp_path / "empty" / "tiller.db").exists()
 
 
