@@ -4,6 +4,7 @@ new one scaffolded as an installable package (docs/DOMAINS.md)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from string import Template
 from typing import Annotated
@@ -96,3 +97,41 @@ def new(
         f"tiller --domain {name} eval run {target / 'scenarios'}",
     ):
         console.print(f"  {step}")
+
+
+@domains_app.command("check")
+def check(
+    name: Annotated[
+        str | None, typer.Argument(help="an installed domain or pkg.module:domain (default: --domain / TILLER_DOMAIN)")
+    ] = None,
+) -> None:
+    """Check a domain as the runtime loads it: its tools' definitions, and that each tool's
+    examples select that tool on the offline model; exit 1 naming the examples that do not."""
+    from agent.config import domain_of
+    from agent.interfaces.cli._common import _settings
+    from agent.models.offline.select import examples_leave_one_out
+    from agent.runtime.toolset import domain_registry
+    from tools.domain import load_domain
+
+    def body() -> None:
+        settings = _settings()
+        domain = load_domain(name) if name else domain_of(settings)
+        closers: list[Callable[[], None]] = []
+        try:
+            schemas = domain_registry(settings, domain, closers).model_schemas()  # definitions: checked here
+        finally:
+            for close in closers:
+                close()
+        misses = examples_leave_one_out(schemas)
+        examples = sum(len(s.get("x-tiller", {}).get("examples", ())) for s in schemas)
+        console = _console()
+        console.print(
+            f"{domain.name}: {len(schemas)} tools load; {examples - len(misses)}/{examples} examples select their tool"
+        )
+        for miss in misses:
+            got = miss.selected or "no tool"
+            console.print(f"  [red]✗[/] {miss.tool}: {miss.example!r} selects {got} — {miss.advice}", soft_wrap=True)
+        if misses:
+            raise typer.Exit(1)
+
+    run_cli(body)

@@ -352,6 +352,17 @@ class ExampleMiss:
     selected: str | None
     score: float
     runner_up: float
+    question_to_act: bool = False
+    """The example asks a question of a side-effecting tool; questions only read."""
+
+    @property
+    def advice(self) -> str:
+        """What to change in the example."""
+        if self.question_to_act:
+            return 'a question only reads: phrase it as a request ("Please …", or start with the verb)'
+        if self.selected is None:
+            return "nothing matched it clearly: use words of the tool's name and description, and an id"
+        return f"{self.selected} matched it better: use words only {self.tool} is about"
 
 
 def examples_leave_one_out(tools: Sequence[Mapping[str, Any]]) -> list[ExampleMiss]:
@@ -369,5 +380,6 @@ def examples_leave_one_out(tools: Sequence[Mapping[str, Any]]) -> list[ExampleMi
             if intent.tool != info:
                 ranking = rank(infos, example, skip=(t, e))
                 chosen = intent.tool.name if intent.tool else None
-                misses.append(ExampleMiss(info.name, example, chosen, ranking.score, ranking.runner_up))
+                asks = info.has_side_effects and _asking(example)
+                misses.append(ExampleMiss(info.name, example, chosen, ranking.score, ranking.runner_up, asks))
     return misses
