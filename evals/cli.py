@@ -321,12 +321,12 @@ def schema(
     check: Annotated[bool, typer.Option(help="only check that the committed schemas are up to date")] = False,
 ) -> None:
     """Write (or check) evals/scenario.schema.json and evals/run.schema.json, generated from the models."""
-    from evals import results, scenario
-    from evals.loader import SCHEMA_PATH
+    from evals import results
+    from evals.loader import SCHEMA_PATH, json_schema
 
     console = _console()
     stale = False
-    for path, generated in ((SCHEMA_PATH, scenario.json_schema()), (results.SCHEMA_PATH, results.json_schema())):
+    for path, generated in ((SCHEMA_PATH, json_schema()), (results.SCHEMA_PATH, results.json_schema())):
         text = json.dumps(generated, indent=2) + "\n"
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if not check:

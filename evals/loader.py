@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from evals.domains import resolve
 from evals.errors import Problem, ScenarioError, ScenarioInvalid, ScenarioSyntaxError
-from evals.scenario import Scenario, json_schema
+from evals.scenario import SCHEMA_VERSION, Scenario
 from evals.yaml_source import YamlDocument, format_path, parse_yaml, syntax_problem
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
@@ -41,6 +41,37 @@ def published_schema() -> dict[str, Any]:
     if SCHEMA_PATH.exists():
         return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return json_schema()
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON schema of scenario files (``evals/scenario.schema.json``).
+
+    Optional fields are simply left out of a file, so their ``null`` alternative is dropped from
+    the schema: errors then point into the value the author wrote instead of "not null".
+    """
+    schema = Scenario.model_json_schema()
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        for prop in definition.get("properties", {}).values():
+            _drop_null_branch(prop)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://tiller.dev/schemas/scenario-v{SCHEMA_VERSION}.json",
+        **schema,
+    }
+
+
+def _drop_null_branch(prop: dict[str, Any]) -> None:
+    branches = prop.get("anyOf")
+    if prop.get("default", ...) is not None or not branches:
+        return
+    rest = [b for b in branches if b != {"type": "null"}]
+    if len(rest) == len(branches):
+        return
+    del prop["anyOf"]
+    if len(rest) == 1:
+        prop.update(rest[0])
+    else:
+        prop["anyOf"] = rest
 
 
 def load_scenario(path: str | Path, domain: str | None = None) -> Scenario:

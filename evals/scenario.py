@@ -11,6 +11,7 @@ Money is written in dollars (``129.99``); the loader reads YAML decimals as ``De
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +31,11 @@ RunOutcome = Literal["completed", "awaiting_approval", "limit_reached", "blocked
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    """A field written as one value or a list of values, as a list (empty when unset)."""
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def _compiles(pattern: str) -> str:
@@ -139,9 +145,7 @@ class AnswerExpectation(_Strict):
     @property
     def criteria(self) -> list[str]:
         """The rubric as a list of criteria (empty without a rubric)."""
-        if self.rubric is None:
-            return []
-        return [self.rubric] if isinstance(self.rubric, str) else list(self.rubric)
+        return _as_list(self.rubric)
 
     @property
     def has_text_checks(self) -> bool:
@@ -196,13 +200,27 @@ class ExpectedCall(_Strict):
     args: dict[str, Expected] = Field(default_factory=dict)
     args_match: ArgsMatch | None = Field(None, description="overrides the tool's and the trajectory's args_match")
     status: CallOutcome | list[CallOutcome] | None = Field(None, description="what must have happened to the call")
+    error_kind: str | list[str] | None = Field(
+        None,
+        description="the kind of error it ended in (not_found, business_rule…; implies status error); "
+        "a crash of the tool (tool_crashed) matches only an expected call that names it",
+    )
 
     @property
     def statuses(self) -> list[str]:
-        """The statuses the call may end in (empty: any)."""
-        if self.status is None:
-            return []
-        return [self.status] if isinstance(self.status, str) else list(self.status)
+        """The statuses the call may end in (empty: any); an error kind alone means ``error``."""
+        return _as_list(self.status) or (["error"] if self.error_kind else [])
+
+    @property
+    def error_kinds(self) -> list[str]:
+        """The kinds an error of the call may have (empty: any but ``tool_crashed``, a crash)."""
+        return _as_list(self.error_kind)
+
+    @model_validator(mode="after")
+    def _error_kind_is_an_error(self) -> ExpectedCall:
+        if self.error_kind and "error" not in self.statuses:
+            raise ValueError(f"error_kind names the kind of an error: status {self.status} must be or include error")
+        return self
 
 
 class ToolOverride(_Strict):
@@ -358,34 +376,3 @@ class Scenario(_Strict):
     def decisions(self) -> list[ReviewerDecision]:
         """The scripted reviewer's decisions, each as a ``ReviewerDecision``."""
         return [ReviewerDecision(decision=d) if isinstance(d, str) else d for d in self.reviewer]
-
-
-def json_schema() -> dict[str, Any]:
-    """The published JSON schema of scenario files (``evals/scenario.schema.json``).
-
-    Optional fields are simply left out of a file, so their ``null`` alternative is dropped from
-    the schema: errors then point into the value the author wrote instead of "not null".
-    """
-    schema = Scenario.model_json_schema()
-    for definition in [schema, *schema.get("$defs", {}).values()]:
-        for prop in definition.get("properties", {}).values():
-            _drop_null_branch(prop)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://tiller.dev/schemas/scenario-v{SCHEMA_VERSION}.json",
-        **schema,
-    }
-
-
-def _drop_null_branch(prop: dict[str, Any]) -> None:
-    branches = prop.get("anyOf")
-    if prop.get("default", ...) is not None or not branches:
-        return
-    rest = [b for b in branches if b != {"type": "null"}]
-    if len(rest) == len(branches):
-        return
-    del prop["anyOf"]
-    if len(rest) == 1:
-        prop.update(rest[0])
-    else:
-        prop["anyOf"] = rest

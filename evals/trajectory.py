@@ -14,6 +14,12 @@ Then the calls left over are paired per tool by fewest differences, so a failure
 itself: ``step 3 issue_credit.amount: expected 42.00, got 40.00`` or
 ``missing expected call cancel_booking(booking_id=B1000003)``. Precision, recall and F1 of the
 matched calls give partial credit alongside the verdict.
+
+A call whose tool crashed (error kind ``tool_crashed``: it raised an exception that is not a
+``ToolError``) is a bug of the tool, not an outcome a scenario describes: it satisfies an expected
+``status`` only when the expected call names ``error_kind: tool_crashed``, and the lines that show
+such a call (a status that does not match, an unexpected, substituted or forbidden call, the
+calls behind partial credit) say the tool crashed and what it raised.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from evals.scenario import ExpectedCall, TrajectoryExpectation
 from evals.transcript import CallRecord
 
 _UNPAIRABLE = 1_000_000.0
+TOOL_CRASHED = "tool_crashed"
+"""The runtime's error kind for a call whose tool raised an exception that is not a ``ToolError``."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,41 @@ def compare_call(expectation: TrajectoryExpectation, expected: ExpectedCall, act
     ignore = frozenset(override.ignore_args) if override else frozenset()
     diffs: list[ArgDiff] = compare_args(args, actual.args, mode, ignore)
     lines = [d.render(prefix) for d in diffs]
-    if expected.statuses and actual.status not in expected.statuses:
-        lines.append(f"{prefix}: status expected {' or '.join(expected.statuses)}, got {actual.status}")
+    outcome = _outcome_diff(expected, actual)
+    if outcome:
+        lines.append(f"{prefix}: {outcome}")
     return lines
+
+
+def _outcome_diff(expected: ExpectedCall, actual: CallRecord) -> str | None:
+    """What is wrong with what became of the call, if anything. A crash of the tool satisfies an
+    expected outcome only when the expected call names ``error_kind: tool_crashed``: a crash is a
+    bug of the tool, while ``status: error`` means an error the tool returned (not found, a rule…)."""
+    statuses, kinds = expected.statuses, expected.error_kinds
+    if not statuses:
+        return None
+    if _crashed(actual) and TOOL_CRASHED not in kinds:
+        want = f"error kind expected {' or '.join(kinds)}" if kinds else f"status expected {' or '.join(statuses)}"
+        return f"{want}, but the tool crashed{_detail(actual)}"
+    if actual.status not in statuses:
+        return f"status expected {' or '.join(statuses)}, got {actual.status}"
+    if kinds and actual.status == "error" and actual.error_kind not in kinds:
+        return f"error kind expected {' or '.join(kinds)}, got {actual.error_kind or 'none'}{_detail(actual)}"
+    return None
+
+
+def _crashed(call: CallRecord) -> bool:
+    """Whether the call's tool raised an exception that is not a tool error: a bug of the tool."""
+    return call.status == "error" and call.error_kind == TOOL_CRASHED
+
+
+def _detail(call: CallRecord) -> str:
+    return f": {call.error}" if call.error else ""
+
+
+def _crash_note(call: CallRecord) -> str:
+    """`` — the tool crashed: <what it raised>`` after a crashed call, so no line hides the bug."""
+    return f" — the tool crashed{_detail(call)}" if _crashed(call) else ""
 
 
 def match_trajectory(expectation: TrajectoryExpectation, actual: Sequence[CallRecord]) -> TrajectoryVerdict:
@@ -193,7 +233,7 @@ def _explain_strict(
 
 def _substituted(expected: ExpectedCall, actual: CallRecord) -> str:
     want = render_call(expected.tool, expected.args, expected=True)
-    return f"step {actual.index}: expected {want}, got {render_call(actual.tool, actual.args)}"
+    return f"step {actual.index}: expected {want}, got {render_call(actual.tool, actual.args)}{_crash_note(actual)}"
 
 
 def _missing(call: ExpectedCall) -> str:
@@ -201,13 +241,15 @@ def _missing(call: ExpectedCall) -> str:
 
 
 def _unexpected(call: CallRecord) -> str:
-    return f"unexpected call at step {call.index}: {render_call(call.tool, call.args)}"
+    return f"unexpected call at step {call.index}: {render_call(call.tool, call.args)}{_crash_note(call)}"
 
 
 def _forbidden(expectation: TrajectoryExpectation, actual: Sequence[CallRecord]) -> list[str]:
     banned = set(expectation.forbidden)
     return [
-        f"forbidden tool called at step {c.index}: {render_call(c.tool, c.args)}" for c in actual if c.tool in banned
+        f"forbidden tool called at step {c.index}: {render_call(c.tool, c.args)}{_crash_note(c)}"
+        for c in actual
+        if c.tool in banned
     ]
 
 
@@ -249,10 +291,14 @@ def explain_credit(
     paired_e, paired_a = {e for e, _ in verdict.matched}, {a for _, a in verdict.matched}
     matched = [
         f"{render_call(expected[e].tool, expected[e].args, expected=True)} ↔ step {actual[a].index} "
-        f"{render_call(actual[a].tool, actual[a].args)}"
+        f"{render_call(actual[a].tool, actual[a].args)}{_crash_note(actual[a])}"
         for e, a in verdict.matched
     ]
-    extra = [f"step {c.index} {render_call(c.tool, c.args)}" for j, c in enumerate(actual) if j not in paired_a]
+    extra = [
+        f"step {c.index} {render_call(c.tool, c.args)}{_crash_note(c)}"
+        for j, c in enumerate(actual)
+        if j not in paired_a
+    ]
     missing = [render_call(c.tool, c.args, expected=True) for i, c in enumerate(expected) if i not in paired_e]
     if not extra and not missing:
         return CreditExplanation(matched, extra, missing, "")

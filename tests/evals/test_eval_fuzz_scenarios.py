@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from evals.cli import app
 from evals.errors import ScenarioError
-from evals.loader import discover, load_scenario
-from evals.scenario import Scenario, json_schema
+from evals.loader import discover, json_schema, load_scenario
+from evals.scenario import Scenario
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a dev dependency (pip install -e '.[dev]')")
 st = hypothesis.strategies

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evals.errors import ScenarioInvalid, ScenarioSyntaxError
-from evals.loader import SCHEMA_PATH, discover, load_scenario
-from evals.scenario import ApproxMatcher, json_schema
+from evals.loader import SCHEMA_PATH, discover, json_schema, load_scenario
+from evals.scenario import ApproxMatcher
 
 VALID = """\
 id: refund-ok
