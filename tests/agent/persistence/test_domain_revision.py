@@ -60,3 +60,11 @@ def test_a_domain_without_migrations_is_told_how_its_tables_are_made(desk: Domai
     bare = dataclasses.replace(desk, migrations=None)
     with pytest.raises(ConfigError, match="has no migrations folder"):
         domain_revision(bare, "anything")
+
+
+def test_a_migrations_folder_it_cannot_write_in_is_a_config_error_naming_it(desk: Domain) -> None:
+    assert desk.metadata is not None and desk.migrations is not None
+    desk.metadata.tables["revision_desk_items"].append_column(Column("aisle", String(20), nullable=True))
+    (desk.migrations / "script.py.mako").unlink()  # what a broken or non-editable install looks like
+    with pytest.raises(ConfigError, match=r"cannot write a revision of revision-desk in .*script\.py\.mako"):
+        domain_revision(desk, "add an aisle")
