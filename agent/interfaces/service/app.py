@@ -25,7 +25,7 @@ from agent.interfaces.service.heap import settle_heap
 from agent.interfaces.service.hub import IDLE_CHANNEL_S, KEEP_EVENTS, RunHub
 from agent.interfaces.service.metrics import ServiceMetrics
 from agent.interfaces.service.ratelimit import RateLimits
-from agent.interfaces.service.routes import approvals, feedback, ops, threads, workflows
+from agent.interfaces.service.routes import approvals, calls, feedback, ops, threads, workflows
 from agent.interfaces.service.workflow_runs import WorkflowRuns
 from agent.persistence.feedback import FeedbackStore
 from agent.persistence.keys import stored_secret
@@ -126,7 +126,7 @@ def create_app(
     )
     app.state.context = context
     install_error_handlers(app)
-    for router in (threads.router, feedback.router, approvals.router, workflows.router, ops.router):
+    for router in (threads.router, calls.router, feedback.router, approvals.router, workflows.router, ops.router):
         app.include_router(router)
     app.include_router(pages.router)
     app.include_router(inbox.router)

@@ -38,6 +38,13 @@ class PostMessage(BaseModel):
     stream: bool = Field(True, description="stream the run's steps as server-sent events; false: wait for the result")
 
 
+class PostCall(BaseModel):
+    """One call of a tool the calling program asks for, run on the thread without a model."""
+
+    tool: str = Field(min_length=1, description="a tool of the tenant's domain")
+    args: dict[str, Any] = Field(default_factory=dict, description="its arguments, as the tool's JSON schema says")
+
+
 class Message(BaseModel):
     """One message of a thread's history."""
 

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from agent.interfaces.service.auth import Caller, Context
+from agent.interfaces.service.context import ServiceContext
 from agent.interfaces.service.decisions import resume_when_ready
 from agent.interfaces.service.errors import Conflict, Forbidden, PayloadTooLarge, ServiceError
 from agent.interfaces.service.history import summary, thread_view, visible_thread
-from agent.interfaces.service.hub import RunHub
+from agent.interfaces.service.hub import RunBody, RunHub, RunJob
 from agent.interfaces.service.schemas import CreateThread, ErrorBody, PostMessage, ThreadSummary, ThreadView
 from agent.interfaces.service.streams import follow_thread, run_events, sse_response
 from agent.loop.state import RunResult
@@ -84,7 +85,6 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
             f"thread {thread_id} is continuing after its approvals were decided; follow its events",
             code="awaiting_approval",
         )
-    token = await ctx.limits.take_run_slot(who)
     # A streamed request shows tokens; a JSON one only while someone follows the thread's events.
     tokens = True if body.stream else ctx.hub.channel(thread_id).followed
 
@@ -99,29 +99,43 @@ async def post_message(thread_id: str, body: PostMessage, who: Caller, ctx: Cont
             tokens=tokens,
         )
 
-    async def give_back() -> None:
-        await ctx.limits.give_back_run_slot(who, token)
-
-    try:
-        job = ctx.hub.start(thread_id, "message", run, on_done=give_back)
-    except ServiceError:
-        await give_back()
-        raise
+    job = await start_run(ctx, who, thread_id, "message", run)
     if body.stream:
         return sse_response(run_events(job))
     return await job.done
 
 
-def _check_can_post(stores: RuntimeStores, hub: RunHub, who: Principal, thread_id: str) -> bool:
-    """The owner posts, and only while the thread is neither running nor waiting for a reviewer.
+async def start_run(ctx: ServiceContext, who: Principal, thread_id: str, kind: str, run: RunBody) -> RunJob:
+    """Start ``run`` on the thread in the hub, holding one of the key's concurrent-run slots
+    until it ends (given back at once when it cannot start)."""
+    token = await ctx.limits.take_run_slot(who)
 
-    True when the thread still shows its pause although every approval is decided."""
+    async def give_back() -> None:
+        await ctx.limits.give_back_run_slot(who, token)
+
+    try:
+        return ctx.hub.start(thread_id, kind, run, on_done=give_back)
+    except ServiceError:
+        await give_back()
+        raise
+
+
+def check_owner_idle(stores: RuntimeStores, hub: RunHub, who: Principal, thread_id: str) -> ThreadRow:
+    """The thread, when ``who`` owns it and no run holds it now (here or in another process)."""
     row = visible_thread(stores.threads, who, thread_id)
     if not same_person(row.user_id, who.name):
         raise Forbidden(f"only the thread's owner ({row.user_id}) can post to it", code="not_thread_owner")
     leased = row.lease_until is not None and row.lease_until > datetime.now(UTC)
     if (row.status == "running" and leased) or hub.is_running(thread_id):
         raise Conflict(f"thread {thread_id} is running a request now; wait for it to finish", code="thread_busy")
+    return row
+
+
+def _check_can_post(stores: RuntimeStores, hub: RunHub, who: Principal, thread_id: str) -> bool:
+    """The owner posts, and only while the thread is neither running nor waiting for a reviewer.
+
+    True when the thread still shows its pause although every approval is decided."""
+    row = check_owner_idle(stores, hub, who, thread_id)
     if row.status != "awaiting_approval":
         return False
     pending = stores.approvals.list(who.tenant, thread_id=thread_id, status="pending")
